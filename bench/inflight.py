@@ -1,0 +1,157 @@
+"""How many generations one worker process holds in flight at once.
+
+Submits N generations to the local provider, which waits L seconds per call, with ONE worker
+process, and prints one JSON line: {"n", "latency_s", "wall_s", "ratio"} where ratio = wall / L
+is the median over --repeat rounds (each round's figures are listed too). A worker that ran one
+call at a time would give ratio ~= N; all N in flight gives ratio ~= 1.
+
+Runs on a throwaway embedded default (SQLite + filesystem broker in a temporary folder) unless
+DATABASE_URL / CELERY_BROKER_URL name other services.
+
+    python bench/inflight.py --n 100 --latency 5
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100, help="generations to submit")
+    parser.add_argument("--latency", type=float, default=5.0, help="provider seconds per call")
+    parser.add_argument("--model", default="seedream-3.0-t2i")
+    parser.add_argument("--size", default="512x512")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is reported")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    arguments = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="seedream-bench-"))
+    os.environ["VAR_DIR"] = str(workdir)
+    os.environ["MEDIA_ROOT"] = str(workdir / "media")
+    os.environ["BROKER_DIR"] = str(workdir / "broker")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "seedream_site.settings"
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from accounts.models import User
+    from generations.catalog import GenerationSpec
+    from generations.models import Generation, ProviderAccount
+    from generations.services import generation_submit
+
+    user = User.objects.create_user(username="bench")
+    ProviderAccount.objects.create(
+        kind="local",
+        label="bench local",
+        models_served=[arguments.model],
+        options={"latency_s": arguments.latency},
+    )
+
+    def one_round(round_number: int) -> tuple[float, float, int]:
+        started = time.monotonic()
+        ids = [
+            generation_submit(
+                user=user,
+                spec=GenerationSpec(
+                    model=arguments.model,
+                    prompt=f"benchmark image {round_number}-{number}",
+                    size=arguments.size,
+                ),
+            ).id
+            for number in range(arguments.n)
+        ]
+        submitted = time.monotonic() - started
+        deadline = started + arguments.timeout
+        while time.monotonic() < deadline:
+            unfinished = Generation.objects.filter(id__in=ids).exclude(
+                status__in=Generation.TERMINAL_STATUSES
+            )
+            if not unfinished.exists():
+                break
+            time.sleep(0.1)
+        wall = time.monotonic() - started
+        succeeded = Generation.objects.filter(id__in=ids, status="succeeded").count()
+        return wall, submitted, succeeded
+
+    worker = start_worker()
+    try:
+        rounds = [one_round(number) for number in range(arguments.repeat)]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    walls = [wall for wall, _, _ in rounds]
+    wall = statistics.median(walls)
+    print(
+        json.dumps(
+            {
+                "n": arguments.n,
+                "latency_s": arguments.latency,
+                "wall_s": round(wall, 3),
+                "ratio": round(wall / arguments.latency, 3),
+                "rounds_wall_s": [round(value, 3) for value in walls],
+                "submit_s": [round(submitted, 3) for _, submitted, _ in rounds],
+                "succeeded": [succeeded for _, _, succeeded in rounds],
+                "worker_concurrency": settings.CELERY_WORKER_CONCURRENCY,
+                "worker_pool": settings.CELERY_WORKER_POOL,
+                "broker": settings.CELERY_BROKER_URL.split(":")[0],
+                "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            }
+        )
+    )
+
+
+def start_worker() -> subprocess.Popen:
+    """One worker process with the settings' pool and concurrency; returns once it is ready."""
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app",
+            "seedream_site",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=PROJECT_ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    ready = threading.Event()
+
+    def read_output() -> None:
+        assert worker.stdout is not None
+        for line in worker.stdout:
+            if "ready." in line:
+                ready.set()
+
+    threading.Thread(target=read_output, daemon=True).start()
+    if not ready.wait(timeout=60):
+        worker.kill()
+        raise SystemExit("the worker did not start within 60 s")
+    return worker
+
+
+if __name__ == "__main__":
+    main()

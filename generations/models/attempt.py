@@ -1,0 +1,38 @@
+from django.db import models
+
+
+class ProviderAttempt(models.Model):
+    """One call to one provider account on behalf of a generation."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partly succeeded"
+        FAILED = "failed", "Failed"
+
+    generation = models.ForeignKey(
+        "generations.Generation", on_delete=models.CASCADE, related_name="attempts"
+    )
+    account = models.ForeignKey(
+        "generations.ProviderAccount",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="attempts",
+    )
+    provider_kind = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    provider_request_id = models.CharField(max_length=255, blank=True, db_index=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    images_returned = models.PositiveSmallIntegerField(default=0)
+    usage = models.JSONField(default=dict, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider_kind} {self.outcome}"

@@ -1,0 +1,85 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Generation(models.Model):
+    """One request for images: what was asked, by whom, its state, and what it cost."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "Only me"
+        TEAM = "team", "Team"
+
+    TERMINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations"
+    )
+    model = models.CharField(max_length=64, help_text="Catalog model id, e.g. seedream-4.0.")
+    prompt = models.TextField()
+    params = models.JSONField(default=dict, help_text="The validated, normalized request.")
+    num_images = models.PositiveSmallIntegerField(default=1)
+    seed_requested = models.BigIntegerField(null=True, blank=True)
+    seed_used = models.BigIntegerField(
+        null=True, blank=True, help_text="The seed the provider reports it honoured, if any."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    image_errors = models.JSONField(
+        default=list, blank=True, help_text="Per-image failures of a group: index, code, message."
+    )
+    credits_held = models.PositiveIntegerField(default=0)
+    credits_charged = models.PositiveIntegerField(default=0)
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    request_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the request, to tell a retry from a reuse."
+    )
+    webhook_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["status", "created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="generation_unique_idempotency_key_per_owner",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=["queued", "running", "succeeded", "failed", "canceled"]
+                ),
+                name="generation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credits_charged__lte=models.F("credits_held")),
+                name="generation_charged_within_held",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} · {self.prompt[:40]}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL_STATUSES

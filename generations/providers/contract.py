@@ -1,0 +1,194 @@
+"""What every provider adapter takes and gives back, independent of any provider's dialect.
+
+The Django side builds a `ProviderRequest` from a validated generation and an `AccountConfig`
+from a `ProviderAccount` row; an adapter turns them into one provider's wire format and yields
+`ProviderOutcome`s back. Nothing here imports Django: adapters are plain Python, testable against
+the in-process emulators.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeAlias
+
+import httpx
+
+from generations.providers.http import build_http_client
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "AccountConfig",
+    "BaseAdapter",
+    "ProviderAdapter",
+    "ProviderImage",
+    "ProviderImageFailure",
+    "ProviderOutcome",
+    "ProviderRequest",
+    "ProviderUsage",
+    "ReferenceInput",
+]
+
+OUTPUT_FORMATS = ("jpeg", "png")
+
+
+def _require_exactly_one(owner: str, content: bytes | None, url: str | None) -> None:
+    if (content is None) == (url is None):
+        raise ValueError(f"{owner} needs exactly one of content or url")
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceInput:
+    """One reference image: inline bytes (from our storage) or a URL the provider can fetch."""
+
+    # Image bytes would flood logs and tracebacks; the mime and size say enough.
+    content: bytes | None = field(repr=False)
+    url: str | None
+    mime: str
+
+    def __post_init__(self) -> None:
+        _require_exactly_one("ReferenceInput", self.content, self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRequest:
+    """One generation call, already validated against the catalog.
+
+    `model` is the catalog id ("seedream-4.0"); adapters map it to their own ids. `size` is the
+    normalized form: a tier ("2K"), explicit "WIDTHxHEIGHT", or "adaptive"; `aspect_ratio` is ""
+    unless `size` is a tier. `width`/`height` are always the concrete pixels we resolved, for
+    providers that need numbers and for the local renderer.
+    """
+
+    model: str
+    prompt: str
+    size: str
+    aspect_ratio: str
+    width: int
+    height: int
+    max_images: int = 1
+    references: tuple[ReferenceInput, ...] = ()
+    seed: int | None = None
+    guidance_scale: float | None = None
+    watermark: bool = False
+    output_format: str = "jpeg"
+    stream: bool = False
+
+    def __post_init__(self) -> None:
+        # Cheap invariants only; the catalog owns the real per-model rules.
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"width and height must be positive, got {self.width}x{self.height}")
+        if self.max_images < 1:
+            raise ValueError(f"max_images must be at least 1, got {self.max_images}")
+        if self.output_format not in OUTPUT_FORMATS:
+            raise ValueError(
+                f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, "
+                f"got {self.output_format!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderImage:
+    """One delivered image, as bytes or as a (usually short-lived) URL to download at once."""
+
+    index: int
+    content: bytes | None = field(repr=False)
+    url: str | None
+    width: int | None
+    height: int | None
+    mime: str | None
+
+    def __post_init__(self) -> None:
+        _require_exactly_one("ProviderImage", self.content, self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderImageFailure:
+    """One image of a group failed (e.g. blocked by the output content filter); others may not.
+
+    `code` uses the same stable vocabulary as `ProviderError.code` ("content_refused", ...).
+    """
+
+    index: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderUsage:
+    """What the provider says it generated (and bills); always the last outcome of a call."""
+
+    generated_images: int
+    output_tokens: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+ProviderOutcome: TypeAlias = ProviderImage | ProviderImageFailure | ProviderUsage
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """What an adapter may know about the provider account it calls through."""
+
+    kind: str
+    label: str
+    base_url: str = ""
+    # Never in a repr: these objects end up in logs, tracebacks and error reports.
+    api_key: str = field(default="", repr=False)
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 120.0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ProviderAdapter(Protocol):
+    """The shape the router and `generation_run` rely on."""
+
+    kind: ClassVar[str]
+
+    def __init__(
+        self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None
+    ) -> None: ...
+
+    def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
+        """Yield each image (or per-image failure) as soon as it is available, then exactly one
+        `ProviderUsage` last. Raise `ProviderError` subclasses for whole-call failures.
+
+        Adapters are generators, so nothing is sent until the first `next()`; consumers must
+        drain (or close) the iterator to release the HTTP client.
+        """
+        ...
+
+
+class BaseAdapter(ABC):
+    """Common base of every adapter: holds the account and the (test-injectable) transport."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(
+        self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.account = account
+        self.transport = transport
+
+    @abstractmethod
+    def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
+        """See `ProviderAdapter.generate`."""
+
+    def http_client(self, *, headers: Mapping[str, str] | None = None) -> httpx.Client:
+        """A client for this account through the one factory, with the account's timeouts."""
+        return build_http_client(
+            base_url=self.account.base_url,
+            headers=headers,
+            connect_timeout_s=self.account.connect_timeout_s,
+            read_timeout_s=self.account.read_timeout_s,
+            transport=self.transport,
+        )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values to redact from any error text (pass to `map_transport_errors` and friends)."""
+        return (self.account.api_key,) if self.account.api_key else ()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} kind={self.kind!r} label={self.account.label!r}>"

@@ -1,0 +1,128 @@
+"""Image files in our storage: inspect bytes safely, store them by content hash, thumbnail them.
+
+Every file goes through Django's storage API (the ``STORAGES`` setting), never a path, so the
+same code writes to local disk or S3.
+"""
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ReferenceRejected
+
+FORMAT_EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp"}
+REFERENCE_FORMATS = frozenset({"jpeg", "png", "webp", "bmp", "tiff", "gif"})
+# Provider input rules (providers.md §1.3): each side > 14 px, at most 36,000,000 px,
+# aspect ratio within [1/16, 16].
+REFERENCE_MIN_SIDE = 15
+REFERENCE_MAX_PIXELS = 36_000_000
+REFERENCE_MAX_ASPECT = 16.0
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    sha256: str
+    width: int
+    height: int
+    format: str
+    bytes: int
+
+    @property
+    def extension(self) -> str:
+        return FORMAT_EXTENSIONS.get(self.format, self.format)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    facts: ImageFacts
+
+
+def image_inspect(content: bytes) -> ImageFacts:
+    """Read an image's facts from its header and verify it decodes, without risking a bomb.
+
+    Raises ``ReferenceRejected`` for anything that is not a readable image within the pixel cap.
+    """
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+            if width * height > settings.IMAGE_MAX_PIXELS:
+                raise ReferenceRejected(
+                    f"The image is {width}x{height} ({width * height:,} pixels); "
+                    f"the limit is {settings.IMAGE_MAX_PIXELS:,} pixels."
+                )
+            image_format = (image.format or "").lower()
+            image.verify()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
+        raise ReferenceRejected(
+            "The file is not a readable image; send a JPEG, PNG or WebP file."
+        ) from error
+    return ImageFacts(
+        sha256=hashlib.sha256(content).hexdigest(),
+        width=width,
+        height=height,
+        format=image_format,
+        bytes=len(content),
+    )
+
+
+def reference_check(content: bytes) -> ImageFacts:
+    """Facts of a reference image, after the checks every provider applies to inputs."""
+    if len(content) > settings.REFERENCE_MAX_BYTES:
+        raise ReferenceRejected(
+            f"A reference image may be at most {settings.REFERENCE_MAX_BYTES // (1024 * 1024)} MB;"
+            f" this one is {len(content) / (1024 * 1024):.1f} MB."
+        )
+    facts = image_inspect(content)
+    if facts.format not in REFERENCE_FORMATS:
+        raise ReferenceRejected(
+            f"Reference images must be JPEG, PNG, WebP, BMP, TIFF or GIF; got {facts.format}."
+        )
+    if min(facts.width, facts.height) < REFERENCE_MIN_SIDE:
+        raise ReferenceRejected(
+            f"Each side of a reference image must be at least {REFERENCE_MIN_SIDE} px; "
+            f"got {facts.width}x{facts.height}."
+        )
+    if facts.width * facts.height > REFERENCE_MAX_PIXELS:
+        raise ReferenceRejected(
+            f"A reference image may have at most {REFERENCE_MAX_PIXELS:,} pixels; "
+            f"{facts.width}x{facts.height} has {facts.width * facts.height:,}."
+        )
+    aspect = facts.width / facts.height
+    if not 1 / REFERENCE_MAX_ASPECT <= aspect <= REFERENCE_MAX_ASPECT:
+        raise ReferenceRejected(
+            f"A reference image's aspect ratio must be between 1:16 and 16:1; "
+            f"{facts.width}x{facts.height} is outside it."
+        )
+    return facts
+
+
+def image_store(*, content: bytes, folder: str, facts: ImageFacts | None = None) -> StoredFile:
+    """Save bytes under a content-hash name; the same bytes are stored once."""
+    facts = facts or image_inspect(content)
+    name = f"{folder}/{facts.sha256[:2]}/{facts.sha256}.{facts.extension}"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(content))
+    return StoredFile(name=name, facts=facts)
+
+
+def thumbnail_store(*, content: bytes, source_sha256: str) -> str:
+    """A JPEG no larger than THUMBNAIL_MAX_SIDE on its longest side; returns its storage name."""
+    name = f"thumbnails/{source_sha256[:2]}/{source_sha256}.jpg"
+    if default_storage.exists(name):
+        return name
+    with Image.open(io.BytesIO(content)) as image:
+        image.thumbnail((settings.THUMBNAIL_MAX_SIDE, settings.THUMBNAIL_MAX_SIDE))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
+    return default_storage.save(name, ContentFile(buffer.getvalue()))
+
+
+def storage_read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as stored:
+        return stored.read()

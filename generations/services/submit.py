@@ -1,0 +1,139 @@
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+
+from .. import tasks
+from ..catalog import GenerationSpec, ResolvedSpec, SpecError, validate_spec
+from ..models import Generation, ReferenceImage
+from .billing import generation_hold_credits
+from .errors import IdempotencyConflict, ReferenceRejected
+from .images import StoredFile, image_store, reference_check
+
+
+def generation_submit(
+    *,
+    user: User,
+    spec: GenerationSpec,
+    references: Sequence[bytes] = (),
+    idempotency_key: str = "",
+    visibility: str = Generation.Visibility.PRIVATE,
+) -> Generation:
+    """Validate a request, hold its credits, record it and queue it for a worker.
+
+    Raises ``SpecError`` (field -> messages) before anything is charged or created. The same
+    ``idempotency_key`` with the same request returns the first generation; with a different
+    request it raises ``IdempotencyConflict``.
+    """
+    spec = dataclasses.replace(spec, reference_count=len(references))
+    errors: dict[str, list[str]] = {}
+    try:
+        resolved = validate_spec(spec)
+    except SpecError as error:
+        errors.update(error.errors)
+    reference_facts = []
+    for position, content in enumerate(references, start=1):
+        try:
+            reference_facts.append(reference_check(content))
+        except ReferenceRejected as error:
+            errors.setdefault("references", []).append(f"Reference {position}: {error}")
+    if visibility not in Generation.Visibility.values:
+        errors["visibility"] = [
+            f"Visibility must be one of {', '.join(Generation.Visibility.values)}."
+        ]
+    if errors:
+        raise SpecError(errors)
+
+    fingerprint = _request_fingerprint(
+        params=resolved.as_params(),
+        reference_hashes=[facts.sha256 for facts in reference_facts],
+        visibility=visibility,
+    )
+    if idempotency_key:
+        existing = _generation_for_key(user=user, key=idempotency_key, fingerprint=fingerprint)
+        if existing is not None:
+            return existing
+
+    # Files first, rows second: a stored reference is content-addressed, so a rolled-back
+    # transaction leaves at most an unreferenced file, never a row without its file.
+    stored_references = [
+        image_store(content=content, folder="references", facts=facts)
+        for content, facts in zip(references, reference_facts, strict=True)
+    ]
+    try:
+        return _generation_create(
+            user=user,
+            resolved=resolved,
+            stored_references=stored_references,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            visibility=visibility,
+        )
+    except IntegrityError:
+        # Another request with the same idempotency key committed first: answer with its result.
+        existing = _generation_for_key(user=user, key=idempotency_key, fingerprint=fingerprint)
+        if existing is None:
+            raise
+        return existing
+
+
+def _generation_create(
+    *,
+    user: User,
+    resolved: ResolvedSpec,
+    stored_references: list[StoredFile],
+    idempotency_key: str,
+    fingerprint: str,
+    visibility: str,
+) -> Generation:
+    with transaction.atomic(durable=True):
+        generation = Generation.objects.create(
+            owner=user,
+            model=resolved.model,
+            prompt=resolved.prompt,
+            params=resolved.as_params(),
+            num_images=resolved.num_images,
+            seed_requested=resolved.seed,
+            visibility=visibility,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
+        )
+        ReferenceImage.objects.bulk_create(
+            ReferenceImage(
+                generation=generation,
+                position=position,
+                file=stored.name,
+                sha256=stored.facts.sha256,
+                width=stored.facts.width,
+                height=stored.facts.height,
+                format=stored.facts.format,
+                bytes=stored.facts.bytes,
+            )
+            for position, stored in enumerate(stored_references)
+        )
+        generation_hold_credits(generation=generation)
+        transaction.on_commit(
+            lambda: tasks.run_generation_task.delay(generation_id=str(generation.id))
+        )
+    return generation
+
+
+def _request_fingerprint(*, params: dict, reference_hashes: list[str], visibility: str) -> str:
+    payload = json.dumps(
+        {"params": params, "references": reference_hashes, "visibility": visibility},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _generation_for_key(*, user: User, key: str, fingerprint: str) -> Generation | None:
+    existing = Generation.objects.filter(owner=user, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(key)
+    return existing

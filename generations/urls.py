@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.workspace, name="workspace"),
+    path("generations/<uuid:generation_id>/", views.generation_detail, name="generation-detail"),
+    path("generations/<uuid:generation_id>/card/", views.generation_card, name="generation-card"),
+    path("images/<int:output_id>/", views.output_file, {"variant": "full"}, name="output-file"),
+    path(
+        "images/<int:output_id>/thumbnail/",
+        views.output_file,
+        {"variant": "thumbnail"},
+        name="output-thumbnail",
+    ),
+]

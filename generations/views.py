@@ -1,0 +1,116 @@
+"""Pages of the workspace. Each view translates the request, calls one service or selector,
+and renders; business rules live in services."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .catalog import SpecError, list_models
+from .forms import ComposeForm
+from .selectors import generation_get_visible, generation_list_recent, output_get_visible
+from .services import IdempotencyConflict, generation_submit
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workspace(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ComposeForm(request.POST, request.FILES)
+        if form.is_valid():
+            references = [upload.read() for upload in form.cleaned_data["references"]]
+            try:
+                generation = generation_submit(
+                    user=request.user,
+                    spec=form.to_spec(),
+                    references=references,
+                    idempotency_key=request.POST.get("idempotency_key", ""),
+                    visibility=form.cleaned_data["visibility"],
+                )
+            except SpecError as error:
+                form.add_spec_errors(error.errors)
+            except IdempotencyConflict as error:
+                form.add_error(None, str(error))
+            else:
+                # Back to the workspace with the same settings filled in for the next variation.
+                return redirect(f"{reverse('workspace')}?reuse={generation.id}")
+        status = 400
+    else:
+        form = ComposeForm(initial=_reuse_initial(request))
+        status = 200
+    context = {
+        "form": form,
+        "generations": generation_list_recent(
+            user=request.user, limit=settings.WORKSPACE_RECENT_LIMIT
+        ),
+        "catalog": [model.as_dict() for model in list_models()],
+    }
+    return render(request, "generations/workspace.html", context, status=status)
+
+
+def _reuse_initial(request: HttpRequest) -> dict:
+    generation_id = request.GET.get("reuse", "")
+    generation = (
+        generation_get_visible(user=request.user, generation_id=generation_id)
+        if _is_uuid(generation_id)
+        else None
+    )
+    if generation is None:
+        return {}
+    params = generation.params
+    return {
+        "model": generation.model,
+        "prompt": generation.prompt,
+        "size": params.get("size", ""),
+        "aspect_ratio": params.get("aspect_ratio", ""),
+        "num_images": generation.num_images,
+        "seed": params.get("seed"),
+        "guidance_scale": params.get("guidance_scale"),
+        "visibility": generation.visibility,
+    }
+
+
+@login_required
+@require_GET
+def generation_card(request: HttpRequest, generation_id: str) -> HttpResponse:
+    """One generation's card; polled by htmx until the generation reaches a terminal state."""
+    generation = generation_get_visible(user=request.user, generation_id=generation_id)
+    if generation is None:
+        raise Http404("No such generation.")
+    return render(request, "generations/_card.html", {"generation": generation})
+
+
+@login_required
+@require_GET
+def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
+    generation = generation_get_visible(user=request.user, generation_id=generation_id)
+    if generation is None:
+        raise Http404("No such generation.")
+    return render(request, "generations/detail.html", {"generation": generation})
+
+
+@login_required
+@require_GET
+def output_file(request: HttpRequest, output_id: int, variant: str) -> FileResponse:
+    """An output image or its thumbnail, only for someone who may see its generation."""
+    output = output_get_visible(user=request.user, output_id=output_id)
+    if output is None:
+        raise Http404("No such image.")
+    name = output.thumbnail.name if variant == "thumbnail" else output.file.name
+    response = FileResponse(default_storage.open(name, "rb"))
+    response["Content-Type"] = "image/jpeg" if variant == "thumbnail" else f"image/{output.format}"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

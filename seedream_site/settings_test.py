@@ -1,0 +1,36 @@
+"""Test profile: the base settings with test-only overrides (no environment is read here).
+
+The database and broker still come from ``DATABASE_URL`` / ``CELERY_BROKER_URL`` so CI runs
+the suite on PostgreSQL and Redis; unset, tests use SQLite and the filesystem broker in a
+separate folder from ``make run``'s, so a test worker never takes a task of a running platform.
+"""
+
+from .settings import *  # noqa: F403
+from .settings import CELERY_BROKER_URL, DATABASES, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Media: tests point the default storage at a folder of their own (tests/conftest.py).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so a real worker process started by a test sees the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _test_broker = VAR_DIR / "test-broker"
+    for _sub in ("queue", "processed"):
+        (_test_broker / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_test_broker / "queue"),
+        "data_folder_out": str(_test_broker / "queue"),
+        "processed_folder": str(_test_broker / "processed"),
+        "store_processed": False,
+    }
+
+# Tests run tasks inline unless a test starts a real worker (tests/integration).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
