@@ -1,9 +1,396 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+"""Staff pages for users, keys, the credit ledger, prices and the audit trail.
 
-from .models import User
+Every change goes through ``accounts.services``: nothing here writes a balance, a ledger row or
+an audit event itself. Records of what happened (ledger, balances, audit) are read-only.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import UserAdmin
+from django.db import models, transaction
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from generations.catalog import list_models
+
+from .models import ApiKey, AuditEvent, CreditAccount, CreditEntry, ModelPrice, User
+from .services.credits import InsufficientCredits, credits_adjust, credits_grant
+from .services.keys import api_key_revoke
+from .services.pricing import SIZE_TIERS, price_set
+
+CreditService = Callable[..., CreditEntry]
+# A batch's success message names this many users; the ledger has every one.
+MESSAGE_MAX_USERS = 10
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _staff_member(request: HttpRequest) -> User:
+    # The admin site lets in only logged-in staff, so the user here is never anonymous.
+    return cast(User, request.user)
+
+
+class ReadOnlyAdminMixin:
+    """Records of what happened: staff read them, nobody adds, edits or deletes them here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- Users and their credits -----------------------------------------------------------------
+
+
+class CreditChangeForm(forms.Form):
+    """The intermediate page of "Grant credits" / "Adjust credits".
+
+    Only the shape of the input is checked here; the rules (a grant is positive, a memo is
+    required, a balance never goes below zero) live in the credit services, whose errors the
+    page shows, so the two cannot drift apart.
+    """
+
+    amount = forms.IntegerField(help_text="Credits per selected user.")
+    memo = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60, "required": True}),
+        help_text="Why: kept in the ledger and the audit trail.",
+    )
+    # Issued with the page and sent back with it, so a double-submitted form changes the
+    # balance once (it becomes part of each entry's idempotency key).
+    request_token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+
+
+def _credit_idempotency_key(*, kind: str, form: CreditChangeForm, user: User) -> str:
+    # The amount and memo are part of the key: going back and submitting different numbers is
+    # a new request, re-submitting the same page is not.
+    data = form.cleaned_data
+    digest = hashlib.sha256(
+        f"{data['request_token']}:{data['amount']}:{data['memo']}:{user.pk}".encode()
+    ).hexdigest()
+    return f"admin-{kind}:{digest}"
 
 
 @admin.register(User)
 class TeamUserAdmin(UserAdmin):
-    pass
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "available_credits",
+        "held_credits",
+    )
+    readonly_fields = ("available_credits", "held_credits", "credit_history")
+    actions = ["grant_credits", "adjust_credits"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets  # the add form: no balance yet
+        return [*fieldsets, ("Credits", {"fields": self.readonly_fields})]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        # One LEFT JOIN instead of a query per row; a user without an account has 0 and 0.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                credits_available=Coalesce(
+                    F("credit_account__available"), Value(0), output_field=models.BigIntegerField()
+                ),
+                credits_held=Coalesce(
+                    F("credit_account__held"), Value(0), output_field=models.BigIntegerField()
+                ),
+            )
+        )
+
+    @admin.display(description="Available", ordering="credits_available")
+    def available_credits(self, user: User) -> int:
+        return getattr(user, "credits_available", 0)
+
+    @admin.display(description="Held", ordering="credits_held")
+    def held_credits(self, user: User) -> int:
+        return getattr(user, "credits_held", 0)
+
+    @admin.display(description="Ledger")
+    def credit_history(self, user: User) -> str:
+        url = reverse("admin:accounts_creditentry_changelist")
+        return format_html(
+            '<a href="{}?account__user__id__exact={}">Credit entries</a>', url, user.pk
+        )
+
+    # Granting needs the model permission to change credit accounts, even though the account
+    # admin itself is read-only: the permission says who may move credits, the service how.
+    def has_change_credits_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.change_creditaccount")
+
+    @admin.action(description="Grant credits", permissions=["change_credits"])
+    def grant_credits(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> TemplateResponse | None:
+        return self._credit_action(
+            request, queryset, kind="grant", service=credits_grant, title="Grant credits"
+        )
+
+    @admin.action(description="Adjust credits", permissions=["change_credits"])
+    def adjust_credits(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> TemplateResponse | None:
+        return self._credit_action(
+            request, queryset, kind="adjust", service=credits_adjust, title="Adjust credits"
+        )
+
+    def _credit_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[User],
+        *,
+        kind: str,
+        service: CreditService,
+        title: str,
+    ) -> TemplateResponse | None:
+        """Show the amount + memo page; on submit apply it to every selected user or to none."""
+        users = list(queryset.order_by("pk"))
+        if "apply" in request.POST:
+            form = CreditChangeForm(request.POST)
+            if form.is_valid():
+                if self._apply_credit_change(request, users, kind=kind, service=service, form=form):
+                    return None  # back to the changelist, which shows the message
+            else:
+                self.message_user(
+                    request, "Nothing was changed: see the errors below.", messages.ERROR
+                )
+        else:
+            form = CreditChangeForm(initial={"request_token": uuid.uuid4().hex})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "users": users,
+            "form": form,
+            "action": f"{kind}_credits",
+            "kind": kind,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/credit_action.html", context)
+
+    def _apply_credit_change(
+        self,
+        request: HttpRequest,
+        users: list[User],
+        *,
+        kind: str,
+        service: CreditService,
+        form: CreditChangeForm,
+    ) -> bool:
+        entries: list[tuple[User, CreditEntry]] = []
+        current: User | None = None
+        try:
+            # One transaction for the batch: a refusal for one user leaves every balance as it
+            # was. Users are taken in id order so two staff batches lock rows in the same order.
+            with transaction.atomic():
+                for current in users:
+                    entry = service(
+                        user=current,
+                        amount=form.cleaned_data["amount"],
+                        actor=_staff_member(request),
+                        memo=form.cleaned_data["memo"],
+                        idempotency_key=_credit_idempotency_key(kind=kind, form=form, user=current),
+                        ip_address=_client_ip(request),
+                    )
+                    entries.append((current, entry))
+        except (InsufficientCredits, ValueError) as error:
+            who = f"{current.get_username()}: " if current is not None and len(users) > 1 else ""
+            self.message_user(request, f"Nothing was changed. {who}{error}", messages.ERROR)
+            return False
+        changes = ", ".join(
+            f"{user.get_username()} {entry.amount:+,} (now {entry.available_after:,} available)"
+            for user, entry in entries[:MESSAGE_MAX_USERS]
+        )
+        if len(entries) > MESSAGE_MAX_USERS:
+            changes += f" and {len(entries) - MESSAGE_MAX_USERS} more users"
+        verb = "Granted" if kind == "grant" else "Adjusted"
+        self.message_user(request, f"{verb} credits: {changes}.", messages.SUCCESS)
+        return True
+
+
+@admin.register(CreditAccount)
+class CreditAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "available", "held", "updated_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    ordering = ["user__username"]
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "account_user",
+        "kind",
+        "amount",
+        "held_change",
+        "available_after",
+        "held_after",
+        "generation_id",
+        "actor",
+        "memo",
+    ]
+    list_filter = ["kind", ("account__user", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["account__user", "actor"]
+    date_hierarchy = "created_at"
+    search_fields = ["account__user__username", "memo", "generation__id"]
+
+    @admin.display(description="User", ordering="account__user__username")
+    def account_user(self, entry: CreditEntry) -> User:
+        return entry.account.user
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = [
+        "user",
+        "name",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "name", "prefix"]
+    # The hash is never shown: it is not a secret by itself, but nothing needs to see it.
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    exclude = ["secret_hash"]
+    actions = ["revoke_keys"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a key is shown once to whoever creates it: its owner, on /account/keys/
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        # The change form is off, but revoking is a change: it needs the model permission.
+        return request.user.has_perm("accounts.change_apikey")
+
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        keys = list(queryset)
+        already_revoked = sum(key.is_revoked for key in keys)
+        for key in keys:
+            api_key_revoke(
+                api_key=key, actor=_staff_member(request), ip_address=_client_ip(request)
+            )
+        message = f"Revoked {len(keys) - already_revoked} API key(s)."
+        if already_revoked:
+            message += f" {already_revoked} had been revoked already."
+        self.message_user(request, message, messages.SUCCESS)
+
+
+# --- Prices --------------------------------------------------------------------------------
+
+
+def _catalog_model_choices() -> list[tuple[str, str]]:
+    return [(model.id, f"{model.label} ({model.id})") for model in list_models()]
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    list_display = [
+        "model",
+        "size_tier_label",
+        "credits_per_image",
+        "source",
+        "updated_at",
+        "updated_by",
+    ]
+    list_filter = ["model"]
+    list_select_related = ["updated_by"]
+    fields = ["model", "size_tier", "credits_per_image", "source", "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    @admin.display(description="Size tier", ordering="size_tier")
+    def size_tier_label(self, price: ModelPrice) -> str:
+        return price.size_tier or "every size"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Model and tier are the row's identity: price_set finds the row by them, so another
+        # model or tier is a new row, not an edit of this one.
+        if obj is not None:
+            return [*self.readonly_fields, "model", "size_tier"]
+        return list(self.readonly_fields)
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        if db_field.name == "model":
+            return forms.ChoiceField(choices=_catalog_model_choices, help_text=db_field.help_text)
+        if db_field.name == "size_tier":
+            tiers = [
+                ("", "Every size without its own price"),
+                *((tier, tier) for tier in SIZE_TIERS),
+            ]
+            return forms.ChoiceField(choices=tiers, required=False)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(
+        self, request: HttpRequest, obj: ModelPrice, form: forms.Form, change: bool
+    ) -> None:
+        # price_set writes the row and its audit event (before/after) in one transaction.
+        saved = price_set(
+            model_id=obj.model,
+            size_tier=obj.size_tier,
+            credits_per_image=obj.credits_per_image,
+            actor=_staff_member(request),
+            source=obj.source,
+            ip_address=_client_ip(request),
+        )
+        # The admin goes on to log and redirect with ``obj``: give it the saved row's state.
+        obj.pk = saved.pk
+        obj.source = saved.source
+        obj.updated_at = saved.updated_at
+        obj.updated_by = saved.updated_by
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Generations already quoted keep their price; a missing price would stop new ones.
+        return False
+
+
+# --- Audit trail ---------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "target", "ip_address"]
+    list_filter = ["action", "created_at"]
+    list_select_related = ["actor"]
+    date_hierarchy = "created_at"
+    search_fields = ["actor__username", "target_repr", "target_id"]
+
+    @admin.display(description="Target")
+    def target(self, event: AuditEvent) -> str:
+        return f"{event.target_type} {event.target_id}: {event.target_repr}"

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", views.workspace, name="workspace"),
+    path("quote/", views.compose_quote, name="compose-quote"),
     path("generations/<uuid:generation_id>/", views.generation_detail, name="generation-detail"),
     path("generations/<uuid:generation_id>/card/", views.generation_card, name="generation-card"),
     path("images/<int:output_id>/", views.output_file, {"variant": "full"}, name="output-file"),

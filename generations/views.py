@@ -1,6 +1,7 @@
 """Pages of the workspace. Each view translates the request, calls one service or selector,
 and renders; business rules live in services."""
 
+import dataclasses
 import uuid
 
 from django.conf import settings
@@ -11,7 +12,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .catalog import SpecError, list_models
+from accounts.services.credits import InsufficientCredits
+from accounts.services.pricing import PriceMissing, quote
+
+from .catalog import SpecError, list_models, validate_spec
 from .forms import ComposeForm
 from .selectors import generation_get_visible, generation_list_recent, output_get_visible
 from .services import IdempotencyConflict, generation_submit
@@ -34,7 +38,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
                 )
             except SpecError as error:
                 form.add_spec_errors(error.errors)
-            except IdempotencyConflict as error:
+            except (IdempotencyConflict, InsufficientCredits) as error:
                 form.add_error(None, str(error))
             else:
                 # Back to the workspace with the same settings filled in for the next variation.
@@ -73,6 +77,28 @@ def _reuse_initial(request: HttpRequest) -> dict:
         "guidance_scale": params.get("guidance_scale"),
         "visibility": generation.visibility,
     }
+
+
+@login_required
+@require_GET
+def compose_quote(request: HttpRequest) -> HttpResponse:
+    """The live cost preview of the compose form (htmx): what the current settings would hold."""
+    form = ComposeForm(request.GET)
+    form.fields["references"].required = False
+    context: dict = {"quote": None, "problem": ""}
+    if form.is_valid():
+        references = len(request.GET.getlist("references"))
+        spec = form.to_spec()
+        try:
+            resolved = validate_spec(dataclasses.replace(spec, reference_count=references))
+            context["quote"] = quote(spec=resolved)
+        except SpecError as error:
+            context["problem"] = next(iter(error.errors.values()))[0]
+        except PriceMissing as error:
+            context["problem"] = str(error)
+    else:
+        context["problem"] = "Fill in the form to see the price."
+    return render(request, "generations/_quote.html", context)
 
 
 @login_required

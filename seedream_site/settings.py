@@ -72,6 +72,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.balance",
+                "accounts.context_processors.signup",
             ],
         },
     },
@@ -176,12 +178,18 @@ LOCAL_PROVIDER_LATENCY_S = env.float("LOCAL_PROVIDER_LATENCY_S", default=0.0)
 # Set with `make run` to create the `admin` user; otherwise a password is generated once.
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
 WORKSPACE_RECENT_LIMIT = 24
+# Whether anyone may create an account on /signup/ (off: staff create accounts in the admin).
+SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
+# Credits granted to each account created on /signup/ (0: none).
+SIGNUP_INITIAL_CREDITS = env.int("SIGNUP_INITIAL_CREDITS", default=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "seedream_site.api_errors.api_exception_handler",
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -194,7 +202,12 @@ LOGGING = {
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
-# Output images are copied from provider links at once (links expire), within these bounds.
-OUTPUT_MAX_BYTES = env.int("OUTPUT_MAX_BYTES", default=50 * 1024 * 1024)
-OUTPUT_DOWNLOAD_CONNECT_TIMEOUT_S = 10.0
-OUTPUT_DOWNLOAD_READ_TIMEOUT_S = 60.0
+# Fernet keys for provider credentials at rest, newest first (generations/credentials.py
+# explains rotation). Unset: one key derived from DJANGO_SECRET_KEY.
+PROVIDER_CREDENTIALS_KEYS = env.list("PROVIDER_CREDENTIALS_KEYS", default=[])
+# Calls per generation across provider accounts (the first try plus failovers).
+PROVIDER_MAX_ATTEMPTS = env.int("PROVIDER_MAX_ATTEMPTS", default=3)
+# An account that fails authentication this many times in a row is disabled.
+PROVIDER_AUTH_FAILURES_TO_DISABLE = env.int("PROVIDER_AUTH_FAILURES_TO_DISABLE", default=3)
+# Longest wait honoured from a provider's Retry-After before calling the same account again.
+PROVIDER_RETRY_AFTER_MAX_S = 30.0

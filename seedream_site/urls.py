@@ -2,13 +2,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+import accounts.views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("seedream_site.api_urls")),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="accounts/login.html"),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("signup/", accounts.views.signup, name="signup"),
+    path("account/", include("accounts.urls")),
     path("", include("generations.urls")),
 ]

@@ -1,26 +1,51 @@
+import importlib
 import io
 
 import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from accounts.models import ModelPrice
+from accounts.services.credits import credits_grant
 from generations.catalog import list_models
 from generations.models import ProviderAccount
 from tests.factories import UserFactory
 
+STARTING_CREDITS = 100_000
+
 
 @pytest.fixture
 def user(db):
-    return UserFactory()
+    """A teammate with plenty of credits (tests of running short make their own users)."""
+    return funded_user(STARTING_CREDITS)
 
 
 @pytest.fixture
 def other_user(db):
-    return UserFactory()
+    return funded_user(STARTING_CREDITS)
+
+
+def funded_user(credits: int, **fields):
+    teammate = UserFactory(**fields)
+    if credits:
+        credits_grant(user=teammate, amount=credits, actor=None, memo="test funds")
+    return teammate
 
 
 @pytest.fixture
-def local_account(db) -> ProviderAccount:
+def default_prices(db) -> None:
+    """The prices the data migration seeds; a transactional test's flush removes them."""
+    prices_migration = importlib.import_module("accounts.migrations.0003_seed_model_prices")
+    for model_id, credits, source in prices_migration.DEFAULT_PRICES:
+        ModelPrice.objects.get_or_create(
+            model=model_id,
+            size_tier="",
+            defaults={"credits_per_image": credits, "source": source},
+        )
+
+
+@pytest.fixture
+def local_account(db, default_prices) -> ProviderAccount:
     """The demo renderer serving every catalog model, as `make run` sets it up."""
     return ProviderAccount.objects.create(
         kind=ProviderAccount.Kind.LOCAL,

@@ -24,6 +24,14 @@ class Generation(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations"
     )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="generations",
+        help_text="The key the request came with; empty for the browser workspace.",
+    )
     model = models.CharField(max_length=64, help_text="Catalog model id, e.g. seedream-4.0.")
     prompt = models.TextField()
     params = models.JSONField(default=dict, help_text="The validated, normalized request.")
@@ -37,6 +45,9 @@ class Generation(models.Model):
     error_message = models.TextField(blank=True)
     image_errors = models.JSONField(
         default=list, blank=True, help_text="Per-image failures of a group: index, code, message."
+    )
+    price_per_image = models.PositiveIntegerField(
+        default=0, help_text="Credits per delivered image, fixed when the request was accepted."
     )
     credits_held = models.PositiveIntegerField(default=0)
     credits_charged = models.PositiveIntegerField(default=0)

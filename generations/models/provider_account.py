@@ -25,6 +25,19 @@ class ProviderAccount(models.Model):
     models_served = models.JSONField(
         default=list, blank=True, help_text="Catalog model ids this account serves."
     )
+    model_ids = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per catalog model, the provider's model id to send instead of the default "
+        "(e.g. an Ark endpoint id ep-…).",
+    )
+    credentials_encrypted = models.TextField(
+        blank=True, help_text="The API key, encrypted (generations.credentials); never shown."
+    )
+    consecutive_auth_failures = models.PositiveSmallIntegerField(default=0)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
     options = models.JSONField(default=dict, blank=True)
     connect_timeout_s = models.FloatField(default=10.0)
     read_timeout_s = models.FloatField(default=120.0)

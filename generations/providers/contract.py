@@ -15,7 +15,11 @@ from typing import Any, ClassVar, Protocol, TypeAlias
 
 import httpx
 
-from generations.providers.http import build_http_client
+from generations.providers.errors import BadRequest, BadResponse
+from generations.providers.http import build_http_client, map_transport_errors
+
+# Largest output image copied from a provider link (Seedream 4K JPEGs are ~5-15 MB).
+DOWNLOAD_MAX_BYTES = 50 * 1024 * 1024
 
 __all__ = [
     "OUTPUT_FORMATS",
@@ -184,6 +188,47 @@ class BaseAdapter(ABC):
             read_timeout_s=self.account.read_timeout_s,
             transport=self.transport,
         )
+
+    def check(self) -> str:
+        """Make the cheapest call that proves the credentials work; returns what it showed.
+
+        Raises ``AuthError`` for credentials the provider refuses. Adapters override this.
+        """
+        raise BadRequest(message=f"the {self.kind} adapter has no credential check")
+
+    def download_image(self, url: str, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> bytes:
+        """Copy a provider-hosted image now (its link expires), within a size cap.
+
+        Goes through this account's transport, so emulators serve their own files in tests.
+        Raises ``BadResponse`` for an expired/removed link, a non-http(s) URL or an oversize file.
+        """
+        if not url.startswith(("https://", "http://")):
+            raise BadResponse(message=f"the provider returned an unusable image URL: {url[:80]!r}")
+        chunks: list[bytes] = []
+        received = 0
+        with (
+            build_http_client(
+                connect_timeout_s=self.account.connect_timeout_s,
+                read_timeout_s=self.account.read_timeout_s,
+                transport=self.transport,
+            ) as client,
+            map_transport_errors(secrets=self.secrets),
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code != 200:
+                raise BadResponse(
+                    message=f"the provider's image link answered HTTP {response.status_code} "
+                    "(expired or removed)",
+                    http_status=response.status_code,
+                )
+            for chunk in response.iter_bytes():
+                received += len(chunk)
+                if received > max_bytes:
+                    raise BadResponse(
+                        message=f"the provider's image is larger than {max_bytes:,} bytes"
+                    )
+                chunks.append(chunk)
+        return b"".join(chunks)
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -22,6 +22,9 @@ Demo hooks (tokens in the prompt, checked after the latency):
 - "[refuse]"  -> raises `ContentRefused`, as an input content filter would;
 - "[partial]" -> the last image of the group is a `ProviderImageFailure` ("content_refused"),
   the others are delivered, and usage counts only the delivered ones.
+
+An account-wide outage for routing and failover demos: ``account.options["simulate_error"]``
+set to "unavailable", "auth" or "rate_limit" makes every call of that account fail that way.
 """
 
 from __future__ import annotations
@@ -43,7 +46,13 @@ from generations.providers.contract import (
     ProviderUsage,
     ReferenceInput,
 )
-from generations.providers.errors import BadRequest, ContentRefused, Unavailable
+from generations.providers.errors import (
+    AuthError,
+    BadRequest,
+    ContentRefused,
+    RateLimited,
+    Unavailable,
+)
 from generations.providers.registry import register_adapter
 
 __all__ = ["FAIL_HOOK", "PARTIAL_HOOK", "REFUSE_HOOK", "LocalAdapter", "render_image"]
@@ -78,6 +87,7 @@ class LocalAdapter(BaseAdapter):
                     f"{request.width}x{request.height} has {request.width * request.height:,}"
                 ),
             )
+        self._raise_simulated_error()
         latency_s = self._latency_s()
         started = time.monotonic()
         outcomes = list(self._render_group(request))
@@ -130,6 +140,21 @@ class LocalAdapter(BaseAdapter):
                 height=request.height,
                 mime=_MIME_TYPES[request.output_format],
             )
+
+    def _raise_simulated_error(self) -> None:
+        simulated = self.account.options.get("simulate_error", "")
+        if simulated == "unavailable":
+            raise Unavailable(message="local demo provider: simulated outage of this account")
+        if simulated == "auth":
+            raise AuthError(message="local demo provider: simulated bad key", http_status=401)
+        if simulated == "rate_limit":
+            raise RateLimited(message="local demo provider: simulated rate limit", retry_after=0.01)
+        if simulated:
+            raise ValueError(f"unknown simulate_error {simulated!r}")
+
+    def check(self) -> str:
+        self._raise_simulated_error()
+        return "The local demo renderer needs no credentials; it renders on this machine."
 
     def _latency_s(self) -> float:
         value = self.account.options.get("latency_s", 0)

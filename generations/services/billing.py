@@ -1,15 +1,34 @@
 """Where a generation's credits move: the hold on submit and the settlement at the end.
 
-The credit ledger itself lives in ``accounts``; these two functions are the only places the
-generation path touches it.
+The ledger lives in ``accounts.services.credits``; these functions are the only places the
+generation path touches it. A user pays only for images delivered into our storage.
 """
+
+from accounts.services.credits import credits_capture, credits_hold, credits_release
 
 from ..models import Generation
 
 
 def generation_hold_credits(*, generation: Generation) -> None:
-    """Hold the quote for every image the generation may deliver (inside the submit transaction)."""
+    """Hold the price of every image the generation may deliver (inside the submit transaction).
+
+    Raises ``InsufficientCredits`` when the owner cannot afford it, which rolls back the submit.
+    """
+    credits_hold(user=generation.owner, amount=generation.credits_held, generation=generation)
 
 
 def generation_settle_credits(*, generation: Generation, delivered_images: int) -> None:
     """Capture the price of delivered images, release the rest (inside the finish transaction)."""
+    charged = min(delivered_images, generation.num_images) * generation.price_per_image
+    charged = min(charged, generation.credits_held)
+    credits_capture(user=generation.owner, amount=charged, generation=generation)
+    credits_release(
+        user=generation.owner, amount=generation.credits_held - charged, generation=generation
+    )
+    generation.credits_charged = charged
+    generation.save(update_fields=["credits_charged", "updated_at"])
+
+
+def generation_release_credits(*, generation: Generation) -> None:
+    """Return the whole hold (cancellation before anything was charged)."""
+    credits_release(user=generation.owner, amount=generation.credits_held, generation=generation)

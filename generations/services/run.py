@@ -9,24 +9,27 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..models import Generation, OutputImage, ProviderAttempt
+from ..models import Generation, OutputImage, ProviderAccount, ProviderAttempt
 from ..providers import (
+    BadResponse,
     ProviderError,
     ProviderImage,
     ProviderImageFailure,
     ProviderRequest,
     ProviderUsage,
+    RateLimited,
     ReferenceInput,
     build_adapter,
 )
 from ..routing import account_config, accounts_for_model
 from .billing import generation_settle_credits
-from .downloads import image_download
 from .errors import ReferenceRejected
 from .images import image_inspect, image_store, storage_read, thumbnail_store
+from .provider_accounts import provider_account_record_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -94,17 +97,45 @@ def _generation_make_images(generation: Generation) -> None:
         )
         return
     request = _provider_request(generation)
-    attempt = ProviderAttempt.objects.create(
-        generation=generation, account=accounts[0], provider_kind=accounts[0].kind
-    )
-    result = _attempt_run(generation=generation, attempt=attempt, request=request)
-    _generation_finish(
-        generation,
-        attempt=attempt,
-        error_code=result.error.code if result.error else "",
-        error_message=result.error.user_message if result.error else "",
-        image_errors=result.image_errors,
-    )
+    tries = _tries(accounts)
+    for number, account in enumerate(tries, start=1):
+        attempt = ProviderAttempt.objects.create(
+            generation=generation, account=account, provider_kind=account.kind
+        )
+        result = _attempt_run(generation=generation, attempt=attempt, request=request)
+        provider_account_record_outcome(account=account, error=result.error)
+        error = result.error
+        last_try = number == len(tries)
+        if error is None or result.stored or not error.failover_safe or last_try:
+            _generation_finish(
+                generation,
+                attempt=attempt,
+                error_code=error.code if error else "",
+                error_message=error.user_message if error else "",
+                image_errors=result.image_errors,
+            )
+            return
+        # The provider surely did not take this call: hand it to the next account.
+        attempt.save()
+        logger.info(
+            "generation %s: %s failed with %s; trying the next account",
+            generation.id,
+            account.label,
+            error.code,
+        )
+        if isinstance(error, RateLimited) and tries[number] == account and error.retry_after:
+            time.sleep(min(error.retry_after, settings.PROVIDER_RETRY_AFTER_MAX_S))
+
+
+def _tries(accounts: list[ProviderAccount]) -> list[ProviderAccount]:
+    """The accounts to call in order, at most PROVIDER_MAX_ATTEMPTS calls in all.
+
+    With a single account, the spare calls go to it again (a rate limit or an outage may pass).
+    """
+    limit = settings.PROVIDER_MAX_ATTEMPTS
+    if len(accounts) == 1:
+        return accounts * min(limit, 2)
+    return accounts[:limit]
 
 
 def _attempt_run(
@@ -180,7 +211,9 @@ def _provider_request(generation: Generation) -> ProviderRequest:
 def _output_store(*, generation: Generation, image: ProviderImage) -> dict | None:
     """Store one provider image with its thumbnail; returns a per-image error instead of raising."""
     try:
-        content = image.content if image.content is not None else image_download(image.url or "")
+        if image.content is None:
+            raise BadResponse(message="the adapter handed on an image without its bytes")
+        content = image.content
         facts = image_inspect(content)
     except (ProviderError, ReferenceRejected) as error:
         logger.warning("generation %s image %s not stored: %s", generation.id, image.index, error)

@@ -5,7 +5,8 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import User
+from accounts.models import ApiKey, User
+from accounts.services.pricing import PriceMissing, Quote, quote
 
 from .. import tasks
 from ..catalog import GenerationSpec, ResolvedSpec, SpecError, validate_spec
@@ -20,14 +21,15 @@ def generation_submit(
     user: User,
     spec: GenerationSpec,
     references: Sequence[bytes] = (),
+    api_key: ApiKey | None = None,
     idempotency_key: str = "",
     visibility: str = Generation.Visibility.PRIVATE,
 ) -> Generation:
     """Validate a request, hold its credits, record it and queue it for a worker.
 
-    Raises ``SpecError`` (field -> messages) before anything is charged or created. The same
-    ``idempotency_key`` with the same request returns the first generation; with a different
-    request it raises ``IdempotencyConflict``.
+    Raises ``SpecError`` (field -> messages) or ``InsufficientCredits`` before anything is
+    charged or created. The same ``idempotency_key`` with the same request returns the first
+    generation; with a different request it raises ``IdempotencyConflict``.
     """
     spec = dataclasses.replace(spec, reference_count=len(references))
     errors: dict[str, list[str]] = {}
@@ -47,6 +49,10 @@ def generation_submit(
         ]
     if errors:
         raise SpecError(errors)
+    try:
+        price = quote(spec=resolved)
+    except PriceMissing as error:
+        raise SpecError({"model": [str(error)]}) from error
 
     fingerprint = _request_fingerprint(
         params=resolved.as_params(),
@@ -67,6 +73,8 @@ def generation_submit(
     try:
         return _generation_create(
             user=user,
+            api_key=api_key,
+            price=price,
             resolved=resolved,
             stored_references=stored_references,
             idempotency_key=idempotency_key,
@@ -84,6 +92,8 @@ def generation_submit(
 def _generation_create(
     *,
     user: User,
+    api_key: ApiKey | None,
+    price: Quote,
     resolved: ResolvedSpec,
     stored_references: list[StoredFile],
     idempotency_key: str,
@@ -93,6 +103,9 @@ def _generation_create(
     with transaction.atomic(durable=True):
         generation = Generation.objects.create(
             owner=user,
+            api_key=api_key,
+            price_per_image=price.credits_per_image,
+            credits_held=price.total,
             model=resolved.model,
             prompt=resolved.prompt,
             params=resolved.as_params(),

@@ -1,0 +1,38 @@
+from datetime import datetime, timedelta
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.utils import timezone
+
+from .models import ApiKey, User
+
+# Ten years: long enough for any script, short enough that a forgotten key still runs out.
+MAX_KEY_LIFETIME_DAYS = 3650
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=ApiKey._meta.get_field("name").max_length,
+        help_text="What will use it, e.g. “render farm” or “Ana's laptop”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    expires_in_days = forms.IntegerField(
+        label="Expires after (days)",
+        required=False,
+        min_value=1,
+        max_value=MAX_KEY_LIFETIME_DAYS,
+        help_text="Leave empty for a key that does not expire.",
+    )
+
+    def expires_at(self) -> datetime | None:
+        days = self.cleaned_data.get("expires_in_days")
+        return timezone.now() + timedelta(days=days) if days else None
+
+
+class SignupForm(UserCreationForm):
+    """Django's signup form on our own user model, with an optional email address."""
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")

@@ -1,0 +1,7 @@
+from .api_key import ApiKey
+from .audit import AuditEvent
+from .credits import CreditAccount, CreditEntry
+from .prices import ModelPrice
+from .user import User
+
+__all__ = ["ApiKey", "AuditEvent", "CreditAccount", "CreditEntry", "ModelPrice", "User"]

@@ -1,0 +1,41 @@
+"""Reads of keys and credits, shaped for the account pages. Nothing here writes."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from .models import ApiKey, CreditAccount, CreditEntry, User
+
+
+@dataclass(frozen=True)
+class CreditBalance:
+    available: int
+    held: int
+
+
+def api_key_list(*, user: User) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def api_key_get_owned(*, user: User, api_key_id: int) -> ApiKey | None:
+    """The key only if ``user`` owns it, so another user's key id reads as missing."""
+    return ApiKey.objects.filter(user=user, id=api_key_id).first()
+
+
+def credit_balance_get(*, user: User) -> CreditBalance:
+    """One query; a user whose account has not been created yet has a zero balance.
+
+    Reading must not create the account: a GET stays free of writes, and the credits service
+    creates it under its own lock on the first change.
+    """
+    row = CreditAccount.objects.filter(user=user).values_list("available", "held").first()
+    return CreditBalance(available=row[0], held=row[1]) if row else CreditBalance(0, 0)
+
+
+def credit_entry_list(*, user: User) -> QuerySet[CreditEntry]:
+    """The user's ledger, newest first, with what each row links to joined in."""
+    return (
+        CreditEntry.objects.filter(account__user=user)
+        .select_related("generation", "actor")
+        .order_by("-created_at", "-id")
+    )

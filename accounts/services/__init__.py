@@ -1,0 +1,1 @@
+"""Writes to accounts: keys, credits, prices and the audit trail. Callers use these only."""

@@ -1,0 +1,129 @@
+"""API keys: issued once, stored as a hash, checked in constant time, revocable at once.
+
+A key reads ``sds_<prefix>_<secret>``: the 12-hex-digit prefix finds the row (and is safe to
+show), the 256-bit secret is never stored; only sha256 of the whole key is.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import ApiKey, User
+from .audit import audit_record
+
+KEY_SCHEME = "sds_"
+PREFIX_LENGTH = 12
+# last_used_at is written at most this often per key, so busy keys don't write on every call.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKeyInvalid(Exception):
+    """The key cannot authenticate; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    key: str  # the full key: shown to its owner once, never stored
+
+
+def _hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(
+    *,
+    user: User,
+    name: str,
+    expires_at: datetime | None = None,
+    actor: User | None = None,
+    ip_address: str | None = None,
+) -> IssuedKey:
+    name = name.strip()
+    if not name:
+        raise ValueError("Give the key a name, e.g. the script or machine that will use it.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValueError("The expiry date must be in the future.")
+    prefix = secrets.token_hex(PREFIX_LENGTH // 2)
+    raw_key = f"{KEY_SCHEME}{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            user=user,
+            name=name[:100],
+            prefix=prefix,
+            secret_hash=_hash(raw_key),
+            expires_at=expires_at,
+        )
+        audit_record(
+            actor=actor or user,
+            action="api_key.created",
+            target=api_key,
+            after={
+                "user": user.get_username(),
+                "name": api_key.name,
+                "prefix": prefix,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
+            ip_address=ip_address,
+        )
+    return IssuedKey(api_key=api_key, key=raw_key)
+
+
+def api_key_revoke(*, api_key: ApiKey, actor: User, ip_address: str | None = None) -> ApiKey:
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=actor,
+                action="api_key.revoked",
+                target=locked,
+                before={"revoked_at": None},
+                after={"revoked_at": locked.revoked_at.isoformat(), "prefix": locked.prefix},
+                ip_address=ip_address,
+            )
+    return locked
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey:
+    """The active key matching ``raw_key``; raises ``ApiKeyInvalid`` naming the problem."""
+    prefix = _prefix_of(raw_key)
+    api_key = (
+        ApiKey.objects.select_related("user").filter(prefix=prefix).first() if prefix else None
+    )
+    # Compare against a dummy hash when the prefix is unknown, so timing says nothing either way.
+    expected = api_key.secret_hash if api_key is not None else _hash("unknown")
+    if not hmac.compare_digest(expected, _hash(raw_key)) or api_key is None:
+        raise ApiKeyInvalid("The API key is not valid. Create a key on /account/keys/.")
+    if api_key.is_revoked:
+        raise ApiKeyInvalid("The API key has been revoked. Create a new key on /account/keys/.")
+    if api_key.is_expired():
+        raise ApiKeyInvalid("The API key has expired. Create a new key on /account/keys/.")
+    if not api_key.user.is_active:
+        raise ApiKeyInvalid("The account that owns this API key is disabled.")
+    return api_key
+
+
+def api_key_mark_used(*, api_key: ApiKey) -> None:
+    """Record use, writing at most once per LAST_USED_RESOLUTION per key."""
+    now = timezone.now()
+    if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ApiKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now
+
+
+def _prefix_of(raw_key: str) -> str:
+    if not raw_key.startswith(KEY_SCHEME):
+        return ""
+    rest = raw_key[len(KEY_SCHEME) :]
+    prefix, separator, _ = rest.partition("_")
+    return prefix if separator and len(prefix) == PREFIX_LENGTH else ""

@@ -1,0 +1,110 @@
+"""Account pages: API keys, the credit ledger and signup. Each view translates the request,
+calls one service or selector, and renders; the rules live in ``accounts.services``."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .forms import ApiKeyCreateForm, SignupForm
+from .models import User
+from .selectors import api_key_get_owned, api_key_list, credit_balance_get, credit_entry_list
+from .services.keys import IssuedKey, api_key_create, api_key_revoke
+from .services.signup import user_signup
+
+LEDGER_PAGE_SIZE = 25
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a ``login_required`` view, as django-stubs suggests typing it."""
+
+    user: User
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is whatever the client wrote unless a trusted proxy
+    # rewrites it, and the audit trail must not record a value the actor chose.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@never_cache  # the response that shows a new key must not sit in any cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """List the user's keys; a POST creates one and shows it in this response only.
+
+    The key is rendered, never redirected with: a URL or the session would keep it around.
+    """
+    user = request.user
+    issued: IssuedKey | None = None
+    status = 200
+    if request.method == "POST":
+        form = ApiKeyCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                issued = api_key_create(
+                    user=user,
+                    name=form.cleaned_data["name"],
+                    expires_at=form.expires_at(),
+                    actor=user,
+                    ip_address=client_ip(request),
+                )
+            except ValueError as error:
+                form.add_error(None, str(error))
+        if issued is None:
+            status = 400
+        else:
+            form = ApiKeyCreateForm()
+            status = 201
+    else:
+        form = ApiKeyCreateForm()
+    context = {"form": form, "issued": issued, "api_keys": api_key_list(user=user)}
+    return render(request, "accounts/keys.html", context, status=status)
+
+
+@login_required
+@require_POST
+def key_revoke(request: AuthenticatedHttpRequest, api_key_id: int) -> HttpResponse:
+    user = request.user
+    api_key = api_key_get_owned(user=user, api_key_id=api_key_id)
+    if api_key is None:
+        raise Http404("No such API key.")
+    api_key_revoke(api_key=api_key, actor=user, ip_address=client_ip(request))
+    messages.success(request, f"Revoked “{api_key.name}”. Requests with it now fail.")
+    return redirect("account-keys")
+
+
+@login_required
+@require_GET
+def credits(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
+    page = Paginator(credit_entry_list(user=user), LEDGER_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {"balance": credit_balance_get(user=user), "page": page}
+    return render(request, "accounts/credits.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.SIGNUP_OPEN:
+        raise Http404("Signup is closed. Ask staff for an account.")
+    if request.user.is_authenticated:
+        return redirect("workspace")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = user_signup(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data.get("email", ""),
+            password=form.cleaned_data["password1"],
+            ip_address=client_ip(request),
+        )
+        login(request, user)
+        return redirect("workspace")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/signup.html", {"form": form}, status=status)

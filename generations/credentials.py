@@ -1,0 +1,53 @@
+"""Provider credentials at rest: Fernet-encrypted, with rotation.
+
+Keys come from ``PROVIDER_CREDENTIALS_KEYS`` (comma-separated Fernet keys, newest first). With
+none set, one key is derived from ``DJANGO_SECRET_KEY`` (HKDF-SHA256), so the embedded default
+needs no setup. To rotate: put a new key first (``python -c "from cryptography.fernet import
+Fernet; print(Fernet.generate_key().decode())"``), keep the old ones after it, run
+``manage.py provider_account rotate-keys`` (re-encrypts every account with the first key), then
+remove the old keys. Changing ``DJANGO_SECRET_KEY`` without listing keys makes stored
+credentials unreadable: set ``PROVIDER_CREDENTIALS_KEYS`` before rotating the secret key.
+"""
+
+import base64
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+
+class CredentialUnreadable(Exception):
+    """A stored credential does not decrypt with any configured key."""
+
+
+def _fernet() -> MultiFernet:
+    keys = [key.strip() for key in settings.PROVIDER_CREDENTIALS_KEYS if key.strip()]
+    if not keys:
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"seedream provider credentials"
+        ).derive(settings.SECRET_KEY.encode())
+        keys = [base64.urlsafe_b64encode(derived).decode()]
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+def credential_encrypt(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode() if secret else ""
+
+
+def credential_decrypt(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise CredentialUnreadable(
+            "A provider credential cannot be decrypted with the configured keys. "
+            "Add the key it was stored with to PROVIDER_CREDENTIALS_KEYS, or store the "
+            "credential again with manage.py provider_account set-key."
+        ) from None
+
+
+def credential_rotate(token: str) -> str:
+    """The same secret encrypted with the first (newest) key."""
+    return _fernet().rotate(token.encode()).decode() if token else ""

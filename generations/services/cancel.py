@@ -1,0 +1,37 @@
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from ..models import Generation
+from .billing import generation_release_credits
+
+
+class GenerationNotCancelable(Exception):
+    code = "not_cancelable"
+
+
+def generation_cancel(*, generation: Generation, user: User) -> Generation:
+    """Stop a queued or running generation and return its whole hold.
+
+    A result that arrives after this is discarded: the worker finishes only RUNNING generations,
+    so nothing is captured for a canceled one.
+    """
+    if generation.owner_id != user.pk and not user.is_staff:
+        raise GenerationNotCancelable("Only the generation's owner can cancel it.")
+    with transaction.atomic():
+        locked = Generation.objects.select_for_update().get(pk=generation.pk)
+        if locked.is_terminal:
+            raise GenerationNotCancelable(
+                f"The generation already {locked.get_status_display().lower()}; "
+                "there is nothing to cancel."
+            )
+        locked.status = Generation.Status.CANCELED
+        locked.error_code = "canceled"
+        locked.error_message = "Canceled. The held credits were returned."
+        locked.finished_at = timezone.now()
+        locked.save(
+            update_fields=["status", "error_code", "error_message", "finished_at", "updated_at"]
+        )
+        generation_release_credits(generation=locked)
+    return locked

@@ -1,0 +1,251 @@
+"""Provider accounts: created, changed and disabled here, with an audit event each time.
+
+Credentials are encrypted before they reach the database and never appear in an audit event,
+a log line or an error message.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services.audit import audit_record
+
+from ..catalog import list_models
+from ..credentials import credential_encrypt, credential_rotate
+from ..models import ProviderAccount
+from ..providers import AuthError, ProviderError, adapter_kinds, build_adapter, get_adapter_class
+from ..routing import account_config
+
+
+class ProviderAccountInvalid(ValueError):
+    code = "invalid_provider_account"
+
+
+@dataclass(frozen=True)
+class ProviderAccountInput:
+    kind: str
+    label: str
+    base_url: str = ""
+    api_key: str = field(default="", repr=False)
+    models: Sequence[str] = ()
+    model_ids: Mapping[str, str] = field(default_factory=dict)
+    priority: int = 100
+    options: Mapping[str, Any] = field(default_factory=dict)
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 120.0
+    enabled: bool = True
+
+
+def _public_facts(account: ProviderAccount) -> dict[str, Any]:
+    """What an audit event may say about an account: everything but the secret."""
+    return {
+        "kind": account.kind,
+        "label": account.label,
+        "base_url": account.base_url,
+        "enabled": account.enabled,
+        "priority": account.priority,
+        "models_served": list(account.models_served),
+        "model_ids": dict(account.model_ids),
+        "has_credentials": bool(account.credentials_encrypted),
+    }
+
+
+def _validated(data: ProviderAccountInput) -> ProviderAccountInput:
+    problems = []
+    if data.kind not in adapter_kinds():
+        problems.append(f"unknown kind {data.kind!r}; known: {', '.join(sorted(adapter_kinds()))}")
+    if not data.label.strip():
+        problems.append("a label is required, e.g. 'BytePlus (team)'")
+    known = {model.id for model in list_models()}
+    unknown = [model for model in data.models if model not in known]
+    if unknown:
+        problems.append(f"unknown models {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if not data.models:
+        problems.append("name at least one catalog model the account serves")
+    if data.kind != ProviderAccount.Kind.LOCAL and not data.api_key:
+        problems.append("an API key is required")
+    if problems:
+        raise ProviderAccountInvalid("; ".join(problems) + ".")
+    return data
+
+
+def provider_account_create(
+    *, data: ProviderAccountInput, actor: User | None, ip_address: str | None = None
+) -> ProviderAccount:
+    data = _validated(data)
+    if ProviderAccount.objects.filter(label=data.label.strip()).exists():
+        raise ProviderAccountInvalid(f"An account labelled {data.label!r} already exists.")
+    base_url = data.base_url or getattr(get_adapter_class(data.kind), "default_base_url", "")
+    with transaction.atomic():
+        account = ProviderAccount.objects.create(
+            kind=data.kind,
+            label=data.label.strip(),
+            base_url=base_url,
+            credentials_encrypted=credential_encrypt(data.api_key),
+            models_served=list(data.models),
+            model_ids=dict(data.model_ids),
+            priority=data.priority,
+            options=dict(data.options),
+            connect_timeout_s=data.connect_timeout_s,
+            read_timeout_s=data.read_timeout_s,
+            enabled=data.enabled,
+        )
+        audit_record(
+            actor=actor,
+            action="provider_account.created",
+            target=account,
+            after=_public_facts(account),
+            ip_address=ip_address,
+        )
+    return account
+
+
+def provider_account_set_key(
+    *, account: ProviderAccount, api_key: str, actor: User | None, ip_address: str | None = None
+) -> ProviderAccount:
+    if not api_key:
+        raise ProviderAccountInvalid("The new API key is empty.")
+    with transaction.atomic():
+        account.credentials_encrypted = credential_encrypt(api_key)
+        account.consecutive_auth_failures = 0
+        account.save(
+            update_fields=["credentials_encrypted", "consecutive_auth_failures", "updated_at"]
+        )
+        audit_record(
+            actor=actor,
+            action="provider_account.key_changed",
+            target=account,
+            after={"has_credentials": True},
+            ip_address=ip_address,
+        )
+    return account
+
+
+def provider_account_set_enabled(
+    *,
+    account: ProviderAccount,
+    enabled: bool,
+    actor: User | None,
+    reason: str = "",
+    ip_address: str | None = None,
+) -> ProviderAccount:
+    with transaction.atomic():
+        locked = ProviderAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.enabled == enabled:
+            return locked
+        before = {"enabled": locked.enabled, "disabled_reason": locked.disabled_reason}
+        locked.enabled = enabled
+        locked.disabled_reason = "" if enabled else reason
+        if enabled:
+            locked.consecutive_auth_failures = 0
+        locked.save(
+            update_fields=["enabled", "disabled_reason", "consecutive_auth_failures", "updated_at"]
+        )
+        audit_record(
+            actor=actor,
+            action="provider_account.enabled" if enabled else "provider_account.disabled",
+            target=locked,
+            before=before,
+            after={"enabled": enabled, "disabled_reason": locked.disabled_reason},
+            ip_address=ip_address,
+        )
+    return locked
+
+
+def provider_account_record_outcome(
+    *, account: ProviderAccount, error: ProviderError | None
+) -> None:
+    """Keep the health the router reads; disable an account whose key keeps failing."""
+    now = timezone.now()
+    if error is None:
+        ProviderAccount.objects.filter(pk=account.pk).update(
+            last_success_at=now, consecutive_auth_failures=0
+        )
+        return
+    if not isinstance(error, AuthError):
+        ProviderAccount.objects.filter(pk=account.pk).update(last_failure_at=now)
+        return
+    with transaction.atomic():
+        locked = ProviderAccount.objects.select_for_update().get(pk=account.pk)
+        locked.last_failure_at = now
+        locked.consecutive_auth_failures += 1
+        locked.save(update_fields=["last_failure_at", "consecutive_auth_failures", "updated_at"])
+        threshold = settings.PROVIDER_AUTH_FAILURES_TO_DISABLE
+        if locked.enabled and locked.consecutive_auth_failures >= threshold:
+            provider_account_set_enabled(
+                account=locked,
+                enabled=False,
+                actor=None,
+                reason=f"Disabled after {threshold} authentication failures in a row: "
+                f"{error.code}. Check the key with manage.py provider_account check.",
+            )
+
+
+def provider_account_check(*, account: ProviderAccount) -> str:
+    """Make the cheapest call that proves the credentials work; returns what it showed.
+
+    Raises ``ProviderError`` (``AuthError`` for a bad key) when they do not.
+    """
+    adapter = build_adapter(account_config(account))
+    return adapter.check()
+
+
+def provider_accounts_rotate_keys() -> int:
+    """Re-encrypt every stored credential with the newest key; returns how many."""
+    count = 0
+    for account in ProviderAccount.objects.exclude(credentials_encrypted=""):
+        account.credentials_encrypted = credential_rotate(account.credentials_encrypted)
+        account.save(update_fields=["credentials_encrypted", "updated_at"])
+        count += 1
+    return count
+
+
+EDITABLE_FIELDS = (
+    "label",
+    "base_url",
+    "priority",
+    "models_served",
+    "model_ids",
+    "options",
+    "connect_timeout_s",
+    "read_timeout_s",
+)
+
+
+def provider_account_update(
+    *,
+    account: ProviderAccount,
+    changes: Mapping[str, Any],
+    actor: User | None,
+    ip_address: str | None = None,
+) -> ProviderAccount:
+    """Change an account's settings (not its key or switch: they have their own services)."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ProviderAccountInvalid(f"Not editable here: {', '.join(sorted(unknown))}.")
+    known = {model.id for model in list_models()}
+    bad_models = [model for model in changes.get("models_served", []) if model not in known]
+    if bad_models:
+        raise ProviderAccountInvalid(f"Unknown catalog models: {', '.join(bad_models)}.")
+    with transaction.atomic():
+        locked = ProviderAccount.objects.select_for_update().get(pk=account.pk)
+        before = {name: getattr(locked, name) for name in changes}
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save()
+        after = {name: getattr(locked, name) for name in changes}
+        if before != after:
+            audit_record(
+                actor=actor,
+                action="provider_account.changed",
+                target=locked,
+                before=before,
+                after=after,
+                ip_address=ip_address,
+            )
+    return locked

@@ -1,0 +1,371 @@
+"""What every provider emulator shares: routing, faults, served image files, two ways to run.
+
+An emulator is a WSGI application. Tests use it in-process through ``emulator.transport()``
+(an httpx transport, no socket) or on a loopback port with ``with emulator.serve(): ...``
+(``emulator.base_url`` is then ``http://127.0.0.1:<port>``). Both run the same code.
+
+Faults are injected per emulator (``emulator.faults.add(...)``, consumed in order by matching
+requests) or per request (a ``[fault:<kind>]`` token in the prompt, for end-to-end tests that
+cannot reach the emulator object).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import httpx
+from PIL import Image
+
+StartResponse = Callable[..., Any]
+Handler = Callable[["EmulatorRequest"], "EmulatorResponse"]
+
+FAULT_KINDS = (
+    "latency",  # sleep `seconds` before answering
+    "rate_limit",  # 429 with Retry-After
+    "server_error",  # 500
+    "unavailable",  # 503
+    "drop",  # connection closed without an answer
+    "hang",  # no answer until the client's read timeout
+    "malformed",  # 200 with a body that is not JSON
+    "expired_url",  # image URLs in the answer are already gone (404)
+    "refuse",  # the provider's content refusal
+    "partial",  # the last image of a group fails
+    "auth",  # 401 as for a bad key
+)
+PROMPT_FAULT = re.compile(r"\[fault:([a-z_]+)(?::([0-9.]+))?\]")
+
+
+class DropConnection(Exception):
+    """Raised by a handler: close the connection without an answer."""
+
+
+class Hang(Exception):
+    """Raised by a handler: answer nothing for ``seconds`` (the client's timeout fires first)."""
+
+    def __init__(self, seconds: float = 30.0) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+@dataclass
+class Fault:
+    kind: str
+    seconds: float = 0.0  # latency / hang / Retry-After
+    path: str = ""  # only requests whose path contains this; "" = any request
+    times: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {self.kind!r}; known: {', '.join(FAULT_KINDS)}")
+
+
+@dataclass
+class FaultPlan:
+    """Faults waiting for the next matching requests, in order."""
+
+    pending: list[Fault] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, *, seconds: float = 0.0, path: str = "", times: int = 1) -> None:
+        with self.lock:
+            self.pending.append(Fault(kind=kind, seconds=seconds, path=path, times=times))
+
+    def take(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.pending:
+                if fault.path in path:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.pending.remove(fault)
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pending.clear()
+
+
+@dataclass
+class EmulatorRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    match: re.Match[str] | None = None
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass
+class EmulatorResponse:
+    status: int
+    body: bytes | Iterable[bytes] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(
+        cls, status: int, payload: Any, headers: dict[str, str] | None = None
+    ) -> EmulatorResponse:
+        return cls(
+            status=status,
+            body=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    422: "Unprocessable",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class Emulator:
+    """Base class: subclasses register routes in ``__init__`` with ``self.route``."""
+
+    name = "emulator"
+
+    def __init__(self, *, api_key: str = "test-key", latency_s: float = 0.0) -> None:
+        self.api_key = api_key
+        self.latency_s = latency_s
+        self.faults = FaultPlan()
+        self.requests: list[RecordedRequest] = []
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.base_url = "http://emulator.invalid"
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._lock = threading.Lock()
+        self.route(
+            "GET", r"/files/(?P<file_id>[A-Za-z0-9_-]+)\.(?P<ext>jpeg|jpg|png)", self._serve_file
+        )
+
+    # --- routing -------------------------------------------------------------------------
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        self._routes.append((method, re.compile(f"^{pattern}$"), handler))
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request = self._request_from(environ)
+        response = self.dispatch(request)
+        reason = REASONS.get(response.status, "Status")
+        start_response(f"{response.status} {reason}", list(response.headers.items()))
+        body = response.body
+        return [body] if isinstance(body, bytes) else body
+
+    def dispatch(self, request: EmulatorRequest) -> EmulatorResponse:
+        if not request.path.startswith("/files/"):
+            with self._lock:
+                self.requests.append(
+                    RecordedRequest(
+                        method=request.method,
+                        path=request.path,
+                        headers=dict(request.headers),
+                        body=_maybe_json(request.body),
+                    )
+                )
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        for method, pattern, handler in self._routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                request.match = match
+                return handler(request)
+        return EmulatorResponse.json(
+            404, {"error": {"message": f"no route {request.method} {request.path}"}}
+        )
+
+    def _request_from(self, environ: dict[str, Any]) -> EmulatorRequest:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        query = dict(
+            pair.split("=", 1) if "=" in pair else (pair, "")
+            for pair in environ.get("QUERY_STRING", "").split("&")
+            if pair
+        )
+        return EmulatorRequest(
+            method=environ["REQUEST_METHOD"],
+            path=environ.get("PATH_INFO", "/"),
+            query=query,
+            headers=headers,
+            body=body,
+        )
+
+    # --- faults --------------------------------------------------------------------------
+    def fault_for(self, request: EmulatorRequest, prompt: str = "") -> Fault | None:
+        """The fault this request meets: a queued one first, else one named in the prompt."""
+        fault = self.faults.take(request.path)
+        if fault is None and prompt:
+            found = PROMPT_FAULT.search(prompt)
+            if found and found.group(1) in FAULT_KINDS:
+                fault = Fault(kind=found.group(1), seconds=float(found.group(2) or 0))
+        if fault is not None and fault.kind == "latency":
+            time.sleep(fault.seconds)
+        if fault is not None and fault.kind == "drop":
+            raise DropConnection
+        if fault is not None and fault.kind == "hang":
+            raise Hang(fault.seconds or 30.0)
+        return fault
+
+    # --- image files ---------------------------------------------------------------------
+    def store_image(self, *, width: int, height: int, fmt: str = "jpeg", seed: int = 0) -> str:
+        """Render a small real image at the given size; returns its URL on this emulator."""
+        content = render_test_image(width=width, height=height, fmt=fmt, seed=seed)
+        file_id = secrets.token_hex(8)
+        with self._lock:
+            self.files[file_id] = (content, fmt)
+        return f"{self.base_url}/files/{file_id}.{fmt}"
+
+    def expire_files(self) -> None:
+        with self._lock:
+            self.files.clear()
+
+    def _serve_file(self, request: EmulatorRequest) -> EmulatorResponse:
+        assert request.match is not None
+        stored = self.files.get(request.match["file_id"])
+        if stored is None:
+            return EmulatorResponse(404, b"gone", {"Content-Type": "text/plain"})
+        content, fmt = stored
+        return EmulatorResponse(200, content, {"Content-Type": f"image/{fmt}"})
+
+    # --- running -------------------------------------------------------------------------
+    def transport(self) -> httpx.BaseTransport:
+        """An in-process httpx transport: no socket, same handlers and faults."""
+        return _InProcessTransport(self)
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve on a loopback port for the duration; yields the base URL."""
+        server = make_server(
+            "127.0.0.1",
+            0,
+            self._socket_app,
+            server_class=_ThreadingServer,
+            handler_class=_QuietHandler,
+        )
+        previous = self.base_url
+        self.base_url = f"http://127.0.0.1:{server.server_port}"
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        try:
+            yield self.base_url
+        finally:
+            server.shutdown()
+            server.server_close()
+            self.base_url = previous
+
+    def _socket_app(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        try:
+            return self(environ, start_response)
+        except DropConnection:
+            pass
+        except Hang as hang:
+            time.sleep(hang.seconds)
+        # Close the socket, then let wsgiref fail to write to it: it ignores a broken pipe.
+        _close_client_socket(environ)
+        start_response("500 Dropped", [])
+        return []
+
+
+class _InProcessTransport(httpx.BaseTransport):
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+        self._wsgi = httpx.WSGITransport(app=emulator)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self._wsgi.handle_request(request)
+        except DropConnection:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+        except Hang:
+            raise httpx.ReadTimeout("timed out", request=request) from None
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a dropped connection (an injected fault) is expected, not news
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ["emulator.socket"] = self.connection  # so a fault can drop the connection
+        return environ
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _close_client_socket(environ: dict[str, Any]) -> None:
+    connection = environ.get("emulator.socket")
+    if isinstance(connection, socket.socket):
+        connection.shutdown(socket.SHUT_RDWR)
+
+
+def _maybe_json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return body
+
+
+def render_test_image(*, width: int, height: int, fmt: str = "jpeg", seed: int = 0) -> bytes:
+    colour = ((seed * 67) % 256, (seed * 131) % 256, (seed * 29) % 256)
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(
+        buffer, format="PNG" if fmt == "png" else "JPEG", quality=70
+    )
+    return buffer.getvalue()
+
+
+def parse_size(size: str) -> tuple[int, int] | None:
+    found = re.fullmatch(r"\s*(\d+)\s*[x×X]\s*(\d+)\s*", size or "")  # noqa: RUF001
+    return (int(found[1]), int(found[2])) if found else None
