@@ -5,6 +5,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from accounts.ledger import ledger_mismatches
 from accounts.models import ModelPrice
 from accounts.services.credits import credits_grant
 from generations.catalog import list_models
@@ -76,3 +77,25 @@ def make_png(
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_consistent(request):
+    """After every test that touched the database, the ledger must still check clean.
+
+    This is ``manage.py check_ledger`` run after each of the suite's scenarios, inside the
+    test's own database state. Tests that corrupt the ledger on purpose (to see the check catch
+    it) are marked ``corrupts_ledger``.
+    """
+    uses_database = request.node.get_closest_marker("django_db") or any(
+        name in request.fixturenames for name in ("db", "transactional_db")
+    )
+    if not uses_database or request.node.get_closest_marker("corrupts_ledger"):
+        yield
+        return
+    # Depending on the database fixture makes it outlive this one: the check runs before the
+    # test's transaction is rolled back or its tables flushed.
+    request.getfixturevalue("_django_db_helper")
+    yield
+    mismatches = ledger_mismatches()
+    assert not mismatches, "ledger check failed:\n" + "\n".join(map(str, mismatches))

@@ -116,6 +116,7 @@ def test_check_ledger_is_ok_on_a_clean_ledger(user: User, other_user: User):
     assert output.strip() == f"Ledger OK: {accounts} accounts checked."
 
 
+@pytest.mark.corrupts_ledger
 def test_check_ledger_reports_a_corrupted_balance_and_fails(user: User, other_user: User):
     balance = CreditAccount.objects.get(user=user).available
     CreditAccount.objects.filter(user=user).update(available=balance + 7)
@@ -128,6 +129,7 @@ def test_check_ledger_reports_a_corrupted_balance_and_fails(user: User, other_us
     assert other_user.get_username() not in stdout.getvalue()
 
 
+@pytest.mark.corrupts_ledger
 def test_check_ledger_exits_non_zero_from_the_command_line(user: User, capsys):
     CreditAccount.objects.filter(user=user).update(held=3)
 
@@ -140,6 +142,7 @@ def test_check_ledger_exits_non_zero_from_the_command_line(user: User, capsys):
     assert "mismatch" in captured.err
 
 
+@pytest.mark.corrupts_ledger
 def test_check_ledger_reports_a_finished_generation_still_holding_credits(user: User):
     generation = Generation.objects.create(owner=user, model="seedream-4.0", prompt="p", params={})
     credits_hold(user=user, amount=30, generation=generation)

@@ -38,6 +38,7 @@ def test_a_ledger_written_by_the_services_is_clean(user: User, other_user: User)
     assert report.accounts_checked == CreditAccount.objects.count()
 
 
+@pytest.mark.corrupts_ledger
 def test_a_corrupted_available_balance_is_reported(user: User, other_user: User):
     balance = CreditAccount.objects.get(user=user).available
     CreditAccount.objects.filter(user=user).update(available=balance - 5)
@@ -53,6 +54,7 @@ def test_a_corrupted_available_balance_is_reported(user: User, other_user: User)
     ]
 
 
+@pytest.mark.corrupts_ledger
 def test_a_corrupted_held_balance_is_reported_against_entries_and_open_holds(user: User):
     credits_hold(user=user, amount=40, generation=make_generation(user))
     CreditAccount.objects.filter(user=user).update(held=45)
@@ -63,6 +65,7 @@ def test_a_corrupted_held_balance_is_reported_against_entries_and_open_holds(use
     ]
 
 
+@pytest.mark.corrupts_ledger
 @pytest.mark.parametrize(
     "status",
     [Generation.Status.SUCCEEDED, Generation.Status.FAILED, Generation.Status.CANCELED],
@@ -83,6 +86,7 @@ def test_an_open_hold_of_a_running_generation_is_fine(user: User):
     assert problems_of(user) == []
 
 
+@pytest.mark.corrupts_ledger
 def test_a_generation_that_released_more_than_it_held_is_reported(user: User):
     held = make_generation(user)
     over_released = make_generation(user, status=Generation.Status.FAILED)
@@ -108,6 +112,7 @@ def test_a_generation_that_released_more_than_it_held_is_reported(user: User):
     ]
 
 
+@pytest.mark.corrupts_ledger
 def test_a_hold_without_a_generation_is_reported(user: User):
     account = CreditAccount.objects.get(user=user)
     last = CreditEntry.objects.filter(account=account).latest("id")
@@ -126,6 +131,7 @@ def test_a_hold_without_a_generation_is_reported(user: User):
     assert problems_of(user) == ["held is 10 but its generations' open holds add up to 0"]
 
 
+@pytest.mark.corrupts_ledger
 def test_a_broken_balance_after_chain_is_reported_at_the_bad_entry(user: User):
     credits_grant(user=user, amount=100, actor=None, memo="a")
     bad = credits_grant(user=user, amount=100, actor=None, memo="b")
