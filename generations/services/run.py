@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ..models import Generation, OutputImage, ProviderAccount, ProviderAttempt
 from ..providers import (
+    AuthError,
     BadResponse,
     ProviderError,
     ProviderImage,
@@ -105,7 +106,8 @@ def _generation_make_images(generation: Generation) -> None:
         result = _attempt_run(generation=generation, attempt=attempt, request=request)
         provider_account_record_outcome(account=account, error=result.error)
         error = result.error
-        last_try = number == len(tries)
+        same_account_next = number < len(tries) and tries[number] == account
+        last_try = number == len(tries) or (same_account_next and isinstance(error, AuthError))
         if error is None or result.stored or not error.failover_safe or last_try:
             _generation_finish(
                 generation,
@@ -123,7 +125,7 @@ def _generation_make_images(generation: Generation) -> None:
             account.label,
             error.code,
         )
-        if isinstance(error, RateLimited) and tries[number] == account and error.retry_after:
+        if isinstance(error, RateLimited) and same_account_next and error.retry_after:
             time.sleep(min(error.retry_after, settings.PROVIDER_RETRY_AFTER_MAX_S))
 
 

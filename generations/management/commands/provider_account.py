@@ -28,6 +28,8 @@ from generations.services.provider_accounts import (
 
 class Command(BaseCommand):
     help = "Manage provider accounts: add, list, check, enable, disable, set-key, rotate-keys."
+    # call_command(..., stdin=...) lets tests and scripts hand the key over as a stream.
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -87,7 +89,8 @@ class Command(BaseCommand):
             raise CommandError(str(error.args[0])) from None
         presets = getattr(adapter_class, "base_urls", {})
         base_url = presets.get(options["base_url"], options["base_url"])
-        api_key = "" if kind == ProviderAccount.Kind.LOCAL else self._read_key(options)
+        needs_key = kind != ProviderAccount.Kind.LOCAL or options["api_key_env"]
+        api_key = self._read_key(options) if needs_key else ""
         model_ids = {}
         for pair in options["model_id"]:
             catalog_id, separator, provider_id = pair.partition("=")
@@ -169,10 +172,11 @@ class Command(BaseCommand):
             if not value:
                 raise CommandError(f"The environment variable {variable} is empty or not set.")
             return value
-        if sys.stdin.isatty():
+        stream = options.get("stdin") or sys.stdin
+        if stream.isatty():
             value = getpass.getpass("API key (not echoed): ").strip()
         else:
-            value = sys.stdin.readline().strip()
+            value = stream.readline().strip()
         if not value:
             raise CommandError(
                 "No API key given: pipe it on standard input or name a variable with --api-key-env."

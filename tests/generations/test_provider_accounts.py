@@ -1,0 +1,200 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.models import AuditEvent
+from generations.catalog import GenerationSpec
+from generations.credentials import credential_decrypt
+from generations.models import Generation, ProviderAccount, ProviderAttempt
+from generations.routing import account_config, accounts_for_model
+from generations.services import generation_submit
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "sk-live-very-secret-value-123456"
+
+
+def run(*args: str, stdin: str = "") -> str:
+    out = io.StringIO()
+    call_command("provider_account", *args, stdout=out, stdin=io.StringIO(stdin))
+    return out.getvalue()
+
+
+def add_local(
+    label: str, *, priority: int, simulate: str = "", models="seedream-4.0"
+) -> ProviderAccount:
+    account = ProviderAccount.objects.create(
+        kind="local",
+        label=label,
+        priority=priority,
+        models_served=models.split(","),
+        options={"simulate_error": simulate} if simulate else {},
+    )
+    return account
+
+
+def test_add_reads_the_key_from_an_environment_variable_and_stores_it_encrypted(monkeypatch):
+    monkeypatch.setenv("TEAM_ARK_KEY", SECRET)
+    output = run(
+        "add", "--kind", "local", "--label", "Team demo", "--models", "seedream-4.0,seedream-4.5"
+    )
+    assert "Added Team demo" in output
+    account = ProviderAccount.objects.get(label="Team demo")
+    assert account.models_served == ["seedream-4.0", "seedream-4.5"]
+    event = AuditEvent.objects.get(action="provider_account.created")
+    assert event.after["label"] == "Team demo"
+
+
+def test_set_key_reads_stdin_encrypts_and_never_prints_it(monkeypatch):
+    account = add_local("Demo", priority=1)
+    output = run("set-key", "Demo", stdin=SECRET + "\n")
+    account.refresh_from_db()
+    assert SECRET not in account.credentials_encrypted
+    assert credential_decrypt(account.credentials_encrypted) == SECRET
+    assert account_config(account).api_key == SECRET
+    assert SECRET not in output
+    assert SECRET not in run("list")
+    assert SECRET not in repr(account_config(account))
+    for event in AuditEvent.objects.all():
+        assert SECRET not in str(event.before) + str(event.after)
+
+
+def test_add_with_an_empty_key_variable_is_refused(monkeypatch):
+    monkeypatch.setenv("EMPTY_KEY", "")
+    with pytest.raises(CommandError, match="EMPTY_KEY is empty"):
+        run(
+            "add",
+            "--kind",
+            "local",
+            "--label",
+            "x",
+            "--models",
+            "seedream-4.0",
+            "--api-key-env",
+            "EMPTY_KEY",
+        )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--kind", "nope", "--label", "x", "--models", "seedream-4.0"], "nope"),
+        (["--kind", "local", "--label", "x", "--models", "seedream-9"], "unknown models"),
+        (
+            ["--kind", "local", "--label", "x", "--models", "seedream-4.0", "--model-id", "bad"],
+            "CATALOG_ID=PROVIDER_ID",
+        ),
+    ],
+)
+def test_add_refuses_bad_input_with_a_clear_message(arguments, message):
+    with pytest.raises(CommandError, match=message):
+        run("add", *arguments)
+    assert not ProviderAccount.objects.exists()
+
+
+def test_disable_enable_and_check_write_audit_events():
+    add_local("Demo", priority=1)
+    run("disable", "Demo", "--reason", "maintenance")
+    assert not ProviderAccount.objects.get(label="Demo").enabled
+    run("enable", "Demo")
+    assert ProviderAccount.objects.get(label="Demo").enabled
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == ["provider_account.disabled", "provider_account.enabled"]
+    assert "OK" in run("check", "Demo")
+
+
+def test_check_reports_refused_credentials():
+    add_local("Broken", priority=1, simulate="auth")
+    with pytest.raises(CommandError, match="auth_failed"):
+        run("check", "Broken")
+
+
+def test_key_rotation_keeps_credentials_readable(settings):
+    old, new = (
+        "kJ4y7mC0yXo3b1gk0lKjW3sRjY2ZcQm9X8d1nqK3x2E=",
+        "Zq8yF6k1pW3vVt1mS0eR4uY9oP2aL5nB7cX3dG6hJ1k=",
+    )
+    settings.PROVIDER_CREDENTIALS_KEYS = [old]
+    account = add_local("Demo", priority=1)
+    run("set-key", "Demo", stdin=SECRET)
+    settings.PROVIDER_CREDENTIALS_KEYS = [new, old]
+    assert "1 accounts" in run("rotate-keys")
+    settings.PROVIDER_CREDENTIALS_KEYS = [new]
+    account.refresh_from_db()
+    assert credential_decrypt(account.credentials_encrypted) == SECRET
+
+
+def test_routing_prefers_priority_then_recent_health():
+    first = add_local("first", priority=1)
+    second = add_local("second", priority=2)
+    add_local("other model", priority=0, models="seedream-4.5")
+    assert accounts_for_model(model_id="seedream-4.0") == [first, second]
+    from django.utils import timezone
+
+    ProviderAccount.objects.filter(pk=first.pk).update(last_failure_at=timezone.now())
+    assert accounts_for_model(model_id="seedream-4.0") == [second, first]
+
+
+def submit_and_run(user, django_capture_on_commit_callbacks) -> Generation:
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = generation_submit(
+            user=user,
+            spec=GenerationSpec(model="seedream-4.0", prompt="failover", size="1K", num_images=2),
+        )
+    generation.refresh_from_db()
+    return generation
+
+
+def test_failover_to_the_next_account_charges_once(
+    user, default_prices, django_capture_on_commit_callbacks
+):
+    down = add_local("down", priority=1, simulate="unavailable")
+    healthy = add_local("healthy", priority=2)
+    generation = submit_and_run(user, django_capture_on_commit_callbacks)
+    assert generation.status == Generation.Status.SUCCEEDED
+    assert generation.credits_charged == 2 * 30
+    attempts = list(generation.attempts.order_by("id").values_list("account_id", "outcome"))
+    assert attempts == [(down.pk, "failed"), (healthy.pk, "succeeded")]
+
+
+def test_no_failover_on_a_content_refusal(user, default_prices, django_capture_on_commit_callbacks):
+    add_local("first", priority=1)
+    add_local("second", priority=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = generation_submit(
+            user=user,
+            spec=GenerationSpec(model="seedream-4.0", prompt="nope [refuse]", size="1K"),
+        )
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.FAILED
+    assert generation.error_code == "content_refused"
+    assert ProviderAttempt.objects.filter(generation=generation).count() == 1
+
+
+def test_an_account_failing_auth_repeatedly_is_disabled_with_an_audit_event(
+    user, default_prices, django_capture_on_commit_callbacks, settings
+):
+    settings.PROVIDER_AUTH_FAILURES_TO_DISABLE = 2
+    broken = add_local("broken", priority=1, simulate="auth")
+    for _ in range(2):
+        generation = submit_and_run(user, django_capture_on_commit_callbacks)
+        assert generation.status == Generation.Status.FAILED
+        # A refused key is not worth a second call to the same account.
+        assert generation.attempts.count() == 1
+    broken.refresh_from_db()
+    assert not broken.enabled
+    assert "authentication failures" in broken.disabled_reason
+    event = AuditEvent.objects.get(action="provider_account.disabled")
+    assert event.actor is None
+
+
+def test_attempts_are_bounded(user, default_prices, django_capture_on_commit_callbacks, settings):
+    settings.PROVIDER_MAX_ATTEMPTS = 2
+    for number in range(4):
+        add_local(f"down {number}", priority=number, simulate="unavailable")
+    generation = submit_and_run(user, django_capture_on_commit_callbacks)
+    assert generation.status == Generation.Status.FAILED
+    assert generation.attempts.count() == 2
+    assert generation.credits_charged == 0
