@@ -33,6 +33,7 @@ from generations.providers.http import (
     map_transport_errors,
     parse_retry_after,
 )
+from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import (
     adapter_kinds,
     build_adapter,
@@ -47,10 +48,13 @@ __all__ = [
     "BadResponse",
     "BaseAdapter",
     "ContentRefused",
+    "JobAdapter",
+    "JobStatus",
     "ProviderAdapter",
     "ProviderError",
     "ProviderImage",
     "ProviderImageFailure",
+    "ProviderJob",
     "ProviderOutcome",
     "ProviderRequest",
     "ProviderTimeout",

@@ -43,6 +43,10 @@ FAULT_KINDS = (
     "refuse",  # the provider's content refusal
     "partial",  # the last image of a group fails
     "auth",  # 401 as for a bad key
+    # Task-based providers (jobs):
+    "stuck",  # the job stays queued forever
+    "fail_after_run",  # the job runs, then fails
+    "flaky_download",  # an output URL answers 404 on the first download, then serves the file
 )
 PROMPT_FAULT = re.compile(r"\[fault:([a-z_]+)(?::([0-9.]+))?\]")
 
@@ -166,6 +170,7 @@ class Emulator:
         self.faults = FaultPlan()
         self.requests: list[RecordedRequest] = []
         self.files: dict[str, tuple[bytes, str]] = {}
+        self._flaky: set[str] = set()
         self.base_url = "http://emulator.invalid"
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._lock = threading.Lock()
@@ -255,13 +260,24 @@ class Emulator:
             self.files[file_id] = (content, fmt)
         return f"{self.base_url}/files/{file_id}.{fmt}"
 
+    def make_flaky(self, url: str) -> None:
+        """The file behind ``url`` answers 404 once, then serves normally."""
+        file_id = url.rsplit("/", 1)[-1].split(".", 1)[0]
+        with self._lock:
+            self._flaky.add(file_id)
+
     def expire_files(self) -> None:
         with self._lock:
             self.files.clear()
 
     def _serve_file(self, request: EmulatorRequest) -> EmulatorResponse:
         assert request.match is not None
-        stored = self.files.get(request.match["file_id"])
+        file_id = request.match["file_id"]
+        with self._lock:
+            if file_id in self._flaky:
+                self._flaky.discard(file_id)
+                return EmulatorResponse(404, b"not yet", {"Content-Type": "text/plain"})
+        stored = self.files.get(file_id)
         if stored is None:
             return EmulatorResponse(404, b"gone", {"Content-Type": "text/plain"})
         content, fmt = stored
