@@ -2,11 +2,30 @@
 
 from celery import shared_task
 
-from .services.run import generation_run
-
 
 # acks_late: generation_run is idempotent (it acts only from QUEUED/RUNNING and never stores an
 # image of a group twice), so a task lost with its worker is safely redelivered.
 @shared_task(name="generations.run_generation", acks_late=True, ignore_result=True)
 def run_generation_task(*, generation_id: str) -> None:
+    from .services.run import generation_run
+
     generation_run(generation_id=generation_id)
+
+
+# acks_late: a poll only reads the provider's job and acts on an open attempt, so a redelivered
+# or duplicate poll is harmless.
+@shared_task(name="generations.poll_generation", acks_late=True, ignore_result=True)
+def poll_generation_task(*, generation_id: str, attempt_id: int, poll: int) -> None:
+    from .services.jobs import generation_poll
+
+    generation_poll(generation_id=generation_id, attempt_id=attempt_id, poll=poll)
+
+
+@shared_task(name="generations.cancel_at_provider", ignore_result=True)
+def cancel_at_provider_task(*, attempt_id: int) -> None:
+    from .models import ProviderAttempt
+    from .services.jobs import attempt_cancel_at_provider
+
+    attempt = ProviderAttempt.objects.select_related("account").filter(pk=attempt_id).first()
+    if attempt is not None:
+        attempt_cancel_at_provider(attempt=attempt)

@@ -27,6 +27,9 @@ class ProviderAttempt(models.Model):
     error_message = models.TextField(blank=True)
     images_returned = models.PositiveSmallIntegerField(default=0)
     usage = models.JSONField(default=dict, blank=True)
+    job_state = models.JSONField(
+        default=dict, blank=True, help_text="What polling a job-based provider needs (URLs, ids)."
+    )
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

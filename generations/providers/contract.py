@@ -104,7 +104,10 @@ class ProviderImage:
     mime: str | None
 
     def __post_init__(self) -> None:
-        _require_exactly_one("ProviderImage", self.content, self.url)
+        # Adapters hand on the bytes (downloaded at once: provider links expire) and keep the
+        # original link for provenance, so both may be set; one of them must be.
+        if self.content is None and self.url is None:
+            raise ValueError("ProviderImage needs its bytes (content) or a url")
 
 
 @dataclass(frozen=True, slots=True)

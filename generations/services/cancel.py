@@ -3,7 +3,8 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from ..models import Generation
+from .. import tasks
+from ..models import Generation, ProviderAttempt
 from .billing import generation_release_credits
 
 
@@ -34,4 +35,13 @@ def generation_cancel(*, generation: Generation, user: User) -> Generation:
             update_fields=["status", "error_code", "error_message", "finished_at", "updated_at"]
         )
         generation_release_credits(generation=locked)
+        # A job still running at a provider is asked to stop once this commits.
+        for attempt_id in locked.attempts.filter(
+            outcome=ProviderAttempt.Outcome.RUNNING
+        ).values_list("pk", flat=True):
+            transaction.on_commit(
+                lambda attempt_id=attempt_id: tasks.cancel_at_provider_task.delay(
+                    attempt_id=attempt_id
+                )
+            )
     return locked

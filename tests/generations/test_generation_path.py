@@ -95,15 +95,21 @@ def test_redelivered_running_generation_resumes_without_duplicates(
     user, local_account, django_capture_on_commit_callbacks
 ):
     generation = run_now(django_capture_on_commit_callbacks, user, num_images=2)
-    # A worker died after storing one image: the task is redelivered and resumes.
+    first_image = generation.outputs.get(index=0)
+    # Rewind to the moment a worker died mid-call with image 0 stored: the generation RUNNING,
+    # its provider call still open, image 1 not yet stored. The broker redelivers the task.
     OutputImage.objects.filter(generation=generation, index=1).delete()
     Generation.objects.filter(id=generation.id).update(status=Generation.Status.RUNNING)
+    ProviderAttempt.objects.filter(generation=generation).update(outcome="running")
 
     generation_run(generation_id=str(generation.id))
 
     generation.refresh_from_db()
     assert generation.status == Generation.Status.SUCCEEDED
     assert sorted(generation.outputs.values_list("index", flat=True)) == [0, 1]
+    assert generation.outputs.get(index=0).pk == first_image.pk
+    outcomes = generation.attempts.order_by("id").values_list("error_code", "outcome")
+    assert list(outcomes) == [("worker_lost", "failed"), ("", "succeeded")]
 
 
 def test_provider_failure_ends_failed_with_a_readable_reason(
@@ -134,7 +140,7 @@ def test_internal_error_still_ends_in_a_terminal_state(
     def explode(**kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("generations.services.run.image_store", explode)
+    monkeypatch.setattr("generations.services.outputs.image_store", explode)
     generation = run_now(django_capture_on_commit_callbacks, user)
     assert generation.status == Generation.Status.FAILED
     assert generation.error_code == "internal_error"

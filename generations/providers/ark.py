@@ -1,0 +1,358 @@
+"""Seedream from ByteDance itself: Volcengine Ark (kind "ark") and BytePlus ModelArk ("byteplus").
+
+Both run one image-generation API (providers.md §1): `POST {base}/images/generations`, answered
+with JSON or, with `stream: true`, server-sent events; there is no task API. They differ only in
+base URL and model-id spelling (Volcengine prefixes "doubao-"), which is all `BytePlusAdapter`
+changes.
+
+Request decisions, each against a documented default that would surprise a user:
+- `watermark` is always sent (official default true, a reseller says false).
+- Group models always get `sequential_image_generation` and `max_images`: under `auto`, Ark's
+  `max_images` defaults to 15, and the user pays per image.
+- A tier with a non-square aspect ratio goes out as the table's WxH. Ark's tier keyword has no
+  aspect parameter (the model takes the shape from the prompt), so "2K" alone would drop the
+  ratio the user chose; every table size is inside its model's WxH range. 1:1 stays a keyword.
+- `seed`/`guidance_scale` only for 3.0-t2i and SeedEdit, `output_format` only for 5.0-lite,
+  `stream` only for the group models: the others do not take them.
+
+Reply decisions:
+- Image bytes are fetched at once (Ark's URLs live 24 h) and width/height/mime are read from the
+  image header, so the `size` field's spelling (one doc example uses a multiplication sign for
+  the x) never matters.
+- A 200 whose `data` holds failures yields them (with any images), never raises: the caller
+  decides. A top-level `error` raises only when `data` is empty; the stream's error event
+  likewise only before any image event.
+- Usage is the provider's own `usage` dict; if it is missing, the delivered count stands in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import httpx
+from PIL import Image
+
+from generations.providers.ark_stream import (
+    ark_error,
+    image_failure,
+    json_or_none,
+    stream_outcomes,
+    usage_from,
+)
+from generations.providers.contract import (
+    BaseAdapter,
+    ProviderImage,
+    ProviderImageFailure,
+    ProviderOutcome,
+    ProviderRequest,
+    ReferenceInput,
+)
+from generations.providers.errors import AuthError, BadRequest, BadResponse, ProviderError
+from generations.providers.http import map_transport_errors, parse_retry_after, request_id_from
+from generations.providers.registry import register_adapter
+
+__all__ = ["ARK_BASE_URLS", "ARK_MODELS", "ArkAdapter", "ArkModel", "BytePlusAdapter", "ark_error"]
+
+ARK_BASE_URLS: Mapping[str, str] = MappingProxyType(
+    {
+        "volcengine-cn-beijing": "https://ark.cn-beijing.volces.com/api/v3",
+        "byteplus-ap-southeast": "https://ark.ap-southeast.bytepluses.com/api/v3",
+        "byteplus-eu-west": "https://ark.eu-west.bytepluses.com/api/v3",
+    }
+)
+GENERATIONS_PATH = "/images/generations"
+RESPONSE_FORMATS = ("url", "b64_json")
+SQUARE = "1:1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArkModel:
+    """How one catalog model is called on Ark (providers.md §1.2, §1.3)."""
+
+    volcengine_id: str
+    byteplus_id: str
+    group: bool = False  # sequential group generation and SSE streaming: the same three models
+    seed_and_guidance: bool = False
+    output_format: bool = False
+
+
+ARK_MODELS: Mapping[str, ArkModel] = MappingProxyType(
+    {
+        "seedream-5.0-lite": ArkModel(
+            volcengine_id="doubao-seedream-5-0-260128",
+            byteplus_id="seedream-5-0-260128",
+            group=True,
+            output_format=True,
+        ),
+        "seedream-4.5": ArkModel(
+            volcengine_id="doubao-seedream-4-5-251128",
+            byteplus_id="seedream-4-5-251128",
+            group=True,
+        ),
+        "seedream-4.0": ArkModel(
+            volcengine_id="doubao-seedream-4-0-250828",
+            byteplus_id="seedream-4-0-250828",
+            group=True,
+        ),
+        "seedream-3.0-t2i": ArkModel(
+            volcengine_id="doubao-seedream-3-0-t2i-250415",
+            byteplus_id="seedream-3-0-t2i-250415",
+            seed_and_guidance=True,
+        ),
+        "seededit-3.0-i2i": ArkModel(
+            volcengine_id="doubao-seededit-3-0-i2i-250628",
+            byteplus_id="seededit-3-0-i2i-250628",
+            seed_and_guidance=True,
+        ),
+    }
+)
+
+
+@register_adapter
+class ArkAdapter(BaseAdapter):
+    """Volcengine Ark (China). Account options: `model_ids` (catalog id -> model or `ep-` id),
+    `watermark` (default False), `response_format` ("url" default, or "b64_json"), `stream`
+    (default True; streaming delivers each image as soon as it is made)."""
+
+    kind = "ark"
+    provider_name: ClassVar[str] = "Volcengine Ark"
+    default_base_url: ClassVar[str] = ARK_BASE_URLS["volcengine-cn-beijing"]
+    # Names `provider_account add --base-url` accepts in place of a URL.
+    base_urls: ClassVar[dict[str, str]] = ARK_BASE_URLS
+
+    def model_id_of(self, model: ArkModel) -> str:
+        return model.volcengine_id
+
+    @property
+    def base_url(self) -> str:
+        return (self.account.base_url or self.default_base_url).rstrip("/")
+
+    def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
+        body = self.request_body(request)
+        if not self.account.api_key:
+            raise AuthError(message=f"the {self.provider_name} account has no API key")
+        with (
+            self.http_client(headers=self._headers()) as client,
+            map_transport_errors(secrets=self.secrets),
+            client.stream("POST", f"{self.base_url}{GENERATIONS_PATH}", json=body) as response,
+        ):
+            if response.status_code != 200:
+                response.read()
+                raise self._error_from_response(response)
+            request_id = request_id_from(response)
+            if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
+                yield from stream_outcomes(
+                    response.iter_bytes(),
+                    read_entry=partial(self._entry_outcome, request_id=request_id),
+                    read_error=partial(self._reported_error, request_id=request_id),
+                    request_id=request_id,
+                )
+            else:
+                # Validation errors come back as plain JSON even when we asked for a stream.
+                response.read()
+                yield from self._read_json(response, request_id=request_id)
+
+    def check(self) -> str:
+        """An empty request: free (it never reaches a model) and answered 401 for a bad key,
+        400 MissingParameter for a good one."""
+        if not self.account.api_key:
+            raise AuthError(message=f"the {self.provider_name} account has no API key")
+        with (
+            self.http_client(headers=self._headers()) as client,
+            map_transport_errors(secrets=self.secrets),
+        ):
+            response = client.post(f"{self.base_url}{GENERATIONS_PATH}", json={})
+        if response.status_code in (400, 422):
+            return (
+                f"{self.provider_name} accepted the key "
+                "(an empty test request was refused as expected)."
+            )
+        if response.status_code == 200:
+            return f"{self.provider_name} accepted the key."
+        raise self._error_from_response(response)
+
+    # --- request -------------------------------------------------------------------------
+    def request_body(self, request: ProviderRequest) -> dict[str, Any]:
+        """The JSON body for `request` (raises `BadRequest` for a model Ark does not serve)."""
+        model = ARK_MODELS.get(request.model)
+        if model is None:
+            raise BadRequest(
+                message=f"{request.model} is not served by {self.provider_name}; "
+                f"it serves {', '.join(ARK_MODELS)}"
+            )
+        if request.max_images > 1 and not model.group:
+            raise BadRequest(message=f"{request.model} makes one image per request")
+        body: dict[str, Any] = {
+            "model": self._provider_model_id(request.model, model),
+            "prompt": request.prompt,
+            "size": _size_field(request),
+        }
+        if request.references:
+            images = [_reference_field(reference) for reference in request.references]
+            body["image"] = images[0] if len(images) == 1 else images
+        if model.group:
+            body["sequential_image_generation"] = "auto" if request.max_images > 1 else "disabled"
+            body["sequential_image_generation_options"] = {"max_images": request.max_images}
+        if model.seed_and_guidance:
+            if request.seed is not None:
+                body["seed"] = request.seed
+            if request.guidance_scale is not None:
+                body["guidance_scale"] = request.guidance_scale
+        # A request asking for the mark, or an account that must always show it.
+        body["watermark"] = bool(request.watermark or self.account.options.get("watermark", False))
+        body["response_format"] = self._response_format()
+        if model.output_format:
+            body["output_format"] = request.output_format
+        if model.group:
+            body["stream"] = bool(request.stream or self.account.options.get("stream", True))
+        return body
+
+    def _provider_model_id(self, catalog_id: str, model: ArkModel) -> str:
+        overrides = self.account.options.get("model_ids") or {}
+        if not isinstance(overrides, Mapping):
+            raise ValueError(f"ark option model_ids must map catalog ids to ids, got {overrides!r}")
+        override = overrides.get(catalog_id)
+        return str(override) if override else self.model_id_of(model)
+
+    def _response_format(self) -> str:
+        value = self.account.options.get("response_format", "url")
+        if value not in RESPONSE_FORMATS:
+            raise ValueError(f"ark option response_format must be url or b64_json, got {value!r}")
+        return str(value)
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.account.api_key}",
+            "Content-Type": "application/json",
+            # Ark's SDK sends one; it lets their support desk find our side of a call.
+            "X-Client-Request-Id": f"seedream-studio-{uuid.uuid4().hex}",
+        }
+
+    # --- replies -------------------------------------------------------------------------
+    def _error_from_response(self, response: httpx.Response) -> ProviderError:
+        if response.status_code < 400:  # a redirect (never followed) or an odd success code
+            return BadResponse(
+                message=f"unexpected HTTP {response.status_code} from the provider",
+                http_status=response.status_code,
+                request_id=request_id_from(response),
+            )
+        payload = json_or_none(response.content)
+        error = payload.get("error") if isinstance(payload, Mapping) else None
+        if not isinstance(error, Mapping):
+            error = {"message": f"HTTP {response.status_code}: {response.text[:200]}"}
+        return ark_error(
+            error,
+            http_status=response.status_code,
+            request_id=request_id_from(response),
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            secrets=self.secrets,
+        )
+
+    def _reported_error(self, error: object, *, request_id: str | None) -> ProviderError:
+        """An `error` object inside a 200 reply (JSON or stream): its code says what it is."""
+        return ark_error(error, http_status=200, request_id=request_id, secrets=self.secrets)
+
+    def _read_json(
+        self, response: httpx.Response, *, request_id: str | None
+    ) -> Iterator[ProviderOutcome]:
+        reply = json_or_none(response.content)
+        if not isinstance(reply, Mapping):
+            raise BadResponse(
+                message=f"the provider's reply is not a JSON object: {response.text[:120]!r}",
+                http_status=response.status_code,
+                request_id=request_id,
+            )
+        data = reply.get("data")
+        error = reply.get("error")
+        if error and not data:
+            raise self._reported_error(error, request_id=request_id)
+        if not isinstance(data, list):
+            raise BadResponse(
+                message="the provider's reply has no data list", request_id=request_id
+            )
+        delivered = 0
+        for index, entry in enumerate(data):
+            outcome = self._entry_outcome(entry, index, request_id=request_id)
+            delivered += isinstance(outcome, ProviderImage)
+            yield outcome
+        yield usage_from(reply.get("usage"), delivered=delivered)
+
+    def _entry_outcome(
+        self, entry: object, index: int, *, request_id: str | None
+    ) -> ProviderImage | ProviderImageFailure:
+        """One `data[]` item or image event: a failure, or the image with its bytes."""
+        if not isinstance(entry, Mapping):
+            raise BadResponse(message="an image entry is not an object", request_id=request_id)
+        failure = entry.get("error")
+        if failure:
+            return image_failure(failure, index, secrets=self.secrets)
+        url: str | None = None
+        encoded = entry.get("b64_json")
+        if isinstance(encoded, str) and encoded:
+            try:
+                content = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
+        elif isinstance(entry.get("url"), str) and entry["url"]:
+            url = entry["url"]
+            content = self.download_image(url)
+        else:
+            raise BadResponse(
+                message="an image entry has no url or b64_json", request_id=request_id
+            )
+        width, height, mime = _inspect_image(content, request_id=request_id)
+        return ProviderImage(
+            index=index, content=content, url=url, width=width, height=height, mime=mime
+        )
+
+
+@register_adapter
+class BytePlusAdapter(ArkAdapter):
+    """BytePlus ModelArk (international): the same API, model ids without "doubao-"."""
+
+    kind = "byteplus"
+    provider_name = "BytePlus ModelArk"
+    default_base_url = ARK_BASE_URLS["byteplus-ap-southeast"]
+
+    def model_id_of(self, model: ArkModel) -> str:
+        return model.byteplus_id
+
+
+# --- small readers -----------------------------------------------------------------------
+
+
+def _size_field(request: ProviderRequest) -> str:
+    if request.aspect_ratio and request.aspect_ratio != SQUARE:
+        return f"{request.width}x{request.height}"
+    return request.size
+
+
+def _reference_field(reference: ReferenceInput) -> str:
+    if reference.url is not None:
+        return reference.url
+    kind, _, subtype = reference.mime.lower().partition("/")
+    if kind != "image" or not subtype or reference.content is None:
+        raise BadRequest(message=f"a reference image has an unusable type {reference.mime!r}")
+    # Ark requires the format in lower case: data:image/png;base64,...
+    encoded = base64.b64encode(reference.content).decode("ascii")
+    return f"data:image/{subtype};base64,{encoded}"
+
+
+def _inspect_image(content: bytes, *, request_id: str | None) -> tuple[int, int, str | None]:
+    """Width, height and mime from the image header (Pillow reads no pixels here)."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return image.width, image.height, Image.MIME.get(image.format or "")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise BadResponse(
+            message="the provider sent image bytes that are not a readable image",
+            request_id=request_id,
+        ) from exc

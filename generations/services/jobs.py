@@ -1,0 +1,121 @@
+"""Polling job-based providers from re-scheduled tasks, within the generation's deadline."""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import tasks
+from ..models import Generation, ProviderAttempt
+from ..providers import JobAdapter, ProviderError, ProviderJob, ProviderTimeout, build_adapter
+from ..routing import account_config
+from .finish import generation_finish
+from .outputs import AttemptResult, attempt_record, outcomes_consume
+from .run import (
+    attempt_conclude,
+    generation_fail_internal,
+    generation_route,
+    poll_delay_s,
+    provider_request,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def generation_poll(*, generation_id: str, attempt_id: int, poll: int) -> None:
+    """One poll of a submitted job: store its images when done, else poll again later.
+
+    Acts only while the generation is RUNNING and the attempt still open, so a duplicate or late
+    poll does nothing; a canceled generation gets its job canceled at the provider.
+    """
+    attempt = (
+        ProviderAttempt.objects.select_related("account", "generation")
+        .filter(pk=attempt_id, generation_id=generation_id)
+        .first()
+    )
+    if attempt is None or attempt.outcome != ProviderAttempt.Outcome.RUNNING:
+        return
+    generation = attempt.generation
+    if generation.status != Generation.Status.RUNNING:
+        attempt_cancel_at_provider(attempt=attempt)
+        return
+    try:
+        _poll_once(generation, attempt=attempt, poll=poll)
+    except Exception:
+        generation_fail_internal(generation)
+
+
+def _poll_once(generation: Generation, *, attempt: ProviderAttempt, poll: int) -> None:
+    assert attempt.account is not None
+    adapter = build_adapter(account_config(attempt.account))
+    assert isinstance(adapter, JobAdapter)
+    job = ProviderJob(job_id=attempt.provider_request_id, state=attempt.job_state)
+    started = time.monotonic()
+    if _past_deadline(generation):
+        adapter.cancel(job)
+        minutes = settings.GENERATION_DEADLINE_S / 60
+        error = ProviderTimeout(
+            message=f"the job was not finished after {minutes:.0f} minutes",
+            before_accepted=False,
+        )
+        attempt_record(attempt=attempt, result=AttemptResult(error=error), started=started)
+        generation_finish(
+            generation,
+            attempt=attempt,
+            error_code="deadline_exceeded",
+            error_message=f"The provider did not finish within {minutes:.0f} minutes. "
+            "The job was canceled and nothing was charged.",
+        )
+        return
+    try:
+        status = adapter.poll(job)
+    except ProviderError as error:
+        result = AttemptResult(error=error)
+        attempt_record(attempt=attempt, result=result, started=started)
+        if not attempt_conclude(generation, attempt=attempt, result=result):
+            generation_route(generation, request=provider_request(generation), last_error=error)
+        return
+    if not status.done:
+        transaction.on_commit(
+            lambda: tasks.poll_generation_task.apply_async(
+                kwargs={
+                    "generation_id": str(generation.id),
+                    "attempt_id": attempt.pk,
+                    "poll": poll + 1,
+                },
+                countdown=poll_delay_s(poll + 1),
+            )
+        )
+        return
+    result = outcomes_consume(
+        generation=generation, attempt=attempt, outcomes=status.outcomes, started=started
+    )
+    attempt.latency_ms = int((timezone.now() - attempt.started_at).total_seconds() * 1000)
+    if not attempt_conclude(generation, attempt=attempt, result=result):
+        generation_route(generation, request=provider_request(generation), last_error=result.error)
+
+
+def _past_deadline(generation: Generation) -> bool:
+    started = generation.started_at or generation.created_at
+    return timezone.now() > started + timedelta(seconds=settings.GENERATION_DEADLINE_S)
+
+
+def attempt_cancel_at_provider(*, attempt: ProviderAttempt) -> None:
+    """Best effort: ask the provider to stop an open job; the attempt is closed either way."""
+    if attempt.outcome != ProviderAttempt.Outcome.RUNNING or attempt.account is None:
+        return
+    adapter = build_adapter(account_config(attempt.account))
+    if isinstance(adapter, JobAdapter) and attempt.provider_request_id:
+        try:
+            adapter.cancel(ProviderJob(job_id=attempt.provider_request_id, state=attempt.job_state))
+        except ProviderError as error:
+            logger.warning("could not cancel job %s: %s", attempt.provider_request_id, error)
+    ProviderAttempt.objects.filter(pk=attempt.pk, outcome=ProviderAttempt.Outcome.RUNNING).update(
+        outcome=ProviderAttempt.Outcome.FAILED,
+        error_code="canceled",
+        error_message="Canceled by the user; the provider was asked to stop.",
+        finished_at=timezone.now(),
+    )

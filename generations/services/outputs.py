@@ -1,0 +1,122 @@
+"""Storing what a provider call delivers: each image with its thumbnail, exactly once."""
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import Generation, OutputImage, ProviderAttempt
+from ..providers import (
+    BadResponse,
+    ProviderError,
+    ProviderImage,
+    ProviderImageFailure,
+    ProviderOutcome,
+    ProviderUsage,
+)
+from .errors import ReferenceRejected
+from .images import image_inspect, image_store, thumbnail_store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AttemptResult:
+    stored: int = 0
+    image_errors: list[dict] = field(default_factory=list)
+    usage: dict = field(default_factory=dict)
+    error: ProviderError | None = None
+
+
+def outcomes_consume(
+    *,
+    generation: Generation,
+    attempt: ProviderAttempt,
+    outcomes: Iterable[ProviderOutcome],
+    started: float | None = None,
+) -> AttemptResult:
+    """Store each image as it arrives and record the attempt's outcome on ``attempt``.
+
+    ``outcomes`` may be a live generator (a streaming provider): a ``ProviderError`` it raises
+    midway ends the attempt with what was stored so far. The attempt is not saved here; the
+    caller saves it with the generation's next state.
+    """
+    already_stored = set(generation.outputs.values_list("index", flat=True))
+    result = AttemptResult()
+    started = time.monotonic() if started is None else started
+    try:
+        for outcome in outcomes:
+            if isinstance(outcome, ProviderImage):
+                if outcome.index in already_stored or outcome.index >= generation.num_images:
+                    continue
+                failure = output_store(generation=generation, image=outcome)
+                if failure is None:
+                    result.stored += 1
+                    already_stored.add(outcome.index)
+                else:
+                    result.image_errors.append(failure)
+            elif isinstance(outcome, ProviderImageFailure):
+                result.image_errors.append(
+                    {"index": outcome.index, "code": outcome.code, "message": outcome.message}
+                )
+            elif isinstance(outcome, ProviderUsage):
+                result.usage = {"generated_images": outcome.generated_images, **outcome.raw}
+    except ProviderError as error:
+        result.error = error
+    attempt_record(attempt=attempt, result=result, started=started)
+    return result
+
+
+def attempt_record(*, attempt: ProviderAttempt, result: AttemptResult, started: float) -> None:
+    attempt.latency_ms = int((time.monotonic() - started) * 1000)
+    attempt.images_returned = result.stored
+    attempt.usage = result.usage
+    attempt.finished_at = timezone.now()
+    if result.error is not None:
+        attempt.outcome = ProviderAttempt.Outcome.FAILED
+        attempt.error_code = result.error.code
+        attempt.error_message = str(result.error)
+        attempt.http_status = result.error.http_status
+        attempt.provider_request_id = attempt.provider_request_id or result.error.request_id or ""
+    elif result.image_errors:
+        attempt.outcome = ProviderAttempt.Outcome.PARTIAL
+    else:
+        attempt.outcome = ProviderAttempt.Outcome.SUCCEEDED
+
+
+def output_store(*, generation: Generation, image: ProviderImage) -> dict | None:
+    """Store one provider image with its thumbnail; returns a per-image error instead of raising."""
+    try:
+        if image.content is None:
+            raise BadResponse(message="the adapter handed on an image without its bytes")
+        content = image.content
+        facts = image_inspect(content)
+    except (ProviderError, ReferenceRejected) as error:
+        logger.warning("generation %s image %s not stored: %s", generation.id, image.index, error)
+        return {"index": image.index, "code": "image_unreadable", "message": str(error)}
+    stored = image_store(content=content, folder="outputs", facts=facts)
+    thumbnail_name = thumbnail_store(content=content, source_sha256=facts.sha256)
+    try:
+        with transaction.atomic():
+            OutputImage.objects.create(
+                generation=generation,
+                index=image.index,
+                file=stored.name,
+                thumbnail=thumbnail_name,
+                sha256=facts.sha256,
+                width=facts.width,
+                height=facts.height,
+                format=facts.format,
+                bytes=facts.bytes,
+                provider_url=image.url or "",
+            )
+    except IntegrityError:
+        logger.info("generation %s image %s was already stored", generation.id, image.index)
+    return None
+
+
+def delivered_count(generation: Generation) -> int:
+    return OutputImage.objects.filter(generation=generation).count()
