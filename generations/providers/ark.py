@@ -161,23 +161,9 @@ class ArkAdapter(BaseAdapter):
                 yield from self._read_json(response, request_id=request_id)
 
     def check(self) -> str:
-        """An empty request: free (it never reaches a model) and answered 401 for a bad key,
-        400 MissingParameter for a good one."""
-        if not self.account.api_key:
-            raise AuthError(message=f"the {self.provider_name} account has no API key")
-        with (
-            self.http_client(headers=self._headers()) as client,
-            map_transport_errors(secrets=self.secrets),
-        ):
-            response = client.post(f"{self.base_url}{GENERATIONS_PATH}", json={})
-        if response.status_code in (400, 422):
-            return (
-                f"{self.provider_name} accepted the key "
-                "(an empty test request was refused as expected)."
-            )
-        if response.status_code == 200:
-            return f"{self.provider_name} accepted the key."
-        raise self._error_from_response(response)
+        return self.check_with_empty_request(
+            f"{self.base_url}{GENERATIONS_PATH}", headers=self._headers()
+        )
 
     # --- request -------------------------------------------------------------------------
     def request_body(self, request: ProviderRequest) -> dict[str, Any]:

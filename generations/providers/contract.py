@@ -15,8 +15,18 @@ from typing import Any, ClassVar, Protocol, TypeAlias
 
 import httpx
 
-from generations.providers.errors import BadRequest, BadResponse
-from generations.providers.http import build_http_client, map_transport_errors
+from generations.providers.errors import (
+    AuthError,
+    BadRequest,
+    BadResponse,
+    ProviderTimeout,
+    Unavailable,
+)
+from generations.providers.http import (
+    build_http_client,
+    error_from_response,
+    map_transport_errors,
+)
 
 # Largest output image copied from a provider link (Seedream 4K JPEGs are ~5-15 MB).
 DOWNLOAD_MAX_BYTES = 50 * 1024 * 1024
@@ -199,6 +209,24 @@ class BaseAdapter(ABC):
         """
         raise BadRequest(message=f"the {self.kind} adapter has no credential check")
 
+    def check_with_empty_request(self, url: str, *, headers: Mapping[str, str]) -> str:
+        """POST an empty body: providers check the key before the body, so 401/403 means the key
+        is refused and 400/422 that it was accepted. Nothing is generated or billed."""
+        if not self.account.api_key:
+            raise AuthError(message=f"the {self.account.label} account has no API key")
+        with (
+            self.http_client(headers=headers) as client,
+            map_transport_errors(secrets=self.secrets),
+        ):
+            response = client.post(url, json={})
+        if response.status_code in (400, 422):
+            return "The key was accepted (an empty test request was refused, as expected)."
+        raise error_from_response(
+            response,
+            message=f"the test request answered HTTP {response.status_code}",
+            secrets=self.secrets,
+        )
+
     def download_image(self, url: str, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> bytes:
         """Copy a provider-hosted image now (its link expires), within a size cap.
 
@@ -207,6 +235,18 @@ class BaseAdapter(ABC):
         """
         if not url.startswith(("https://", "http://")):
             raise BadResponse(message=f"the provider returned an unusable image URL: {url[:80]!r}")
+        try:
+            return self._download(url, max_bytes=max_bytes)
+        except (Unavailable, ProviderTimeout) as error:
+            # The provider already took (and billed) the call that made this image: a failed
+            # download must not send the generation to another account.
+            raise type(error)(
+                message=f"the image could not be downloaded: {error.message}",
+                http_status=error.http_status,
+                before_accepted=False,
+            ) from error
+
+    def _download(self, url: str, *, max_bytes: int) -> bytes:
         chunks: list[bytes] = []
         received = 0
         with (

@@ -1,0 +1,427 @@
+"""Siraya (kind "siraya"): an OpenAI-style relay of Seedream 4.0, 4.5 and 5.0 lite.
+
+Wire facts come from providers.md §6 and Siraya's own Seedream page (shared seed 004, which also
+prints the 4K table and a reply example): `POST {base}/v1/images/generations`, synchronous, one
+image per call, `size` required, at most one reference image (`image`, a single string),
+`watermark` (default false) and `response_format` (default `b64_json`). `base_url` is the origin
+(default https://llm.siraya.ai); the path supplies `/v1`.
+
+Request decisions:
+- Everything Siraya cannot do is refused before any call, so a request never costs a round trip
+  (or money) to learn it: more than one image (there is no group generation), more than one
+  reference, a seed or guidance scale (none documented), PNG (Siraya's replies are JPEG).
+- `size`: an explicit WxH passes only if it is in Siraya's table and above 4.5 / 5.0 lite's
+  3,686,400-pixel floor ("only the values in the table are supported"). A tier becomes the
+  table's WxH for the request's aspect ratio: Siraya's tier keywords take the shape from the
+  prompt's wording, which would drop the ratio the user chose. The 3K tier (5.0 lite) has no
+  stored table, so 3K at 1:1 goes out as the keyword (documented to default to a square) and
+  other 3K shapes are refused. Refusals name the allowed sizes.
+- `watermark` and `response_format` are always sent: the defaults are one reseller's word.
+  `stream` is not sent (not documented); with one image per call there is nothing to stream.
+  Account options: `model_ids`, `watermark` (default False), `response_format` ("b64_json"
+  default, or "url").
+
+Errors: ASSUMPTION (§6 shows no error body): Siraya answers in the OpenAI envelope
+`{"error": {"message", "type", "param", "code"}}` and relays Ark's content-filter codes.
+
+Shared helpers: `provider_model_id`, `reference_wire_value`, `wants_watermark`, `accepted_call`,
+`image_facts` and `reply_json_object` serve acedata.py as well. They belong in contract.py (owned
+elsewhere; ark.py keeps private copies) and should move there; until then they live here once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from generations.providers.contract import (
+    AccountConfig,
+    BaseAdapter,
+    ProviderImage,
+    ProviderImageFailure,
+    ProviderOutcome,
+    ProviderRequest,
+    ProviderUsage,
+    ReferenceInput,
+)
+from generations.providers.errors import (
+    AuthError,
+    BadRequest,
+    BadResponse,
+    ContentRefused,
+    ProviderError,
+    QuotaError,
+)
+from generations.providers.http import (
+    error_from_response,
+    map_transport_errors,
+    redact,
+    request_id_from,
+)
+from generations.providers.registry import register_adapter
+
+__all__ = [
+    "SIRAYA_MODELS",
+    "SIRAYA_SIZE_TABLE",
+    "SirayaAdapter",
+    "accepted_call",
+    "image_facts",
+    "provider_model_id",
+    "reference_wire_value",
+    "reply_json_object",
+    "siraya_size",
+    "wants_watermark",
+]
+
+DEFAULT_BASE_URL = "https://llm.siraya.ai"
+GENERATIONS_PATH = "/v1/images/generations"
+RESPONSE_FORMATS = ("b64_json", "url")
+SQUARE = "1:1"
+
+SIRAYA_MODELS: Mapping[str, str] = {
+    "seedream-4.0": "ByteDance-Seedream-4.0",
+    "seedream-4.5": "ByteDance-Seedream-4.5",
+    "seedream-5.0-lite": "Dola-Seedream-5.0-lite",
+}
+# Shorthands per model on Siraya's page. A catalog id served only through a `model_ids`
+# override falls back to the three tables.
+_TIERS: Mapping[str, tuple[str, ...]] = {
+    "seedream-4.0": ("1K", "2K", "4K"),
+    "seedream-4.5": ("2K", "4K"),
+    "seedream-5.0-lite": ("2K", "3K", "4K"),
+}
+_DEFAULT_TIERS = ("1K", "2K", "4K")
+_MIN_PIXELS: Mapping[str, int] = {"seedream-4.5": 3_686_400, "seedream-5.0-lite": 3_686_400}
+# The tier Siraya documents only as a keyword; its table was not in any stored copy.
+_KEYWORD_ONLY_TIER = "3K"
+
+# Siraya's table (seed 004), which differs from Ark's in the 1K row: 16:9 is 1312x736 and 21:9
+# is 1568x672 there.
+SIRAYA_SIZE_TABLE: Mapping[str, Mapping[str, str]] = {
+    "1K": {
+        "1:1": "1024x1024",
+        "3:4": "864x1152",
+        "4:3": "1152x864",
+        "16:9": "1312x736",
+        "9:16": "736x1312",
+        "2:3": "832x1248",
+        "3:2": "1248x832",
+        "21:9": "1568x672",
+    },
+    "2K": {
+        "1:1": "2048x2048",
+        "3:4": "1728x2304",
+        "4:3": "2304x1728",
+        "16:9": "2848x1600",
+        "9:16": "1600x2848",
+        "3:2": "2496x1664",
+        "2:3": "1664x2496",
+        "21:9": "3136x1344",
+    },
+    "4K": {
+        "1:1": "4096x4096",
+        "3:4": "3520x4704",
+        "4:3": "4704x3520",
+        "16:9": "5504x3040",
+        "9:16": "3040x5504",
+        "2:3": "3328x4992",
+        "3:2": "4992x3328",
+        "21:9": "6240x2656",
+    },
+}
+
+# ASSUMPTION: refusals carry Ark's codes (…SensitiveContentDetected) or OpenAI's
+# `content_policy_violation`; either marks a content refusal.
+_REFUSAL_MARKS = ("sensitivecontent", "content_policy", "content_filter", "moderation")
+# A 403 that is about money, not about the key.
+_BALANCE_MARKS = ("balance", "quota", "insufficient", "overdue", "arrears", "billing")
+
+
+@register_adapter
+class SirayaAdapter(BaseAdapter):
+    kind = "siraya"
+
+    @property
+    def base_url(self) -> str:
+        return (self.account.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+    def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
+        body = self.request_body(request)
+        if not self.account.api_key:
+            raise AuthError(message="the Siraya account has no API key")
+        headers = {"Authorization": f"Bearer {self.account.api_key}"}
+        with (
+            self.http_client(headers=headers) as client,
+            map_transport_errors(secrets=self.secrets),
+        ):
+            response = client.post(f"{self.base_url}{GENERATIONS_PATH}", json=body)
+        if response.status_code != 200:
+            raise self._error_from(response, model_id=body["model"])
+        with accepted_call():
+            yield from self._read_reply(response, model_id=body["model"])
+
+    def check(self) -> str:
+        return self.check_with_empty_request(
+            f"{self.base_url}{GENERATIONS_PATH}",
+            headers={"Authorization": f"Bearer {self.account.api_key}"},
+        )
+
+    # --- request -------------------------------------------------------------------------
+    def request_body(self, request: ProviderRequest) -> dict[str, Any]:
+        """The JSON body for `request`; `BadRequest` for anything Siraya cannot do."""
+        model_id = provider_model_id(self.account, request.model, SIRAYA_MODELS, "Siraya")
+        if request.max_images > 1:
+            raise BadRequest(
+                message=f"Siraya makes one image per request (it has no group generation); "
+                f"{request.max_images} were asked for"
+            )
+        if len(request.references) > 1:
+            raise BadRequest(
+                message=f"Siraya takes at most one reference image; got {len(request.references)}"
+            )
+        if request.seed is not None or request.guidance_scale is not None:
+            raise BadRequest(message="Siraya takes no seed or guidance scale")
+        if request.output_format != "jpeg":
+            raise BadRequest(message="Siraya returns JPEG images only")
+        body: dict[str, Any] = {
+            "model": model_id,
+            "prompt": request.prompt,
+            "size": siraya_size(request),
+            "watermark": wants_watermark(self.account, request),
+            "response_format": self._response_format(),
+        }
+        if request.references:
+            body["image"] = reference_wire_value(request.references[0])
+        return body
+
+    def _response_format(self) -> str:
+        value = self.account.options.get("response_format", "b64_json")
+        if value not in RESPONSE_FORMATS:
+            raise ValueError(
+                f"siraya option response_format must be b64_json or url, got {value!r}"
+            )
+        return str(value)
+
+    # --- replies -------------------------------------------------------------------------
+    def _read_reply(self, response: httpx.Response, *, model_id: str) -> Iterator[ProviderOutcome]:
+        request_id = request_id_from(response)
+        reply = reply_json_object(response, secrets=self.secrets)
+        data = reply.get("data")
+        if not isinstance(data, list) or not data:
+            raise BadResponse(message="Siraya's reply has no images", request_id=request_id)
+        delivered = 0
+        for index, entry in enumerate(data):
+            outcome = self._entry_outcome(entry, index=index, request_id=request_id)
+            delivered += isinstance(outcome, ProviderImage)
+            yield outcome
+        usage = reply.get("usage")
+        yield ProviderUsage(
+            generated_images=delivered,
+            raw={
+                "provider": self.kind,
+                "model": model_id,
+                "usage": dict(usage) if isinstance(usage, Mapping) else {},
+            },
+        )
+
+    def _entry_outcome(
+        self, entry: object, *, index: int, request_id: str | None
+    ) -> ProviderImage | ProviderImageFailure:
+        if not isinstance(entry, Mapping):
+            raise BadResponse(message="an image entry is not an object", request_id=request_id)
+        url: str | None = None
+        encoded, link, failure = entry.get("b64_json"), entry.get("url"), entry.get("error")
+        if isinstance(encoded, str) and encoded:
+            try:
+                content = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
+        elif isinstance(link, str) and link:
+            url = link
+            content = self.download_image(link)
+        elif isinstance(failure, Mapping):
+            # ASSUMPTION: a relayed Ark per-image failure (`data[].error`), not in §6.
+            code, message = str(failure.get("code") or ""), str(failure.get("message") or "")
+            refused = _marked(code, _REFUSAL_MARKS)
+            return ProviderImageFailure(
+                index=index,
+                code=ContentRefused.code if refused else ProviderError.code,
+                message=redact(f"{code}: {message}" if code else message, self.secrets),
+            )
+        else:
+            raise BadResponse(
+                message="an image entry has no b64_json or url", request_id=request_id
+            )
+        width, height, mime = image_facts(content, request_id=request_id)
+        return ProviderImage(
+            index=index, content=content, url=url, width=width, height=height, mime=mime
+        )
+
+    def _error_from(self, response: httpx.Response, *, model_id: str) -> ProviderError:
+        code, message = _openai_error(response)
+        status = response.status_code
+        text = f"{code}: {message}" if code else message
+        fields: dict[str, Any] = {
+            "message": redact(text, self.secrets),
+            "http_status": status,
+            "provider_code": code or None,
+            "request_id": request_id_from(response),
+        }
+        if status == 400 and _marked(text, _REFUSAL_MARKS):
+            return ContentRefused(**fields)
+        if status == 403 and _marked(text, _BALANCE_MARKS):
+            return QuotaError(**fields)
+        if status == 404:
+            text = f"model {model_id} is not available on this Siraya account: {text}"
+        # Everything else by status: 401/403 auth, 402 quota, 429 with Retry-After, 5xx, ...
+        return error_from_response(
+            response, message=text, provider_code=code or None, secrets=self.secrets
+        )
+
+
+def siraya_size(request: ProviderRequest) -> str:
+    """The `size` Siraya accepts for `request`, or `BadRequest` naming the allowed ones."""
+    tiers = _TIERS.get(request.model, _DEFAULT_TIERS)
+    floor = _MIN_PIXELS.get(request.model, 0)
+    allowed = [
+        size
+        for tier in tiers
+        for size in SIRAYA_SIZE_TABLE.get(tier, {}).values()
+        if _pixels(size) >= floor
+    ]
+    aspect = request.aspect_ratio or SQUARE
+    is_tier = request.size in SIRAYA_SIZE_TABLE or request.size == _KEYWORD_ONLY_TIER
+    if is_tier and request.size in tiers:
+        if request.size == _KEYWORD_ONLY_TIER:
+            if aspect == SQUARE:
+                return request.size
+        elif aspect in SIRAYA_SIZE_TABLE[request.size]:
+            return SIRAYA_SIZE_TABLE[request.size][aspect]
+    elif request.size in allowed:
+        return request.size
+    asked = f"{request.size} at {aspect}" if is_tier else request.size
+    keyword = f" or {_KEYWORD_ONLY_TIER} at 1:1" if _KEYWORD_ONLY_TIER in tiers else ""
+    raise BadRequest(
+        message=f"Siraya takes only the sizes in its table for {request.model}: "
+        f"{', '.join(allowed)}{keyword}; {asked} is not one of them"
+    )
+
+
+# --- helpers shared with acedata.py (see the module docstring) ----------------------------
+
+
+def provider_model_id(
+    account: AccountConfig, catalog_id: str, defaults: Mapping[str, str], provider: str
+) -> str:
+    """The provider's model id for a catalog id: the account's `model_ids` override, else the
+    default; `BadRequest` (before any call) when the provider does not serve the model."""
+    overrides = account.options.get("model_ids") or {}
+    if not isinstance(overrides, Mapping):
+        raise ValueError(f"option model_ids must map catalog ids to model ids, got {overrides!r}")
+    model_id = overrides.get(catalog_id) or defaults.get(catalog_id)
+    if not model_id:
+        served = ", ".join(sorted({*defaults, *overrides}))
+        raise BadRequest(message=f"{provider} does not serve {catalog_id}; it serves {served}")
+    return str(model_id)
+
+
+def reference_wire_value(reference: ReferenceInput) -> str:
+    """A reference as the string resellers take: its URL, or a `data:image/<fmt>;base64,` URI.
+
+    Ark (upstream of both resellers) wants the format in lower case.
+    """
+    if reference.url is not None:
+        return reference.url
+    kind, _, subtype = reference.mime.lower().partition("/")
+    if kind != "image" or not subtype or reference.content is None:
+        raise BadRequest(message=f"a reference image has an unusable type {reference.mime!r}")
+    encoded = base64.b64encode(reference.content).decode("ascii")
+    return f"data:image/{subtype};base64,{encoded}"
+
+
+def wants_watermark(account: AccountConfig, request: ProviderRequest) -> bool:
+    """A request asking for the mark, or an account that must always show it."""
+    return bool(request.watermark or account.options.get("watermark", False))
+
+
+@contextmanager
+def accepted_call() -> Iterator[None]:
+    """Mark errors raised after the provider accepted the call as not failover-safe.
+
+    A download that cannot connect is `Unavailable(before_accepted=True)` by the transport
+    rules, but by then the provider has made (and billed) the images: sending the request to
+    another account would pay twice.
+    """
+    try:
+        yield
+    except ProviderError as error:
+        error.failover_safe = False
+        raise
+
+
+def image_facts(content: bytes, *, request_id: str | None = None) -> tuple[int, int, str | None]:
+    """Width, height and mime from the image header (Pillow decodes no pixels here)."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return image.width, image.height, Image.MIME.get(image.format or "")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise BadResponse(
+            message="the provider sent image bytes that are not a readable image",
+            request_id=request_id,
+        ) from exc
+
+
+def reply_json_object(
+    response: httpx.Response, *, secrets: tuple[str, ...] = ()
+) -> Mapping[str, Any]:
+    """The reply's JSON object, or `BadResponse` quoting the start of whatever came instead."""
+    try:
+        payload = response.json()
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
+        raise BadResponse(
+            message=redact(f"the provider's reply is not JSON: {response.text[:120]!r}", secrets),
+            http_status=response.status_code,
+            request_id=request_id_from(response),
+        ) from exc
+    if not isinstance(payload, Mapping):
+        raise BadResponse(
+            message="the provider's reply is not a JSON object",
+            http_status=response.status_code,
+            request_id=request_id_from(response),
+        )
+    return payload
+
+
+# --- small readers -----------------------------------------------------------------------
+
+
+def _openai_error(response: httpx.Response) -> tuple[str, str]:
+    """(code, message) from an OpenAI error envelope, or the start of whatever came instead."""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    error = payload.get("error") if isinstance(payload, Mapping) else None
+    if isinstance(error, Mapping):
+        code = str(error.get("code") or error.get("type") or "")
+        return code, str(error.get("message") or "no message")
+    if isinstance(error, str) and error:
+        return "", error
+    return "", f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
+
+
+def _marked(text: str, marks: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(mark in lowered for mark in marks)
+
+
+def _pixels(size: str) -> int:
+    width, _, height = size.partition("x")
+    return int(width) * int(height)

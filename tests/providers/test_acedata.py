@@ -1,0 +1,533 @@
+"""The Ace Data Cloud adapter against its emulator: sync and async calls, groups, faults."""
+
+import base64
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from generations.providers import (
+    AccountConfig,
+    AuthError,
+    BadRequest,
+    BadResponse,
+    ContentRefused,
+    ProviderError,
+    ProviderImage,
+    ProviderImageFailure,
+    ProviderOutcome,
+    ProviderRequest,
+    ProviderTimeout,
+    ProviderUsage,
+    QuotaError,
+    RateLimited,
+    ReferenceInput,
+    Unavailable,
+    build_adapter,
+)
+from generations.providers.acedata import AceDataAdapter, ace_error
+from tests.emulators.acedata import AceDataEmulator
+from tests.emulators.base import render_test_image
+
+PROMPT = "a fox reading a newspaper in a cafe"
+PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
+PNG_DATA_URI = "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode()
+REFERENCE_URL = "https://cdn.example/reference.jpg"
+# `async` is a keyword, so the option goes in as a dict.
+ASYNC: dict[str, Any] = {"async": True}
+
+
+@pytest.fixture
+def emulator() -> AceDataEmulator:
+    return AceDataEmulator()
+
+
+class FakeTime:
+    """The adapter's `sleep` and `clock`: sleeping only moves the clock on."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def make_adapter(
+    emulator: AceDataEmulator, *, fake_time: FakeTime | None = None, **options: Any
+) -> AceDataAdapter:
+    account = AccountConfig(
+        kind="acedata",
+        label="Ace Data Cloud (test)",
+        base_url=emulator.base_url,
+        api_key="test-key",
+        options=options,
+    )
+    adapter = build_adapter(account, transport=emulator.transport())
+    assert isinstance(adapter, AceDataAdapter)
+    fake_time = fake_time or FakeTime()
+    adapter.sleep, adapter.clock = fake_time.sleep, fake_time.clock
+    return adapter
+
+
+def make_request(**overrides: Any) -> ProviderRequest:
+    fields: dict[str, Any] = {
+        "model": "seedream-4.0",
+        "prompt": PROMPT,
+        "size": "2K",
+        "aspect_ratio": "1:1",
+        "width": 2048,
+        "height": 2048,
+    }
+    fields.update(overrides)
+    return ProviderRequest(**fields)
+
+
+def run(
+    emulator: AceDataEmulator,
+    request: ProviderRequest,
+    *,
+    fake_time: FakeTime | None = None,
+    **options: Any,
+) -> list[ProviderOutcome]:
+    return list(make_adapter(emulator, fake_time=fake_time, **options).generate(request))
+
+
+def failure_of(
+    emulator: AceDataEmulator, request: ProviderRequest, **options: Any
+) -> ProviderError:
+    with pytest.raises(ProviderError) as caught:
+        run(emulator, request, **options)
+    return caught.value
+
+
+def images_of(outcomes: list[ProviderOutcome]) -> list[ProviderImage]:
+    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
+
+
+# --- happy paths -------------------------------------------------------------------------
+
+
+def test_text_to_image_downloads_the_image_then_reports_usage(emulator: AceDataEmulator) -> None:
+    image, usage = run(emulator, make_request())
+
+    assert isinstance(image, ProviderImage)
+    assert image.content is not None
+    assert Image.open(io.BytesIO(image.content)).size == (2048, 2048)
+    assert (image.index, image.width, image.height, image.mime) == (0, 2048, 2048, "image/jpeg")
+    assert image.url is not None
+    assert image.url.startswith(f"{emulator.base_url}/files/")
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 1
+    assert usage.raw["model"] == "doubao-seedream-4-0-250828"
+    (call,) = emulator.requests
+    assert (call.method, call.path) == ("POST", "/seedream/images")
+    assert call.headers["authorization"] == "Bearer test-key"
+    assert call.headers["accept"] == "application/json"
+
+
+def test_image_to_image_sends_every_reference(emulator: AceDataEmulator) -> None:
+    references = (
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+        ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+    )
+
+    outcomes = run(emulator, make_request(references=references))
+
+    assert len(images_of(outcomes)) == 1
+    assert emulator.requests[0].body["image"] == [PNG_DATA_URI, REFERENCE_URL, PNG_DATA_URI]
+
+
+def test_a_group_yields_every_image_in_order(emulator: AceDataEmulator) -> None:
+    outcomes = run(emulator, make_request(max_images=4))
+
+    assert [image.index for image in images_of(outcomes)] == [0, 1, 2, 3]
+    assert len({image.content for image in images_of(outcomes)}) == 4
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert outcomes[-1].generated_images == 4
+    body = emulator.requests[0].body
+    assert body["sequential_image_generation"] == "auto"
+    assert body["sequential_image_generation_options"] == {"max_images": 4}
+
+
+# --- async: task and polling -------------------------------------------------------------
+
+
+def test_async_polls_the_task_until_it_has_a_response() -> None:
+    emulator = AceDataEmulator(task_ready_after_polls=3)
+    fake_time = FakeTime()
+
+    outcomes = run(
+        emulator,
+        make_request(max_images=2),
+        fake_time=fake_time,
+        poll_interval_s=0.5,
+        **ASYNC,
+    )
+
+    assert len(images_of(outcomes)) == 2
+    assert fake_time.sleeps == [0.5, 0.5, 0.5]  # no real time passed
+    create, *polls = emulator.requests
+    assert create.path == "/seedream/images"
+    assert create.body["async"] is True
+    (task_id,) = emulator.tasks
+    assert [(poll.path, poll.body) for poll in polls] == [
+        ("/seedream/tasks", {"id": task_id, "action": "retrieve"})
+    ] * 3
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert outcomes[-1].raw["task_id"] == task_id
+
+
+def test_async_gives_up_at_the_deadline_without_failing_over() -> None:
+    emulator = AceDataEmulator(task_ready_after_polls=1_000)
+    fake_time = FakeTime()
+
+    with pytest.raises(ProviderTimeout) as caught:
+        run(
+            emulator,
+            make_request(),
+            fake_time=fake_time,
+            poll_interval_s=2,
+            deadline_s=7,
+            **ASYNC,
+        )
+
+    assert caught.value.failover_safe is False  # the task may still run, and bill
+    assert fake_time.sleeps == [2, 2, 2, 1]
+    assert len(emulator.requests) == 1 + 4
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "unavailable", "drop", "hang"])
+def test_async_waits_out_a_failed_poll(emulator: AceDataEmulator, fault: str) -> None:
+    emulator.faults.add(fault, seconds=9, path="/seedream/tasks")
+    fake_time = FakeTime()
+
+    outcomes = run(emulator, make_request(), fake_time=fake_time, **ASYNC)
+
+    assert len(images_of(outcomes)) == 1
+    # A rate limit is waited out for its Retry-After, anything else for one interval.
+    assert fake_time.sleeps == [2.0, 9 if fault == "rate_limit" else 2.0]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class"), [("refuse", ContentRefused), ("server_error", Unavailable)]
+)
+def test_a_failed_task_raises_and_must_not_fail_over(
+    emulator: AceDataEmulator, fault: str, error_class: type[ProviderError]
+) -> None:
+    emulator.faults.add(fault, path="/seedream/images")
+
+    error = failure_of(emulator, make_request(), **ASYNC)
+
+    assert type(error) is error_class
+    assert error.failover_safe is False  # Ace accepted the task
+    assert error.http_status is None
+
+
+def test_async_partial_group_yields_the_failure(emulator: AceDataEmulator) -> None:
+    outcomes = run(
+        emulator, make_request(max_images=3, prompt=f"{PROMPT} [fault:partial]"), **ASYNC
+    )
+
+    assert [type(outcome) for outcome in outcomes] == [
+        ProviderImage,
+        ProviderImage,
+        ProviderImageFailure,
+        ProviderUsage,
+    ]
+
+
+# --- the exact outgoing body -------------------------------------------------------------
+
+GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
+    (  # a square tier stays a keyword; watermark off unless asked for
+        {},
+        {},
+        {
+            "action": "generate",
+            "model": "doubao-seedream-4-0-250828",
+            "prompt": PROMPT,
+            "size": "2K",
+            "sequential_image_generation": "disabled",
+            "sequential_image_generation_options": {"max_images": 1},
+            "watermark": False,
+            "response_format": "url",
+        },
+    ),
+    (  # a non-square tier goes as the table size, so the shape is kept
+        {"model": "seedream-4.5", "aspect_ratio": "16:9", "width": 2848, "height": 1600},
+        {},
+        {
+            "action": "generate",
+            "model": "doubao-seedream-4-5-251128",
+            "prompt": PROMPT,
+            "size": "2848x1600",
+            "sequential_image_generation": "disabled",
+            "sequential_image_generation_options": {"max_images": 1},
+            "watermark": False,
+            "response_format": "url",
+        },
+    ),
+    (  # 5.0 lite: a PNG group of 3 with a reference
+        {
+            "model": "seedream-5.0-lite",
+            "size": "3K",
+            "width": 3072,
+            "height": 3072,
+            "max_images": 3,
+            "output_format": "png",
+            "references": (ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),),
+        },
+        {},
+        {
+            "action": "generate",
+            "model": "doubao-seedream-5-0-260128",
+            "prompt": PROMPT,
+            "size": "3K",
+            "image": [REFERENCE_URL],
+            "sequential_image_generation": "auto",
+            "sequential_image_generation_options": {"max_images": 3},
+            "watermark": False,
+            "response_format": "url",
+            "output_format": "png",
+        },
+    ),
+    (  # 3.0: seed and guidance, no group fields
+        {
+            "model": "seedream-3.0-t2i",
+            "size": "1024x1024",
+            "aspect_ratio": "",
+            "width": 1024,
+            "height": 1024,
+            "seed": 42,
+            "guidance_scale": 2.5,
+        },
+        {},
+        {
+            "action": "generate",
+            "model": "doubao-seedream-3-0-t2i-250415",
+            "prompt": PROMPT,
+            "size": "1024x1024",
+            "seed": 42,
+            "guidance_scale": 2.5,
+            "watermark": False,
+            "response_format": "url",
+        },
+    ),
+    (  # SeedEdit: adaptive with its one reference as a data URI
+        {
+            "model": "seededit-3.0-i2i",
+            "size": "adaptive",
+            "aspect_ratio": "",
+            "width": 1024,
+            "height": 1024,
+            "guidance_scale": 5.5,
+            "references": (ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),),
+        },
+        {},
+        {
+            "action": "generate",
+            "model": "doubao-seededit-3-0-i2i-250628",
+            "prompt": PROMPT,
+            "size": "adaptive",
+            "image": [PNG_DATA_URI],
+            "guidance_scale": 5.5,
+            "watermark": False,
+            "response_format": "url",
+        },
+    ),
+    (  # account options: async, watermark, a model id override (the guide's lite alias)
+        {"model": "seedream-5.0-lite"},
+        {
+            "async": True,
+            "watermark": True,
+            "model_ids": {"seedream-5.0-lite": "doubao-seedream-5-0-lite-260128"},
+        },
+        {
+            "action": "generate",
+            "model": "doubao-seedream-5-0-lite-260128",
+            "prompt": PROMPT,
+            "size": "2K",
+            "sequential_image_generation": "disabled",
+            "sequential_image_generation_options": {"max_images": 1},
+            "watermark": True,
+            "response_format": "url",
+            "output_format": "jpeg",
+            "async": True,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "options", "expected"), GOLDEN_BODIES)
+def test_outgoing_body(
+    emulator: AceDataEmulator,
+    overrides: dict[str, Any],
+    options: dict[str, Any],
+    expected: dict[str, Any],
+) -> None:
+    outcomes = run(emulator, make_request(**overrides), **options)
+
+    assert emulator.requests[0].body == expected
+    assert images_of(outcomes)  # and the emulator, which validates like Ace, accepted it
+
+
+# --- refused before any call -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"model": "dreamina-3.1"}, "does not serve dreamina-3.1"),
+        (
+            {"model": "seedream-3.0-t2i", "size": "1024x1024", "aspect_ratio": "", "max_images": 2},
+            "one image per request",
+        ),
+        ({"output_format": "png"}, "JPEG images only"),
+    ],
+)
+def test_what_ace_cannot_do_is_refused_before_any_call(
+    emulator: AceDataEmulator, overrides: dict[str, Any], words: str
+) -> None:
+    error = failure_of(emulator, make_request(**overrides))
+
+    assert type(error) is BadRequest
+    assert words in error.message
+    assert emulator.requests == []
+
+
+def test_bad_polling_options_fail_before_any_call(emulator: AceDataEmulator) -> None:
+    with pytest.raises(ValueError, match="poll_interval_s"):
+        run(emulator, make_request(), poll_interval_s=0)
+    assert emulator.requests == []
+
+
+# --- faults and provider errors ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class", "failover_safe"),
+    [
+        ("rate_limit", RateLimited, True),
+        ("server_error", Unavailable, True),
+        ("unavailable", Unavailable, True),
+        ("drop", Unavailable, False),  # sent: Ace may be generating it
+        ("hang", ProviderTimeout, False),
+        ("malformed", BadResponse, False),
+        ("expired_url", BadResponse, False),  # made and billed: never send it elsewhere
+        ("refuse", ContentRefused, False),
+        ("auth", AuthError, True),
+    ],
+)
+def test_faults_become_the_right_errors(
+    emulator: AceDataEmulator, fault: str, error_class: type[ProviderError], failover_safe: bool
+) -> None:
+    emulator.faults.add(fault, seconds=4 if fault == "rate_limit" else 0)
+
+    error = failure_of(emulator, make_request())
+
+    assert type(error) is error_class
+    assert error.failover_safe is failover_safe
+    if isinstance(error, RateLimited):
+        assert error.retry_after == 4
+
+
+def test_a_partial_group_yields_the_failed_image_and_counts_only_the_rest(
+    emulator: AceDataEmulator,
+) -> None:
+    emulator.faults.add("partial")
+
+    outcomes = run(emulator, make_request(max_images=4))
+
+    *images, failure, usage = outcomes
+    assert [image.index for image in images_of(images)] == [0, 1, 2]
+    assert isinstance(failure, ProviderImageFailure)
+    assert (failure.index, failure.code) == (3, "content_refused")
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 3
+
+
+def test_latency_only_delays(emulator: AceDataEmulator) -> None:
+    emulator.faults.add("latency", seconds=0.01)
+
+    assert len(images_of(run(emulator, make_request()))) == 1
+
+
+def test_an_empty_account_is_a_quota_error() -> None:
+    error = failure_of(AceDataEmulator(out_of_balance=True), make_request())
+
+    assert type(error) is QuotaError
+    assert error.provider_code == "used_up"
+    assert error.request_id  # Ace's trace_id, for its support desk
+
+
+def test_an_abbreviated_model_id_is_a_bad_request(emulator: AceDataEmulator) -> None:
+    options = {"model_ids": {"seedream-5.0-lite": "doubao-seedream-5.0-lite"}}
+
+    error = failure_of(emulator, make_request(model="seedream-5.0-lite"), **options)
+
+    assert type(error) is BadRequest
+    assert error.message == "bad_request: model is invalid."
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error_class"),
+    [
+        ("invalid_token", 401, AuthError),
+        ("token_expired", 401, AuthError),
+        ("no_token", 400, AuthError),
+        ("used_up", 403, QuotaError),
+        ("too_many_requests", 429, RateLimited),
+        ("bad_request", 400, BadRequest),
+        ("no_api", 404, BadRequest),
+        ("api_error", 500, Unavailable),
+        ("api_error", None, Unavailable),  # a failed task carries no status of its own
+        ("something_new", 418, BadRequest),  # an unknown code falls back on the status
+        ("something_new", None, Unavailable),
+    ],
+)
+def test_error_codes(code: str, status: int | None, error_class: type[ProviderError]) -> None:
+    error = ace_error({"code": code, "message": "no"}, http_status=status, request_id="trace-1")
+
+    assert type(error) is error_class
+    assert (error.provider_code, error.request_id) == (code, "trace-1")
+
+
+def test_the_key_never_appears_in_errors() -> None:
+    secret = "ace-secret-0123456789"
+    emulator = AceDataEmulator(api_key="another-key")
+    account = AccountConfig(kind="acedata", label="Ace", base_url=emulator.base_url, api_key=secret)
+
+    with pytest.raises(AuthError) as caught:
+        list(build_adapter(account, transport=emulator.transport()).generate(make_request()))
+
+    assert secret not in f"{caught.value} {caught.value!r} {caught.value.user_message}"
+    echoed = ace_error(
+        {"code": "x", "message": f"bad {secret}"}, http_status=400, secrets=(secret,)
+    )
+    assert secret not in echoed.message
+
+
+# --- a real socket -----------------------------------------------------------------------
+
+
+def test_over_a_loopback_port() -> None:
+    emulator = AceDataEmulator(task_ready_after_polls=2)
+    with emulator.serve() as base_url:
+        account = AccountConfig(
+            kind="acedata",
+            label="Ace",
+            base_url=base_url,
+            api_key="test-key",
+            options={"async": True, "poll_interval_s": 0.01},
+        )
+        outcomes = list(build_adapter(account).generate(make_request(max_images=2)))
+
+    assert [image.index for image in images_of(outcomes)] == [0, 1]
+    assert all(image.url and image.url.startswith(base_url) for image in images_of(outcomes))
