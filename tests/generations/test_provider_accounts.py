@@ -198,3 +198,35 @@ def test_attempts_are_bounded(user, default_prices, django_capture_on_commit_cal
     assert generation.status == Generation.Status.FAILED
     assert generation.attempts.count() == 2
     assert generation.credits_charged == 0
+
+
+def test_admin_never_shows_the_stored_key_and_saves_through_the_services(admin_client):
+    account = add_local("Demo", priority=1)
+    run("set-key", "Demo", stdin=SECRET)
+    account.refresh_from_db()
+    page = admin_client.get(f"/admin/generations/provideraccount/{account.pk}/change/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert SECRET not in body
+    assert account.credentials_encrypted not in body
+
+    response = admin_client.post(
+        "/admin/generations/provideraccount/add/",
+        {
+            "kind": "local",
+            "label": "Added in admin",
+            "base_url": "",
+            "priority": 5,
+            "models_served": '["seedream-4.0"]',
+            "model_ids": "{}",
+            "options": "{}",
+            "connect_timeout_s": 10,
+            "read_timeout_s": 120,
+            "new_api_key": "typed-in-secret-987",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    added = ProviderAccount.objects.get(label="Added in admin")
+    assert credential_decrypt(added.credentials_encrypted) == "typed-in-secret-987"
+    event = AuditEvent.objects.get(action="provider_account.created")
+    assert "typed-in-secret-987" not in str(event.after)
