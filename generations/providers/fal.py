@@ -1,0 +1,289 @@
+"""fal.ai (kind "fal"): Seedream 4.0 and 4.5 through fal's queue.
+
+Wire facts come from providers.md §7: `POST {base}/{endpoint_id}` queues a request and answers
+`{"request_id", "status_url", "response_url", "cancel_url"}`; `GET status_url` says `IN_QUEUE`,
+`IN_PROGRESS` or `COMPLETED` (there is no failed state); `GET response_url` then gives
+`{"images": [{"url"}], "seed"}`, or the job's error. `Authorization: Key <key>`. `base_url` is
+the queue host (default https://queue.fal.run); status, result and cancel URLs hang off the
+app root (`fal-ai/bytedance`), not the endpoint path, so the ones the submit reply names are
+used (when they are on the same host: our key goes with them).
+
+Request decisions:
+- Endpoints: seedream-4.0 -> fal-ai/bytedance/seedream/v4, 4.5 -> .../v4.5, each with
+  `/text-to-image`, or `/edit` when there are references. `account.options["model_ids"]` maps
+  a catalog id to another root. Other catalog ids are refused before any call.
+- `image_size` is always `{width, height}`: the pixels the catalog resolved for the tier and
+  aspect ratio. fal's named presets (square_hd, landscape_16_9, ...) are ~1 MP shapes that would
+  lose the tier, and `auto_2K`/`auto_4K` let the model pick the shape, losing the user's ratio.
+  ASSUMPTION (a third-party mirror of the schema, §7.2): at most 4096 px per side, so 4K shapes
+  other than 1:1 are refused before the call, naming what fits.
+- `num_images: 1` and `max_images: N` (fal allows 1-6); more than 6 images or more than 10
+  references (fal would silently keep the last 10) are refused before the call. `seed` goes
+  when given (fal honours and echoes it; the catalog normally forbids it on 4.x). No guidance,
+  watermark or output format input exists: asking for one is refused.
+
+Errors: fal's model errors are `{"detail": [{"loc", "msg", "type"}]}` (fal's error docs),
+validation at 422; a refusal has type `content_policy_violation`. ASSUMPTION: for Seedream a
+refusal and a failed run surface when the result is fetched (422 / 5xx), as §7.1 says failures
+do; both are then not failover-safe (the job ran). Cancel is `PUT cancel_url` (fal's own JS
+client uses PUT; providers.md calls the method unconfirmed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+
+from generations.providers.contract import ProviderRequest, ProviderUsage
+from generations.providers.errors import (
+    AuthError,
+    BadRequest,
+    BadResponse,
+    ContentRefused,
+    ProviderError,
+)
+from generations.providers.http import error_from_response, map_transport_errors, redact
+from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
+from generations.providers.registry import register_adapter
+from generations.providers.replicate import (
+    collect_outputs,
+    job_canceled,
+    poll_failure,
+    same_origin_url,
+)
+from generations.providers.siraya import (
+    accepted_call,
+    provider_model_id,
+    reference_wire_value,
+    reply_json_object,
+)
+
+__all__ = ["FAL_MODELS", "FalAdapter", "fal_error", "fal_image_size"]
+
+DEFAULT_BASE_URL = "https://queue.fal.run"
+FAL_MODELS: Mapping[str, str] = {
+    "seedream-4.0": "fal-ai/bytedance/seedream/v4",
+    "seedream-4.5": "fal-ai/bytedance/seedream/v4.5",
+}
+TEXT_TO_IMAGE, EDIT = "text-to-image", "edit"
+MAX_SIDE = 4096
+MAX_IMAGES = 6  # `max_images` 1-6 (§7.2)
+MAX_REFERENCES = 10  # `image_urls`: beyond 10 fal silently keeps the last 10 (§7.2)
+RUNNING_STATUSES = ("IN_QUEUE", "IN_PROGRESS")
+CONTENT_POLICY = "content_policy_violation"
+# A request id fal cannot know: its status answers 404 with a good key, 401 with a bad one.
+_NO_SUCH_REQUEST = "00000000-0000-0000-0000-000000000000"
+
+
+@register_adapter
+class FalAdapter(JobAdapter):
+    kind = "fal"
+    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+
+    @property
+    def base_url(self) -> str:
+        return (self.account.base_url or self.default_base_url).rstrip("/")
+
+    def check(self) -> str:
+        """The status of a made-up request: nothing runs, so it costs nothing.
+
+        ASSUMPTION: fal answers 404 for an unknown request with a good key and 401/403 for a
+        bad one (no stored page shows the unknown-request answer).
+        """
+        root = _app_root(provider_model_id(self.account, "seedream-4.0", FAL_MODELS, "fal"))
+        response = self._call("GET", f"{self.base_url}/{root}/requests/{_NO_SUCH_REQUEST}/status")
+        if response.status_code in (200, 400, 404, 422):
+            return "fal accepted the key (a status check of an unknown request got past auth)."
+        raise self._error_from(response)
+
+    # --- the job -------------------------------------------------------------------------
+    def submit(self, request: ProviderRequest) -> ProviderJob:
+        root = provider_model_id(self.account, request.model, FAL_MODELS, "fal")
+        endpoint = f"{root.rstrip('/')}/{EDIT if request.references else TEXT_TO_IMAGE}"
+        body = self.request_body(request)
+        response = self._call("POST", f"{self.base_url}/{endpoint}", body)
+        if response.status_code not in (200, 201, 202):
+            raise self._error_from(response)
+        with accepted_call():
+            reply = reply_json_object(response, secrets=self.secrets)
+            request_id = reply.get("request_id")
+            if not isinstance(request_id, str) or not request_id:
+                raise BadResponse(message="fal's queue reply has no request_id")
+        own = f"{self.base_url}/{_app_root(endpoint)}/requests/{request_id}"
+
+        def url(field: str, fallback: str) -> str:
+            return same_origin_url(reply.get(field), base_url=self.base_url, fallback=fallback)
+
+        return ProviderJob(
+            job_id=request_id,
+            state={
+                "endpoint": endpoint,
+                "expected_images": request.max_images,
+                "status_url": url("status_url", f"{own}/status"),
+                "response_url": url("response_url", own),
+                "cancel_url": url("cancel_url", f"{own}/cancel"),
+            },
+        )
+
+    def poll(self, job: ProviderJob) -> JobStatus:
+        try:
+            response = self._call("GET", str(job.state["status_url"]))
+            # 202 while queued or running, 200 once completed.
+            if response.status_code not in (200, 202):
+                raise self._error_from(response)
+        except ProviderError as error:
+            return poll_failure(error)
+        with accepted_call():
+            status = str(reply_json_object(response, secrets=self.secrets).get("status") or "")
+        if status == "COMPLETED":
+            return self._result(job)
+        # IN_QUEUE, IN_PROGRESS, or a status newer than this code: still running. fal reports
+        # a queue position, not a fraction done; a queued request has done nothing yet.
+        progress = 0.0 if status == "IN_QUEUE" else None
+        return JobStatus(done=False, provider_status=status or "unknown", progress=progress)
+
+    def cancel(self, job: ProviderJob) -> None:
+        response = self._call("PUT", str(job.state["cancel_url"]))
+        # 400: already completed; 404: unknown. Either way there is nothing left to stop.
+        if not (response.is_success or response.status_code in (400, 404)):
+            raise self._error_from(response)
+
+    def _result(self, job: ProviderJob) -> JobStatus:
+        try:
+            response = self._call("GET", str(job.state["response_url"]))
+            if response.status_code == 429:
+                raise self._error_from(response)
+        except ProviderError as error:
+            return poll_failure(error, provider_status="COMPLETED")
+        if response.status_code != 200:
+            raise self._job_error(response, job.job_id)
+        with accepted_call():
+            result = reply_json_object(response, secrets=self.secrets)
+            images = result.get("images")
+            if not isinstance(images, list) or not images:
+                raise BadResponse(message="fal's result has no images", request_id=job.job_id)
+            urls = [entry.get("url") if isinstance(entry, Mapping) else None for entry in images]
+            if not all(isinstance(url, str) and url for url in urls):
+                raise BadResponse(message="a fal result image has no url", request_id=job.job_id)
+        expected = int(job.state.get("expected_images", len(urls)))
+        try:
+            outcomes = collect_outputs(
+                self, [str(u) for u in urls], expected=expected, provider="fal"
+            )
+        except ProviderError as error:
+            return poll_failure(error, provider_status="COMPLETED")
+        usage = ProviderUsage(
+            generated_images=len(urls),  # what fal made and bills, fetched or not
+            raw={
+                "provider": self.kind,
+                "endpoint": job.state.get("endpoint", ""),
+                "request_id": job.job_id,
+                "seed": result.get("seed"),  # fal echoes the seed it used
+            },
+        )
+        return JobStatus(done=True, outcomes=(*outcomes, usage), provider_status="COMPLETED")
+
+    # --- request -------------------------------------------------------------------------
+    def request_body(self, request: ProviderRequest) -> dict[str, Any]:
+        """The queue request's JSON body; `BadRequest` for anything fal cannot do."""
+        if request.guidance_scale is not None or request.watermark:
+            raise BadRequest(message="fal's Seedream endpoints take no guidance scale or watermark")
+        if request.output_format != "jpeg":
+            raise BadRequest(message="fal's Seedream endpoints take no output format")
+        if request.max_images > MAX_IMAGES:
+            raise BadRequest(
+                message=f"fal makes at most {MAX_IMAGES} images per request; "
+                f"{request.max_images} were asked for"
+            )
+        if len(request.references) > MAX_REFERENCES:
+            raise BadRequest(
+                message=f"fal takes at most {MAX_REFERENCES} reference images; "
+                f"got {len(request.references)}"
+            )
+        body: dict[str, Any] = {
+            "prompt": request.prompt,
+            "image_size": fal_image_size(request),
+            "num_images": 1,
+            "max_images": request.max_images,
+        }
+        if request.references:
+            body["image_urls"] = [reference_wire_value(ref) for ref in request.references]
+        if request.seed is not None:
+            body["seed"] = request.seed
+        return body
+
+    # --- HTTP ----------------------------------------------------------------------------
+    def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> httpx.Response:
+        if not self.account.api_key:
+            raise AuthError(message="the fal account has no API key")
+        headers = {"Authorization": f"Key {self.account.api_key}"}
+        with (
+            self.http_client(headers=headers) as client,
+            map_transport_errors(secrets=self.secrets),
+        ):
+            return client.request(method, url, json=body)
+
+    def _error_from(self, response: httpx.Response) -> ProviderError:
+        kind, message = fal_error(response, secrets=self.secrets)
+        if kind == CONTENT_POLICY:
+            return ContentRefused(
+                message=message, http_status=response.status_code, provider_code=kind
+            )
+        # 401/403 auth, 404 unknown endpoint, 422 invalid input, 429 with Retry-After, 5xx, ...
+        return error_from_response(
+            response, message=message, provider_code=kind or None, secrets=self.secrets
+        )
+
+    def _job_error(self, response: httpx.Response, request_id: str) -> ProviderError:
+        """A failed result fetch: the job's own failure, never failover-safe (it ran)."""
+        _, message = fal_error(response, secrets=self.secrets)
+        if "cancel" in message.lower():
+            return job_canceled("fal", request_id)
+        error = self._error_from(response)
+        error.request_id = request_id
+        error.failover_safe = False
+        return error
+
+
+def fal_image_size(request: ProviderRequest) -> dict[str, int]:
+    """`{width, height}` for the request's pixels, or `BadRequest` past fal's side limit."""
+    if "x" not in request.size and not request.size.endswith("K"):
+        raise BadRequest(message=f"fal takes a size tier or WIDTHxHEIGHT; not {request.size}")
+    if request.width > MAX_SIDE or request.height > MAX_SIDE:
+        asked = f"{request.size} at {request.aspect_ratio}" if request.aspect_ratio else ""
+        raise BadRequest(
+            message=f"fal takes at most {MAX_SIDE} px per side; "
+            f"{asked or request.size} is {request.width}x{request.height}. "
+            f"Choose 4K at 1:1 or an explicit size such as 4096x3072"
+        )
+    return {"width": request.width, "height": request.height}
+
+
+def fal_error(response: httpx.Response, *, secrets: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(type, message) from fal's `detail` (a list of errors, a string, or an object)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    detail = payload.get("detail") if isinstance(payload, Mapping) else None
+    kind, message = "", ""
+    if isinstance(detail, list) and detail and isinstance(detail[0], Mapping):
+        kind = str(detail[0].get("type") or "")
+        message = "; ".join(
+            str(item.get("msg") or "") for item in detail if isinstance(item, Mapping)
+        )
+    elif isinstance(detail, Mapping):
+        kind = str(detail.get("type") or detail.get("error") or "")
+        message = str(detail.get("msg") or detail.get("message") or "")
+    elif isinstance(detail, str):
+        message = detail
+    if not message:
+        message = f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
+    return kind, redact(message, secrets)
+
+
+def _app_root(endpoint: str) -> str:
+    """`fal-ai/bytedance` for `fal-ai/bytedance/seedream/v4/edit`: where queue URLs live."""
+    return "/".join(endpoint.strip("/").split("/")[:2])

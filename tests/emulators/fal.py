@@ -1,0 +1,303 @@
+"""fal.ai's queue as a fake server for the Seedream endpoints (providers.md §7, fal's docs).
+
+Routes (the emulator's root stands for https://queue.fal.run):
+- `POST /fal-ai/bytedance/seedream/{v4,v4.5}/{text-to-image,edit}` validates the body the way
+  the schema in §7.2 describes it and answers `{"status": "IN_QUEUE", "request_id",
+  "response_url", "status_url", "cancel_url", "queue_position"}`;
+- `GET /{owner}/{app}/requests/{id}/status` answers 202 `IN_QUEUE` / `IN_PROGRESS`, then 200
+  `COMPLETED` (ASSUMPTION: the 202/200 split), moving the job along its timeline;
+- `GET /{owner}/{app}/requests/{id}` answers the result `{"images": [{"url"}], "seed"}`, or
+  the job's error: there is no failed status, failures surface here (§7.1);
+- `PUT /{owner}/{app}/requests/{id}/cancel` answers 202 `CANCELLATION_REQUESTED`, or 400
+  `ALREADY_COMPLETED` (ASSUMPTION: fal's own client uses PUT; the bodies are not in §7).
+Queue URLs hang off the app root (`fal-ai/bytedance`), not the endpoint path (§7.1 gotcha).
+Timing is `JobEmulator`'s: `ready_after_polls` status polls or `job_seconds` of wall time.
+
+ASSUMPTIONS where §7 found nothing: `{width, height}` sides are at most 4096 (a third-party
+mirror); below 921,600 px an image is scaled up keeping its aspect (fal's page); the named
+presets are fal's usual ~1 MP shapes and `auto*` come out square; the emulated model makes
+`num_images * max_images` images; unknown fields are refused (stricter catches adapter
+mistakes); the result of a canceled request is a 400 naming the cancellation.
+
+Errors: fal's model-error shape, `{"detail": [{"loc", "msg", "type"}]}`, with 422 for
+validation. Faults: latency, drop and hang come from the base; rate_limit (429 + Retry-After),
+server_error (500), unavailable (a gateway's plain-text 503), malformed (200 cut mid-JSON) and
+auth (401 `{"detail": "Unauthorized"}`, §7.3) hit the submit, or a poll when queued with a
+`path`. Outcome faults shape the job (see `JobEmulator`); refuse makes the result fetch a 422
+`content_policy_violation` and fail_after_run a 500 (ASSUMPTION: where Seedream's fal failures
+surface is not documented beyond "on the result fetch").
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from tests.emulators.base import EmulatorRequest, EmulatorResponse, Fault
+from tests.emulators.replicate import OUTCOME_FAULTS, EmulatedJob, JobEmulator, whole_in
+from tests.emulators.siraya import (
+    gateway_unavailable,
+    is_image_reference,
+    malformed_reply,
+    retry_after_headers,
+)
+
+ENDPOINTS = frozenset(
+    f"fal-ai/bytedance/seedream/{version}/{task}"
+    for version in ("v4", "v4.5")
+    for task in ("text-to-image", "edit")
+)
+PRESETS = {
+    "square_hd": (1024, 1024),
+    "square": (512, 512),
+    "portrait_4_3": (768, 1024),
+    "portrait_16_9": (576, 1024),
+    "landscape_4_3": (1024, 768),
+    "landscape_16_9": (1024, 576),
+    "auto": (2048, 2048),
+    "auto_2K": (2048, 2048),
+    "auto_4K": (4096, 4096),
+}
+FIELDS = frozenset(
+    {
+        "prompt", "image_size", "num_images", "max_images", "seed", "sync_mode",
+        "enable_safety_checker", "enhance_prompt_mode",
+    }
+)  # fmt: skip
+MAX_SIDE = 4096
+MIN_PIXELS = 921_600
+MAX_REFERENCES = 10
+MAX_TOTAL_IMAGES = 15
+REFUSAL = {
+    "loc": ["body", "prompt"],
+    "msg": "The content could not be processed because it contained material flagged by a "
+    "content checker.",
+    "type": "content_policy_violation",
+    "url": "https://docs.fal.ai/errors/#content_policy_violation",
+}
+FAILURE = {
+    "loc": ["body"],
+    "msg": "The model failed while generating the image.",
+    "type": "internal_server_error",
+}
+QUEUE_STATUS = {"queued": "IN_QUEUE", "running": "IN_PROGRESS"}
+
+
+class FalEmulator(JobEmulator):
+    name = "fal"
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-key",
+        latency_s: float = 0.0,
+        ready_after_polls: int = 1,
+        job_seconds: float | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            latency_s=latency_s,
+            ready_after_polls=ready_after_polls,
+            job_seconds=job_seconds,
+        )
+        requests = r"/(?P<root>[^/]+/[^/]+)/requests/(?P<id>[0-9a-f-]+)"
+        self.route("POST", r"/(?P<endpoint>[^/]+/[^/]+/.+)", self._submit)
+        self.route("GET", f"{requests}/status", self._status)
+        self.route("GET", requests, self._result)
+        self.route("PUT", f"{requests}/cancel", self._cancel)
+
+    # --- routes --------------------------------------------------------------------------
+    def _submit(self, request: EmulatorRequest) -> EmulatorResponse:
+        assert request.match is not None
+        if not self._authorized(request):
+            return _unauthorized()
+        try:
+            body = request.json
+        except ValueError:
+            body = None
+        prompt = body.get("prompt") if isinstance(body, dict) else None
+        fault = self.fault_for(request, prompt if isinstance(prompt, str) else "")
+        early = _fault_reply(fault)
+        if early is not None:
+            return early
+        endpoint = request.match["endpoint"]
+        if endpoint not in ENDPOINTS:
+            return EmulatorResponse.json(404, {"detail": f"Application '{endpoint}' not found"})
+        if not isinstance(body, dict):
+            return _invalid(["body"], "the body must be a JSON object", "model_attributes_type")
+        problem = _body_problem(body, edit=endpoint.endswith("/edit"))
+        if problem is not None:
+            return _invalid(*problem)
+        width, height = _dimensions(body, edit=endpoint.endswith("/edit"))
+        job = self.add_job(
+            EmulatedJob(
+                id=str(uuid.uuid4()),
+                model=endpoint,
+                payload=body,
+                width=width,
+                height=height,
+                count=body.get("num_images", 1) * body.get("max_images", 1),
+                fault=fault.kind if fault is not None and fault.kind in OUTCOME_FAULTS else "",
+            )
+        )
+        urls = self._urls(job)
+        return EmulatorResponse.json(
+            200,
+            {
+                "status": "IN_QUEUE",
+                "request_id": job.id,
+                "response_url": urls["response"],
+                "status_url": urls["status"],
+                "cancel_url": urls["cancel"],
+                "queue_position": 0,
+            },
+        )
+
+    def _status(self, request: EmulatorRequest) -> EmulatorResponse:
+        job = self._job_for(request)
+        if isinstance(job, EmulatorResponse):
+            return job
+        phase = self.advance(job, poll=True)
+        reply: dict[str, Any] = {"response_url": self._urls(job)["response"], "logs": None}
+        if phase in QUEUE_STATUS:
+            reply["status"] = QUEUE_STATUS[phase]
+            if phase == "queued":
+                reply["queue_position"] = 0
+            return EmulatorResponse.json(202, reply)
+        # Finished, failed and canceled requests all read COMPLETED: fal has no failed state.
+        reply["status"] = "COMPLETED"
+        reply["metrics"] = {"inference_time": 1.5}
+        return EmulatorResponse.json(200, reply)
+
+    def _result(self, request: EmulatorRequest) -> EmulatorResponse:
+        job = self._job_for(request)
+        if isinstance(job, EmulatorResponse):
+            return job
+        phase = self.advance(job, poll=False)
+        if phase in QUEUE_STATUS:
+            return EmulatorResponse.json(400, {"detail": "Request is still in progress"})
+        if phase == "canceled":
+            return EmulatorResponse.json(400, {"detail": "Request was cancelled by the user"})
+        if phase == "failed":
+            if job.fault == "refuse":
+                refusal = {**REFUSAL, "input": job.payload.get("prompt", "")}
+                return EmulatorResponse.json(
+                    422, {"detail": [refusal]}, {"X-Fal-Retryable": "false"}
+                )
+            return EmulatorResponse.json(500, {"detail": [FAILURE]}, {"X-Fal-Retryable": "false"})
+        with job.lock:
+            images = [{"url": url} for url in job.outputs]
+        seed = job.payload.get("seed", 20_250_101)  # fal echoes the seed it used
+        return EmulatorResponse.json(200, {"images": images, "seed": seed})
+
+    def _cancel(self, request: EmulatorRequest) -> EmulatorResponse:
+        job = self._job_for(request)
+        if isinstance(job, EmulatorResponse):
+            return job
+        if self.cancel_job(job):
+            return EmulatorResponse.json(202, {"status": "CANCELLATION_REQUESTED"})
+        return EmulatorResponse.json(400, {"status": "ALREADY_COMPLETED"})
+
+    # --- helpers -------------------------------------------------------------------------
+    def _authorized(self, request: EmulatorRequest) -> bool:
+        scheme, _, key = request.header("authorization").partition(" ")
+        return scheme == "Key" and key == self.api_key
+
+    def _job_for(self, request: EmulatorRequest) -> EmulatedJob | EmulatorResponse:
+        """The request a status, result or cancel call names, or the answer instead."""
+        assert request.match is not None
+        if not self._authorized(request):
+            return _unauthorized()
+        early = _fault_reply(self.fault_for(request))
+        if early is not None:
+            return early
+        job = self.find_job(request.match["id"])
+        if job is None or _app_root(job.model) != request.match["root"]:
+            return EmulatorResponse.json(404, {"detail": "Request not found"})
+        return job
+
+    def _urls(self, job: EmulatedJob) -> dict[str, str]:
+        own = f"{self.base_url}/{_app_root(job.model)}/requests/{job.id}"
+        return {"response": own, "status": f"{own}/status", "cancel": f"{own}/cancel"}
+
+
+def _body_problem(body: dict[str, Any], *, edit: bool) -> tuple[list[str], str, str] | None:
+    """(loc, msg, type) of the first field the schema refuses, or None."""
+    for name in sorted(set(body) - FIELDS - ({"image_urls"} if edit else set())):
+        return ["body", name], "Extra inputs are not permitted", "extra_forbidden"
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return ["body", "prompt"], "Field required", "missing"
+    size_problem = _size_problem(body.get("image_size"))
+    if size_problem:
+        return ["body", "image_size"], size_problem, "value_error"
+    for name in ("num_images", "max_images"):
+        if not whole_in(body.get(name, 1), 1, 6):
+            return ["body", name], "Input should be between 1 and 6", "less_than_equal"
+    images = body.get("image_urls")
+    if edit and (not isinstance(images, list) or not images):
+        return ["body", "image_urls"], "Field required", "missing"
+    if edit and not all(map(is_image_reference, images or [])):
+        return ["body", "image_urls"], "Input should be a valid URL", "url_parsing"
+    references = min(len(images or []), MAX_REFERENCES)  # beyond 10, the last 10 are kept
+    if references + body.get("num_images", 1) * body.get("max_images", 1) > MAX_TOTAL_IMAGES:
+        return ["body", "max_images"], "inputs + outputs must not exceed 15", "value_error"
+    if "seed" in body and not whole_in(body["seed"], 0, 2**63 - 1):
+        return ["body", "seed"], "Input should be a valid integer", "int_type"
+    for flag in ("sync_mode", "enable_safety_checker"):
+        if not isinstance(body.get(flag, False), bool):
+            return ["body", flag], "Input should be a valid boolean", "bool_type"
+    if body.get("enhance_prompt_mode", "standard") not in ("standard", "fast"):
+        return ["body", "enhance_prompt_mode"], "Input should be 'standard' or 'fast'", "enum"
+    return None
+
+
+def _size_problem(size: object) -> str:
+    if size is None or (isinstance(size, str) and size in PRESETS):
+        return ""
+    if not isinstance(size, dict) or set(size) != {"width", "height"}:
+        return f"image_size must be one of {', '.join(PRESETS)} or {{width, height}}"
+    if not all(whole_in(size[side], 1, MAX_SIDE) for side in ("width", "height")):
+        return f"width and height must be integers between 1 and {MAX_SIDE}"
+    return ""
+
+
+def _dimensions(body: dict[str, Any], *, edit: bool) -> tuple[int, int]:
+    size = body.get("image_size", "auto" if edit else "square_hd")
+    width, height = PRESETS[size] if isinstance(size, str) else (size["width"], size["height"])
+    if width * height < MIN_PIXELS:
+        scale = math.sqrt(MIN_PIXELS / (width * height))
+        width, height = math.ceil(width * scale), math.ceil(height * scale)
+    return width, height
+
+
+def _fault_reply(fault: Fault | None) -> EmulatorResponse | None:
+    """The answer for a fault that replaces the HTTP exchange; None for outcome faults."""
+    if fault is None:
+        return None
+    if fault.kind == "rate_limit":
+        return EmulatorResponse.json(
+            429, {"detail": "Rate limit exceeded, please retry later"}, retry_after_headers(fault)
+        )
+    if fault.kind == "server_error":
+        return EmulatorResponse.json(500, {"detail": "Internal Server Error"})
+    if fault.kind == "unavailable":
+        return gateway_unavailable()
+    if fault.kind == "malformed":
+        return malformed_reply()
+    if fault.kind == "auth":
+        return _unauthorized()
+    return None
+
+
+def _invalid(loc: list[str], msg: str, kind: str) -> EmulatorResponse:
+    return EmulatorResponse.json(422, {"detail": [{"loc": loc, "msg": msg, "type": kind}]})
+
+
+def _unauthorized() -> EmulatorResponse:
+    return EmulatorResponse.json(401, {"detail": "Unauthorized"})
+
+
+def _app_root(endpoint: str) -> str:
+    return "/".join(endpoint.split("/")[:2])

@@ -1,0 +1,415 @@
+"""Replicate's predictions API as a fake server (providers.md §2; the seedream-4 page, seed 001).
+
+Routes, under `/v1` as on https://api.replicate.com/v1:
+- `POST /v1/models/{owner}/{name}/predictions` validates `{"input": {...}}` against the model's
+  schema (§2.3: size enum per model, custom 1024-4096 per side, `image_input` counts,
+  `max_images` 1-15 with inputs + outputs <= 15) and answers 201 with a `starting` prediction;
+- `GET /v1/predictions/{id}` answers the prediction, moving it along its timeline;
+- `POST /v1/predictions/{id}/cancel` cancels an unfinished prediction;
+- `GET /v1/account` answers `{"type", "username", "name"}` (the token check).
+Outputs are images this emulator serves; their WxH follow Ark's tier table (ASSUMPTION:
+Replicate relays Ark's sizes; `match_input_image` comes out 1:1).
+
+Timing (`JobEmulator`): with `ready_after_polls=N` (default 1) the first N polls see the job
+unfinished (queued, then running on poll N) and poll N+1 sees it finished; with
+`job_seconds=L` it finishes L seconds after submit, however often it is polled.
+
+Errors: ASSUMPTION: problem details `{"title", "detail", "status"}` (only the 429's `detail`
+is documented). Faults: latency, drop and hang come from the base; rate_limit is the documented
+429 with Retry-After, server_error a 500, unavailable a gateway's plain-text 503, malformed a
+200 cut mid-JSON, auth a 401; they hit the submit, or a poll when queued with a `path`. Outcome
+faults shape the job: refuse (it fails with Replicate's E005 "flagged as sensitive" text,
+ASSUMPTION), fail_after_run (runs, then fails), stuck (stays `starting`), partial (a group one
+image short), expired_url (links already gone), flaky_download (each link 404s once).
+
+`JobEmulator` (job book, timeline and outcome faults) serves the fal emulator too; it would sit
+well in base.py, which this work leaves unchanged.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from generations.catalog_sizes import ARK_TIER_SIZES
+from tests.emulators.base import Emulator, EmulatorRequest, EmulatorResponse, Fault
+from tests.emulators.siraya import (
+    gateway_unavailable,
+    is_image_reference,
+    malformed_reply,
+    retry_after_headers,
+)
+
+OUTCOME_FAULTS = frozenset(
+    {"refuse", "fail_after_run", "stuck", "partial", "expired_url", "flaky_download"}
+)
+FINISHED = ("succeeded", "failed", "canceled")
+REFUSAL_TEXT = (
+    "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
+)
+FAILURE_TEXT = "Prediction failed: CUDA error: an illegal memory access was encountered"
+ASPECTS = ("match_input_image", "1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
+SIDE_RANGE = (1024, 4096)
+MAX_TOTAL_IMAGES = 15
+
+
+@dataclass
+class EmulatedJob:
+    """One submitted job; `phase` is queued, running, succeeded, failed or canceled."""
+
+    id: str
+    model: str  # a Replicate model path or a fal endpoint id
+    payload: dict[str, Any]
+    width: int
+    height: int
+    count: int
+    fault: str = ""  # the outcome fault met at submit, or ""
+    fmt: str = "jpeg"
+    created_at: float = field(default_factory=time.monotonic)
+    created_wall: float = field(default_factory=time.time)
+    polls: int = 0
+    phase: str = "queued"
+    outputs: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class JobEmulator(Emulator):
+    """The job half of a task-based provider: a thread-safe job book and each job's timeline."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-key",
+        latency_s: float = 0.0,
+        ready_after_polls: int = 1,
+        job_seconds: float | None = None,
+    ) -> None:
+        super().__init__(api_key=api_key, latency_s=latency_s)
+        if ready_after_polls < 0 or (job_seconds is not None and job_seconds < 0):
+            raise ValueError("ready_after_polls and job_seconds must not be negative")
+        self.ready_after_polls = ready_after_polls
+        self.job_seconds = job_seconds
+        self.jobs: dict[str, EmulatedJob] = {}
+        self._jobs_lock = threading.Lock()
+        self._made = 0  # varies each image's colour, so tests can tell them apart
+
+    def add_job(self, job: EmulatedJob) -> EmulatedJob:
+        with self._jobs_lock:
+            self.jobs[job.id] = job
+        return job
+
+    def find_job(self, job_id: str) -> EmulatedJob | None:
+        with self._jobs_lock:
+            return self.jobs.get(job_id)
+
+    def advance(self, job: EmulatedJob, *, poll: bool) -> str:
+        """Move `job` along its timeline (counting a status poll if `poll`); its phase now."""
+        with job.lock:
+            job.polls += poll
+            if job.phase in FINISHED or job.fault == "stuck":
+                return job.phase
+            if self.job_seconds is not None:
+                due = time.monotonic() - job.created_at >= self.job_seconds
+                running = not due
+            else:
+                due = job.polls > self.ready_after_polls
+                running = job.polls == self.ready_after_polls
+            if due:
+                self._finish(job)
+            elif running:
+                job.phase = "running"
+            return job.phase
+
+    def cancel_job(self, job: EmulatedJob) -> bool:
+        """Cancel an unfinished job; False when it had finished already."""
+        with job.lock:
+            if job.phase in FINISHED:
+                return False
+            job.phase = "canceled"
+            return True
+
+    def _finish(self, job: EmulatedJob) -> None:
+        if job.fault in ("refuse", "fail_after_run"):
+            job.phase = "failed"
+            return
+        # "partial": a group comes back one image short (a single image is left alone).
+        count = job.count - 1 if job.fault == "partial" and job.count > 1 else job.count
+        for _ in range(count):
+            with self._jobs_lock:
+                self._made += 1
+                seed = self._made
+            url = self.store_image(width=job.width, height=job.height, fmt=job.fmt, seed=seed)
+            job.outputs.append(url)
+            if job.fault == "expired_url":
+                with self._lock:
+                    self.files.pop(_file_id(url), None)
+            elif job.fault == "flaky_download":
+                self.make_flaky(url)
+        job.phase = "succeeded"
+
+
+@dataclass(frozen=True)
+class Schema:
+    sizes: tuple[str, ...]
+    max_inputs: int
+    extra_fields: frozenset[str] = frozenset()
+
+
+# §2.3; 4.5 is version 9fe3b828 (2K/4K/custom, `disable_safety_checker`).
+MODELS: dict[str, Schema] = {
+    "bytedance/seedream-4": Schema(sizes=("1K", "2K", "4K", "custom"), max_inputs=10),
+    "bytedance/seedream-4.5": Schema(
+        sizes=("2K", "4K", "custom"),
+        max_inputs=14,
+        extra_fields=frozenset({"disable_safety_checker"}),
+    ),
+    "bytedance/seedream-5-lite": Schema(
+        sizes=("2K", "3K"), max_inputs=14, extra_fields=frozenset({"output_format"})
+    ),
+}
+COMMON_FIELDS = frozenset(
+    {
+        "prompt", "image_input", "size", "aspect_ratio", "width", "height",
+        "sequential_image_generation", "max_images", "enhance_prompt",
+    }
+)  # fmt: skip
+
+
+class ReplicateEmulator(JobEmulator):
+    name = "replicate"
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-key",
+        latency_s: float = 0.0,
+        ready_after_polls: int = 1,
+        job_seconds: float | None = None,
+        username: str = "seedream-team",
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            latency_s=latency_s,
+            ready_after_polls=ready_after_polls,
+            job_seconds=job_seconds,
+        )
+        self.username = username
+        self.route("POST", r"/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions", self._create)
+        self.route("GET", r"/v1/predictions/(?P<id>[a-z0-9]+)", self._get)
+        self.route("POST", r"/v1/predictions/(?P<id>[a-z0-9]+)/cancel", self._cancel)
+        self.route("GET", r"/v1/account", self._account)
+
+    # --- routes --------------------------------------------------------------------------
+    def _create(self, request: EmulatorRequest) -> EmulatorResponse:
+        assert request.match is not None
+        if not self._authorized(request):
+            return _unauthenticated()
+        try:
+            body = request.json
+        except ValueError:
+            body = None
+        payload = body.get("input") if isinstance(body, dict) else None
+        prompt = payload.get("prompt") if isinstance(payload, dict) else None
+        fault = self.fault_for(request, prompt if isinstance(prompt, str) else "")
+        early = _fault_reply(fault)
+        if early is not None:
+            return early
+        model = f"{request.match['owner']}/{request.match['name']}"
+        schema = MODELS.get(model)
+        if schema is None:
+            return _problem(404, "Not found", "The requested resource could not be found.")
+        if not isinstance(payload, dict):
+            return _invalid("input", "input is required and must be an object")
+        problem = _input_problem(schema, payload)
+        if problem:
+            return _invalid(*problem)
+        width, height = _dimensions(payload)
+        auto = payload.get("sequential_image_generation") == "auto"
+        # 5-lite's output_format defaults to PNG (§2.3); the other models make JPEG.
+        default_format = "png" if "output_format" in schema.extra_fields else "jpeg"
+        job = self.add_job(
+            EmulatedJob(
+                id=secrets.token_hex(13),
+                model=model,
+                payload=payload,
+                width=width,
+                height=height,
+                count=payload.get("max_images", 1) if auto else 1,
+                fault=fault.kind if fault is not None and fault.kind in OUTCOME_FAULTS else "",
+                fmt=payload.get("output_format", default_format),
+            )
+        )
+        return EmulatorResponse.json(201, self._prediction(job))
+
+    def _get(self, request: EmulatorRequest) -> EmulatorResponse:
+        job = self._job_for(request)
+        if isinstance(job, EmulatorResponse):
+            return job
+        self.advance(job, poll=True)
+        return EmulatorResponse.json(200, self._prediction(job))
+
+    def _cancel(self, request: EmulatorRequest) -> EmulatorResponse:
+        job = self._job_for(request)
+        if isinstance(job, EmulatorResponse):
+            return job
+        self.cancel_job(job)  # a finished prediction is answered as it is
+        return EmulatorResponse.json(200, self._prediction(job))
+
+    def _account(self, request: EmulatorRequest) -> EmulatorResponse:
+        if not self._authorized(request):
+            return _unauthenticated()
+        return EmulatorResponse.json(
+            200, {"type": "user", "username": self.username, "name": "Seedream Team"}
+        )
+
+    # --- helpers -------------------------------------------------------------------------
+    def _authorized(self, request: EmulatorRequest) -> bool:
+        scheme, _, token = request.header("authorization").partition(" ")
+        # Replicate's docs also show the older `Token` scheme (§2.1).
+        return scheme.lower() in ("bearer", "token") and token == self.api_key
+
+    def _job_for(self, request: EmulatorRequest) -> EmulatedJob | EmulatorResponse:
+        """The prediction a poll or cancel names, or the answer that replaces it."""
+        assert request.match is not None
+        if not self._authorized(request):
+            return _unauthenticated()
+        early = _fault_reply(self.fault_for(request))
+        if early is not None:
+            return early
+        job = self.find_job(request.match["id"])
+        if job is None:
+            return _problem(404, "Not found", "The requested resource could not be found.")
+        return job
+
+    def _prediction(self, job: EmulatedJob) -> dict[str, Any]:
+        with job.lock:
+            phase, outputs = job.phase, list(job.outputs)
+        status = {"queued": "starting", "running": "processing"}.get(phase, phase)
+        error = None
+        if phase == "failed":
+            error = REFUSAL_TEXT if job.fault == "refuse" else FAILURE_TEXT
+        url = f"{self.base_url}/v1/predictions/{job.id}"
+        created = datetime.fromtimestamp(job.created_wall, UTC).isoformat()
+        return {
+            "id": job.id,
+            "model": job.model,
+            "version": "hidden",
+            "input": job.payload,
+            "status": status,
+            "output": outputs if phase == "succeeded" else None,
+            "error": error,
+            "logs": "",
+            "metrics": {"image_count": len(outputs)} if phase == "succeeded" else {},
+            "created_at": created,
+            "started_at": None if phase == "queued" else created,
+            "completed_at": created if phase in FINISHED else None,
+            "data_removed": False,
+            "urls": {
+                "get": url,
+                "cancel": f"{url}/cancel",
+                "web": f"https://replicate.com/p/{job.id}",
+            },
+        }
+
+
+def _input_problem(schema: Schema, payload: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, description) of the first input the schema refuses, or None."""
+    for name in sorted(set(payload) - COMMON_FIELDS - schema.extra_fields):
+        # ASSUMPTION: unknown inputs are refused; stricter catches adapter mistakes.
+        return name, f"{name} is not an input of this model"
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return "prompt", "prompt is required"
+    size = payload.get("size", "2K")
+    if size not in schema.sizes:
+        return "size", f"size must be one of: {', '.join(schema.sizes)}"
+    if payload.get("aspect_ratio", "match_input_image") not in ASPECTS:
+        return "aspect_ratio", f"aspect_ratio must be one of: {', '.join(ASPECTS)}"
+    low, high = SIDE_RANGE
+    for side in ("width", "height"):
+        if side in payload and not whole_in(payload[side], low, high):
+            return side, f"{side} must be an integer between {low} and {high}"
+    images = payload.get("image_input", [])
+    if not isinstance(images, list) or not all(map(is_image_reference, images)):
+        return "image_input", "image_input must be a list of URIs"
+    if len(images) > schema.max_inputs:
+        return "image_input", f"image_input takes at most {schema.max_inputs} images"
+    mode = payload.get("sequential_image_generation", "disabled")
+    if mode not in ("disabled", "auto"):
+        return "sequential_image_generation", "must be one of: disabled, auto"
+    max_images = payload.get("max_images", 1)
+    if not whole_in(max_images, 1, MAX_TOTAL_IMAGES):
+        return "max_images", f"max_images must be an integer between 1 and {MAX_TOTAL_IMAGES}"
+    if mode == "auto" and len(images) + max_images > MAX_TOTAL_IMAGES:
+        return "max_images", "total images (input + generated) cannot exceed 15"
+    if payload.get("output_format", "png") not in ("png", "jpeg"):
+        return "output_format", "output_format must be one of: png, jpeg"
+    for flag in ("enhance_prompt", "disable_safety_checker"):
+        if not isinstance(payload.get(flag, False), bool):
+            return flag, f"{flag} must be a boolean"
+    return None
+
+
+def _dimensions(payload: dict[str, Any]) -> tuple[int, int]:
+    size = payload.get("size", "2K")
+    if size == "custom":
+        return payload.get("width", 2048), payload.get("height", 2048)
+    aspect = payload.get("aspect_ratio", "match_input_image")
+    width, height = ARK_TIER_SIZES[size]["1:1" if aspect == "match_input_image" else aspect]
+    return width, height
+
+
+def _fault_reply(fault: Fault | None) -> EmulatorResponse | None:
+    """The answer for a fault that replaces the HTTP exchange; None for outcome faults."""
+    if fault is None:
+        return None
+    if fault.kind == "rate_limit":
+        seconds = f"{fault.seconds:g}" if fault.seconds else "1"
+        return EmulatorResponse.json(
+            429,
+            {"detail": f"Request was throttled. Your rate limit resets in ~{seconds}s."},
+            retry_after_headers(fault),
+        )
+    if fault.kind == "server_error":
+        return _problem(500, "Internal Server Error", "Something went wrong on our end.")
+    if fault.kind == "unavailable":
+        return gateway_unavailable()
+    if fault.kind == "malformed":
+        return malformed_reply()
+    if fault.kind == "auth":
+        return _unauthenticated()
+    return None
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> EmulatorResponse:
+    return EmulatorResponse.json(
+        status,
+        {"title": title, "detail": detail, "status": status, **extra},
+        {"Content-Type": "application/problem+json"},
+    )
+
+
+def _invalid(name: str, description: str) -> EmulatorResponse:
+    return _problem(
+        422,
+        "Input validation failed",
+        f"- input.{name}: {description}",
+        invalid_fields=[{"type": "invalid", "field": f"input.{name}", "description": description}],
+    )
+
+
+def _unauthenticated() -> EmulatorResponse:
+    return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+
+
+def whole_in(value: object, low: int, high: int) -> bool:
+    """An int (not a bool) within [low, high], as a JSON-schema integer field wants."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _file_id(url: str) -> str:
+    return url.rsplit("/", 1)[-1].split(".", 1)[0]

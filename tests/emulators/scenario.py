@@ -1,0 +1,394 @@
+"""Scenario's generation API as a fake server (providers.md §3; its Bytedance table, seed 000).
+
+Routes under `/v1` (tests use `emulator.api_url` as the account's base URL): `POST
+/v1/generate/custom/{modelId}` validates the model's flat parameters the way the table lists
+them and answers `{"job": {"jobId", "status": "queued", ...}, "creativeUnitsCost"}`; `GET
+/v1/jobs/{jobId}` moves the job on; `POST /v1/jobs/{jobId}/action` cancels it; `POST /v1/assets`
+stores an uploaded reference and `GET /v1/assets/{id}` answers `{"asset": {"id", "url",
+"mimeType", ...}}` for references and results alike; `GET /v1/models` lists the five models.
+HTTP Basic over `api_key` ("KEY:SECRET"). Errors: `{"message", "reason"}` (§3.4, a skill doc).
+
+Every ASSUMPTION marks what §3 calls "not found": the running status spelling ("in-progress"),
+the shape of `job.error` (a string), the cancel body (`{"action": "cancel"}`), the output size
+of a tier (our catalog's tables, which Scenario does not print), strict refusal of unknown
+parameters, and a job making exactly `maxImages` images when sequential generation is on.
+
+Jobs finish after `ready_after_polls` status polls, or `job_seconds` of wall time after submit
+when that is given (`JobLifecycle`, from the SinanCode emulator module). Faults: latency, drop
+and hang from the base; rate_limit (429 + Retry-After), server_error (500), unavailable (a
+gateway's 503), malformed (a 200 that is not JSON) and auth (401) replace the answer to the
+request they meet (queue them with `path="/jobs/"` to hit polls). The job faults ride on the
+submitted job: stuck (queued forever), fail_after_run (runs, then `failure`), refuse (`failure`
+naming content moderation), partial (a group comes back one image short), expired_url (result
+links already gone), flaky_download (each result link answers 404 once).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from generations.catalog_sizes import ARK_TIER_SIZES, DREAMINA_TIER_SIZES
+from tests.emulators.base import Emulator, EmulatorRequest, EmulatorResponse, Fault
+from tests.emulators.sinancode import (
+    CANCELED,
+    FAILED,
+    FINISHED,
+    JOB_FAULTS,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    EmulatedJob,
+    JobLifecycle,
+    fault_reply,
+)
+
+# Written out from seed 000 again, not imported from the adapter: the emulator is the witness.
+RATIOS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
+REFUSAL_ERROR = "Your request was blocked by content moderation (sensitive content detected)."
+RUN_FAILURE_ERROR = "Inference failed: the model provider returned an internal error."
+CREDITS_PER_IMAGE = 10  # ASSUMPTION: no stored price for these models
+
+
+@dataclass(frozen=True)
+class ScenarioModel:
+    params: frozenset[str]
+    sizes: tuple[str, ...] = ()  # `size` (4.x Edit)
+    resolutions: tuple[str, ...] = ()  # `resolution` (Dreamina)
+    ratios: tuple[str, ...] = ()
+    sides: tuple[int, int] | None = None  # `width` / `height`
+    max_references: int = 0
+    group: bool = False
+
+
+_EDIT = frozenset(
+    {"prompt", "referenceImages", "size", "aspectRatio", "sequentialImageGeneration", "maxImages"}
+)
+MODELS: dict[str, ScenarioModel] = {
+    "model_bytedance-seedream-4-editing": ScenarioModel(
+        _EDIT, sizes=("4K", "2K", "1K"), ratios=(*RATIOS, "auto"), max_references=14, group=True
+    ),
+    "model_bytedance-seedream-4-5-editing": ScenarioModel(
+        _EDIT, sizes=("4K", "2K"), ratios=(*RATIOS, "auto"), max_references=10, group=True
+    ),
+    # Sides per providers.md §3.3 (1024-6240, the newer page); ASSUMPTION: 14 references.
+    "model_bytedance-seedream-5-0-lite": ScenarioModel(
+        (_EDIT - {"size"}) | {"width", "height"},
+        ratios=("match_input_image", *RATIOS),
+        sides=(1024, 6240),
+        max_references=14,
+        group=True,
+    ),
+    "model_bytedance-seedream-3": ScenarioModel(
+        frozenset({"prompt", "width", "height", "seed"}), sides=(512, 2048)
+    ),
+    "model_bytedance-dreamina-3-1": ScenarioModel(
+        frozenset({"prompt", "aspectRatio", "resolution", "width", "height", "seed"}),
+        resolutions=("1K", "2K"),
+        ratios=("9:21", "9:16", "2:3", "3:4", "1:1", "3:2", "4:3", "16:9", "21:9", "custom"),
+        sides=(512, 3024),
+    ),
+}
+
+
+class ScenarioEmulator(Emulator):
+    name = "scenario"
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-key:test-secret",
+        latency_s: float = 0.0,
+        ready_after_polls: int = 1,
+        job_seconds: float | None = None,
+        launch_id_field: str = "jobId",  # a docs copy shows `id` (§3.1)
+    ) -> None:
+        super().__init__(api_key=api_key, latency_s=latency_s)
+        self.lifecycle = JobLifecycle(ready_after_polls=ready_after_polls, job_seconds=job_seconds)
+        self.launch_id_field = launch_id_field
+        self.jobs: dict[str, EmulatedJob] = {}
+        self.assets: dict[str, dict[str, Any]] = {}
+        self._state_lock = threading.Lock()  # jobs, assets and the counter; never the base lock
+        self._counter = 0
+        self.route("POST", r"/v1/generate/custom/(?P<model>[A-Za-z0-9_.-]+)", self._generate)
+        self.route("GET", r"/v1/jobs/(?P<job>[A-Za-z0-9_-]+)", self._job)
+        self.route("POST", r"/v1/jobs/(?P<job>[A-Za-z0-9_-]+)/action", self._action)
+        self.route("POST", r"/v1/assets", self._upload)
+        self.route("GET", r"/v1/assets/(?P<asset>[A-Za-z0-9_-]+)", self._asset)
+        self.route("GET", r"/v1/models", self._models)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/v1"
+
+    # --- routes --------------------------------------------------------------------------
+    def _generate(self, request: EmulatorRequest) -> EmulatorResponse:
+        body = request.json if _is_json_object(request) else None
+        prompt = body.get("prompt") if isinstance(body, dict) else ""
+        early = self._gate(request, prompt if isinstance(prompt, str) else "")
+        if isinstance(early, EmulatorResponse):
+            return early
+        assert request.match is not None
+        model = MODELS.get(request.match["model"])
+        if model is None:
+            return _error(404, "model_not_found", f"Model {request.match['model']} not found")
+        if body is None:
+            return _error(400, "invalid_body", "The request body must be a JSON object")
+        problem = self._problem(model, body)
+        if problem:
+            return _error(400, "invalid_parameter", problem)
+        with self._state_lock:
+            job = EmulatedJob(
+                id=self._next_id("job"),
+                params={**body, "_model": request.match["model"]},
+                fault=early.kind if early is not None and early.kind in JOB_FAULTS else "",
+            )
+            self.jobs[job.id] = job
+            record = self._job_record(job)
+        record[self.launch_id_field] = record.pop("jobId")
+        cost = CREDITS_PER_IMAGE * int(body.get("maxImages", 1))
+        return EmulatorResponse.json(200, {"job": record, "creativeUnitsCost": cost})
+
+    def _job(self, request: EmulatorRequest) -> EmulatorResponse:
+        early = self._gate(request)
+        if isinstance(early, EmulatorResponse):
+            return early
+        assert request.match is not None
+        with self._state_lock:
+            job = self.jobs.get(request.match["job"])
+            if job is None:
+                return _error(404, "not_found", f"Job {request.match['job']} not found")
+            if self.lifecycle.advance(job):
+                job.outputs = self._make_results(job)
+            record = self._job_record(job)
+        return EmulatorResponse.json(200, {"job": record})
+
+    def _action(self, request: EmulatorRequest) -> EmulatorResponse:
+        early = self._gate(request)
+        if isinstance(early, EmulatorResponse):
+            return early
+        assert request.match is not None
+        body = request.json if _is_json_object(request) else None
+        if not isinstance(body, dict) or body.get("action") != "cancel":
+            return _error(400, "invalid_action", "action must be cancel")  # ASSUMPTION
+        with self._state_lock:
+            job = self.jobs.get(request.match["job"])
+            if job is None:
+                return _error(404, "not_found", f"Job {request.match['job']} not found")
+            if job.phase in FINISHED:
+                return _error(400, "job_finished", f"Job {job.id} is already {job.phase}")
+            job.phase = CANCELED
+            record = self._job_record(job)
+        return EmulatorResponse.json(200, {"job": record})
+
+    def _upload(self, request: EmulatorRequest) -> EmulatorResponse:
+        early = self._gate(request)
+        if isinstance(early, EmulatorResponse):
+            return early
+        body = request.json if _is_json_object(request) else {}
+        image = body.get("image")
+        decoded = _decode_image(image) if isinstance(image, str) else None
+        if decoded is None:
+            return _error(400, "invalid_image", "image must be a base64-encoded image")
+        content, fmt, (width, height) = decoded
+        url = self._store_bytes(content, fmt)
+        with self._state_lock:
+            asset_id = self._next_id("asset")
+            self.assets[asset_id] = _asset(asset_id, url, fmt, width, height, "uploaded")
+            asset = dict(self.assets[asset_id], name=str(body.get("name", "")))
+        return EmulatorResponse.json(200, {"asset": asset})
+
+    def _asset(self, request: EmulatorRequest) -> EmulatorResponse:
+        early = self._gate(request)
+        if isinstance(early, EmulatorResponse):
+            return early
+        assert request.match is not None
+        with self._state_lock:
+            asset = self.assets.get(request.match["asset"])
+        if asset is None:
+            return _error(404, "not_found", f"Asset {request.match['asset']} not found")
+        return EmulatorResponse.json(200, {"asset": asset})
+
+    def _models(self, request: EmulatorRequest) -> EmulatorResponse:
+        early = self._gate(request)
+        if isinstance(early, EmulatorResponse):
+            return early
+        size = request.query.get("pageSize", "10")
+        listed = [{"id": model_id, "type": "custom"} for model_id in MODELS]
+        count = int(size) if size.isdigit() else 10
+        return EmulatorResponse.json(200, {"models": listed[:count], "nextPaginationToken": None})
+
+    # --- behaviour -----------------------------------------------------------------------
+    def _gate(self, request: EmulatorRequest, prompt: str = "") -> EmulatorResponse | Fault | None:
+        """Credentials, then the fault this request meets: an answer that replaces the exchange,
+        a job fault to carry on, or None."""
+        scheme, _, token = request.header("authorization").partition(" ")
+        try:
+            credentials = base64.b64decode(token, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            credentials = ""
+        if scheme.lower() != "basic" or credentials != self.api_key:
+            return _error(401, "unauthorized", "Invalid API key or secret")
+        fault = self.fault_for(request, prompt)
+        return fault_reply(fault, _error) or fault
+
+    def _problem(self, model: ScenarioModel, body: dict[str, Any]) -> str:
+        """The 400 message for the first rule `body` breaks, or ""."""
+        unknown = sorted(set(body) - model.params)
+        if unknown:
+            return f"Unknown parameter: {unknown[0]}"
+        if not isinstance(body.get("prompt"), str) or not body["prompt"].strip():
+            return "prompt is required"
+        for name, allowed in (
+            ("size", model.sizes),
+            ("resolution", model.resolutions),
+            ("aspectRatio", model.ratios),
+            ("sequentialImageGeneration", ("disabled", "auto")),
+        ):
+            if name in body and body[name] not in allowed:
+                return f"{name} must be one of {', '.join(allowed)}"
+        for name in ("width", "height"):
+            if name in body and model.sides and not _whole_in(body[name], *model.sides):
+                return f"{name} must be between {model.sides[0]} and {model.sides[1]}"
+        sides_given = bool({"width", "height"} & set(body))
+        # ASSUMPTION: Dreamina refuses sides without `custom` (strict, to catch mistakes).
+        if model.resolutions and sides_given and body.get("aspectRatio") != "custom":
+            return "width and height are only used when aspectRatio is custom"
+        if "seed" in body and not _whole_in(body["seed"], 0, 2**32 - 1):
+            return "seed must be a non-negative integer"
+        references = body.get("referenceImages", [])
+        with self._state_lock:
+            known = isinstance(references, list) and all(
+                isinstance(ref, str) and ref in self.assets for ref in references
+            )
+        if not known:
+            return "referenceImages must be ids of existing assets"
+        if "referenceImages" in body and not 1 <= len(references) <= model.max_references:
+            return f"referenceImages takes 1 to {model.max_references} images"
+        if "maxImages" in body and not _whole_in(body["maxImages"], 1, 15):
+            return "maxImages must be between 1 and 15"
+        if len(references) + int(body.get("maxImages", 1)) > 15:
+            return "Total image count (input + generated) cannot exceed 15"
+        return ""
+
+    def _make_results(self, job: EmulatedJob) -> list[str]:
+        """Render a finished job's images as result assets (caller holds the state lock)."""
+        params = job.params
+        count = int(params.get("maxImages", 1))
+        if params.get("sequentialImageGeneration") != "auto":
+            count = 1
+        if job.fault == "partial" and count > 1:
+            count -= 1
+        width, height = _output_size(params)
+        asset_ids = []
+        for _ in range(count):
+            self._counter += 1
+            url = self.store_image(width=width, height=height, seed=self._counter)
+            if job.fault == "flaky_download":
+                self.make_flaky(url)
+            if job.fault == "expired_url":
+                self._forget(url)
+            asset_id = f"asset_out{self._counter:04d}"
+            self.assets[asset_id] = _asset(asset_id, url, "jpeg", width, height, "inference")
+            asset_ids.append(asset_id)
+        return asset_ids
+
+    def _job_record(self, job: EmulatedJob) -> dict[str, Any]:
+        status = {QUEUED: "queued", RUNNING: "in-progress", SUCCEEDED: "success"}.get(
+            job.phase, "failure" if job.phase == FAILED else "canceled"
+        )
+        record: dict[str, Any] = {
+            "jobId": job.id,
+            "status": status,
+            "progress": self.lifecycle.progress(job),
+            "jobType": "inference",
+            "metadata": {"assetIds": list(job.outputs), "modelId": job.params["_model"]},
+        }
+        if job.phase == FAILED:
+            record["error"] = REFUSAL_ERROR if job.fault == "refuse" else RUN_FAILURE_ERROR
+        return record
+
+    def _next_id(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}_{self._counter:04d}"
+
+    def _store_bytes(self, content: bytes, fmt: str) -> str:
+        """Serve uploaded bytes like a rendered image (the base only stores what it renders)."""
+        file_id = secrets.token_hex(8)
+        with self._lock:
+            self.files[file_id] = (content, fmt)
+        return f"{self.base_url}/files/{file_id}.{fmt}"
+
+    def _forget(self, url: str) -> None:
+        with self._lock:
+            self.files.pop(_file_id(url), None)
+
+
+def _output_size(params: dict[str, Any]) -> tuple[int, int]:
+    """ASSUMPTION: a tier's output follows our catalog's tables (Scenario prints none)."""
+    if "width" in params and "height" in params:
+        return int(params["width"]), int(params["height"])
+    model, ratio = params["_model"], params.get("aspectRatio", "")
+    if model.endswith("dreamina-3-1"):
+        row = DREAMINA_TIER_SIZES[params.get("resolution", "2K")]
+        return row.get(ratio or "4:3", row["4:3"])  # Dreamina's default ratio is 4:3
+    if model.endswith("seedream-3"):
+        return 2048, 2048
+    # 4.x Edit default to 4K; 5.0 lite's default is 2048 a side. `auto` and
+    # `match_input_image` follow the references, for which a square stands in.
+    row = ARK_TIER_SIZES[params.get("size", "2K" if model.endswith("5-0-lite") else "4K")]
+    return row.get(ratio, row["1:1"])
+
+
+def _asset(asset_id: str, url: str, fmt: str, width: int, height: int, kind: str) -> dict[str, Any]:
+    return {
+        "id": asset_id,
+        "url": url,
+        "mimeType": f"image/{fmt}",
+        "kind": "image",
+        "status": "success",
+        "metadata": {"type": kind, "width": width, "height": height},
+    }
+
+
+def _decode_image(value: str) -> tuple[bytes, str, tuple[int, int]] | None:
+    """Bytes, format and size of a base64 image, bare or as a data URI (both accepted)."""
+    if value.startswith("data:"):
+        header, _, value = value.partition(",")
+        if not header.endswith(";base64"):
+            return None
+    try:
+        content = base64.b64decode(value, validate=True)
+        with Image.open(io.BytesIO(content)) as image:
+            fmt = "png" if image.format == "PNG" else "jpeg"
+            return content, fmt, image.size
+    except (binascii.Error, ValueError, OSError):
+        return None
+
+
+def _file_id(url: str) -> str:
+    return url.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def _is_json_object(request: EmulatorRequest) -> bool:
+    try:
+        return isinstance(request.json, dict)
+    except ValueError:
+        return False
+
+
+def _whole_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _error(
+    status: int, reason: str, message: str, *, headers: dict[str, str] | None = None
+) -> EmulatorResponse:
+    return EmulatorResponse.json(status, {"message": message, "reason": reason}, headers)

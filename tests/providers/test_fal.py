@@ -1,0 +1,570 @@
+"""The fal adapter against its emulator: queue submit, status, result, cancel and faults."""
+
+import base64
+import io
+import json
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from generations.providers import (
+    AccountConfig,
+    AuthError,
+    BadRequest,
+    BadResponse,
+    ContentRefused,
+    ProviderError,
+    ProviderImage,
+    ProviderImageFailure,
+    ProviderOutcome,
+    ProviderRequest,
+    ProviderTimeout,
+    ProviderUsage,
+    RateLimited,
+    ReferenceInput,
+    Unavailable,
+    build_adapter,
+)
+from generations.providers.fal import FalAdapter, fal_error
+from tests.emulators.base import render_test_image
+from tests.emulators.fal import FalEmulator
+
+PROMPT = "a paper boat on a rainy street, watercolour"
+PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
+PNG_DATA_URI = "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode()
+REFERENCE_URL = "https://cdn.example/reference.jpg"
+REQUESTS = "/fal-ai/bytedance/requests/"
+POLICY = "content_policy_violation"
+
+
+@pytest.fixture
+def emulator() -> FalEmulator:
+    return FalEmulator()
+
+
+class Sleeps(list[float]):
+    """Stands in for `adapter.sleep`: remembers each pause instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def make_adapter(
+    emulator: FalEmulator, *, sleeps: Sleeps | None = None, **options: Any
+) -> FalAdapter:
+    account = AccountConfig(
+        kind="fal",
+        label="fal (test)",
+        base_url=emulator.base_url,
+        api_key="test-key",
+        options=options,
+    )
+    adapter = build_adapter(account, transport=emulator.transport())
+    assert isinstance(adapter, FalAdapter)
+    adapter.sleep = sleeps if sleeps is not None else Sleeps()  # type: ignore[method-assign]
+    return adapter
+
+
+def make_request(**overrides: Any) -> ProviderRequest:
+    fields: dict[str, Any] = {
+        "model": "seedream-4.0",
+        "prompt": PROMPT,
+        "size": "2K",
+        "aspect_ratio": "1:1",
+        "width": 2048,
+        "height": 2048,
+    }
+    fields.update(overrides)
+    return ProviderRequest(**fields)
+
+
+def run(emulator: FalEmulator, request: ProviderRequest, **options: Any) -> list[Any]:
+    return list(make_adapter(emulator, **options).generate(request))
+
+
+def failure_of(emulator: FalEmulator, request: ProviderRequest, **options: Any) -> Any:
+    with pytest.raises(ProviderError) as caught:
+        run(emulator, request, **options)
+    return caught.value
+
+
+def images_of(outcomes: list[ProviderOutcome] | tuple[ProviderOutcome, ...]) -> list[Any]:
+    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
+
+
+def pixels(image: ProviderImage) -> tuple[int, int]:
+    assert image.content is not None
+    return Image.open(io.BytesIO(image.content)).size
+
+
+# --- submit, poll, done ------------------------------------------------------------------
+
+
+def test_submit_then_poll_until_the_request_completes(emulator: FalEmulator) -> None:
+    adapter = make_adapter(emulator)
+
+    job = adapter.submit(make_request())
+    running = adapter.poll(job)
+    finished = adapter.poll(job)
+
+    own = f"{emulator.base_url}{REQUESTS}{job.job_id}"
+    assert json.loads(json.dumps(job.state)) == job.state  # stored on the attempt as JSON
+    assert job.state == {
+        "endpoint": "fal-ai/bytedance/seedream/v4/text-to-image",
+        "expected_images": 1,
+        "status_url": f"{own}/status",
+        "response_url": own,
+        "cancel_url": f"{own}/cancel",
+    }
+    assert (running.done, running.provider_status, running.progress) == (
+        False,
+        "IN_PROGRESS",
+        None,
+    )
+    assert finished.done
+    image, usage = finished.outcomes
+    assert isinstance(image, ProviderImage)
+    assert pixels(image) == (2048, 2048)
+    assert (image.index, image.width, image.height, image.mime) == (0, 2048, 2048, "image/jpeg")
+    assert image.url is not None
+    assert image.url.startswith(f"{emulator.base_url}/files/")
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 1
+    assert usage.raw["request_id"] == job.job_id
+    submit, *calls = emulator.requests
+    assert (submit.method, submit.path) == ("POST", "/fal-ai/bytedance/seedream/v4/text-to-image")
+    assert submit.headers["authorization"] == "Key test-key"
+    status = ("GET", f"{REQUESTS}{job.job_id}/status")
+    assert [(call.method, call.path) for call in calls] == [
+        status,
+        status,
+        ("GET", f"{REQUESTS}{job.job_id}"),
+    ]
+
+
+def test_a_queued_request_reports_no_progress_yet() -> None:
+    emulator = FalEmulator(ready_after_polls=2)
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    statuses = [adapter.poll(job) for _ in range(3)]
+
+    assert [(s.done, s.provider_status, s.progress) for s in statuses[:2]] == [
+        (False, "IN_QUEUE", 0.0),
+        (False, "IN_PROGRESS", None),
+    ]
+    assert statuses[2].done
+
+
+def test_image_to_image_uses_the_edit_endpoint_with_every_reference(
+    emulator: FalEmulator,
+) -> None:
+    references = (
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+        ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+    )
+    request = make_request(references=references, aspect_ratio="16:9", width=2848, height=1600)
+
+    (image,) = images_of(run(emulator, request))
+
+    assert pixels(image) == (2848, 1600)
+    submit = emulator.requests[0]
+    assert submit.path == "/fal-ai/bytedance/seedream/v4/edit"
+    assert submit.body["image_urls"] == [PNG_DATA_URI, REFERENCE_URL, PNG_DATA_URI]
+
+
+def test_a_group_yields_every_image_in_order(emulator: FalEmulator) -> None:
+    outcomes = run(emulator, make_request(max_images=4))
+
+    images = images_of(outcomes)
+    assert [image.index for image in images] == [0, 1, 2, 3]
+    assert len({image.content for image in images}) == 4
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert outcomes[-1].generated_images == 4
+
+
+def test_generate_blocks_until_done_without_waiting_for_real() -> None:
+    emulator = FalEmulator(ready_after_polls=2)
+    sleeps = Sleeps()
+
+    outcomes = list(make_adapter(emulator, sleeps=sleeps).generate(make_request()))
+
+    assert len(images_of(outcomes)) == 1
+    assert sleeps == [0.5, 0.75]
+
+
+# --- the exact outgoing body -------------------------------------------------------------
+
+GOLDEN_BODIES: list[tuple[dict[str, Any], str, dict[str, Any]]] = [
+    (  # a tier goes as its pixels, so the tier and the shape both hold
+        {},
+        "fal-ai/bytedance/seedream/v4/text-to-image",
+        {
+            "prompt": PROMPT,
+            "image_size": {"width": 2048, "height": 2048},
+            "num_images": 1,
+            "max_images": 1,
+        },
+    ),
+    (  # 4.5, a group of 3 with a reference: the edit endpoint
+        {
+            "model": "seedream-4.5",
+            "aspect_ratio": "16:9",
+            "width": 2848,
+            "height": 1600,
+            "max_images": 3,
+            "references": (ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),),
+        },
+        "fal-ai/bytedance/seedream/v4.5/edit",
+        {
+            "prompt": PROMPT,
+            "image_size": {"width": 2848, "height": 1600},
+            "num_images": 1,
+            "max_images": 3,
+            "image_urls": [REFERENCE_URL],
+        },
+    ),
+    (  # an explicit size, and a seed (fal honours it; the catalog normally forbids it on 4.x)
+        {"size": "1280x720", "aspect_ratio": "", "width": 1280, "height": 720, "seed": 42},
+        "fal-ai/bytedance/seedream/v4/text-to-image",
+        {
+            "prompt": PROMPT,
+            "image_size": {"width": 1280, "height": 720},
+            "num_images": 1,
+            "max_images": 1,
+            "seed": 42,
+        },
+    ),
+    (  # 4K fits fal's 4096 px sides only as a square
+        {"size": "4K", "width": 4096, "height": 4096},
+        "fal-ai/bytedance/seedream/v4/text-to-image",
+        {
+            "prompt": PROMPT,
+            "image_size": {"width": 4096, "height": 4096},
+            "num_images": 1,
+            "max_images": 1,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "endpoint", "expected"), GOLDEN_BODIES)
+def test_outgoing_body(
+    emulator: FalEmulator, overrides: dict[str, Any], endpoint: str, expected: dict[str, Any]
+) -> None:
+    outcomes = run(emulator, make_request(**overrides))
+
+    submit = emulator.requests[0]
+    assert submit.path == f"/{endpoint}"
+    assert submit.body == expected
+    assert images_of(outcomes)  # and the emulator, which validates like fal, took it
+
+
+def test_the_seed_fal_used_is_kept(emulator: FalEmulator) -> None:
+    request = make_request(size="1280x720", aspect_ratio="", width=1280, height=720, seed=42)
+
+    assert run(emulator, request)[-1].raw["seed"] == 42
+
+
+def test_a_model_id_override_picks_another_root(emulator: FalEmulator) -> None:
+    run(emulator, make_request(), model_ids={"seedream-4.0": "fal-ai/bytedance/seedream/v4.5"})
+
+    assert emulator.requests[0].path == "/fal-ai/bytedance/seedream/v4.5/text-to-image"
+
+
+# --- refused before any call -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"model": "dreamina-3.1"}, "does not serve dreamina-3.1"),
+        ({"model": "seedream-5.0-lite"}, "does not serve seedream-5.0-lite"),
+        ({"size": "4K", "aspect_ratio": "16:9", "width": 5504, "height": 3040}, "4096 px"),
+        ({"size": "5000x1200", "aspect_ratio": "", "width": 5000, "height": 1200}, "4096 px"),
+        ({"max_images": 7}, "at most 6 images"),
+        (
+            {"references": (ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),)
+             * 11},
+            "at most 10 reference images",
+        ),
+        ({"guidance_scale": 2.5}, "no guidance"),
+        ({"watermark": True}, "watermark"),
+        ({"output_format": "png"}, "no output format"),
+    ],
+)  # fmt: skip
+def test_what_fal_cannot_do_is_refused_before_any_call(
+    emulator: FalEmulator, overrides: dict[str, Any], words: str
+) -> None:
+    error = failure_of(emulator, make_request(**overrides))
+
+    assert type(error) is BadRequest
+    assert words in error.message
+    assert emulator.requests == []
+
+
+def test_an_unknown_endpoint_is_a_bad_request(emulator: FalEmulator) -> None:
+    error = failure_of(emulator, make_request(), model_ids={"seedream-4.0": "fal-ai/nope/v9"})
+
+    assert type(error) is BadRequest
+    assert error.http_status == 404
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class", "failover_safe"),
+    [
+        ("rate_limit", RateLimited, True),
+        ("server_error", Unavailable, True),
+        ("unavailable", Unavailable, True),
+        ("drop", Unavailable, False),  # sent: fal may have queued it
+        ("hang", ProviderTimeout, False),
+        ("malformed", BadResponse, False),
+        ("auth", AuthError, True),
+    ],
+)
+def test_submit_faults_become_the_right_errors(
+    emulator: FalEmulator, fault: str, error_class: type[ProviderError], failover_safe: bool
+) -> None:
+    emulator.faults.add(fault, seconds=4 if fault == "rate_limit" else 0)
+
+    with pytest.raises(ProviderError) as caught:
+        make_adapter(emulator).submit(make_request())
+
+    assert type(caught.value) is error_class
+    assert caught.value.failover_safe is failover_safe
+    if isinstance(caught.value, RateLimited):
+        assert caught.value.retry_after == 4
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "unavailable", "drop", "hang"])
+def test_a_status_poll_that_fails_in_passing_is_not_done(emulator: FalEmulator, fault: str) -> None:
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    adapter.poll(job)
+    emulator.faults.add(fault, path="/status")
+
+    failed = adapter.poll(job)
+    finished = adapter.poll(job)
+
+    assert failed.done is False
+    assert failed.provider_status.startswith("poll failed: ")
+    assert finished.done
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class"), [("auth", AuthError), ("malformed", BadResponse)]
+)
+def test_other_poll_failures_raise_and_must_not_fail_over(
+    emulator: FalEmulator, fault: str, error_class: type[ProviderError]
+) -> None:
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    emulator.faults.add(fault, path="/status")
+
+    with pytest.raises(error_class) as caught:
+        adapter.poll(job)
+
+    assert caught.value.failover_safe is False
+
+
+def test_a_refusal_surfaces_on_the_result_fetch(emulator: FalEmulator) -> None:
+    error = failure_of(emulator, make_request(prompt=f"{PROMPT} [fault:refuse]"))
+
+    assert type(error) is ContentRefused
+    assert (error.http_status, error.provider_code) == (422, "content_policy_violation")
+    assert error.failover_safe is False  # the job ran
+
+
+def test_a_request_that_fails_after_running_raises_unavailable(emulator: FalEmulator) -> None:
+    emulator.faults.add("fail_after_run")
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    running = adapter.poll(job)
+    with pytest.raises(Unavailable) as caught:
+        adapter.poll(job)
+
+    assert running.provider_status == "IN_PROGRESS"
+    assert caught.value.failover_safe is False
+    assert (caught.value.http_status, caught.value.request_id) == (500, job.job_id)
+
+
+def test_a_stuck_request_stays_queued(emulator: FalEmulator) -> None:
+    emulator.faults.add("stuck")
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    statuses = [adapter.poll(job) for _ in range(6)]
+
+    assert {(status.done, status.provider_status) for status in statuses} == {(False, "IN_QUEUE")}
+
+
+def test_a_short_group_reports_the_missing_image(emulator: FalEmulator) -> None:
+    emulator.faults.add("partial")
+
+    outcomes = run(emulator, make_request(max_images=3))
+
+    assert [type(outcome) for outcome in outcomes] == [
+        ProviderImage,
+        ProviderImage,
+        ProviderImageFailure,
+        ProviderUsage,
+    ]
+    assert (outcomes[2].index, outcomes[2].code) == (2, "provider_error")
+    assert outcomes[-1].generated_images == 2
+
+
+def test_expired_links_fail_each_image_not_the_job(emulator: FalEmulator) -> None:
+    emulator.faults.add("expired_url")
+
+    outcomes = run(emulator, make_request(max_images=2))
+
+    assert [type(outcome) for outcome in outcomes] == [
+        ProviderImageFailure,
+        ProviderImageFailure,
+        ProviderUsage,
+    ]
+    assert outcomes[0].code == "bad_response"
+
+
+def test_a_flaky_download_is_retried_once(emulator: FalEmulator) -> None:
+    emulator.faults.add("flaky_download")
+    sleeps = Sleeps()
+    adapter = make_adapter(emulator, sleeps=sleeps)
+    job = adapter.submit(make_request())
+    adapter.poll(job)
+
+    finished = adapter.poll(job)
+
+    assert [pixels(image) for image in images_of(finished.outcomes)] == [(2048, 2048)]
+    assert sleeps == [0.5]
+
+
+def test_latency_only_delays(emulator: FalEmulator) -> None:
+    emulator.faults.add("latency", seconds=0.01)
+
+    assert len(images_of(run(emulator, make_request()))) == 1
+
+
+# --- cancel ------------------------------------------------------------------------------
+
+
+def test_cancel_reaches_fal_and_the_request_is_canceled(emulator: FalEmulator) -> None:
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    adapter.cancel(job)
+
+    cancel = emulator.requests[-1]
+    assert (cancel.method, cancel.path) == ("PUT", f"{REQUESTS}{job.job_id}/cancel")
+    assert emulator.jobs[job.job_id].phase == "canceled"
+    with pytest.raises(ProviderError) as caught:
+        adapter.poll(job)
+    assert caught.value.code == "job_canceled"
+
+
+def test_canceling_a_finished_request_is_quiet(emulator: FalEmulator) -> None:
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    adapter.poll(job)
+    assert adapter.poll(job).done
+
+    adapter.cancel(job)  # 400 ALREADY_COMPLETED: nothing left to stop
+
+    assert emulator.jobs[job.job_id].phase == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (
+            {"detail": [{"loc": ["body", "prompt"], "msg": "flagged", "type": POLICY}]},
+            (POLICY, "flagged"),
+        ),
+        ({"detail": "Unauthorized"}, ("", "Unauthorized")),
+        ({"detail": {"error": POLICY, "message": "no"}}, (POLICY, "no")),
+        ({"other": 1}, ("", 'HTTP 400: {"other":1}')),
+    ],
+)
+def test_fal_error_reads_every_detail_shape(
+    payload: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    assert fal_error(httpx.Response(400, json=payload)) == expected
+
+
+# --- the key -----------------------------------------------------------------------------
+
+
+def test_check_asks_for_an_unknown_request(emulator: FalEmulator) -> None:
+    assert "accepted the key" in make_adapter(emulator).check()
+    check = emulator.requests[0]
+    assert check.path == f"{REQUESTS}00000000-0000-0000-0000-000000000000/status"
+
+
+def test_check_with_a_bad_key_is_an_auth_error() -> None:
+    emulator = FalEmulator(api_key="another-key")
+    secret = "fal-secret-0123456789"
+    account = AccountConfig(kind="fal", label="fal", base_url=emulator.base_url, api_key=secret)
+
+    with pytest.raises(AuthError) as caught:
+        build_adapter(account, transport=emulator.transport()).check()
+
+    assert secret not in f"{caught.value} {caught.value!r}"
+
+
+def test_default_base_url() -> None:
+    assert FalAdapter.default_base_url == "https://queue.fal.run"
+
+
+# --- a real socket -----------------------------------------------------------------------
+
+
+def loopback_adapter(base_url: str) -> FalAdapter:
+    account = AccountConfig(kind="fal", label="fal", base_url=base_url, api_key="test-key")
+    adapter = build_adapter(account)
+    assert isinstance(adapter, FalAdapter)
+    return adapter
+
+
+def test_over_a_loopback_port() -> None:
+    emulator = FalEmulator()
+    with emulator.serve() as base_url:
+        adapter = loopback_adapter(base_url)
+        adapter.sleep = Sleeps()  # type: ignore[method-assign]
+        outcomes = list(adapter.generate(make_request(max_images=2)))
+
+    assert [image.index for image in images_of(outcomes)] == [0, 1]
+    assert all(image.url.startswith(base_url) for image in images_of(outcomes))
+
+
+def test_jobs_that_take_wall_time_finish_concurrently_over_a_loopback_port() -> None:
+    emulator = FalEmulator(job_seconds=0.5)
+    results: list[bool] = []
+    request = make_request(size="1K", width=1024, height=1024)
+    with emulator.serve() as base_url:
+        adapter = loopback_adapter(base_url)
+        jobs, early = [], []
+        for _ in range(8):
+            jobs.append(adapter.submit(request))
+            early.append(adapter.poll(jobs[-1]).provider_status)
+        time.sleep(0.55)  # the last job is due by now
+
+        def finish(job: Any) -> None:
+            results.append(adapter.poll(job).done)
+
+        threads = [threading.Thread(target=finish, args=(job,)) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert early == ["IN_PROGRESS"] * 8
+    assert results == [True] * 8

@@ -1,0 +1,622 @@
+"""The Replicate adapter against its emulator: submit, poll, cancel, outputs and faults."""
+
+import base64
+import io
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from generations.providers import (
+    AccountConfig,
+    AuthError,
+    BadRequest,
+    BadResponse,
+    ContentRefused,
+    ProviderError,
+    ProviderImage,
+    ProviderImageFailure,
+    ProviderOutcome,
+    ProviderRequest,
+    ProviderTimeout,
+    ProviderUsage,
+    RateLimited,
+    ReferenceInput,
+    Unavailable,
+    build_adapter,
+)
+from generations.providers.replicate import (
+    ReplicateAdapter,
+    prediction_error,
+    same_origin_url,
+)
+from tests.emulators.base import render_test_image
+from tests.emulators.replicate import REFUSAL_TEXT, ReplicateEmulator
+
+PROMPT = "a lighthouse at dawn, oil on canvas"
+PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
+PNG_DATA_URI = "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode()
+REFERENCE_URL = "https://cdn.example/reference.jpg"
+PREDICTIONS = "/v1/predictions/"
+
+
+@pytest.fixture
+def emulator() -> ReplicateEmulator:
+    return ReplicateEmulator()
+
+
+class Sleeps(list[float]):
+    """Stands in for `adapter.sleep`: remembers each pause instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def make_adapter(
+    emulator: ReplicateEmulator, *, sleeps: Sleeps | None = None, **options: Any
+) -> ReplicateAdapter:
+    account = AccountConfig(
+        kind="replicate",
+        label="Replicate (test)",
+        base_url=f"{emulator.base_url}/v1",
+        api_key="test-key",
+        options=options,
+    )
+    adapter = build_adapter(account, transport=emulator.transport())
+    assert isinstance(adapter, ReplicateAdapter)
+    adapter.sleep = sleeps if sleeps is not None else Sleeps()  # type: ignore[method-assign]
+    return adapter
+
+
+def make_request(**overrides: Any) -> ProviderRequest:
+    fields: dict[str, Any] = {
+        "model": "seedream-4.0",
+        "prompt": PROMPT,
+        "size": "2K",
+        "aspect_ratio": "1:1",
+        "width": 2048,
+        "height": 2048,
+    }
+    fields.update(overrides)
+    return ProviderRequest(**fields)
+
+
+def run(emulator: ReplicateEmulator, request: ProviderRequest, **options: Any) -> list[Any]:
+    return list(make_adapter(emulator, **options).generate(request))
+
+
+def failure_of(emulator: ReplicateEmulator, request: ProviderRequest, **options: Any) -> Any:
+    with pytest.raises(ProviderError) as caught:
+        run(emulator, request, **options)
+    return caught.value
+
+
+def images_of(outcomes: list[ProviderOutcome] | tuple[ProviderOutcome, ...]) -> list[Any]:
+    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
+
+
+def pixels(image: ProviderImage) -> tuple[int, int]:
+    assert image.content is not None
+    return Image.open(io.BytesIO(image.content)).size
+
+
+# --- submit, poll, done ------------------------------------------------------------------
+
+
+def test_submit_then_poll_until_the_prediction_succeeds(emulator: ReplicateEmulator) -> None:
+    adapter = make_adapter(emulator)
+
+    job = adapter.submit(make_request())
+    running = adapter.poll(job)
+    finished = adapter.poll(job)
+
+    assert job.job_id in emulator.jobs
+    assert json.loads(json.dumps(job.state)) == job.state  # stored on the attempt as JSON
+    assert job.state["get_url"] == f"{emulator.base_url}/v1/predictions/{job.job_id}"
+    assert (running.done, running.provider_status, running.progress) == (False, "processing", None)
+    assert finished.done
+    image, usage = finished.outcomes
+    assert isinstance(image, ProviderImage)
+    assert pixels(image) == (2048, 2048)
+    assert (image.index, image.width, image.height, image.mime) == (0, 2048, 2048, "image/jpeg")
+    assert image.url is not None
+    assert image.url.startswith(f"{emulator.base_url}/files/")
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 1
+    assert usage.raw["model"] == "bytedance/seedream-4"
+    assert usage.raw["prediction_id"] == job.job_id
+    create, *polls = emulator.requests
+    assert (create.method, create.path) == ("POST", "/v1/models/bytedance/seedream-4/predictions")
+    assert create.headers["authorization"] == "Bearer test-key"
+    assert [(poll.method, poll.path) for poll in polls] == [("GET", PREDICTIONS + job.job_id)] * 2
+
+
+def test_a_queued_prediction_reports_no_progress_yet() -> None:
+    emulator = ReplicateEmulator(ready_after_polls=3)
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    statuses = [adapter.poll(job) for _ in range(4)]
+
+    assert [(s.done, s.provider_status) for s in statuses] == [
+        (False, "starting"),
+        (False, "starting"),
+        (False, "processing"),
+        (True, "succeeded"),
+    ]
+    assert statuses[0].progress == 0.0
+
+
+def test_image_to_image_sends_every_reference(emulator: ReplicateEmulator) -> None:
+    references = (
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+        ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+    )
+    request = make_request(references=references, aspect_ratio="16:9", width=2848, height=1600)
+
+    (image,) = images_of(run(emulator, request))
+
+    assert pixels(image) == (2848, 1600)
+    sent = emulator.requests[0].body["input"]
+    assert sent["image_input"] == [PNG_DATA_URI, REFERENCE_URL, PNG_DATA_URI]
+    assert sent["aspect_ratio"] == "16:9"
+
+
+def test_a_group_yields_every_image_in_order(emulator: ReplicateEmulator) -> None:
+    outcomes = run(emulator, make_request(max_images=4))
+
+    images = images_of(outcomes)
+    assert [image.index for image in images] == [0, 1, 2, 3]
+    assert len({image.content for image in images}) == 4
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert outcomes[-1].generated_images == 4
+
+
+def test_generate_blocks_until_done_without_waiting_for_real() -> None:
+    emulator = ReplicateEmulator(ready_after_polls=2)
+    sleeps = Sleeps()
+
+    outcomes = list(make_adapter(emulator, sleeps=sleeps).generate(make_request()))
+
+    assert len(images_of(outcomes)) == 1
+    assert sleeps == [0.5, 0.75]  # JobAdapter.generate's back-off, replaced by the test
+
+
+# --- the exact outgoing body -------------------------------------------------------------
+
+GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] = [
+    (  # a tier with its aspect ratio; group fields always explicit
+        {},
+        {},
+        "bytedance/seedream-4",
+        {
+            "prompt": PROMPT,
+            "size": "2K",
+            "aspect_ratio": "1:1",
+            "sequential_image_generation": "disabled",
+            "max_images": 1,
+        },
+    ),
+    (  # an explicit size is `custom` with width/height, no aspect ratio
+        {"model": "seedream-4.5", "size": "3000x2000", "aspect_ratio": "", "width": 3000,
+         "height": 2000},
+        {},
+        "bytedance/seedream-4.5",
+        {
+            "prompt": PROMPT,
+            "size": "custom",
+            "width": 3000,
+            "height": 2000,
+            "sequential_image_generation": "disabled",
+            "max_images": 1,
+        },
+    ),
+    (  # 5.0 lite: a PNG group of 3 at 3K 16:9 with a URL reference
+        {
+            "model": "seedream-5.0-lite",
+            "size": "3K",
+            "aspect_ratio": "16:9",
+            "width": 4096,
+            "height": 2304,
+            "max_images": 3,
+            "output_format": "png",
+            "references": (ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),),
+        },
+        {},
+        "bytedance/seedream-5-lite",
+        {
+            "prompt": PROMPT,
+            "size": "3K",
+            "aspect_ratio": "16:9",
+            "image_input": [REFERENCE_URL],
+            "sequential_image_generation": "auto",
+            "max_images": 3,
+            "output_format": "png",
+        },
+    ),
+    (  # references and no aspect ratio: match the input image
+        {
+            "aspect_ratio": "",
+            "references": (ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),),
+        },
+        {},
+        "bytedance/seedream-4",
+        {
+            "prompt": PROMPT,
+            "size": "2K",
+            "aspect_ratio": "match_input_image",
+            "image_input": [PNG_DATA_URI],
+            "sequential_image_generation": "disabled",
+            "max_images": 1,
+        },
+    ),
+    (  # no references and no aspect ratio: square
+        {"aspect_ratio": "", "size": "4K", "width": 4096, "height": 4096},
+        {"model_ids": {"seedream-4.0": "bytedance/seedream-4.5"}},  # an account override
+        "bytedance/seedream-4.5",
+        {
+            "prompt": PROMPT,
+            "size": "4K",
+            "aspect_ratio": "1:1",
+            "sequential_image_generation": "disabled",
+            "max_images": 1,
+        },
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "options", "model", "expected"), GOLDEN_BODIES)
+def test_outgoing_body(
+    emulator: ReplicateEmulator,
+    overrides: dict[str, Any],
+    options: dict[str, Any],
+    model: str,
+    expected: dict[str, Any],
+) -> None:
+    outcomes = run(emulator, make_request(**overrides), **options)
+
+    create = emulator.requests[0]
+    assert create.path == f"/v1/models/{model}/predictions"
+    assert create.body == {"input": expected}
+    assert images_of(outcomes)  # and the emulator, which validates like Replicate, took it
+
+
+# --- refused before any call -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"model": "dreamina-3.1"}, "does not serve dreamina-3.1"),
+        ({"model": "seededit-3.0-i2i", "size": "adaptive", "aspect_ratio": ""}, "does not serve"),
+        ({"size": "1280x720", "aspect_ratio": "", "width": 1280, "height": 720}, "1024-4096"),
+        ({"size": "4608x1024", "aspect_ratio": "", "width": 4608, "height": 1024}, "1024-4096"),
+        (
+            {"model": "seedream-5.0-lite", "size": "2560x1440", "width": 2560, "height": 1440},
+            "takes only the sizes 2K, 3K",
+        ),
+        ({"model": "seedream-4.5", "size": "1K", "width": 1024, "height": 1024}, "2K, 4K"),
+        ({"aspect_ratio": "9:21"}, "aspect ratios"),
+        ({"seed": 7}, "no seed"),
+        ({"guidance_scale": 2.5}, "no seed or guidance"),
+        ({"watermark": True}, "no watermark"),
+        ({"output_format": "png"}, "JPEG images only"),
+        (
+            {"references": (ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),)
+             * 11},
+            "at most 10 reference images",
+        ),
+    ],
+)  # fmt: skip
+def test_what_replicate_cannot_do_is_refused_before_any_call(
+    emulator: ReplicateEmulator, overrides: dict[str, Any], words: str
+) -> None:
+    error = failure_of(emulator, make_request(**overrides))
+
+    assert type(error) is BadRequest
+    assert words in error.message
+    assert emulator.requests == []
+
+
+def test_input_the_model_refuses_is_a_bad_request(emulator: ReplicateEmulator) -> None:
+    # The 4.0 catalog id takes 1K, but the account sends it to 4.5, whose schema has no 1K.
+    options = {"model_ids": {"seedream-4.0": "bytedance/seedream-4.5"}}
+    request = make_request(size="1K", width=1024, height=1024)
+
+    error = failure_of(emulator, request, **options)
+
+    assert type(error) is BadRequest
+    assert error.http_status == 422
+    assert "input.size" in error.message
+
+
+def test_an_unknown_model_path_is_a_bad_request(emulator: ReplicateEmulator) -> None:
+    error = failure_of(emulator, make_request(), model_ids={"seedream-4.0": "bytedance/nope"})
+
+    assert type(error) is BadRequest
+    assert error.http_status == 404
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class", "failover_safe"),
+    [
+        ("rate_limit", RateLimited, True),
+        ("server_error", Unavailable, True),
+        ("unavailable", Unavailable, True),
+        ("drop", Unavailable, False),  # sent: Replicate may have created the prediction
+        ("hang", ProviderTimeout, False),
+        ("malformed", BadResponse, False),
+        ("auth", AuthError, True),
+    ],
+)
+def test_submit_faults_become_the_right_errors(
+    emulator: ReplicateEmulator,
+    fault: str,
+    error_class: type[ProviderError],
+    failover_safe: bool,
+) -> None:
+    emulator.faults.add(fault, seconds=4 if fault == "rate_limit" else 0)
+
+    with pytest.raises(ProviderError) as caught:
+        make_adapter(emulator).submit(make_request())
+
+    assert type(caught.value) is error_class
+    assert caught.value.failover_safe is failover_safe
+    if isinstance(caught.value, RateLimited):
+        assert caught.value.retry_after == 4
+        assert "throttled" in caught.value.message
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "unavailable", "drop", "hang"])
+def test_a_poll_that_fails_in_passing_is_not_done_and_the_next_one_finishes(
+    emulator: ReplicateEmulator, fault: str
+) -> None:
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    adapter.poll(job)
+    emulator.faults.add(fault, path=PREDICTIONS)
+
+    failed = adapter.poll(job)
+    finished = adapter.poll(job)
+
+    assert (failed.done, failed.provider_status) == (False, f"poll failed: {_code(fault)}")
+    assert finished.done
+
+
+def _code(fault: str) -> str:
+    return {"rate_limit": "rate_limited", "hang": "provider_timeout"}.get(
+        fault, "provider_unavailable"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_class"), [("auth", AuthError), ("malformed", BadResponse)]
+)
+def test_other_poll_failures_raise_and_must_not_fail_over(
+    emulator: ReplicateEmulator, fault: str, error_class: type[ProviderError]
+) -> None:
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    emulator.faults.add(fault, path=PREDICTIONS)
+
+    with pytest.raises(error_class) as caught:
+        adapter.poll(job)
+
+    assert caught.value.failover_safe is False  # the prediction exists and may be billed
+
+
+def test_a_refused_prediction_is_content_refused(emulator: ReplicateEmulator) -> None:
+    error = failure_of(emulator, make_request(prompt=f"{PROMPT} [fault:refuse]"))
+
+    assert type(error) is ContentRefused
+    assert error.failover_safe is False
+    assert "E005" in error.message
+
+
+def test_a_prediction_that_fails_after_running_raises_unavailable(
+    emulator: ReplicateEmulator,
+) -> None:
+    emulator.faults.add("fail_after_run")
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    running = adapter.poll(job)
+    with pytest.raises(Unavailable) as caught:
+        adapter.poll(job)
+
+    assert running.provider_status == "processing"
+    assert caught.value.failover_safe is False  # it ran: Replicate may have billed it
+    assert caught.value.request_id == job.job_id
+
+
+def test_a_stuck_prediction_stays_not_done(emulator: ReplicateEmulator) -> None:
+    emulator.faults.add("stuck")
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    statuses = [adapter.poll(job) for _ in range(6)]
+
+    assert {(status.done, status.provider_status) for status in statuses} == {(False, "starting")}
+
+
+def test_a_short_group_reports_the_missing_image(emulator: ReplicateEmulator) -> None:
+    emulator.faults.add("partial")
+
+    outcomes = run(emulator, make_request(max_images=3))
+
+    assert [type(outcome) for outcome in outcomes] == [
+        ProviderImage,
+        ProviderImage,
+        ProviderImageFailure,
+        ProviderUsage,
+    ]
+    assert (outcomes[2].index, outcomes[2].code) == (2, "provider_error")
+    assert "2 of the 3" in outcomes[2].message
+    assert outcomes[-1].generated_images == 2
+
+
+def test_expired_links_fail_each_image_not_the_job(emulator: ReplicateEmulator) -> None:
+    emulator.faults.add("expired_url")
+    sleeps = Sleeps()
+
+    outcomes = run(emulator, make_request(max_images=2), sleeps=sleeps)
+
+    failures = outcomes[:2]
+    assert all(isinstance(failure, ProviderImageFailure) for failure in failures)
+    assert [failure.code for failure in failures] == ["bad_response"] * 2
+    assert outcomes[-1].generated_images == 2  # made and billed, though gone
+    assert sleeps.count(0.5) == 1 + 2  # generate's first interval, then one retry per image
+
+
+def test_a_flaky_download_is_retried_once(emulator: ReplicateEmulator) -> None:
+    emulator.faults.add("flaky_download")
+    sleeps = Sleeps()
+    adapter = make_adapter(emulator, sleeps=sleeps)
+    job = adapter.submit(make_request(max_images=2))
+    adapter.poll(job)
+
+    finished = adapter.poll(job)
+
+    assert [pixels(image) for image in images_of(finished.outcomes)] == [(2048, 2048)] * 2
+    assert sleeps == [0.5, 0.5]
+
+
+def test_latency_only_delays(emulator: ReplicateEmulator) -> None:
+    emulator.faults.add("latency", seconds=0.01)
+
+    assert len(images_of(run(emulator, make_request()))) == 1
+
+
+# --- cancel ------------------------------------------------------------------------------
+
+
+def test_cancel_reaches_replicate_and_the_prediction_is_canceled(
+    emulator: ReplicateEmulator,
+) -> None:
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    adapter.cancel(job)
+
+    cancel = emulator.requests[-1]
+    assert (cancel.method, cancel.path) == ("POST", f"{PREDICTIONS}{job.job_id}/cancel")
+    assert emulator.jobs[job.job_id].phase == "canceled"
+    with pytest.raises(ProviderError) as caught:
+        adapter.poll(job)
+    assert caught.value.code == "job_canceled"
+
+
+def test_canceling_an_unknown_prediction_is_quiet(emulator: ReplicateEmulator) -> None:
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    emulator.jobs.clear()
+
+    adapter.cancel(job)  # 404: nothing left to stop
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "error_class", "failover_safe"),
+    [
+        ("failed", REFUSAL_TEXT, ContentRefused, False),
+        ("failed", "NSFW content detected in output", ContentRefused, False),
+        ("failed", "CUDA out of memory", Unavailable, False),
+        ("aborted", "", Unavailable, True),  # Cancel-After before start: never ran, not billed
+    ],
+)
+def test_prediction_errors(
+    status: str, text: str, error_class: type[ProviderError], failover_safe: bool
+) -> None:
+    error = prediction_error(status, text, "p1")
+
+    assert type(error) is error_class
+    assert (error.failover_safe, error.request_id) == (failover_safe, "p1")
+
+
+def test_urls_on_another_host_never_get_the_token() -> None:
+    base = "https://api.replicate.com/v1"
+    fallback = f"{base}/predictions/p1"
+
+    assert same_origin_url(f"{base}/predictions/p1", base_url=base, fallback="x") == fallback
+    assert same_origin_url("https://evil.example/p1", base_url=base, fallback=fallback) == fallback
+    assert same_origin_url(None, base_url=base, fallback=fallback) == fallback
+
+
+# --- the key -----------------------------------------------------------------------------
+
+
+def test_check_names_the_account(emulator: ReplicateEmulator) -> None:
+    assert "seedream-team" in make_adapter(emulator).check()
+    assert emulator.requests[0].path == "/v1/account"
+
+
+def test_check_with_a_bad_token_is_an_auth_error() -> None:
+    emulator = ReplicateEmulator(api_key="another-token")
+    secret = "r8_secret_0123456789"
+    account = AccountConfig(
+        kind="replicate", label="R", base_url=f"{emulator.base_url}/v1", api_key=secret
+    )
+
+    with pytest.raises(AuthError) as caught:
+        build_adapter(account, transport=emulator.transport()).check()
+
+    assert secret not in f"{caught.value} {caught.value!r}"
+
+
+def test_default_base_url() -> None:
+    assert ReplicateAdapter.default_base_url == "https://api.replicate.com/v1"
+
+
+# --- a real socket -----------------------------------------------------------------------
+
+
+def loopback_adapter(base_url: str) -> ReplicateAdapter:
+    account = AccountConfig(
+        kind="replicate", label="R", base_url=f"{base_url}/v1", api_key="test-key"
+    )
+    adapter = build_adapter(account)
+    assert isinstance(adapter, ReplicateAdapter)
+    return adapter
+
+
+def test_over_a_loopback_port() -> None:
+    emulator = ReplicateEmulator()
+    with emulator.serve() as base_url:
+        adapter = loopback_adapter(base_url)
+        adapter.sleep = Sleeps()  # type: ignore[method-assign]
+        outcomes = list(adapter.generate(make_request(max_images=2)))
+
+    assert [image.index for image in images_of(outcomes)] == [0, 1]
+    assert all(image.url.startswith(base_url) for image in images_of(outcomes))
+
+
+def test_jobs_that_take_wall_time_finish_concurrently_over_a_loopback_port() -> None:
+    emulator = ReplicateEmulator(job_seconds=0.5)
+    results: list[bool] = []
+    request = make_request(size="1K", width=1024, height=1024)
+    with emulator.serve() as base_url:
+        adapter = loopback_adapter(base_url)
+        jobs, early = [], []
+        for _ in range(8):
+            jobs.append(adapter.submit(request))
+            early.append(adapter.poll(jobs[-1]).done)
+        time.sleep(0.55)  # the last job is due by now
+
+        def finish(job: Any) -> None:
+            results.append(adapter.poll(job).done)
+
+        threads = [threading.Thread(target=finish, args=(job,)) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert early == [False] * 8
+    assert results == [True] * 8
+    assert len(emulator.files) == 8

@@ -1,0 +1,725 @@
+"""The Scenario adapter against its emulator: jobs, assets, sizes, faults, cancel, the wire."""
+
+import base64
+import io
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from generations.providers import (
+    AccountConfig,
+    AuthError,
+    BadRequest,
+    BadResponse,
+    ContentRefused,
+    JobStatus,
+    ProviderError,
+    ProviderImage,
+    ProviderImageFailure,
+    ProviderJob,
+    ProviderOutcome,
+    ProviderRequest,
+    ProviderTimeout,
+    ProviderUsage,
+    QuotaError,
+    RateLimited,
+    ReferenceInput,
+    Unavailable,
+    build_adapter,
+)
+from generations.providers.scenario import ScenarioAdapter, http_error
+from tests.emulators.base import render_test_image
+from tests.emulators.scenario import ScenarioEmulator
+
+PROMPT = "a lighthouse keeper's cat watching the storm"
+KEY = "test-key:test-secret"
+PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=3)
+
+
+@pytest.fixture
+def emulator() -> ScenarioEmulator:
+    return ScenarioEmulator()
+
+
+def make_adapter(
+    emulator: ScenarioEmulator, *, api_key: str = KEY, **options: Any
+) -> tuple[ScenarioAdapter, list[float]]:
+    """The adapter through the in-process emulator, with its sleeps recorded, not slept."""
+    account = AccountConfig(
+        kind="scenario",
+        label="Scenario (test)",
+        base_url=emulator.api_url,
+        api_key=api_key,
+        options=options,
+    )
+    adapter = build_adapter(account, transport=emulator.transport())
+    assert isinstance(adapter, ScenarioAdapter)
+    sleeps: list[float] = []
+    # Tests replace `sleep` by design (jobs.py makes it an attribute for this).
+    adapter.sleep = sleeps.append  # type: ignore[method-assign,assignment]
+    return adapter, sleeps
+
+
+def make_request(**overrides: Any) -> ProviderRequest:
+    fields: dict[str, Any] = {
+        "model": "seedream-4.0",
+        "prompt": PROMPT,
+        "size": "2K",
+        "aspect_ratio": "1:1",
+        "width": 2048,
+        "height": 2048,
+    }
+    fields.update(overrides)
+    return ProviderRequest(**fields)
+
+
+def run_job(adapter: ScenarioAdapter, request: ProviderRequest) -> tuple[ProviderOutcome, ...]:
+    """Submit and poll until done (a few polls at most)."""
+    job = adapter.submit(request)
+    for _ in range(5):
+        status = adapter.poll(job)
+        if status.done:
+            return status.outcomes
+    raise AssertionError("the job did not finish")
+
+
+def images_of(outcomes: Sequence[ProviderOutcome]) -> list[ProviderImage]:
+    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
+
+
+def pixel_size(image: ProviderImage) -> tuple[int, int]:
+    assert image.content is not None
+    return Image.open(io.BytesIO(image.content)).size
+
+
+def launch_bodies(emulator: ScenarioEmulator) -> list[Any]:
+    return [call.body for call in emulator.requests if "/generate/custom/" in call.path]
+
+
+# --- the job cycle -----------------------------------------------------------------------
+
+
+def test_submit_then_poll_running_then_done(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+
+    job = adapter.submit(make_request())
+    running = adapter.poll(job)
+    done = adapter.poll(job)
+
+    assert job.job_id == "job_0001"
+    assert job.state["model_id"] == "model_bytedance-seedream-4-editing"
+    assert running == JobStatus(done=False, provider_status="in-progress", progress=0.5)
+    assert done.done
+    image, usage = done.outcomes
+    assert isinstance(image, ProviderImage)
+    assert pixel_size(image) == (2048, 2048)
+    assert (image.index, image.width, image.height, image.mime) == (0, 2048, 2048, "image/jpeg")
+    assert image.url is not None
+    assert image.url.startswith(f"{emulator.base_url}/files/")
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 1
+    assert usage.raw["creative_units_cost"] == 10
+    launch = emulator.requests[0]
+    assert (launch.method, launch.path) == (
+        "POST",
+        "/v1/generate/custom/model_bytedance-seedream-4-editing",
+    )
+    token = base64.b64encode(KEY.encode()).decode()
+    assert launch.headers["authorization"] == f"Basic {token}"
+    assert [call.path for call in emulator.requests[1:]] == [
+        "/v1/jobs/job_0001",
+        "/v1/jobs/job_0001",
+        "/v1/assets/asset_out0002",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected_size"),
+    [
+        ({"model": "seedream-4.0", "size": "1K", "aspect_ratio": "16:9"}, (1280, 720)),
+        ({"model": "seedream-4.5", "size": "4K", "aspect_ratio": "1:1"}, (4096, 4096)),
+        (
+            {"model": "seedream-5.0-lite", "size": "3K", "aspect_ratio": "21:9"}
+            | {"width": 4704, "height": 2016},
+            (4704, 2016),
+        ),
+        (
+            {"model": "seedream-3.0-t2i", "size": "1024x768", "aspect_ratio": ""}
+            | {"width": 1024, "height": 768},
+            (1024, 768),
+        ),
+        ({"model": "dreamina-3.1", "size": "1K", "aspect_ratio": "16:9"}, (1664, 936)),
+    ],
+)
+def test_text_to_image_per_model(
+    emulator: ScenarioEmulator, overrides: dict[str, Any], expected_size: tuple[int, int]
+) -> None:
+    adapter, _ = make_adapter(emulator)
+
+    (image, usage) = run_job(adapter, make_request(**overrides))
+
+    assert isinstance(image, ProviderImage)
+    assert pixel_size(image) == expected_size
+    assert (image.width, image.height) == expected_size
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 1
+
+
+def test_image_to_image_uploads_every_reference_first(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    hosted = emulator.store_image(width=40, height=30, fmt="png", seed=9)
+    references = (
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+        ReferenceInput(content=None, url=hosted, mime="image/png"),
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+    )
+
+    job = adapter.submit(make_request(references=references))
+
+    calls = emulator.requests
+    assert [call.path for call in calls] == ["/v1/assets"] * 3 + [
+        "/v1/generate/custom/model_bytedance-seedream-4-editing"
+    ]
+    uploaded = [call.body for call in calls[:3]]
+    assert uploaded[0] == {
+        "image": "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode(),
+        "name": "reference-1.png",
+    }
+    assert emulator.assets["asset_0002"]["metadata"]["width"] == 40  # the URL one, copied
+    assert calls[3].body["referenceImages"] == ["asset_0001", "asset_0002", "asset_0003"]
+    assert job.state["reference_asset_ids"] == ["asset_0001", "asset_0002", "asset_0003"]
+    assert adapter.poll(job).done is False
+    assert images_of(adapter.poll(job).outcomes)
+
+
+def test_a_group_delivers_every_image_in_order(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+
+    outcomes = run_job(adapter, make_request(max_images=4))
+
+    images = images_of(outcomes)
+    assert [image.index for image in images] == [0, 1, 2, 3]
+    assert len({image.content for image in images}) == 4
+    usage = outcomes[-1]
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 4
+    assert len(usage.raw["asset_ids"]) == 4
+
+
+def test_dreamina_custom_size_and_seed(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    request = make_request(
+        model="dreamina-3.1", size="1500x900", aspect_ratio="", width=1500, height=900, seed=42
+    )
+
+    (image, _usage) = run_job(adapter, request)
+
+    assert launch_bodies(emulator) == [
+        {"prompt": PROMPT, "aspectRatio": "custom", "width": 1500, "height": 900, "seed": 42}
+    ]
+    assert emulator.requests[0].path == "/v1/generate/custom/model_bytedance-dreamina-3-1"
+    assert isinstance(image, ProviderImage)
+    assert pixel_size(image) == (1500, 900)
+
+
+def test_the_launch_id_may_come_as_id() -> None:
+    emulator = ScenarioEmulator(launch_id_field="id")
+    adapter, _ = make_adapter(emulator)
+
+    job = adapter.submit(make_request())
+
+    assert job.job_id == "job_0001"
+    assert images_of(run_job(adapter, make_request()))
+
+
+class OddStatusEmulator(ScenarioEmulator):
+    """Says "warming-up" where the Scenario emulator says "in-progress"."""
+
+    def _job_record(self, job: Any) -> dict[str, Any]:
+        record = super()._job_record(job)
+        if record["status"] == "in-progress":
+            record["status"] = "warming-up"
+        return record
+
+
+def test_an_unknown_status_counts_as_running() -> None:
+    adapter, _ = make_adapter(OddStatusEmulator())
+    job = adapter.submit(make_request())
+
+    assert adapter.poll(job) == JobStatus(done=False, provider_status="warming-up", progress=0.5)
+    assert adapter.poll(job).done is True
+
+
+# --- golden wire bodies ------------------------------------------------------------------
+
+GOLDEN = [
+    (
+        {"model": "seedream-4.0", "size": "2K", "aspect_ratio": "16:9", "width": 2848}
+        | {"height": 1600},
+        {
+            "prompt": PROMPT,
+            "size": "2K",
+            "aspectRatio": "16:9",
+            "sequentialImageGeneration": "disabled",
+            "maxImages": 1,
+        },
+    ),
+    (
+        {"model": "seedream-4.5", "size": "4K", "width": 4096, "height": 4096, "max_images": 3},
+        {
+            "prompt": PROMPT,
+            "size": "4K",
+            "aspectRatio": "1:1",
+            "sequentialImageGeneration": "auto",
+            "maxImages": 3,
+        },
+    ),
+    (
+        {"model": "seedream-5.0-lite", "size": "3K", "aspect_ratio": "21:9", "width": 4704}
+        | {"height": 2016},
+        {
+            "prompt": PROMPT,
+            "aspectRatio": "21:9",
+            "width": 4704,
+            "height": 2016,
+            "sequentialImageGeneration": "disabled",
+            "maxImages": 1,
+        },
+    ),
+    (
+        {"model": "seedream-5.0-lite", "size": "2560x1440", "aspect_ratio": "", "width": 2560}
+        | {"height": 1440, "max_images": 2},
+        {
+            "prompt": PROMPT,
+            "width": 2560,
+            "height": 1440,
+            "sequentialImageGeneration": "auto",
+            "maxImages": 2,
+        },
+    ),
+    (
+        {"model": "seedream-3.0-t2i", "size": "1024x768", "aspect_ratio": "", "width": 1024}
+        | {"height": 768, "seed": 7},
+        {"prompt": PROMPT, "width": 1024, "height": 768, "seed": 7},
+    ),
+    (
+        {"model": "dreamina-3.1", "size": "2K", "aspect_ratio": "9:21", "width": 1296}
+        | {"height": 3024},
+        {"prompt": PROMPT, "resolution": "2K", "aspectRatio": "9:21"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "expected"), GOLDEN)
+def test_outgoing_launch_body(
+    emulator: ScenarioEmulator, overrides: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    adapter, _ = make_adapter(emulator)
+
+    adapter.submit(make_request(**overrides))
+
+    assert launch_bodies(emulator) == [expected]
+
+
+def test_outgoing_launch_body_with_references(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    reference = ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png")
+
+    adapter.submit(make_request(model="seedream-4.5", references=(reference, reference)))
+
+    assert launch_bodies(emulator) == [
+        {
+            "prompt": PROMPT,
+            "size": "2K",
+            "aspectRatio": "1:1",
+            "sequentialImageGeneration": "disabled",
+            "maxImages": 1,
+            "referenceImages": ["asset_0001", "asset_0002"],
+        }
+    ]
+
+
+def test_model_ids_can_be_overridden(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(
+        emulator, model_ids={"seedream-4.5": "model_bytedance-seedream-4-editing"}
+    )
+
+    job = adapter.submit(make_request(model="seedream-4.5"))
+
+    assert job.state["model_id"] == "model_bytedance-seedream-4-editing"
+    assert emulator.requests[0].path.endswith("/model_bytedance-seedream-4-editing")
+
+
+# --- refusals before any call --------------------------------------------------------------
+
+REFERENCE = ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png")
+REFUSED = {
+    "seedream 3 too wide": {"model": "seedream-3.0-t2i", "size": "2049x1024", "width": 2049}
+    | {"height": 1024, "aspect_ratio": ""},
+    "seedream 3 too small": {"model": "seedream-3.0-t2i", "size": "500x600", "width": 500}
+    | {"height": 600, "aspect_ratio": ""},
+    "dreamina too wide": {"model": "dreamina-3.1", "size": "3100x600", "width": 3100}
+    | {"height": 600, "aspect_ratio": ""},
+    "dreamina too small": {"model": "dreamina-3.1", "size": "511x512", "width": 511}
+    | {"height": 512, "aspect_ratio": ""},
+    "4.0 explicit size": {"model": "seedream-4.0", "size": "2560x1440", "width": 2560}
+    | {"height": 1440, "aspect_ratio": ""},
+    "4.5 has no 1K": {"model": "seedream-4.5", "size": "1K", "width": 1024, "height": 1024},
+    "5.0 lite side under 1024": {"model": "seedream-5.0-lite", "size": "1000x4000"}
+    | {"width": 1000, "height": 4000, "aspect_ratio": ""},
+    "seededit not served": {"model": "seededit-3.0-i2i", "size": "adaptive", "aspect_ratio": ""}
+    | {"references": (REFERENCE,)},
+    "4.5 takes 10 references": {"model": "seedream-4.5", "references": (REFERENCE,) * 11},
+    "references plus images over 15": {"references": (REFERENCE,) * 5, "max_images": 11},
+    "dreamina takes no references": {"model": "dreamina-3.1", "references": (REFERENCE,)},
+    "dreamina makes one image": {"model": "dreamina-3.1", "max_images": 2},
+    "no seed on 4.0": {"seed": 5},
+    "no guidance scale": {"model": "seedream-3.0-t2i", "size": "1024x1024", "guidance_scale": 3.0}
+    | {"aspect_ratio": "", "width": 1024, "height": 1024},
+    "no png": {"model": "seedream-5.0-lite", "output_format": "png"},
+    "no watermark": {"watermark": True},
+}
+
+
+@pytest.mark.parametrize("overrides", REFUSED.values(), ids=REFUSED.keys())
+def test_what_scenario_cannot_do_is_refused_before_any_call(
+    emulator: ScenarioEmulator, overrides: dict[str, Any]
+) -> None:
+    adapter, _ = make_adapter(emulator)
+
+    with pytest.raises(BadRequest):
+        adapter.submit(make_request(**overrides))
+
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("api_key", ["no-colon", ":secret-only", "key-only:"])
+def test_a_key_without_its_secret_fails_before_any_call(
+    emulator: ScenarioEmulator, api_key: str
+) -> None:
+    adapter, _ = make_adapter(emulator, api_key=api_key)
+
+    with pytest.raises(AuthError, match="API_KEY:API_SECRET"):
+        adapter.submit(make_request())
+
+    assert emulator.requests == []
+
+
+# --- faults --------------------------------------------------------------------------------
+
+SUBMIT_FAULTS = [
+    ("rate_limit", RateLimited, True),
+    ("server_error", Unavailable, True),
+    ("unavailable", Unavailable, True),
+    ("drop", Unavailable, False),
+    ("hang", ProviderTimeout, False),
+    ("malformed", BadResponse, False),
+    ("auth", AuthError, True),
+]
+
+
+@pytest.mark.parametrize(("fault", "error_class", "failover_safe"), SUBMIT_FAULTS)
+def test_submit_faults_become_the_right_errors(
+    emulator: ScenarioEmulator, fault: str, error_class: type[ProviderError], failover_safe: bool
+) -> None:
+    adapter, _ = make_adapter(emulator)
+    emulator.faults.add(fault, seconds=7)
+
+    with pytest.raises(error_class) as caught:
+        adapter.submit(make_request())
+
+    assert caught.value.failover_safe is failover_safe
+    if fault == "rate_limit":
+        assert isinstance(caught.value, RateLimited)
+        assert caught.value.retry_after == 7
+
+
+def test_a_failed_upload_stops_before_the_paid_launch(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    emulator.faults.add("server_error", path="/assets")
+
+    with pytest.raises(Unavailable) as caught:
+        adapter.submit(make_request(references=(REFERENCE,)))
+
+    assert caught.value.failover_safe
+    assert launch_bodies(emulator) == []
+
+
+def test_latency_only_delays(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    emulator.faults.add("latency", seconds=0.01)
+
+    assert images_of(run_job(adapter, make_request()))
+
+
+def test_a_wrong_key_is_an_auth_error_that_may_fail_over(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator, api_key="test-key:wrong-secret")
+
+    with pytest.raises(AuthError) as caught:
+        adapter.submit(make_request())
+
+    assert caught.value.failover_safe
+    assert "wrong-secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "unavailable", "drop", "hang"])
+def test_a_failed_poll_is_retried_at_the_next_poll(emulator: ScenarioEmulator, fault: str) -> None:
+    adapter, _ = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    emulator.faults.add(fault, path="/jobs/")
+
+    first = adapter.poll(job)
+
+    assert first.done is False
+    assert "retrying" in first.provider_status
+    assert adapter.poll(job).done is False  # the emulator's first real poll: running
+    assert adapter.poll(job).done is True
+
+
+def test_a_malformed_poll_reply_is_retried_too(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    emulator.faults.add("malformed", path="/jobs/")
+
+    assert adapter.poll(job).done is False
+    assert adapter.poll(job).done is False
+    assert adapter.poll(job).done is True
+
+
+def test_a_revoked_key_while_polling_must_not_fail_over(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    job = adapter.submit(make_request())
+    emulator.faults.add("auth", path="/jobs/")
+
+    with pytest.raises(AuthError) as caught:
+        adapter.poll(job)
+
+    assert caught.value.failover_safe is False
+
+
+def test_a_refused_prompt_fails_the_job_as_content_refused(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    job = adapter.submit(make_request(prompt=f"{PROMPT} [fault:refuse]"))
+
+    with pytest.raises(ContentRefused) as caught:
+        adapter.poll(job)
+
+    assert caught.value.failover_safe is False
+    assert "moderation" in str(caught.value)
+
+
+def test_a_job_that_fails_after_running_is_not_failover_safe(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    emulator.faults.add("fail_after_run")
+    job = adapter.submit(make_request())
+
+    assert adapter.poll(job).provider_status == "in-progress"
+    with pytest.raises(Unavailable) as caught:
+        adapter.poll(job)
+
+    assert caught.value.failover_safe is False
+    assert "Inference failed" in str(caught.value)
+
+
+def test_a_stuck_job_stays_not_done(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    emulator.faults.add("stuck")
+    job = adapter.submit(make_request())
+
+    statuses = [adapter.poll(job) for _ in range(6)]
+
+    assert all(not status.done for status in statuses)
+    assert {status.provider_status for status in statuses} == {"queued"}
+    assert {status.progress for status in statuses} == {0.0}
+
+
+def test_a_partial_group_delivers_what_was_made(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    emulator.faults.add("partial")
+
+    outcomes = run_job(adapter, make_request(max_images=3))
+
+    assert [image.index for image in images_of(outcomes)] == [0, 1]
+    usage = outcomes[-1]
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 2
+
+
+def test_a_flaky_download_is_retried_once(emulator: ScenarioEmulator) -> None:
+    adapter, sleeps = make_adapter(emulator)
+    emulator.faults.add("flaky_download")
+
+    outcomes = run_job(adapter, make_request(max_images=2))
+
+    assert len(images_of(outcomes)) == 2
+    assert sleeps == [0.5, 0.5]
+
+
+def test_expired_links_become_per_image_failures(emulator: ScenarioEmulator) -> None:
+    adapter, sleeps = make_adapter(emulator)
+    emulator.faults.add("expired_url")
+
+    outcomes = run_job(adapter, make_request(max_images=2))
+
+    failures = [outcome for outcome in outcomes if isinstance(outcome, ProviderImageFailure)]
+    assert [(failure.index, failure.code) for failure in failures] == [
+        (0, "bad_response"),
+        (1, "bad_response"),
+    ]
+    assert sleeps == [0.5, 0.5]
+    usage = outcomes[-1]
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 0
+
+
+# --- cancel, check, blocking generate ----------------------------------------------------
+
+
+def test_cancel_stops_the_job(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    job = adapter.submit(make_request())
+
+    adapter.cancel(job)
+
+    assert emulator.requests[-1].path == f"/v1/jobs/{job.job_id}/action"
+    assert emulator.requests[-1].body == {"action": "cancel"}
+    assert emulator.jobs[job.job_id].phase == "canceled"
+    with pytest.raises(Unavailable, match="canceled") as caught:
+        adapter.poll(job)
+    assert caught.value.failover_safe is False
+
+
+def test_cancel_of_an_unknown_or_finished_job_is_quiet(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    adapter.cancel(ProviderJob(job_id="job_9999", state={"model": "seedream-4.0"}))
+
+    job = adapter.submit(make_request())
+    adapter.poll(job)
+    assert adapter.poll(job).done
+    adapter.cancel(job)
+
+    assert emulator.jobs[job.job_id].phase == "succeeded"
+
+
+def test_check_proves_the_key(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+
+    assert adapter.check() == "Scenario accepted the key (1 model(s) on the first page)"
+    assert emulator.requests[0].path == "/v1/models"
+
+    wrong, _ = make_adapter(emulator, api_key="test-key:nope")
+    with pytest.raises(AuthError):
+        wrong.check()
+
+
+def test_blocking_generate_polls_with_the_adapters_sleep(emulator: ScenarioEmulator) -> None:
+    adapter, sleeps = make_adapter(emulator)
+
+    outcomes = list(adapter.generate(make_request(max_images=2)))
+
+    assert [image.index for image in images_of(outcomes)] == [0, 1]
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert sleeps == [0.5]
+
+
+def test_blocking_generate_cancels_a_stuck_job_at_the_deadline(
+    emulator: ScenarioEmulator,
+) -> None:
+    adapter, _ = make_adapter(emulator)
+    adapter.blocking_deadline_s = 0.0  # type: ignore[misc]
+    emulator.faults.add("stuck")
+
+    with pytest.raises(ProviderTimeout):
+        list(adapter.generate(make_request()))
+
+    assert emulator.jobs["job_0001"].phase == "canceled"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error_class"),
+    [
+        (403, {"message": "Insufficient creative units", "reason": "forbidden"}, QuotaError),
+        (403, {"message": "Forbidden", "reason": "forbidden"}, AuthError),
+        (400, {"message": "Prompt flagged as NSFW", "reason": "moderation"}, ContentRefused),
+        (404, {"error": {"message": "Model not found", "code": "not_found"}}, BadRequest),
+        (410, {"message": "SD 1.5 inference is no longer available"}, BadRequest),
+        (502, None, Unavailable),
+    ],
+)
+def test_http_errors(status: int, body: Any, error_class: type[ProviderError]) -> None:
+    response = httpx.Response(status, json=body) if body else httpx.Response(status, text="<html>")
+
+    error = http_error(response, secrets=())
+
+    assert type(error) is error_class
+
+
+def test_an_unknown_model_id_is_a_bad_request(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator, model_ids={"seedream-4.0": "model_retired"})
+
+    with pytest.raises(BadRequest, match="not found") as caught:
+        adapter.submit(make_request())
+
+    assert caught.value.http_status == 404
+
+
+EMULATOR_REFUSALS = {
+    "unknown parameter": ("model_bytedance-seedream-4-editing", {"steps": 30}),
+    "4.5 has no 1K": ("model_bytedance-seedream-4-5-editing", {"size": "1K"}),
+    "unknown asset": ("model_bytedance-seedream-4-editing", {"referenceImages": ["asset_x"]}),
+    "too many images": ("model_bytedance-seedream-4-editing", {"maxImages": 16}),
+    "seedream 3 too tall": ("model_bytedance-seedream-3", {"width": 512, "height": 4096}),
+    "dreamina sides need custom": ("model_bytedance-dreamina-3-1", {"width": 800}),
+    "no seed on 4.0": ("model_bytedance-seedream-4-editing", {"seed": 1}),
+}
+
+
+@pytest.mark.parametrize(("model_id", "extra"), EMULATOR_REFUSALS.values(), ids=EMULATOR_REFUSALS)
+def test_the_emulator_refuses_what_scenario_refuses(
+    emulator: ScenarioEmulator, model_id: str, extra: dict[str, Any]
+) -> None:
+    token = base64.b64encode(KEY.encode()).decode()
+    with httpx.Client(transport=emulator.transport()) as client:
+        response = client.post(
+            f"{emulator.api_url}/generate/custom/{model_id}",
+            json={"prompt": PROMPT, **extra},
+            headers={"Authorization": f"Basic {token}"},
+        )
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"message", "reason"}
+    assert emulator.jobs == {}
+
+
+def test_over_a_loopback_port_with_timed_jobs_in_parallel() -> None:
+    emulator = ScenarioEmulator(job_seconds=0.3)
+    with emulator.serve() as base_url:
+        account = AccountConfig(
+            kind="scenario", label="Scenario", base_url=emulator.api_url, api_key=KEY
+        )
+        adapter = build_adapter(account)
+        assert isinstance(adapter, ScenarioAdapter)
+        job = adapter.submit(make_request(references=(REFERENCE,)))
+        first = adapter.poll(job)
+        # The server is threaded: several blocking generates at once share the emulator.
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            runs = list(
+                pool.map(
+                    lambda count: list(adapter.generate(make_request(max_images=count))),
+                    [1, 2, 3],
+                )
+            )
+
+    assert first.done is False
+    assert first.progress is not None
+    assert first.progress < 1
+    for count, outcomes in zip([1, 2, 3], runs, strict=True):
+        images = images_of(outcomes)
+        assert [image.index for image in images] == list(range(count))
+        assert all(image.url and image.url.startswith(base_url) for image in images)
+        assert all(pixel_size(image) == (2048, 2048) for image in images)
+    assert len(emulator.jobs) == 4
