@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,16 +28,20 @@ def database_url_of_test_database() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
 
 
-@pytest.fixture
-def real_worker():
-    """A worker process on the test database, and tasks sent to the broker, not run inline."""
+def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A worker process on the test database; tasks are sent to the broker, not run inline."""
     celery_app.conf.task_always_eager = False
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "seedream_site.settings_test",
         "DATABASE_URL": database_url_of_test_database(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **(extra_env or {}),
     }
+    # A file, not a pipe: a chatty worker would block on a full pipe nobody reads.
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed with the process
+        mode="w+", prefix="seedream-worker-", suffix=".log", delete=False
+    )
     process = subprocess.Popen(
         [
             sys.executable,
@@ -48,7 +53,7 @@ def real_worker():
             "--pool",
             "threads",
             "--concurrency",
-            "4",
+            "8",
             "--loglevel",
             "INFO",
             "--without-gossip",
@@ -57,11 +62,20 @@ def real_worker():
         ],
         cwd=PROJECT_ROOT,
         env=environment,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    yield process
+    process.log_path = log.name  # type: ignore[attr-defined]
+    return process
+
+
+def worker_log(process: subprocess.Popen) -> str:
+    with open(process.log_path) as log:  # type: ignore[attr-defined]
+        return log.read()[-6000:]
+
+
+def stop_worker(process: subprocess.Popen) -> None:
     celery_app.conf.task_always_eager = True
     process.terminate()
     try:
@@ -69,6 +83,13 @@ def real_worker():
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def real_worker():
+    process = start_worker()
+    yield process
+    stop_worker(process)
 
 
 def wait_for_terminal(generation_id, *, timeout_s: float) -> Generation:

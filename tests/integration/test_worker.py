@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from generations.models import Generation
-from tests.integration.conftest import wait_for_terminal
+from tests.integration.conftest import wait_for_terminal, worker_log
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -33,9 +33,7 @@ def test_page_submission_completes_on_a_real_worker(client, user, local_account,
     try:
         finished = wait_for_terminal(generation.id, timeout_s=90)
     except AssertionError:
-        real_worker.terminate()
-        output, _ = real_worker.communicate(timeout=20)
-        raise AssertionError(f"worker output:\n{output[-4000:]}") from None
+        raise AssertionError(f"worker output:\n{worker_log(real_worker)}") from None
 
     assert finished.status == Generation.Status.SUCCEEDED, finished.error_message
     outputs = list(finished.outputs.all())
