@@ -16,8 +16,11 @@ from .models import User
 from .selectors import api_key_get_owned, api_key_list, credit_balance_get, credit_entry_list
 from .services.keys import IssuedKey, api_key_create, api_key_revoke
 from .services.signup import user_signup
+from .services.webhook_secret import webhook_secret_get, webhook_secret_rotate
 
 LEDGER_PAGE_SIZE = 25
+# The keys page's form "action" that rotates the webhook secret instead of creating a key.
+WEBHOOK_ROTATE_ACTION = "rotate-webhook-secret"
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -39,8 +42,16 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
     """List the user's keys; a POST creates one and shows it in this response only.
 
     The key is rendered, never redirected with: a URL or the session would keep it around.
+    The page also shows the webhook signing secret; a POST with ``action`` =
+    ``rotate-webhook-secret`` replaces it (or makes the first one).
     """
     user = request.user
+    if request.method == "POST" and request.POST.get("action") == WEBHOOK_ROTATE_ACTION:
+        webhook_secret_rotate(user=user, actor=user, ip_address=client_ip(request))
+        messages.success(
+            request, "New webhook signing secret. Deliveries from now on are signed with it."
+        )
+        return redirect("account-keys")
     issued: IssuedKey | None = None
     status = 200
     if request.method == "POST":
@@ -63,7 +74,15 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
             status = 201
     else:
         form = ApiKeyCreateForm()
-    context = {"form": form, "issued": issued, "api_keys": api_key_list(user=user)}
+    context = {
+        "form": form,
+        "issued": issued,
+        "api_keys": api_key_list(user=user),
+        # Unlike an API key, the secret stays readable: we sign with it, the owner verifies.
+        # None until the first delivery or the owner's first click makes one.
+        "webhook_secret": webhook_secret_get(user=user),
+        "webhook_rotate_action": WEBHOOK_ROTATE_ACTION,
+    }
     return render(request, "accounts/keys.html", context, status=status)
 
 

@@ -5,10 +5,15 @@ process, and prints one JSON line: {"n", "latency_s", "wall_s", "ratio"} where r
 is the median over --repeat rounds (each round's figures are listed too). A worker that ran one
 call at a time would give ratio ~= N; all N in flight gives ratio ~= 1.
 
+With ``--provider replicate|fal|scenario|sinancode`` the generations go instead to that
+provider's emulator on a loopback port, whose jobs take L seconds: the worker submits each job
+and polls it from re-scheduled tasks, so no thread waits on a running job.
+
 Runs on a throwaway embedded default (SQLite + filesystem broker in a temporary folder) unless
 DATABASE_URL / CELERY_BROKER_URL name other services.
 
     python bench/inflight.py --n 100 --latency 5
+    python bench/inflight.py --provider replicate --n 200 --latency 10
 """
 
 import argparse
@@ -29,11 +34,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="generations to submit")
     parser.add_argument("--latency", type=float, default=5.0, help="provider seconds per call")
-    parser.add_argument("--model", default="seedream-3.0-t2i")
-    parser.add_argument("--size", default="512x512")
+    parser.add_argument(
+        "--model", default=None, help="default: seedream-3.0-t2i (local), seedream-4.0 (jobs)"
+    )
+    parser.add_argument("--size", default=None, help="default: 512x512 (local), 1K (jobs)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is reported")
+    parser.add_argument(
+        "--provider",
+        default="local",
+        choices=["local", *JOB_EMULATORS],
+        help="local: the demo renderer sleeping L s per call; otherwise a job provider's "
+        "emulator whose jobs take L s",
+    )
     parser.add_argument("--timeout", type=float, default=600.0)
     arguments = parser.parse_args()
+    local = arguments.provider == "local"
+    arguments.model = arguments.model or ("seedream-3.0-t2i" if local else "seedream-4.0")
+    arguments.size = arguments.size or ("512x512" if local else "1K")
 
     workdir = Path(tempfile.mkdtemp(prefix="seedream-bench-"))
     os.environ["VAR_DIR"] = str(workdir)
@@ -51,17 +68,35 @@ def main() -> None:
     call_command("migrate", verbosity=0)
 
     from accounts.models import User
+    from accounts.services.credits import credits_grant
     from generations.catalog import GenerationSpec
     from generations.models import Generation, ProviderAccount
     from generations.services import generation_submit
 
     user = User.objects.create_user(username="bench")
-    ProviderAccount.objects.create(
-        kind="local",
-        label="bench local",
-        models_served=[arguments.model],
-        options={"latency_s": arguments.latency},
-    )
+    credits_grant(user=user, amount=10_000_000, actor=None, memo="benchmark budget")
+    emulator = None
+    if arguments.provider == "local":
+        ProviderAccount.objects.create(
+            kind="local",
+            label="bench local",
+            models_served=[arguments.model],
+            options={"latency_s": arguments.latency},
+        )
+    else:
+        from generations.credentials import credential_encrypt
+
+        emulator_class, suffix = job_emulator(arguments.provider)
+        emulator = emulator_class(job_seconds=arguments.latency)
+        serving = emulator.serve()
+        serving.__enter__()
+        ProviderAccount.objects.create(
+            kind=arguments.provider,
+            label=f"bench {arguments.provider}",
+            base_url=f"{emulator.base_url}{suffix}",
+            credentials_encrypted=credential_encrypt(emulator.api_key),
+            models_served=[arguments.model],
+        )
 
     def one_round(round_number: int) -> tuple[float, float, int]:
         started = time.monotonic()
@@ -95,6 +130,8 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+        if emulator is not None:
+            serving.__exit__(None, None, None)
 
     walls = [wall for wall, _, _ in rounds]
     wall = statistics.median(walls)
@@ -112,9 +149,26 @@ def main() -> None:
                 "worker_pool": settings.CELERY_WORKER_POOL,
                 "broker": settings.CELERY_BROKER_URL.split(":")[0],
                 "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+                "provider": arguments.provider,
+                "model": arguments.model,
             }
         )
     )
+
+
+JOB_EMULATORS = {
+    "replicate": ("tests.emulators.replicate", "ReplicateEmulator", "/v1"),
+    "fal": ("tests.emulators.fal", "FalEmulator", ""),
+    "scenario": ("tests.emulators.scenario", "ScenarioEmulator", "/v1"),
+    "sinancode": ("tests.emulators.sinancode", "SinanCodeEmulator", "/v1"),
+}
+
+
+def job_emulator(provider: str) -> tuple[type, str]:
+    import importlib
+
+    module_name, class_name, suffix = JOB_EMULATORS[provider]
+    return getattr(importlib.import_module(module_name), class_name), suffix
 
 
 def start_worker() -> subprocess.Popen:

@@ -9,7 +9,7 @@ from .models import Generation, OutputImage
 
 def generation_list_recent(*, user: User, limit: int) -> list[Generation]:
     return list(
-        Generation.objects.filter(owner=user)
+        Generation.objects.filter(owner=user, deleted_at__isnull=True)
         .select_related("owner")
         .prefetch_related("outputs")
         .order_by("-created_at")[:limit]
@@ -18,9 +18,10 @@ def generation_list_recent(*, user: User, limit: int) -> list[Generation]:
 
 def generations_visible_to(*, user: User) -> QuerySet[Generation]:
     """Generations ``user`` may see: their own, the team's shared ones, or all for staff."""
+    live = Generation.objects.filter(deleted_at__isnull=True)
     if user.is_staff:
-        return Generation.objects.all()
-    return Generation.objects.filter(Q(owner=user) | Q(visibility=Generation.Visibility.TEAM))
+        return live
+    return live.filter(Q(owner=user) | Q(visibility=Generation.Visibility.TEAM))
 
 
 def generation_get_visible(*, user: User, generation_id: str) -> Generation | None:

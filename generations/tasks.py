@@ -29,3 +29,14 @@ def cancel_at_provider_task(*, attempt_id: int) -> None:
     attempt = ProviderAttempt.objects.select_related("account").filter(pk=attempt_id).first()
     if attempt is not None:
         attempt_cancel_at_provider(attempt=attempt)
+
+
+# acks_late: webhooks are at-least-once by contract (receivers drop repeats by webhook-id), and
+# webhook_deliver claims each try in the database first, so a redelivered task sends again only
+# when the first claimant died mid-try.
+# Retries are new tasks scheduled by the service with the backoff, not Celery's autoretry.
+@shared_task(name="generations.deliver_webhook", acks_late=True, ignore_result=True)
+def deliver_webhook_task(*, generation_id: str, event: str, attempt: int = 1) -> None:
+    from .webhooks import webhook_deliver
+
+    webhook_deliver(generation_id=generation_id, event=event, attempt=attempt)

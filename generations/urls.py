@@ -14,4 +14,6 @@ urlpatterns = [
         {"variant": "thumbnail"},
         name="output-thumbnail",
     ),
+    # Signed, expiring links for clients without a session (generations.media_links).
+    path("media/o/<int:output_id>/<str:variant>", views.media_signed, name="media-signed"),
 ]

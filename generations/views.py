@@ -2,12 +2,14 @@
 and renders; business rules live in services."""
 
 import dataclasses
+import time
 import uuid
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,6 +19,8 @@ from accounts.services.pricing import PriceMissing, quote
 
 from .catalog import SpecError, list_models, validate_spec
 from .forms import ComposeForm
+from .media_links import VARIANT_THUMBNAIL, link_check
+from .models import OutputImage
 from .selectors import generation_get_visible, generation_list_recent, output_get_visible
 from .services import IdempotencyConflict, generation_submit
 
@@ -131,6 +135,37 @@ def output_file(request: HttpRequest, output_id: int, variant: str) -> FileRespo
     response = FileResponse(default_storage.open(name, "rb"))
     response["Content-Type"] = "image/jpeg" if variant == "thumbnail" else f"image/{output.format}"
     response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_GET
+def media_signed(request: HttpRequest, output_id: int, variant: str) -> HttpResponseBase:
+    """An output image behind a signed, expiring link (``generations.media_links``).
+
+    No session: the signature is the permission. It binds the id, the variant and the expiry,
+    so a 403 is all a guesser ever sees, whether the image exists or not.
+    """
+    check = link_check(
+        output_id=output_id,
+        variant=variant,
+        exp=request.GET.get("exp", ""),
+        sig=request.GET.get("sig", ""),
+        now=time.time(),
+    )
+    if not check.valid:
+        return HttpResponseForbidden(check.problem, content_type="text/plain; charset=utf-8")
+    # A deleted generation's links die with it, even before its files are removed.
+    output = OutputImage.objects.filter(pk=output_id, generation__deleted_at__isnull=True).first()
+    if output is None:
+        raise Http404("No such image.")
+    is_thumbnail = variant == VARIANT_THUMBNAIL
+    name = output.thumbnail.name if is_thumbnail else output.file.name
+    if not name or not default_storage.exists(name):
+        raise Http404("No such image.")
+    response = FileResponse(default_storage.open(name, "rb"))
+    response["Content-Type"] = "image/jpeg" if is_thumbnail else f"image/{output.format}"
+    # Shared caches must not keep it, and the browser no longer than the link is valid.
+    response["Cache-Control"] = f"private, max-age={check.remaining_s}"
     return response
 
 

@@ -2,24 +2,34 @@
 
 from typing import Any
 
+from django.core import exceptions as django_exceptions
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from accounts.services.credits import InsufficientCredits
+from generations.api.errors import InvalidReference, RequestTooLarge
 from generations.catalog import SpecError
-from generations.services import IdempotencyConflict
+from generations.services import GenerationNotCancelable, IdempotencyConflict
+from generations.services.delete import GenerationNotDeletable
 
-CODES_BY_EXCEPTION: dict[type[exceptions.APIException], str] = {
+# Looked up against the exception as raised: DRF turns Django's Http404 and PermissionDenied
+# into its own before answering, so those are listed too.
+CODES_BY_EXCEPTION: dict[type[Exception], str] = {
     exceptions.NotAuthenticated: "not_authenticated",
     exceptions.AuthenticationFailed: "authentication_failed",
     exceptions.PermissionDenied: "permission_denied",
+    django_exceptions.PermissionDenied: "permission_denied",
     exceptions.NotFound: "not_found",
+    Http404: "not_found",
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.Throttled: "rate_limited",
     exceptions.ValidationError: "invalid_request",
     exceptions.ParseError: "invalid_request",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.NotAcceptable: "not_acceptable",
+    RequestTooLarge: "request_too_large",
 }
 
 
@@ -42,8 +52,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             ),
             status=status.HTTP_402_PAYMENT_REQUIRED,
         )
-    if isinstance(exc, IdempotencyConflict):
+    if isinstance(exc, IdempotencyConflict | GenerationNotCancelable | GenerationNotDeletable):
         return Response(error_body(exc.code, str(exc)), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, InvalidReference):
+        return Response(
+            error_body(exc.code, str(exc), {exc.field: [exc.message]}),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None

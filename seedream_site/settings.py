@@ -43,6 +43,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    # OpenAPI schema of the native API (/api/schema/) and its docs page, with Swagger UI's files
+    # served from the sidecar package, never a CDN.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "generations",
 ]
@@ -183,6 +187,23 @@ SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
 # Credits granted to each account created on /signup/ (0: none).
 SIGNUP_INITIAL_CREDITS = env.int("SIGNUP_INITIAL_CREDITS", default=0)
 
+# --- Cache ----------------------------------------------------------------------------
+# API throttling counts requests here, so every web process must share it: Redis in production
+# (redis://127.0.0.1:6379/1). The default is per process, fine for one `make run` server.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- API ------------------------------------------------------------------------------
+# Requests per API key and per user (DRF rate syntax: N/second|minute|hour|day).
+API_RATE_PER_KEY = env.str("API_RATE_PER_KEY", default="120/min")
+API_RATE_PER_USER = env.str("API_RATE_PER_USER", default="240/min")
+# Where clients reach this server; makes absolute the links sent outside a request (webhooks).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Seconds a signed link to an output image stays valid (API replies, webhooks).
+MEDIA_LINK_TTL_S = env.int("MEDIA_LINK_TTL_S", default=3600)
+# Host names that user-supplied URLs may reach even on private addresses (generations.fetching).
+# Development and tests only (a local webhook receiver); empty in production.
+FETCH_ALLOW_PRIVATE_HOSTS = env.list("FETCH_ALLOW_PRIVATE_HOSTS", default=[])
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",
@@ -190,6 +211,32 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "seedream_site.api_errors.api_exception_handler",
+    # Per key and per user; seedream_site/throttling.py reads API_RATE_PER_KEY/_USER at
+    # request time, so these entries only name the scopes for DRF's own lookups.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "seedream_site.throttling.ApiKeyRateThrottle",
+        "seedream_site.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"api_key": API_RATE_PER_KEY, "user": API_RATE_PER_USER},
+    # Names schema components after their view (GenerationCreateApi.InputSerializer ->
+    # GenerationCreateInput), so every view can nest plain Input/Output serializers.
+    "DEFAULT_SCHEMA_CLASS": "generations.api.schema.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Seedream Studio API",
+    "DESCRIPTION": (
+        "Make images with ByteDance Seedream, paid from your credit balance. Authenticate with "
+        "`Authorization: Bearer <key>` (create a key on /account/keys/). Every error answers "
+        '`{"error": {"code", "message", "details"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Only the native API: the OpenAI-compatible /v1/ endpoints have their own envelope.
+    "PREPROCESSING_HOOKS": ["generations.api.schema.native_api_only"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

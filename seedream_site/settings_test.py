@@ -21,14 +21,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _test_broker = VAR_DIR / "test-broker"
+    BROKER_DIR = VAR_DIR / "test-broker"
     for _sub in ("queue", "processed"):
-        (_test_broker / _sub).mkdir(parents=True, exist_ok=True)
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_test_broker / "queue"),
-        "data_folder_out": str(_test_broker / "queue"),
-        "processed_folder": str(_test_broker / "processed"),
-        "store_processed": False,
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
     }
 
 # Tests run tasks inline unless a test starts a real worker (tests/integration).

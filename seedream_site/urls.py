@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import accounts.views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("seedream_site.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="accounts/login.html"),

@@ -2,6 +2,7 @@ import importlib
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from PIL import Image
 
@@ -54,6 +55,12 @@ def local_account(db, default_prices) -> ProviderAccount:
         models_served=[model.id for model in list_models()],
         options={"latency_s": 0},
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache, which outlives a test's database rollback."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

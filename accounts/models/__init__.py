@@ -3,5 +3,14 @@ from .audit import AuditEvent
 from .credits import CreditAccount, CreditEntry
 from .prices import ModelPrice
 from .user import User
+from .webhook_secret import WebhookSecret
 
-__all__ = ["ApiKey", "AuditEvent", "CreditAccount", "CreditEntry", "ModelPrice", "User"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "CreditAccount",
+    "CreditEntry",
+    "ModelPrice",
+    "User",
+    "WebhookSecret",
+]

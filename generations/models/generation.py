@@ -4,6 +4,11 @@ from django.conf import settings
 from django.db import models
 
 
+def default_webhook_events() -> list[str]:
+    # A callable: a shared list default would be mutated across rows.
+    return ["succeeded", "failed", "canceled"]
+
+
 class Generation(models.Model):
     """One request for images: what was asked, by whom, its state, and what it cost."""
 
@@ -59,16 +64,26 @@ class Generation(models.Model):
         max_length=64, blank=True, help_text="sha256 of the request, to tell a retry from a reuse."
     )
     webhook_url = models.URLField(max_length=2000, blank=True)
+    webhook_events = models.JSONField(
+        default=default_webhook_events,
+        blank=True,
+        help_text="Terminal statuses that trigger a webhook delivery (generations.webhooks).",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Soft delete: the row (and its ledger entries) stay for audit; a periodic job removes the
+    # files later. Every API read filters ``deleted_at__isnull=True``.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "-created_at"]),
             models.Index(fields=["status", "created_at"]),
+            # The API's team scope: everyone's shared generations, newest first.
+            models.Index(fields=["visibility", "-created_at"]),
         ]
         constraints = [
             models.UniqueConstraint(

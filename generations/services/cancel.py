@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -5,6 +7,7 @@ from accounts.models import User
 
 from .. import tasks
 from ..models import Generation, ProviderAttempt
+from ..webhooks import webhook_enqueue
 from .billing import generation_release_credits
 
 
@@ -35,6 +38,7 @@ def generation_cancel(*, generation: Generation, user: User) -> Generation:
             update_fields=["status", "error_code", "error_message", "finished_at", "updated_at"]
         )
         generation_release_credits(generation=locked)
+        transaction.on_commit(partial(webhook_enqueue, locked), robust=True)
         # A job still running at a provider is asked to stop once this commits.
         for attempt_id in locked.attempts.filter(
             outcome=ProviderAttempt.Outcome.RUNNING

@@ -1,7 +1,10 @@
+from functools import partial
+
 from django.db import transaction
 from django.utils import timezone
 
 from ..models import Generation, ProviderAttempt
+from ..webhooks import webhook_enqueue
 from .billing import generation_settle_credits
 from .outputs import delivered_count
 
@@ -48,4 +51,7 @@ def generation_finish(
             ]
         )
         generation_settle_credits(generation=locked, delivered_images=delivered)
+        # After commit, so a receiver never hears of a state it cannot read yet; robust, so a
+        # webhook problem never fails the generation.
+        transaction.on_commit(partial(webhook_enqueue, locked), robust=True)
     generation.refresh_from_db()

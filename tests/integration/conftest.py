@@ -31,13 +31,18 @@ def database_url_of_test_database() -> str:
 def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """A worker process on the test database; tasks are sent to the broker, not run inline."""
     celery_app.conf.task_always_eager = False
+    # The worker runs the production settings (the test settings run tasks inline), pointed at
+    # the test database, the test media folder and the broker this test process sends to.
     environment = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "seedream_site.settings_test",
+        "DJANGO_SETTINGS_MODULE": "seedream_site.settings",
         "DATABASE_URL": database_url_of_test_database(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
         **(extra_env or {}),
     }
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        environment["BROKER_DIR"] = str(settings.BROKER_DIR)
     # A file, not a pipe: a chatty worker would block on a full pipe nobody reads.
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed with the process
         mode="w+", prefix="seedream-worker-", suffix=".log", delete=False

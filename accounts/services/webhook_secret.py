@@ -1,0 +1,57 @@
+"""Webhook signing secrets: one per user, made on first need, rotated by its owner.
+
+The format is Standard Webhooks' ``whsec_<base64 of 32 random bytes>``, so receivers can verify
+deliveries with that spec's libraries (the HMAC key is the base64-decoded part).
+"""
+
+import base64
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import User, WebhookSecret
+from .audit import audit_record
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a format marker, not a secret)
+SECRET_BYTES = 32
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def webhook_secret_get(*, user: User) -> str | None:
+    """The user's secret if one exists; reads only (for pages: a GET must not write)."""
+    return WebhookSecret.objects.filter(user=user).values_list("secret", flat=True).first()
+
+
+def webhook_secret_for(*, user: User) -> str:
+    """The user's current signing secret, created (without an audit event) on first need."""
+    # get_or_create re-reads after an IntegrityError, so two first deliveries racing agree.
+    row, _created = WebhookSecret.objects.get_or_create(
+        user=user, defaults={"secret": _new_secret()}
+    )
+    return row.secret
+
+
+def webhook_secret_rotate(*, user: User, actor: User, ip_address: str | None = None) -> str:
+    """Replace (or first make) the user's secret; deliveries from now on, retries included,
+    are signed with the new one."""
+    with transaction.atomic():
+        row, created = WebhookSecret.objects.select_for_update().get_or_create(
+            user=user, defaults={"secret": _new_secret()}
+        )
+        if not created:
+            row.secret = _new_secret()
+        row.rotated_at = timezone.now()
+        row.save(update_fields=["secret", "rotated_at"])
+        # The secret itself never enters the audit trail.
+        audit_record(
+            actor=actor,
+            action="webhook_secret.created" if created else "webhook_secret.rotated",
+            target=row,
+            after={"user": user.get_username(), "rotated_at": row.rotated_at.isoformat()},
+            ip_address=ip_address,
+        )
+    return row.secret

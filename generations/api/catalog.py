@@ -1,0 +1,69 @@
+"""``GET /api/v1/models``: the catalog with each model's capabilities and current price."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.services.pricing import PriceMissing, price_per_image
+
+from ..catalog import list_models
+from .requests import AuthenticatedRequest
+from .schema import error_responses
+
+
+class ModelListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField()
+        # DRF's Field has a `label` attribute too; the metaclass takes this one as a field.
+        label = serializers.CharField()  # type: ignore[assignment]
+        description = serializers.CharField()
+        text_to_image = serializers.BooleanField()
+        image_to_image = serializers.BooleanField()
+        size_tiers = serializers.ListField(child=serializers.CharField())
+        default_size = serializers.CharField()
+        aspect_ratios = serializers.ListField(child=serializers.CharField())
+        default_aspect_ratio = serializers.CharField(allow_blank=True)
+        tier_dimensions = serializers.DictField(
+            child=serializers.DictField(child=serializers.CharField()),
+            help_text="Per size tier and aspect ratio, the WIDTHxHEIGHT it produces.",
+        )
+        accepts_explicit_size = serializers.BooleanField()
+        min_pixels = serializers.IntegerField(allow_null=True)
+        max_pixels = serializers.IntegerField(allow_null=True)
+        min_side = serializers.IntegerField(allow_null=True)
+        max_side = serializers.IntegerField(allow_null=True)
+        min_aspect = serializers.FloatField()
+        max_aspect = serializers.FloatField()
+        min_references = serializers.IntegerField()
+        max_references = serializers.IntegerField()
+        max_outputs = serializers.IntegerField()
+        max_total_images = serializers.IntegerField(
+            help_text="References plus generated images per request."
+        )
+        supports_seed = serializers.BooleanField()
+        supports_guidance = serializers.BooleanField()
+        guidance_range = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+        output_formats = serializers.ListField(child=serializers.CharField())
+        max_prompt_length = serializers.IntegerField()
+        price_per_image = serializers.IntegerField(
+            allow_null=True,
+            help_text="Credits per delivered image now; null when staff have set no price "
+            "(the model cannot be used until they do).",
+        )
+
+    @extend_schema(
+        operation_id="models_list",
+        summary="List models",
+        description="Every catalog model with what it accepts and its current price.",
+        responses={200: OutputSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
+        models = []
+        for model in list_models():
+            try:
+                price: int | None = price_per_image(model_id=model.id, size_tier="")
+            except PriceMissing:
+                price = None
+            models.append({**model.as_dict(), "price_per_image": price})
+        return Response(self.OutputSerializer(models, many=True).data)

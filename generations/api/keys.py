@@ -1,0 +1,101 @@
+"""``/api/v1/keys``: the caller's own API keys: list, create (the secret shown once), revoke."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ApiKey
+from accounts.selectors import api_key_get_owned, api_key_list
+from accounts.services.keys import api_key_create, api_key_revoke
+from accounts.views import client_ip
+
+from .parsers import BoundedJSONParser
+from .requests import AuthenticatedRequest
+from .schema import error_responses
+
+
+class ApiKeySerializer(serializers.Serializer):
+    """A key as its owner may see it: never the secret nor its hash."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The public part: keys read sds_<prefix>_<secret>.")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    active = serializers.SerializerMethodField()
+
+    def get_active(self, api_key: ApiKey) -> bool:
+        return api_key.is_active()
+
+
+class KeyListApi(APIView):
+    @extend_schema(
+        operation_id="keys_list",
+        summary="List my API keys",
+        responses={200: ApiKeySerializer(many=True), **error_responses()},
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
+        return Response(ApiKeySerializer(api_key_list(user=request.user), many=True).data)
+
+
+class KeyCreateApi(APIView):
+    parser_classes = [BoundedJSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(
+            max_length=100, help_text="What uses the key, e.g. the script or machine."
+        )
+        expires_at = serializers.DateTimeField(
+            required=False, allow_null=True, default=None, help_text="Empty: never expires."
+        )
+
+    class OutputSerializer(ApiKeySerializer):
+        key = serializers.SerializerMethodField(
+            help_text="The whole key. Shown this once; store it now."
+        )
+
+        def get_key(self, api_key: ApiKey) -> str:
+            # Never stored, so it cannot come from the row: the view passes it in once.
+            return self.context["secret"]
+
+    @extend_schema(
+        operation_id="keys_create",
+        summary="Create an API key",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **error_responses(400)},
+    )
+    def post(self, request: AuthenticatedRequest) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            issued = api_key_create(
+                user=request.user,
+                name=serializer.validated_data["name"],
+                expires_at=serializer.validated_data["expires_at"],
+                ip_address=client_ip(request),
+            )
+        except ValueError as error:
+            # The service's messages are about the name or the expiry date.
+            field = "expires_at" if "expir" in str(error) else "name"
+            raise ValidationError({field: [str(error)]}) from error
+        output = self.OutputSerializer(issued.api_key, context={"secret": issued.key})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class KeyRevokeApi(APIView):
+    @extend_schema(
+        operation_id="keys_revoke",
+        summary="Revoke an API key",
+        description="Takes effect on the next request made with the key.",
+        responses={204: None, **error_responses(404)},
+    )
+    def delete(self, request: AuthenticatedRequest, key_id: int) -> Response:
+        api_key = api_key_get_owned(user=request.user, api_key_id=key_id)
+        if api_key is None:
+            raise NotFound("No such API key.")
+        api_key_revoke(api_key=api_key, actor=request.user, ip_address=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,50 @@
+"""Cursor pagination for lists that grow while a client pages through them."""
+
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
+
+INVALID_CURSOR = "The cursor is not valid; follow the `next` or `previous` link of a page."
+
+
+class NewestFirstCursorPagination(CursorPagination):
+    """Newest first; the cursor is opaque, so a page never repeats or skips a row when new
+    generations arrive meanwhile (offsets would shift)."""
+
+    ordering = ("-created_at", "-pk")
+    page_size = 20
+    page_size_query_param = "limit"
+    max_page_size = 100
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF answers a bad cursor with 404 and passes a forged position to the database
+        unchecked (a 500 there); both become a 400 naming the parameter."""
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({"cursor": [INVALID_CURSOR]}) from None
+        if cursor is not None and cursor.position is not None:
+            try:
+                valid = parse_datetime(str(cursor.position)) is not None
+            except ValueError:
+                valid = False
+            if not valid:
+                raise ValidationError({"cursor": [INVALID_CURSOR]})
+        return cursor
+
+
+def page_serializer(name: str, item: serializers.BaseSerializer) -> Any:
+    """The schema of one page of ``item`` rows, as ``get_paginated_response`` answers it."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "next": serializers.URLField(allow_null=True, help_text="The next page, if any."),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item,
+        },
+    )

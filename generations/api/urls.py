@@ -1,0 +1,59 @@
+"""Routes of the native API, included under /api/v1/ by ``seedream_site.api_urls``.
+
+Each operation is its own view class; where REST puts two operations on one path (GET and POST
+/generations), a route class inherits both, each bringing only its own method.
+"""
+
+from django.urls import path
+
+# Registers the API-key scheme with drf-spectacular before any schema is built.
+from . import schema  # noqa: F401
+from .catalog import ModelListApi
+from .events import GenerationEventsApi
+from .generations import (
+    GenerationCancelApi,
+    GenerationCreateApi,
+    GenerationDeleteApi,
+    GenerationListApi,
+    GenerationRetrieveApi,
+)
+from .keys import KeyCreateApi, KeyListApi, KeyRevokeApi
+from .uploads import UploadCreateApi
+from .usage import UsageApi
+
+
+class GenerationCollectionRoute(GenerationListApi, GenerationCreateApi):
+    """GET lists, POST creates."""
+
+
+class GenerationItemRoute(GenerationRetrieveApi, GenerationDeleteApi):
+    """GET retrieves, DELETE deletes."""
+
+
+class KeyCollectionRoute(KeyListApi, KeyCreateApi):
+    """GET lists, POST creates."""
+
+
+urlpatterns = [
+    path("generations", GenerationCollectionRoute.as_view(), name="api-generations"),
+    path(
+        "generations/<uuid:generation_id>",
+        GenerationItemRoute.as_view(),
+        name="api-generation",
+    ),
+    path(
+        "generations/<uuid:generation_id>/cancel",
+        GenerationCancelApi.as_view(),
+        name="api-generation-cancel",
+    ),
+    path(
+        "generations/<uuid:generation_id>/events",
+        GenerationEventsApi.as_view(),
+        name="api-generation-events",
+    ),
+    path("uploads", UploadCreateApi.as_view(), name="api-uploads"),
+    path("models", ModelListApi.as_view(), name="api-models"),
+    path("me/usage", UsageApi.as_view(), name="api-me-usage"),
+    path("keys", KeyCollectionRoute.as_view(), name="api-keys"),
+    path("keys/<int:key_id>", KeyRevokeApi.as_view(), name="api-key"),
+]

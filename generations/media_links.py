@@ -1,0 +1,114 @@
+"""Signed, expiring links to output images, for clients without a session (API, webhooks).
+
+Outputs are private: pages serve them through session-checked views. A link handed to an API
+client instead carries its own proof: ``/media/o/<id>/<variant>?exp=<unix>&sig=<hmac>``, where
+the HMAC (keyed by ``SECRET_KEY``, salted for this purpose) binds the output id, the variant and
+the expiry, so changing any of them, or reusing a signature for another user's image, fails.
+Links verify against ``SECRET_KEY_FALLBACKS`` too, so rotating the key does not break links
+already handed out before they expire.
+
+When the default storage is S3 (django-storages), the storage's own presigned URL is returned
+instead and the bucket enforces the expiry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode, urljoin
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+from .models import OutputImage
+
+__all__ = [
+    "VARIANTS",
+    "LinkCheck",
+    "absolute_url",
+    "link_check",
+    "output_url",
+    "thumbnail_url",
+]
+
+VARIANT_FULL = "full"
+VARIANT_THUMBNAIL = "thumbnail"
+VARIANTS = (VARIANT_FULL, VARIANT_THUMBNAIL)
+_SALT = "generations.media_links"
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """The verdict on a presented link; ``remaining_s`` is how long it stays valid."""
+
+    valid: bool
+    remaining_s: int = 0
+    problem: str = ""
+
+
+def output_url(output: OutputImage, *, now: float | None = None) -> str:
+    """A link to the full image valid for ``settings.MEDIA_LINK_TTL_S`` seconds.
+
+    Relative (``/media/o/…``) on local storage; absolute and presigned on S3. Pass it through
+    ``absolute_url`` where a client outside the browser needs a full URL.
+    """
+    return _signed_url(output, VARIANT_FULL, now=now)
+
+
+def thumbnail_url(output: OutputImage, *, now: float | None = None) -> str:
+    """Like ``output_url``, for the JPEG thumbnail."""
+    return _signed_url(output, VARIANT_THUMBNAIL, now=now)
+
+
+def absolute_url(url: str) -> str:
+    """``url`` made absolute with ``settings.PUBLIC_BASE_URL`` (already-absolute URLs pass)."""
+    return urljoin(settings.PUBLIC_BASE_URL.rstrip("/") + "/", url)
+
+
+def link_check(*, output_id: int, variant: str, exp: str, sig: str, now: float) -> LinkCheck:
+    """Verify a presented link in constant time; an expired link is reported after the
+    signature check, so a forged expiry never learns more than a tampered one."""
+    if variant not in VARIANTS or not exp.isdigit() or not sig:
+        return LinkCheck(valid=False, problem="This link is not valid.")
+    expires = int(exp)
+    signature_ok = any(
+        hmac.compare_digest(sig, _signature(output_id, variant, expires, secret=secret))
+        for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+    )
+    if not signature_ok:
+        return LinkCheck(valid=False, problem="This link is not valid.")
+    remaining = expires - int(now)
+    if remaining <= 0:
+        return LinkCheck(valid=False, problem="This link has expired. Ask the API for a new one.")
+    return LinkCheck(valid=True, remaining_s=remaining)
+
+
+def _signed_url(output: OutputImage, variant: str, *, now: float | None) -> str:
+    ttl = settings.MEDIA_LINK_TTL_S
+    if _storage_presigns():
+        name = output.thumbnail.name if variant == VARIANT_THUMBNAIL else output.file.name
+        # django-storages' S3Storage.url(name, parameters=None, expire=None, http_method=None)
+        return default_storage.url(name, expire=ttl)  # type: ignore[call-arg]
+    expires = int(time.time() if now is None else now) + ttl
+    path = reverse("media-signed", kwargs={"output_id": output.pk, "variant": variant})
+    query = urlencode({"exp": expires, "sig": _signature(output.pk, variant, expires)})
+    return f"{path}?{query}"
+
+
+def _storage_presigns() -> bool:
+    # S3Storage (and its subclasses) keep a boto3 bucket; FileSystemStorage does not. Checked on
+    # each call because tests and settings overrides swap the default storage.
+    return hasattr(default_storage, "bucket") and getattr(
+        default_storage, "querystring_auth", False
+    )
+
+
+def _signature(output_id: int, variant: str, expires: int, *, secret: str | None = None) -> str:
+    digest = salted_hmac(
+        _SALT, f"{output_id}:{variant}:{expires}", secret=secret, algorithm="sha256"
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

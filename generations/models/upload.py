@@ -1,0 +1,26 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from .images import StoredImage
+
+
+class Upload(StoredImage):
+    """An image a teammate uploaded through the API to use later as a reference.
+
+    The id is a random UUID, not a counter, so ids cannot be guessed; even so an upload is only
+    ever usable by its owner (``generations.api_selectors.upload_get_owned``).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "sha256"])]
+
+    def __str__(self) -> str:
+        return f"upload {self.id} of {self.owner_id}"
