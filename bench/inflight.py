@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument(
         "--provider",
         default="local",
-        choices=["local", *JOB_EMULATORS],
+        choices=["local", *JOB_URL_SUFFIX],
         help="local: the demo renderer sleeping L s per call; otherwise a job provider's "
         "emulator whose jobs take L s",
     )
@@ -73,28 +73,28 @@ def main() -> None:
     from generations.models import Generation, ProviderAccount
     from generations.services import generation_submit
 
-    user = User.objects.create_user(username="bench")
+    run_id = os.urandom(4).hex()  # a database named by DATABASE_URL may hold earlier runs
+    user = User.objects.create_user(username=f"bench-{run_id}")
     credits_grant(user=user, amount=10_000_000, actor=None, memo="benchmark budget")
+    # Only this run's account serves: a database named by DATABASE_URL may hold earlier ones.
+    ProviderAccount.objects.update(enabled=False)
     emulator = None
     if arguments.provider == "local":
         ProviderAccount.objects.create(
             kind="local",
-            label="bench local",
+            label=f"bench local {run_id}",
             models_served=[arguments.model],
             options={"latency_s": arguments.latency},
         )
     else:
         from generations.credentials import credential_encrypt
 
-        emulator_class, suffix = job_emulator(arguments.provider)
-        emulator = emulator_class(job_seconds=arguments.latency)
-        serving = emulator.serve()
-        serving.__enter__()
+        emulator, base_url, api_key = start_emulator(arguments.provider, arguments.latency)
         ProviderAccount.objects.create(
             kind=arguments.provider,
-            label=f"bench {arguments.provider}",
-            base_url=f"{emulator.base_url}{suffix}",
-            credentials_encrypted=credential_encrypt(emulator.api_key),
+            label=f"bench {arguments.provider} {run_id}",
+            base_url=f"{base_url}{JOB_URL_SUFFIX[arguments.provider]}",
+            credentials_encrypted=credential_encrypt(api_key),
             models_served=[arguments.model],
         )
 
@@ -113,12 +113,20 @@ def main() -> None:
         ]
         submitted = time.monotonic() - started
         deadline = started + arguments.timeout
+        next_report = time.monotonic() + 5
         while time.monotonic() < deadline:
             unfinished = Generation.objects.filter(id__in=ids).exclude(
                 status__in=Generation.TERMINAL_STATUSES
             )
             if not unfinished.exists():
                 break
+            if time.monotonic() > next_report:
+                next_report += 5
+                print(
+                    f"  {time.monotonic() - started:5.1f} s: {unfinished.count()} of "
+                    f"{len(ids)} still running",
+                    file=sys.stderr,
+                )
             time.sleep(0.1)
         wall = time.monotonic() - started
         succeeded = Generation.objects.filter(id__in=ids, status="succeeded").count()
@@ -131,7 +139,8 @@ def main() -> None:
         worker.terminate()
         worker.wait(timeout=30)
         if emulator is not None:
-            serving.__exit__(None, None, None)
+            emulator.terminate()
+            emulator.wait(timeout=30)
 
     walls = [wall for wall, _, _ in rounds]
     wall = statistics.median(walls)
@@ -151,24 +160,36 @@ def main() -> None:
                 "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
                 "provider": arguments.provider,
                 "model": arguments.model,
+                "worker_log": str(Path(os.environ["VAR_DIR"]) / "worker.log"),
             }
         )
     )
 
 
-JOB_EMULATORS = {
-    "replicate": ("tests.emulators.replicate", "ReplicateEmulator", "/v1"),
-    "fal": ("tests.emulators.fal", "FalEmulator", ""),
-    "scenario": ("tests.emulators.scenario", "ScenarioEmulator", "/v1"),
-    "sinancode": ("tests.emulators.sinancode", "SinanCodeEmulator", "/v1"),
-}
+JOB_URL_SUFFIX = {"replicate": "/v1", "fal": "", "scenario": "/v1", "sinancode": "/v1"}
 
 
-def job_emulator(provider: str) -> tuple[type, str]:
-    import importlib
-
-    module_name, class_name, suffix = JOB_EMULATORS[provider]
-    return getattr(importlib.import_module(module_name), class_name), suffix
+def start_emulator(provider: str, job_seconds: float) -> tuple[subprocess.Popen, str, str]:
+    """The provider's emulator in a process of its own (as a real provider is elsewhere)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.emulators.serve",
+            provider,
+            "--job-seconds",
+            str(job_seconds),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().split()
+    if not line or line[0] != "READY":
+        process.kill()
+        raise SystemExit(f"the {provider} emulator did not start")
+    return process, line[1], line[2]
 
 
 def start_worker() -> subprocess.Popen:
@@ -193,12 +214,15 @@ def start_worker() -> subprocess.Popen:
         text=True,
     )
     ready = threading.Event()
+    log_path = Path(os.environ["VAR_DIR"]) / "worker.log"
 
     def read_output() -> None:
         assert worker.stdout is not None
-        for line in worker.stdout:
-            if "ready." in line:
-                ready.set()
+        with log_path.open("w") as log:
+            for line in worker.stdout:
+                log.write(line)
+                if "ready." in line:
+                    ready.set()
 
     threading.Thread(target=read_output, daemon=True).start()
     if not ready.wait(timeout=60):

@@ -1,11 +1,23 @@
 """Celery tasks: thin wrappers that re-fetch by id and call one service."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+# A database that is briefly unreachable or out of connections must not strand a generation:
+# these tasks retry with back-off (each is idempotent, see the notes beside them).
+DATABASE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "max_retries": 12,
+}
 
 
 # acks_late: generation_run is idempotent (it acts only from QUEUED/RUNNING and never stores an
 # image of a group twice), so a task lost with its worker is safely redelivered.
-@shared_task(name="generations.run_generation", acks_late=True, ignore_result=True)
+@shared_task(
+    name="generations.run_generation", acks_late=True, ignore_result=True, **DATABASE_RETRY
+)
 def run_generation_task(*, generation_id: str) -> None:
     from .services.run import generation_run
 
@@ -14,7 +26,9 @@ def run_generation_task(*, generation_id: str) -> None:
 
 # acks_late: a poll only reads the provider's job and acts on an open attempt, so a redelivered
 # or duplicate poll is harmless.
-@shared_task(name="generations.poll_generation", acks_late=True, ignore_result=True)
+@shared_task(
+    name="generations.poll_generation", acks_late=True, ignore_result=True, **DATABASE_RETRY
+)
 def poll_generation_task(*, generation_id: str, attempt_id: int, poll: int) -> None:
     from .services.jobs import generation_poll
 

@@ -7,6 +7,9 @@ carry an idempotency key (``hold:<id>``, ``capture:<id>``, ``release:<id>``), so
 settlement finds the first entry instead of moving credits twice.
 """
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.db import transaction
 
 from ..models import CreditAccount, CreditEntry, User
@@ -126,9 +129,48 @@ def credits_release(*, user: User, amount: int, generation) -> CreditEntry | Non
     )
 
 
+def credits_settle(*, user_id: int, generation, charged: int) -> list[CreditEntry]:
+    """End a generation's hold in one locked step: capture ``charged``, release the rest."""
+    held = generation.credits_held
+    changes = []
+    if charged > 0:
+        changes.append(
+            _Change(
+                kind=CreditEntry.Kind.CAPTURE,
+                amount=0,
+                held_change=-charged,
+                generation=generation,
+                idempotency_key=f"capture:{generation.pk}",
+            )
+        )
+    if held - charged > 0:
+        changes.append(
+            _Change(
+                kind=CreditEntry.Kind.RELEASE,
+                amount=held - charged,
+                held_change=-(held - charged),
+                generation=generation,
+                idempotency_key=f"release:{generation.pk}",
+            )
+        )
+    return _apply_changes(user_id=user_id, changes=changes) if changes else []
+
+
 def _require_memo(memo: str) -> None:
     if not memo.strip():
         raise ValueError("Say why in the memo: it is kept in the ledger and the audit trail.")
+
+
+@dataclass(frozen=True)
+class _Change:
+    kind: str
+    amount: int
+    held_change: int = 0
+    generation: Any = None  # a generations.Generation; accounts does not import it
+    actor: User | None = None
+    memo: str = ""
+    idempotency_key: str | None = None
+    audit_action: str = ""
 
 
 def _apply(
@@ -144,51 +186,83 @@ def _apply(
     audit_action: str = "",
     ip_address: str | None = None,
 ) -> CreditEntry:
-    credit_account_for(user)
+    change = _Change(
+        kind=kind,
+        amount=amount,
+        held_change=held_change,
+        generation=generation,
+        actor=actor,
+        memo=memo,
+        idempotency_key=idempotency_key,
+        audit_action=audit_action,
+    )
+    return _apply_changes(user_id=user.pk, changes=[change], ip_address=ip_address)[0]
+
+
+def _locked_account(user_id: int) -> CreditAccount:
+    """The user's account, row-locked until the transaction ends (created on first use)."""
+    try:
+        return CreditAccount.objects.select_for_update().get(user_id=user_id)
+    except CreditAccount.DoesNotExist:
+        CreditAccount.objects.get_or_create(user_id=user_id)
+        return CreditAccount.objects.select_for_update().get(user_id=user_id)
+
+
+def _apply_changes(
+    *, user_id: int, changes: list[_Change], ip_address: str | None = None
+) -> list[CreditEntry]:
+    """Apply changes in order under one row lock, each with its ledger entry; all or none."""
+    entries = []
     with transaction.atomic():
-        account = CreditAccount.objects.select_for_update().get(user=user)
-        if idempotency_key:
-            # Checked under the lock: a concurrent retry of the same change waits and finds it.
-            existing = CreditEntry.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                if (existing.account_id, existing.kind, existing.amount, existing.held_change) != (
-                    account.pk,
-                    kind,
-                    amount,
-                    held_change,
-                ):
-                    raise LedgerError(
-                        f"The idempotency key {idempotency_key!r} was already used for a "
-                        "different credit change; use a new key."
-                    )
-                return existing
-        available = account.available + amount
-        held = account.held + held_change
-        if available < 0:
-            raise InsufficientCredits(needed=-amount, available=account.available)
-        if held < 0:
-            raise LedgerError(f"{kind} of {-held_change} exceeds the {account.held} held")
-        account.available, account.held = available, held
-        account.save(update_fields=["available", "held", "updated_at"])
-        entry = CreditEntry.objects.create(
-            account=account,
-            kind=kind,
-            amount=amount,
-            held_change=held_change,
-            available_after=available,
-            held_after=held,
-            generation=generation,
-            actor=actor,
-            memo=memo[:500],
-            idempotency_key=idempotency_key or None,
+        account = _locked_account(user_id)
+        for change in changes:
+            entries.append(_apply_one(account=account, change=change, ip_address=ip_address))
+    return entries
+
+
+def _apply_one(*, account: CreditAccount, change: _Change, ip_address: str | None) -> CreditEntry:
+    if change.idempotency_key:
+        # Checked under the lock: a concurrent retry of the same change waits and finds it.
+        existing = CreditEntry.objects.filter(idempotency_key=change.idempotency_key).first()
+        if existing is not None:
+            if (existing.account_id, existing.kind, existing.amount, existing.held_change) != (
+                account.pk,
+                change.kind,
+                change.amount,
+                change.held_change,
+            ):
+                raise LedgerError(
+                    f"The idempotency key {change.idempotency_key!r} was already used for a "
+                    "different credit change; use a new key."
+                )
+            return existing
+    available = account.available + change.amount
+    held = account.held + change.held_change
+    if available < 0:
+        raise InsufficientCredits(needed=-change.amount, available=account.available)
+    if held < 0:
+        raise LedgerError(f"{change.kind} of {-change.held_change} exceeds the {account.held} held")
+    account.available, account.held = available, held
+    account.save(update_fields=["available", "held", "updated_at"])
+    entry = CreditEntry.objects.create(
+        account=account,
+        kind=change.kind,
+        amount=change.amount,
+        held_change=change.held_change,
+        available_after=available,
+        held_after=held,
+        generation=change.generation,
+        actor=change.actor,
+        memo=change.memo[:500],
+        idempotency_key=change.idempotency_key or None,
+    )
+    if change.audit_action:
+        audit_record(
+            actor=change.actor,
+            action=change.audit_action,
+            target=account,
+            before={"available": available - change.amount},
+            after={"available": available, "amount": change.amount, "memo": change.memo},
+            ip_address=ip_address,
         )
-        if audit_action:
-            audit_record(
-                actor=actor,
-                action=audit_action,
-                target=account,
-                before={"available": available - amount},
-                after={"available": available, "amount": amount, "memo": memo},
-                ip_address=ip_address,
-            )
     return entry

@@ -4,7 +4,7 @@ The ledger lives in ``accounts.services.credits``; these functions are the only 
 generation path touches it. A user pays only for images delivered into our storage.
 """
 
-from accounts.services.credits import credits_capture, credits_hold, credits_release
+from accounts.services.credits import credits_hold, credits_release, credits_settle
 
 from ..models import Generation
 
@@ -17,16 +17,13 @@ def generation_hold_credits(*, generation: Generation) -> None:
     credits_hold(user=generation.owner, amount=generation.credits_held, generation=generation)
 
 
-def generation_settle_credits(*, generation: Generation, delivered_images: int) -> None:
-    """Capture the price of delivered images, release the rest (inside the finish transaction)."""
+def generation_settle_credits(*, generation: Generation, delivered_images: int) -> int:
+    """Capture the price of delivered images and release the rest (inside the finish
+    transaction); returns the credits charged, for the caller to record on the generation."""
     charged = min(delivered_images, generation.num_images) * generation.price_per_image
     charged = min(charged, generation.credits_held)
-    credits_capture(user=generation.owner, amount=charged, generation=generation)
-    credits_release(
-        user=generation.owner, amount=generation.credits_held - charged, generation=generation
-    )
-    generation.credits_charged = charged
-    generation.save(update_fields=["credits_charged", "updated_at"])
+    credits_settle(user_id=generation.owner_id, generation=generation, charged=charged)
+    return charged
 
 
 def generation_release_credits(*, generation: Generation) -> None:

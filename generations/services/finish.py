@@ -40,6 +40,9 @@ def generation_finish(
         locked.error_message = error_message
         locked.image_errors = image_errors or []
         locked.finished_at = timezone.now()
+        locked.credits_charged = generation_settle_credits(
+            generation=locked, delivered_images=delivered
+        )
         locked.save(
             update_fields=[
                 "status",
@@ -47,11 +50,13 @@ def generation_finish(
                 "error_message",
                 "image_errors",
                 "finished_at",
+                "credits_charged",
                 "updated_at",
             ]
         )
-        generation_settle_credits(generation=locked, delivered_images=delivered)
         # After commit, so a receiver never hears of a state it cannot read yet; robust, so a
         # webhook problem never fails the generation.
         transaction.on_commit(partial(webhook_enqueue, locked), robust=True)
-    generation.refresh_from_db()
+    for name in ("status", "error_code", "error_message", "image_errors", "finished_at"):
+        setattr(generation, name, getattr(locked, name))
+    generation.credits_charged = locked.credits_charged

@@ -5,10 +5,11 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from .. import tasks
+from ..db import db_release
 from ..models import Generation, ProviderAttempt
 from ..providers import JobAdapter, ProviderError, ProviderJob, ProviderTimeout, build_adapter
 from ..routing import account_config
@@ -44,6 +45,8 @@ def generation_poll(*, generation_id: str, attempt_id: int, poll: int) -> None:
         return
     try:
         _poll_once(generation, attempt=attempt, poll=poll)
+    except (OperationalError, InterfaceError):
+        raise  # the database is out of reach: the task retries; failing here would fail too
     except Exception:
         generation_fail_internal(generation)
 
@@ -70,6 +73,7 @@ def _poll_once(generation: Generation, *, attempt: ProviderAttempt, poll: int) -
             "The job was canceled and nothing was charged.",
         )
         return
+    db_release()
     try:
         status = adapter.poll(job)
     except ProviderError as error:
@@ -86,7 +90,9 @@ def _poll_once(generation: Generation, *, attempt: ProviderAttempt, poll: int) -
                     "attempt_id": attempt.pk,
                     "poll": poll + 1,
                 },
-                countdown=poll_delay_s(poll + 1),
+                countdown=poll_delay_s(
+                    elapsed_s=(timezone.now() - attempt.started_at).total_seconds()
+                ),
             )
         )
         return

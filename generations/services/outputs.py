@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ..db import db_release
 from ..models import Generation, OutputImage, ProviderAttempt
 from ..providers import (
     BadResponse,
@@ -47,8 +48,13 @@ def outcomes_consume(
     already_stored = set(generation.outputs.values_list("index", flat=True))
     result = AttemptResult()
     started = time.monotonic() if started is None else started
+    pending = iter(outcomes)
     try:
-        for outcome in outcomes:
+        while True:
+            db_release()  # the next outcome may be a slow provider call or download away
+            outcome = next(pending, None)
+            if outcome is None:
+                break
             if isinstance(outcome, ProviderImage):
                 if outcome.index in already_stored or outcome.index >= generation.num_images:
                     continue

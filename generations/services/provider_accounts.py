@@ -6,6 +6,7 @@ a log line or an error message.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,9 @@ from ..credentials import credential_encrypt, credential_rotate
 from ..models import ProviderAccount
 from ..providers import AuthError, ProviderError, adapter_kinds, build_adapter, get_adapter_class
 from ..routing import account_config
+
+# Successes are recorded at most this often per account (failures always are).
+HEALTH_RESOLUTION = timedelta(seconds=30)
 
 
 class ProviderAccountInvalid(ValueError):
@@ -163,9 +167,13 @@ def provider_account_record_outcome(
     """Keep the health the router reads; disable an account whose key keeps failing."""
     now = timezone.now()
     if error is None:
+        fresh = account.last_success_at and now - account.last_success_at < HEALTH_RESOLUTION
+        if fresh and not account.consecutive_auth_failures:
+            return  # a busy account would otherwise write this row on every call
         ProviderAccount.objects.filter(pk=account.pk).update(
             last_success_at=now, consecutive_auth_failures=0
         )
+        account.last_success_at, account.consecutive_auth_failures = now, 0
         return
     if not isinstance(error, AuthError):
         ProviderAccount.objects.filter(pk=account.pk).update(last_failure_at=now)

@@ -13,12 +13,15 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from .. import tasks
+from ..credentials import CredentialUnreadable
+from ..db import db_release
 from ..models import Generation, ProviderAccount, ProviderAttempt
 from ..providers import (
+    AuthError,
     JobAdapter,
     ProviderError,
     ProviderRequest,
@@ -39,6 +42,7 @@ INTERNAL_ERROR_MESSAGE = (
     "Something went wrong on our side while making these images. Nothing was charged; "
     "please try again."
 )
+POLL_AGE_FRACTION = 0.2
 NO_PROVIDER_MESSAGE = (
     "No provider account serves {model} right now. "
     "Ask staff to add or enable one (manage.py provider_account)."
@@ -52,6 +56,8 @@ def generation_run(*, generation_id: str) -> None:
     try:
         lost = _attempts_close_lost(generation)
         generation_route(generation, request=provider_request(generation), last_error=lost)
+    except (OperationalError, InterfaceError):
+        raise  # the database is out of reach: the task retries; failing here would fail too
     except Exception:
         generation_fail_internal(generation)
 
@@ -128,8 +134,18 @@ def generation_route(
         attempt = ProviderAttempt.objects.create(
             generation=generation, account=account, provider_kind=account.kind
         )
-        adapter = build_adapter(account_config(account))
         started = time.monotonic()
+        try:
+            adapter = build_adapter(account_config(account))
+        except CredentialUnreadable as unreadable:
+            # A key stored under an encryption key we no longer have: this account cannot
+            # call, others may. Counted as an auth failure, so it is disabled if it persists.
+            result = AttemptResult(error=AuthError(message=str(unreadable)))
+            attempt_record(attempt=attempt, result=result, started=started)
+            if attempt_conclude(generation, attempt=attempt, result=result):
+                return
+            last_error = result.error
+            continue
         if isinstance(adapter, JobAdapter):
             result = _job_submit(generation, attempt=attempt, adapter=adapter, request=request)
             if result is None:
@@ -204,6 +220,7 @@ def _job_submit(
 ) -> AttemptResult | None:
     """Submit a job and schedule its first poll; returns a failed result if the submit failed."""
     started = time.monotonic()
+    db_release()
     try:
         job = adapter.submit(request)
     except ProviderError as error:
@@ -216,15 +233,20 @@ def _job_submit(
     transaction.on_commit(
         lambda: tasks.poll_generation_task.apply_async(
             kwargs={"generation_id": str(generation.id), "attempt_id": attempt.pk, "poll": 0},
-            countdown=poll_delay_s(0),
+            countdown=poll_delay_s(elapsed_s=0.0),
         )
     )
     return None
 
 
-def poll_delay_s(poll: int) -> float:
-    """Seconds before poll number ``poll``: quick at first, then backing off to the cap."""
-    return min(settings.PROVIDER_POLL_FIRST_S * 1.25**poll, settings.PROVIDER_POLL_MAX_S)
+def poll_delay_s(*, elapsed_s: float) -> float:
+    """Seconds until the next poll of a job running for ``elapsed_s``: a fifth of its age,
+    between PROVIDER_POLL_FIRST_S and PROVIDER_POLL_MAX_S. A finished job is noticed within
+    ~20% of its run time, and a long job is not polled more often than it needs."""
+    return min(
+        max(POLL_AGE_FRACTION * elapsed_s, settings.PROVIDER_POLL_FIRST_S),
+        settings.PROVIDER_POLL_MAX_S,
+    )
 
 
 def provider_request(generation: Generation) -> ProviderRequest:

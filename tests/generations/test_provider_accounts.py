@@ -230,3 +230,15 @@ def test_admin_never_shows_the_stored_key_and_saves_through_the_services(admin_c
     assert credential_decrypt(added.credentials_encrypted) == "typed-in-secret-987"
     event = AuditEvent.objects.get(action="provider_account.created")
     assert "typed-in-secret-987" not in str(event.after)
+
+
+def test_an_unreadable_stored_key_fails_over_instead_of_failing_the_generation(
+    user, default_prices, django_capture_on_commit_callbacks
+):
+    broken = add_local("stored under a lost key", priority=1)
+    ProviderAccount.objects.filter(pk=broken.pk).update(credentials_encrypted="gAAAAA-not-a-token")
+    healthy = add_local("healthy", priority=2)
+    generation = submit_and_run(user, django_capture_on_commit_callbacks)
+    assert generation.status == Generation.Status.SUCCEEDED
+    attempts = list(generation.attempts.order_by("id").values_list("account_id", "error_code"))
+    assert attempts == [(broken.pk, "auth_failed"), (healthy.pk, "")]
