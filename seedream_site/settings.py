@@ -270,3 +270,6 @@ PROVIDER_POLL_FIRST_S = env.float("PROVIDER_POLL_FIRST_S", default=1.0)
 PROVIDER_POLL_MAX_S = env.float("PROVIDER_POLL_MAX_S", default=10.0)
 # A generation not finished this long after it started fails and its credits are returned.
 GENERATION_DEADLINE_S = env.int("GENERATION_DEADLINE_S", default=600)
+# How long an OpenAI-compatible call waits for its images before answering 504 (the generation
+# goes on and can be fetched from the native API).
+OPENAI_WAIT_TIMEOUT_S = env.float("OPENAI_WAIT_TIMEOUT_S", default=300.0)

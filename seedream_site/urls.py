@@ -8,6 +8,7 @@ import accounts.views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("seedream_site.api_urls")),
+    path("v1/", include("generations.openai_compat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path(

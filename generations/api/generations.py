@@ -3,7 +3,6 @@
 The server-sent event stream of one generation is in ``generations.api.events``.
 """
 
-import time
 from typing import Any
 from uuid import UUID
 
@@ -24,12 +23,12 @@ from ..api_selectors import (
     GenerationFilters,
     generation_get_api,
     generation_list_api,
-    generation_status_get,
 )
 from ..catalog import MAX_REFERENCE_IMAGES, GenerationSpec, list_models
 from ..models import Generation
 from ..services import generation_cancel, generation_submit
 from ..services.delete import generation_change_check, generation_delete
+from ..waiting import generation_wait_terminal
 from ..webhooks import EVENTS as WEBHOOK_EVENTS
 from ..webhooks import generation_set_webhook, webhook_validate
 from .pagination import NewestFirstCursorPagination, page_serializer
@@ -40,7 +39,6 @@ from .schema import error_responses
 from .serializers import DateOrDateTimeField, GenerationSerializer, ReferenceField
 
 # Long-poll: how often the row is re-read, and the longest wait a client may ask for.
-WAIT_POLL_INTERVAL_S = 0.5
 WAIT_MAX_S = 60
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
@@ -291,17 +289,8 @@ class GenerationRetrieveApi(APIView):
 def _wait_for_terminal(
     *, request: AuthenticatedRequest, generation: Generation, wait_s: int
 ) -> Generation:
-    """Re-read the status every WAIT_POLL_INTERVAL_S until terminal or ``wait_s`` pass.
-
-    This holds a worker thread for up to a minute, fine for a sync (WSGI) server with a few
-    waiters; a non-blocking version for the ASGI server is a later issue.
-    """
-    deadline = time.monotonic() + wait_s
-    while (remaining := deadline - time.monotonic()) > 0:
-        time.sleep(min(WAIT_POLL_INTERVAL_S, remaining))
-        current = generation_status_get(generation_id=str(generation.id))
-        if current is None or current in Generation.TERMINAL_STATUSES:
-            break
+    """Up to ``wait_s`` for a terminal state (a thread is held meanwhile: see waiting.py)."""
+    generation_wait_terminal(generation_id=str(generation.id), timeout_s=wait_s)
     return generation_or_404(request=request, generation_id=str(generation.id))
 
 

@@ -1,0 +1,84 @@
+"""OpenAI's error envelope: {"error": {"message", "type", "param", "code"}}."""
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from accounts.services.credits import InsufficientCredits
+
+from ..api.errors import InvalidReference
+from ..catalog import SpecError
+from ..services import IdempotencyConflict
+
+
+class OpenAIError(Exception):
+    def __init__(
+        self, message: str, *, http_status: int, type_: str, code: str, param: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message, self.http_status, self.type, self.code, self.param = (
+            message,
+            http_status,
+            type_,
+            code,
+            param,
+        )
+
+
+def envelope(message: str, *, type_: str, code: str, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OpenAIError):
+        return Response(
+            envelope(exc.message, type_=exc.type, code=exc.code, param=exc.param),
+            status=exc.http_status,
+        )
+    if isinstance(exc, SpecError):
+        field, messages = next(iter(exc.errors.items()))
+        param = {"num_images": "n", "reference_count": "image"}.get(field, field)
+        return Response(
+            envelope(messages[0], type_="invalid_request_error", code="invalid_value", param=param),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, InsufficientCredits):
+        return Response(
+            envelope(str(exc), type_="insufficient_quota", code="insufficient_credits"),
+            status=status.HTTP_402_PAYMENT_REQUIRED,
+        )
+    if isinstance(exc, InvalidReference):
+        return Response(
+            envelope(exc.message, type_="invalid_request_error", code=exc.code, param=exc.field),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, IdempotencyConflict):
+        return Response(
+            envelope(str(exc), type_="invalid_request_error", code=exc.code),
+            status=status.HTTP_409_CONFLICT,
+        )
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+        type_, code = "authentication_error", "invalid_api_key"
+    elif isinstance(exc, exceptions.Throttled):
+        type_, code = "rate_limit_error", "rate_limit_exceeded"
+    elif isinstance(exc, exceptions.PermissionDenied):
+        type_, code = "permission_error", "permission_denied"
+    elif isinstance(exc, exceptions.NotFound):
+        type_, code = "invalid_request_error", "not_found"
+    else:
+        type_, code = "invalid_request_error", "invalid_request"
+    param = None
+    if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, dict):
+        param = next(iter(response.data), None)
+        detail = response.data[param] if param else response.data
+        message = str(detail[0] if isinstance(detail, list) and detail else detail)
+        message = f"{param}: {message}" if param else message
+    else:
+        message = str(getattr(exc, "detail", exc))
+    response.data = envelope(message, type_=type_, code=code, param=param)
+    return response
