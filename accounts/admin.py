@@ -1,4 +1,4 @@
-"""Staff pages for users, keys, the credit ledger, prices and the audit trail.
+"""Staff pages for users, keys, the credit ledger and prices (the audit trail: admin_audit).
 
 Every change goes through ``accounts.services``: nothing here writes a balance, a ledger row or
 an audit event itself. Records of what happened (ledger, balances, audit) are read-only.
@@ -23,10 +23,12 @@ from django.utils.html import format_html
 
 from generations.catalog import list_models
 
-from .models import ApiKey, AuditEvent, CreditAccount, CreditEntry, ModelPrice, User
+from . import admin_audit  # noqa: F401  (registers the audit trail's admin)
+from .models import ApiKey, CreditAccount, CreditEntry, ModelPrice, User
 from .services.credits import InsufficientCredits, credits_adjust, credits_grant
 from .services.keys import api_key_revoke
 from .services.pricing import SIZE_TIERS, price_set
+from .services.users import AUDITED_FLAGS, user_set_flags
 
 CreditService = Callable[..., CreditEntry]
 # A batch's success message names this many users; the ledger has every one.
@@ -101,6 +103,20 @@ class TeamUserAdmin(UserAdmin):
     )
     readonly_fields = ("available_credits", "held_credits", "credit_history")
     actions = ["grant_credits", "adjust_credits"]
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.Form, change: bool) -> None:
+        """Save the form, with staff / superuser / active changes made (and audited) by the
+        users service rather than by the form."""
+        flags = {name: getattr(obj, name) for name in AUDITED_FLAGS if name in form.changed_data}
+        if not change or not flags:
+            super().save_model(request, obj, form, change)
+            return
+        for name in flags:  # the form's other fields are saved as usual, flags as they were
+            setattr(obj, name, form.initial[name])
+        super().save_model(request, obj, form, change)
+        user_set_flags(
+            user=obj, changes=flags, actor=_staff_member(request), ip_address=_client_ip(request)
+        )
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
@@ -378,19 +394,3 @@ class ModelPriceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Generations already quoted keep their price; a missing price would stop new ones.
         return False
-
-
-# --- Audit trail ---------------------------------------------------------------------------
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "target", "ip_address"]
-    list_filter = ["action", "created_at"]
-    list_select_related = ["actor"]
-    date_hierarchy = "created_at"
-    search_fields = ["actor__username", "target_repr", "target_id"]
-
-    @admin.display(description="Target")
-    def target(self, event: AuditEvent) -> str:
-        return f"{event.target_type} {event.target_id}: {event.target_repr}"

@@ -1,10 +1,41 @@
-from typing import Any
+"""Staff pages for generations, their attempts and provider accounts.
+
+Generations and attempts are records: read-only here. Provider accounts change only through
+``generations.services.provider_accounts``, which audits every change. The usage report and
+provider health pages (``generations.usage.views``) are mounted under these admins' URLs.
+"""
+
+import contextlib
+from functools import partial
+from typing import Any, cast
+from uuid import UUID
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import FileResponse, Http404, HttpRequest
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
-from .models import Generation, OutputImage, ProviderAccount, ProviderAttempt, ReferenceImage
+from accounts.models import User
+
+from .admin_inlines import (
+    CreditEntryInline,
+    OutputImageInline,
+    ProviderAttemptInline,
+    ReadOnlyAdminMixin,
+    ReferenceImageInline,
+    WebhookDeliveryInline,
+)
+from .models import (
+    Generation,
+    OutputImage,
+    ProviderAccount,
+    ProviderAttempt,
+    ReferenceImage,
+)
 from .services.provider_accounts import (
     EDITABLE_FIELDS,
     ProviderAccountInput,
@@ -13,73 +44,205 @@ from .services.provider_accounts import (
     provider_account_set_key,
     provider_account_update,
 )
+from .usage.filters import ApiKeyFilter, ModelFilter, ProviderFilter, ServedByFilter
+from .usage.views import provider_health_view, usage_report_view
 
 
-class ReadOnlyAdminMixin:
-    """Records of what happened: staff read them, nobody edits them in the admin."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+def _staff_member(request: HttpRequest) -> User:
+    # The admin site lets in only logged-in staff, so the user here is never anonymous.
+    return cast(User, request.user)
 
 
-class OutputImageInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = OutputImage
-    fields = ["index", "file", "width", "height", "format", "bytes", "sha256"]
-    readonly_fields = fields
-    extra = 0
+def _last_attempt(field: str) -> Subquery:
+    return Subquery(
+        ProviderAttempt.objects.filter(generation=OuterRef("pk")).order_by("-id").values(field)[:1]
+    )
 
 
-class ReferenceImageInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = ReferenceImage
-    fields = ["position", "file", "width", "height", "format", "bytes", "sha256"]
-    readonly_fields = fields
-    extra = 0
-
-
-class ProviderAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = ProviderAttempt
-    fields = [
-        "account",
-        "provider_kind",
-        "outcome",
-        "http_status",
-        "provider_request_id",
-        "images_returned",
-        "latency_ms",
-        "error_code",
-        "error_message",
-        "usage",
-        "started_at",
-    ]
-    readonly_fields = fields
-    extra = 0
+DETAIL_SECTIONS: list[tuple[str, list[str]]] = [
+    ("Request", ["id", "owner", "api_key", "model", "prompt", "params", "num_images"]),
+    ("Outcome", ["status", "error_code", "error_message", "image_errors", "seed_used"]),
+    ("Credits", ["price_per_image", "credits_held", "credits_charged", "ledger"]),
+    ("Times", ["created_at", "started_at", "finished_at", "duration", "deleted_at"]),
+]
 
 
 @admin.register(Generation)
 class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "owner", "model", "status", "num_images", "credits_charged"]
-    list_filter = ["status", "model", "visibility", "created_at"]
-    list_select_related = ["owner"]
-    search_fields = ["prompt", "id"]
+    list_display = [
+        "created_at",
+        "short_id",
+        "owner",
+        "api_key",
+        "model",
+        "status",
+        "num_images",
+        "images",
+        "credits_charged",
+        "served_by",
+        "deleted",
+    ]
+    list_filter = [
+        "status",
+        ModelFilter,
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        ApiKeyFilter,
+        ProviderFilter,
+        ServedByFilter,
+        "created_at",
+        "visibility",
+        ("deleted_at", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["owner", "api_key"]
+    # Counting every match of a filtered 100,000-row list twice is the slowest part of a page.
+    show_full_result_count = False
     date_hierarchy = "created_at"
-    inlines = [ReferenceImageInline, OutputImageInline, ProviderAttemptInline]
+    search_help_text = "Prompt words, a generation id, or a provider request / task id."
+    search_fields = ["prompt"]  # the real search is get_search_results; this shows the box
+    inlines = [
+        ReferenceImageInline,
+        OutputImageInline,
+        ProviderAttemptInline,
+        CreditEntryInline,
+        WebhookDeliveryInline,
+    ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Generation._meta.fields]
+        return [field.name for field in Generation._meta.fields] + ["ledger", "duration"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The fields in groups; any field added to the model later lands in "Other"."""
+        placed = {name for _, names in DETAIL_SECTIONS for name in names}
+        rest = [field.name for field in Generation._meta.fields if field.name not in placed]
+        sections = [(title, {"fields": names}) for title, names in DETAIL_SECTIONS]
+        other = [("Other", {"fields": rest, "classes": ["collapse"]})] if rest else []
+        return sections + other
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Generation]:
+        # Subqueries, not joins: only the page's rows evaluate them.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                image_count=Subquery(
+                    OutputImage.objects.filter(generation=OuterRef("pk"))
+                    .order_by()
+                    .values("generation")
+                    .annotate(count=Count("pk"))
+                    .values("count")
+                ),
+                served_by_label=_last_attempt("account__label"),
+            )
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Generation], search_term: str
+    ) -> tuple[QuerySet[Generation], bool]:
+        """Prompt words, or an exact generation id or provider request / task id."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # An IN computed once (request ids are indexed), not a subquery per generation.
+        by_request = ProviderAttempt.objects.filter(provider_request_id=term)
+        matches = Q(prompt__icontains=term) | Q(pk__in=by_request.values("generation_id"))
+        with contextlib.suppress(ValueError):  # not an id: prompt and request ids only
+            matches |= Q(pk=UUID(term))
+        return queryset.filter(matches), False
+
+    @admin.display(description="Id")
+    def short_id(self, generation: Generation) -> str:
+        return str(generation.pk)[:8]
+
+    @admin.display(description="Images")
+    def images(self, generation: Generation) -> int:
+        return getattr(generation, "image_count", None) or 0
+
+    @admin.display(description="Served by")
+    def served_by(self, generation: Generation) -> str:
+        return getattr(generation, "served_by_label", None) or "—"
+
+    @admin.display(description="Deleted", boolean=True)
+    def deleted(self, generation: Generation) -> bool:
+        return generation.deleted_at is not None
+
+    @admin.display(description="Time to finish")
+    def duration(self, generation: Generation) -> str:
+        if generation.started_at is None or generation.finished_at is None:
+            return "—"
+        return f"{(generation.finished_at - generation.started_at).total_seconds():.1f} s"
+
+    @admin.display(description="Ledger")
+    def ledger(self, generation: Generation) -> str:
+        url = reverse("admin:accounts_creditentry_changelist")
+        link = '<a href="{}?generation__id__exact={}">Credit entries of this generation</a>'
+        return format_html(link, url, generation.pk)
+
+    def get_urls(self) -> list[URLPattern]:
+        site = self.admin_site
+        return [
+            path(
+                "usage/",
+                site.admin_view(partial(usage_report_view, site=site)),
+                name="generations_usage_report",
+            ),
+            path(
+                "<uuid:generation_id>/files/<str:kind>/<int:image_id>/",
+                site.admin_view(self.file_view),
+                name="generations_generation_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def file_view(
+        self, request: HttpRequest, generation_id: UUID, kind: str, image_id: int
+    ) -> FileResponse:
+        """A stored reference or output image (or its thumbnail), deleted generations included."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        name: str | None = None
+        if kind == "reference":
+            reference = ReferenceImage.objects.filter(pk=image_id, generation_id=generation_id)
+            name = reference.values_list("file", flat=True).first()
+        elif kind in ("output", "thumbnail"):
+            output = OutputImage.objects.filter(pk=image_id, generation_id=generation_id)
+            field = "thumbnail" if kind == "thumbnail" else "file"
+            name = output.values_list(field, flat=True).first()
+        if not name or not default_storage.exists(name):
+            raise Http404("The file is no longer stored.")
+        return FileResponse(default_storage.open(name, "rb"))
 
 
 @admin.register(ProviderAttempt)
 class ProviderAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["started_at", "generation", "provider_kind", "outcome", "latency_ms"]
-    list_filter = ["provider_kind", "outcome"]
-    list_select_related = ["generation"]
-    search_fields = ["provider_request_id"]
+    list_display = [
+        "started_at",
+        "generation_link",
+        "account",
+        "provider_kind",
+        "outcome",
+        "http_status",
+        "error_code",
+        "images_returned",
+        "latency_ms",
+        "provider_request_id",
+    ]
+    list_filter = [
+        "provider_kind",
+        "outcome",
+        ("account", admin.RelatedOnlyFieldListFilter),
+        "error_code",
+        "started_at",
+    ]
+    list_select_related = ["account"]
+    show_full_result_count = False
+    date_hierarchy = "started_at"
+    search_fields = ["=provider_request_id"]
+    search_help_text = "An exact provider request / task id."
+
+    @admin.display(description="Generation", ordering="generation_id")
+    def generation_link(self, attempt: ProviderAttempt) -> str:
+        url = reverse("admin:generations_generation_change", args=[attempt.generation_id])
+        return format_html('<a href="{}">{}</a>', url, str(attempt.generation_id)[:8])
 
 
 class ProviderAccountForm(forms.ModelForm):
@@ -139,7 +302,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
                     connect_timeout_s=obj.connect_timeout_s,
                     read_timeout_s=obj.read_timeout_s,
                 ),
-                actor=request.user,
+                actor=_staff_member(request),
                 ip_address=ip_address,
             )
             obj.pk = created.pk
@@ -151,23 +314,33 @@ class ProviderAccountAdmin(admin.ModelAdmin):
                 for name in EDITABLE_FIELDS
                 if name in form.changed_data
             },
-            actor=request.user,
+            actor=_staff_member(request),
             ip_address=ip_address,
         )
         if api_key:
             provider_account_set_key(
-                account=obj, api_key=api_key, actor=request.user, ip_address=ip_address
+                account=obj, api_key=api_key, actor=_staff_member(request), ip_address=ip_address
             )
 
+    def get_urls(self) -> list[URLPattern]:
+        site = self.admin_site
+        health = site.admin_view(partial(provider_health_view, site=site))
+        return [
+            path("health/", health, name="generations_provider_health"),
+            *super().get_urls(),
+        ]
+
+    # Each switch is its own audited change (provider_account_set_enabled writes the event).
     @admin.action(description="Enable selected accounts")
     def enable_accounts(self, request: HttpRequest, queryset: Any) -> None:
         for account in queryset:
             provider_account_set_enabled(
                 account=account,
                 enabled=True,
-                actor=request.user,
+                actor=_staff_member(request),
                 ip_address=request.META.get("REMOTE_ADDR"),
             )
+        self.message_user(request, f"Enabled {len(queryset)} account(s).", messages.SUCCESS)
 
     @admin.action(description="Disable selected accounts")
     def disable_accounts(self, request: HttpRequest, queryset: Any) -> None:
@@ -175,7 +348,8 @@ class ProviderAccountAdmin(admin.ModelAdmin):
             provider_account_set_enabled(
                 account=account,
                 enabled=False,
-                actor=request.user,
+                actor=_staff_member(request),
                 reason=f"Disabled by {request.user.get_username()} in the admin.",
                 ip_address=request.META.get("REMOTE_ADDR"),
             )
+        self.message_user(request, f"Disabled {len(queryset)} account(s).", messages.SUCCESS)

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from seedream_site.observability.redaction import remember_secret
+
 
 class CredentialUnreadable(Exception):
     """A stored credential does not decrypt with any configured key."""
@@ -32,6 +34,8 @@ def _fernet() -> MultiFernet:
 
 
 def credential_encrypt(secret: str) -> str:
+    # Every provider key this process holds in plain text is scrubbed from its logs from now on.
+    remember_secret(secret)
     return _fernet().encrypt(secret.encode()).decode() if secret else ""
 
 
@@ -39,13 +43,15 @@ def credential_decrypt(token: str) -> str:
     if not token:
         return ""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        secret = _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         raise CredentialUnreadable(
             "A provider credential cannot be decrypted with the configured keys. "
             "Add the key it was stored with to PROVIDER_CREDENTIALS_KEYS, or store the "
             "credential again with manage.py provider_account set-key."
         ) from None
+    remember_secret(secret)
+    return secret
 
 
 def credential_rotate(token: str) -> str:

@@ -1,13 +1,40 @@
-from typing import Any
+"""Forms of the workspace pages: compose, the gallery's filters and boards.
+
+The forms only translate input; the catalog (``generations.catalog``) and the services hold the
+rules, and their errors are added back to the field they concern.
+"""
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, Protocol, cast
 
 from django import forms
 from django.conf import settings
 
 from .catalog import ASPECT_RATIOS, GenerationSpec, list_models
-from .models import Generation
+from .models import Board, Generation
+from .selectors import GALLERY_TAB_TEAM, GalleryFilters
 
 # Catalog field names -> form field names, so catalog errors land next to the right control.
 SPEC_FIELD_TO_FORM_FIELD = {"reference_count": "references"}
+
+
+class CarriedReference(Protocol):
+    """A reference image carried into the compose form from an earlier generation
+    (``generations.pages.compose.CarriedImage``)."""
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def read(self) -> bytes: ...
+
+
+def choices_set(field: forms.Field, choices: list[tuple[Any, str]]) -> None:
+    """Set a choice field's options (``Field`` as django-stubs types ``form.fields`` has none)."""
+    cast(forms.ChoiceField, field).choices = choices
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -39,12 +66,12 @@ class ComposeForm(forms.Form):
     prompt = forms.CharField(
         label="Prompt",
         max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Describe the image…"}),
+        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "Describe the image…"}),
     )
     size = forms.CharField(
         label="Size",
         required=False,
-        help_text="A tier such as 2K, or WIDTHxHEIGHT. Empty uses the model's default.",
+        help_text="A tier such as 2K, or WIDTHxHEIGHT; empty uses the model's default.",
         widget=forms.TextInput(attrs={"list": "size-options", "autocomplete": "off"}),
     )
     aspect_ratio = forms.ChoiceField(label="Aspect ratio", required=False)
@@ -52,16 +79,34 @@ class ComposeForm(forms.Form):
     seed = forms.IntegerField(label="Seed", required=False)
     guidance_scale = forms.FloatField(label="Guidance scale", required=False)
     references = MultipleImageField(label="Reference images", required=False)
+    # Images of earlier generations kept as references ("reuse", "use as reference"): checked
+    # boxes, so they can be dropped without JavaScript too.
+    carried_references = forms.MultipleChoiceField(
+        label="Kept references", required=False, widget=forms.CheckboxSelectMultiple
+    )
     visibility = forms.ChoiceField(
         label="Visible to", choices=Generation.Visibility.choices, initial="private"
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, carried: Sequence[CarriedReference] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [(model.id, model.label) for model in list_models()]
-        self.fields["aspect_ratio"].choices = [("", "Default")] + [
-            (ratio, ratio) for ratio in ASPECT_RATIOS
-        ]
+        self.carried = list(carried)
+        choices_set(self.fields["model"], [(model.id, model.label) for model in list_models()])
+        choices_set(
+            self.fields["aspect_ratio"],
+            [("", "Default")] + [(ratio, ratio) for ratio in ASPECT_RATIOS],
+        )
+        choices_set(self.fields["carried_references"], [(ref.token, ref.label) for ref in carried])
+
+    def carried_rows(self) -> list[tuple[CarriedReference, bool]]:
+        """Each carried reference with whether its box is ticked, for the template."""
+        chosen = set(self["carried_references"].value() or ())
+        return [(ref, ref.token in chosen) for ref in self.carried]
+
+    def carried_chosen(self) -> list[CarriedReference]:
+        """The carried references the submitted form kept, in their shown order."""
+        chosen = set(self.cleaned_data.get("carried_references") or ())
+        return [ref for ref in self.carried if ref.token in chosen]
 
     def to_spec(self) -> GenerationSpec:
         data = self.cleaned_data
@@ -80,3 +125,106 @@ class ComposeForm(forms.Form):
             field_name = SPEC_FIELD_TO_FORM_FIELD.get(spec_field, spec_field)
             for message in messages:
                 self.add_error(field_name if field_name in self.fields else None, message)
+
+
+class GalleryFilterForm(forms.Form):
+    """The gallery's filters, read from the query string (GET), so every view is a link."""
+
+    q = forms.CharField(
+        label="Search prompts",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search prompts…"}),
+    )
+    model = forms.ChoiceField(label="Model", required=False)
+    status = forms.ChoiceField(label="Status", required=False)
+    created_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    author = forms.TypedChoiceField(label="Made by", required=False, coerce=int, empty_value=None)
+    starred = forms.BooleanField(label="Starred only", required=False)
+
+    def __init__(self, *args: Any, tab: str, authors: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tab = tab
+        choices_set(
+            self.fields["model"],
+            [("", "All models")] + [(model.id, model.label) for model in list_models()],
+        )
+        choices_set(self.fields["status"], [("", "Any status"), *Generation.Status.choices])
+        if tab == GALLERY_TAB_TEAM:
+            choices_set(
+                self.fields["author"],
+                [("", "Anyone")] + [(author.pk, author.get_username()) for author in authors],
+            )
+        else:
+            # Everything on "mine" is by the viewer: a "made by" control would only confuse.
+            del self.fields["author"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        start, end = data.get("created_from"), data.get("created_to")
+        if isinstance(start, date) and isinstance(end, date) and start > end:
+            self.add_error("created_to", "The end date is before the start date.")
+        return data
+
+    def to_filters(self) -> GalleryFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return GalleryFilters(
+            tab=self.tab,
+            model=data.get("model") or "",
+            status=data.get("status") or "",
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+            author_id=data.get("author"),
+            text=data.get("q") or "",
+            starred=bool(data.get("starred")),
+        )
+
+    def is_filtered(self) -> bool:
+        filters = self.to_filters()
+        return filters != GalleryFilters(tab=self.tab)
+
+
+class BoardForm(forms.Form):
+    name = forms.CharField(label="Board name", max_length=100)
+    shared = forms.BooleanField(
+        label="Share with the team",
+        required=False,
+        help_text="Teammates can open it; they see only images already visible to them.",
+    )
+
+    def visibility(self) -> str:
+        return Board.Visibility.TEAM if self.cleaned_data["shared"] else Board.Visibility.PRIVATE
+
+
+class BoardAddForm(forms.Form):
+    """Put a generation (or one image of it) on one of the user's boards, or on a new one."""
+
+    board = forms.TypedChoiceField(
+        label="Board",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "Pick one of your own boards."},
+    )
+    new_board_name = forms.CharField(label="New board name", required=False, max_length=100)
+    output = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, boards: Sequence[Board] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices_set(
+            self.fields["board"],
+            [(board.pk, board.name) for board in boards] + [("", "New board…")],
+        )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("board") is None and not (data.get("new_board_name") or "").strip():
+            self.add_error("new_board_name", "Pick a board or name a new one.")
+        return data

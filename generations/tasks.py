@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from seedream_site.observability.context import bind_generation
+
 # A database that is briefly unreachable or out of connections must not strand a generation:
 # these tasks retry with back-off (each is idempotent, see the notes beside them).
 DATABASE_RETRY = {
@@ -21,7 +23,8 @@ DATABASE_RETRY = {
 def run_generation_task(*, generation_id: str) -> None:
     from .services.run import generation_run
 
-    generation_run(generation_id=generation_id)
+    with bind_generation(generation_id):
+        generation_run(generation_id=generation_id)
 
 
 # acks_late: a poll only reads the provider's job and acts on an open attempt, so a redelivered
@@ -32,7 +35,8 @@ def run_generation_task(*, generation_id: str) -> None:
 def poll_generation_task(*, generation_id: str, attempt_id: int, poll: int) -> None:
     from .services.jobs import generation_poll
 
-    generation_poll(generation_id=generation_id, attempt_id=attempt_id, poll=poll)
+    with bind_generation(generation_id):
+        generation_poll(generation_id=generation_id, attempt_id=attempt_id, poll=poll)
 
 
 @shared_task(name="generations.cancel_at_provider", ignore_result=True)
@@ -54,3 +58,19 @@ def deliver_webhook_task(*, generation_id: str, event: str, attempt: int = 1) ->
     from .webhooks import webhook_deliver
 
     webhook_deliver(generation_id=generation_id, event=event, attempt=attempt)
+
+
+# Periodic (celery beat, see CELERY_BEAT_SCHEDULE). Each is safe to run twice at once: the reaper
+# locks every generation it finishes, the file removal checks for live users of each file.
+@shared_task(name="generations.reap", ignore_result=True)
+def reap_generations_task() -> None:
+    from .services.maintenance import generations_reap
+
+    generations_reap()
+
+
+@shared_task(name="generations.remove_deleted_files", ignore_result=True)
+def remove_deleted_files_task() -> None:
+    from .services.maintenance import deleted_generation_files_remove
+
+    deleted_generation_files_remove()

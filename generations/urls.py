@@ -5,14 +5,51 @@ from . import views
 urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("quote/", views.compose_quote, name="compose-quote"),
+    path("gallery/", views.gallery, name="gallery"),
     path("generations/<uuid:generation_id>/", views.generation_detail, name="generation-detail"),
     path("generations/<uuid:generation_id>/card/", views.generation_card, name="generation-card"),
+    path(
+        "generations/<uuid:generation_id>/cancel/",
+        views.generation_cancel_view,
+        name="generation-cancel",
+    ),
+    path("generations/<uuid:generation_id>/star/", views.generation_star, name="generation-star"),
+    path(
+        "generations/<uuid:generation_id>/visibility/",
+        views.generation_visibility,
+        name="generation-visibility",
+    ),
+    path(
+        "generations/<uuid:generation_id>/delete/",
+        views.generation_delete_view,
+        name="generation-delete",
+    ),
+    path(
+        "generations/<uuid:generation_id>/images.zip",
+        views.generation_zip,
+        name="generation-zip",
+    ),
+    path(
+        "generations/<uuid:generation_id>/boards/",
+        views.board_item_add_view,
+        name="board-item-add",
+    ),
     path("images/<int:output_id>/", views.output_file, {"variant": "full"}, name="output-file"),
     path(
         "images/<int:output_id>/thumbnail/",
         views.output_file,
         {"variant": "thumbnail"},
         name="output-thumbnail",
+    ),
+    path("references/<int:reference_id>/", views.reference_file, name="reference-file"),
+    path("boards/", views.boards_index, name="boards"),
+    path("boards/<int:board_id>/", views.board_detail, name="board-detail"),
+    path("boards/<int:board_id>/edit/", views.board_update_view, name="board-update"),
+    path("boards/<int:board_id>/delete/", views.board_delete_view, name="board-delete"),
+    path(
+        "boards/items/<int:item_id>/remove/",
+        views.board_item_remove_view,
+        name="board-item-remove",
     ),
     # Signed, expiring links for clients without a session (generations.media_links).
     path("media/o/<int:output_id>/<str:variant>", views.media_signed, name="media-signed"),

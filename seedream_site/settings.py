@@ -3,20 +3,57 @@
 With nothing set the platform runs on the embedded default: an SQLite file, Celery on
 kombu's filesystem transport and media files, all under ``var/``, with the built-in demo
 provider. ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis.
-Every variable is documented in ``.env.example``.
+``DJANGO_ENV=production`` is the profile of a team's installation: the values it cannot run
+without must be set (start-up fails naming each one missing), S3 storage, HTTPS-only cookies,
+HSTS and JSON logs. Every variable is documented in ``.env.example``.
 """
 
+import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# An empty value counts as unset: `NAME=` lines copied from .env.example and compose's
+# `${NAME:-}` fall back to the default rather than replace it with "".
+env.ENVIRON = {name: value for name, value in os.environ.items() if value.strip()}
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Profile --------------------------------------------------------------------------
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"DJANGO_ENV must be development or production, not {DJANGO_ENV!r}.")
+PRODUCTION = DJANGO_ENV == "production"
+# Where media files live: "filesystem" (MEDIA_ROOT) or "s3" (django-storages). Production
+# defaults to S3: workers on several machines must all reach every file.
+STORAGE_BACKEND = env.str(
+    "STORAGE_BACKEND",
+    default="s3" if PRODUCTION or env.str("AWS_STORAGE_BUCKET_NAME", default="") else "filesystem",
+)
+if STORAGE_BACKEND not in ("filesystem", "s3"):
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem or s3, not {STORAGE_BACKEND!r}")
+if PRODUCTION:
+    # Checked here, before any default below could stand in for a missing value (a generated
+    # secret key, an SQLite file, the filesystem broker), and all at once, so one start-up
+    # names everything that is missing.
+    _required = ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"]
+    if STORAGE_BACKEND == "s3":
+        _required.append("AWS_STORAGE_BUCKET_NAME")
+    _missing = [name for name in _required if not env.str(name, default="").strip()]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs these environment variables, which are not set: "
+            + ", ".join(_missing)
+            + " (.env.example describes each)."
+        )
+    if env.bool("DJANGO_DEBUG", default=False):
+        raise ImproperlyConfigured("DJANGO_DEBUG=true is refused with DJANGO_ENV=production.")
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # The embedded default is for one machine; a secret key is generated once and kept under var/.
@@ -32,6 +69,27 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS ----------------------------------------------------------------------------
+# On in production, where the platform is reached over HTTPS only; each can be turned off,
+# e.g. for a trial on http://localhost (docker-compose.yml).
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Probes and Prometheus reach the server over the internal network, often in plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading puts the domain in browsers' built-in lists, which takes months to undo: an
+    # operator's decision (DJANGO_HSTS_PRELOAD=true), not a default the deploy check forces.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Behind a proxy that ends TLS, Django sees plain HTTP and would redirect forever. Trust the
+# proxy's X-Forwarded-Proto only when asked: a proxy that does not overwrite the header would
+# let any client claim HTTPS.
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -52,6 +110,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's and view's log lines carry the request id.
+    "seedream_site.observability.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -102,7 +162,7 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # required with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
-        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=16),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=32),
         "timeout": env.float("DATABASE_POOL_TIMEOUT_S", default=30.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -126,17 +186,80 @@ USE_TZ = True
 # --- Files ----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Media is never served as a public directory: output images go through views that check
 # who may see them (generations.views.media).
 MEDIA_URL = "/media/"
-STORAGES = {
-    "default": {
+# Seconds a signed link to an output image stays valid (API replies, webhooks); on S3 the
+# lifetime of the presigned URL, which S3 caps at 7 days.
+MEDIA_LINK_TTL_S = env.int("MEDIA_LINK_TTL_S", default=3600)
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
+if STORAGE_BACKEND == "s3":
+    from botocore.config import Config as BotocoreConfig
+
+    if MEDIA_LINK_TTL_S > 7 * 24 * 3600:
+        raise ImproperlyConfigured("MEDIA_LINK_TTL_S may be at most 604800 (7 days) on S3.")
+    _custom_domain = env.str("AWS_S3_CUSTOM_DOMAIN", default="")
+    _cloudfront_key_id = env.str("AWS_CLOUDFRONT_KEY_ID", default="")
+    # The PEM private key, with its line breaks written as \n in one line.
+    _cloudfront_key = env.str("AWS_CLOUDFRONT_KEY", default="", multiline=True)
+    if _custom_domain and not (_cloudfront_key_id and _cloudfront_key):
+        # django-storages signs custom-domain links only with a CloudFront key; without one it
+        # hands out plain links, and outputs are private.
+        raise ImproperlyConfigured(
+            "AWS_S3_CUSTOM_DOMAIN needs AWS_CLOUDFRONT_KEY_ID and AWS_CLOUDFRONT_KEY "
+            "(links to private outputs must be signed)."
+        )
+    _s3_options = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=""),
+        "region_name": env.str("AWS_S3_REGION_NAME", default=""),
+        # Unset: boto3's own chain (instance role, AWS_PROFILE, ~/.aws) provides credentials.
+        "access_key": env.str("AWS_ACCESS_KEY_ID", default=""),
+        "secret_key": AWS_SECRET_ACCESS_KEY,
+        "location": env.str("AWS_LOCATION", default=""),
+        "custom_domain": _custom_domain,
+        "cloudfront_key_id": _cloudfront_key_id,
+        "cloudfront_key": _cloudfront_key.encode() if _cloudfront_key else "",
+        # No ACL is sent by default: objects get the bucket's, private, and buckets with ACLs
+        # disabled (the AWS default since 2023) refuse uploads that name any other.
+        "default_acl": env.str("AWS_DEFAULT_ACL", default=""),
+        # Every link is presigned (generations.media_links) and lives MEDIA_LINK_TTL_S.
+        "querystring_auth": True,
+        "querystring_expire": MEDIA_LINK_TTL_S,
+        # Names are content hashes: a file saved under an existing name has the same bytes.
+        "file_overwrite": True,
+        "client_config": BotocoreConfig(
+            signature_version="s3v4",
+            # "path" for MinIO and most other S3-compatible servers; "auto" lets boto3 choose.
+            s3={"addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="auto")},
+            connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT_S", default=5.0),
+            read_timeout=env.float("AWS_S3_READ_TIMEOUT_S", default=60.0),
+            retries={"max_attempts": 3, "mode": "standard"},
+        ),
+    }
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        # Unset values are left out, so django-storages applies its own defaults.
+        "OPTIONS": {name: value for name, value in _s3_options.items() if value != ""},
+    }
+else:
+    _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+# Hashed names (cached for a year by browsers) need `collectstatic` before the server starts:
+# the Dockerfile runs it at build time. Off in development, where `make run` may skip it.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=PRODUCTION)
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "whitenoise.storage.CompressedStaticFilesStorage"
     },
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Uploads larger than this are refused before they reach Pillow (references are <= 10 MB each).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -162,8 +285,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A task held by a worker that died is redelivered after this many seconds.
+        # A task held by a worker that died is redelivered after this many seconds (keep it
+        # above CELERY_TASK_TIME_LIMIT, or a task still running would be delivered twice) ...
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # ... by the first worker whose periodic scan for such tasks (every N seconds) finds it.
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": 1,
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -204,8 +331,6 @@ API_RATE_PER_KEY = env.str("API_RATE_PER_KEY", default="120/min")
 API_RATE_PER_USER = env.str("API_RATE_PER_USER", default="240/min")
 # Where clients reach this server; makes absolute the links sent outside a request (webhooks).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
-# Seconds a signed link to an output image stays valid (API replies, webhooks).
-MEDIA_LINK_TTL_S = env.int("MEDIA_LINK_TTL_S", default=3600)
 # Host names that user-supplied URLs may reach even on private addresses (generations.fetching).
 # Development and tests only (a local webhook receiver); empty in production.
 FETCH_ALLOW_PRIVATE_HOSTS = env.list("FETCH_ALLOW_PRIVATE_HOSTS", default=[])
@@ -245,19 +370,43 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Observability --------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one object per line with request_id and generation_id, for a log collector.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
+# Applies LOGGING, then scrubs API keys, Authorization values and secrets from every record.
+LOGGING_CONFIG = "seedream_site.observability.logs.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "seedream_site.observability.logs.PlainFormatter"},
+        "json": {"()": "seedream_site.observability.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+# /metrics answers staff sessions, and scrapers sending `Authorization: Bearer <token>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The provider latency histogram of /metrics covers calls finished this long ago or less.
+METRICS_LATENCY_WINDOW_S = env.int("METRICS_LATENCY_WINDOW_S", default=3600)
+# Longest wait for the broker in /healthz and /metrics before it counts as down.
+HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=3.0)
 
 # Fernet keys for provider credentials at rest, newest first (generations/credentials.py
 # explains rotation). Unset: one key derived from DJANGO_SECRET_KEY.
 PROVIDER_CREDENTIALS_KEYS = env.list("PROVIDER_CREDENTIALS_KEYS", default=[])
+# Values replaced by [REDACTED] wherever they would appear in a log line (besides API keys,
+# Authorization values, URL passwords and provider keys: seedream_site/observability).
+SECRETS_NEVER_LOGGED = [
+    SECRET_KEY,
+    *PROVIDER_CREDENTIALS_KEYS,
+    METRICS_TOKEN,
+    AWS_SECRET_ACCESS_KEY,
+]
 # Calls per generation across provider accounts (the first try plus failovers).
 PROVIDER_MAX_ATTEMPTS = env.int("PROVIDER_MAX_ATTEMPTS", default=3)
 # An account that fails authentication this many times in a row is disabled.
@@ -273,3 +422,19 @@ GENERATION_DEADLINE_S = env.int("GENERATION_DEADLINE_S", default=600)
 # How long an OpenAI-compatible call waits for its images before answering 504 (the generation
 # goes on and can be fetched from the native API).
 OPENAI_WAIT_TIMEOUT_S = env.float("OPENAI_WAIT_TIMEOUT_S", default=300.0)
+# A generation QUEUED this long is sent to the workers again (its message may be lost).
+QUEUE_REDISPATCH_S = env.int("QUEUE_REDISPATCH_S", default=300)
+# Periodic jobs, run by `celery -A seedream_site beat` (one beat process per installation).
+CELERY_BEAT_SCHEDULE = {
+    "reap-generations": {"task": "generations.reap", "schedule": 60.0},
+    "remove-deleted-files": {"task": "generations.remove_deleted_files", "schedule": 3600.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Redis used to wake requests waiting for a generation (OpenAI-compatible calls); defaults to
+# the broker when that is Redis. "off": waiters re-read the database every second instead.
+NOTIFY_REDIS_URL = env.str(
+    "NOTIFY_REDIS_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+if NOTIFY_REDIS_URL == "off":
+    NOTIFY_REDIS_URL = ""

@@ -4,8 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import accounts.views
+from seedream_site.observability import views as observability_views
 
 urlpatterns = [
+    # Probes and Prometheus: outside the app's URL space, never behind a login redirect.
+    path("healthz", observability_views.healthz, name="healthz"),
+    path("metrics", observability_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("seedream_site.api_urls")),
     path("v1/", include("generations.openai_compat.urls")),

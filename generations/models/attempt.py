@@ -27,6 +27,9 @@ class ProviderAttempt(models.Model):
     error_message = models.TextField(blank=True)
     images_returned = models.PositiveSmallIntegerField(default=0)
     usage = models.JSONField(default=dict, blank=True)
+    polls = models.PositiveIntegerField(
+        default=0, help_text="Polls of the job so far; a duplicate poll task finds it moved on."
+    )
     job_state = models.JSONField(
         default=dict, blank=True, help_text="What polling a job-based provider needs (URLs, ids)."
     )

@@ -73,6 +73,9 @@ class Generation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    files_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a deleted generation's files left storage."
+    )
     # Soft delete: the row (and its ledger entries) stay for audit; a periodic job removes the
     # files later. Every API read filters ``deleted_at__isnull=True``.
     deleted_at = models.DateTimeField(null=True, blank=True)

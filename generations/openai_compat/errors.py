@@ -1,7 +1,9 @@
 """OpenAI's error envelope: {"error": {"message", "type", "param", "code"}}."""
 
+import logging
 from typing import Any
 
+from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -11,6 +13,8 @@ from accounts.services.credits import InsufficientCredits
 from ..api.errors import InvalidReference
 from ..catalog import SpecError
 from ..services import IdempotencyConflict
+
+logger = logging.getLogger(__name__)
 
 
 class OpenAIError(Exception):
@@ -29,6 +33,21 @@ class OpenAIError(Exception):
 
 def envelope(message: str, *, type_: str, code: str, param: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def openai_error_response(exc: Exception) -> JsonResponse:
+    """Any exception of an OpenAI-compatible call as a response in OpenAI's envelope."""
+    response = openai_exception_handler(exc, {})
+    if response is None:
+        logger.exception("OpenAI-compatible call failed", exc_info=exc)
+        return JsonResponse(
+            envelope(
+                "Something went wrong on our side.", type_="server_error", code="internal_error"
+            ),
+            status=500,
+        )
+    headers = {name: value for name, value in response.items() if name == "Retry-After"}
+    return JsonResponse(response.data, status=response.status_code, headers=headers)
 
 
 def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -3,7 +3,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("images/generations", views.ImagesGenerationsApi.as_view(), name="openai-images"),
-    path("images/edits", views.ImagesEditsApi.as_view(), name="openai-edits"),
-    path("models", views.ModelsApi.as_view(), name="openai-models"),
+    path("images/generations", views.images_generations, name="openai-images"),
+    path("images/edits", views.images_edits, name="openai-edits"),
+    path("models", views.models, name="openai-models"),
 ]

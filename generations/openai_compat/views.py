@@ -1,32 +1,38 @@
 """The OpenAI Images API over the one generation path.
 
 Each call submits a generation, waits for it (up to OPENAI_WAIT_TIMEOUT_S) and answers in
-OpenAI's shape: {"created", "data": [{"url"} | {"b64_json"}], "usage"}.
+OpenAI's shape: {"created", "data": [{"url"} | {"b64_json"}], "usage"}. The views are async:
+under the ASGI server a waiting call holds no thread, only a Redis subscription (or a timer
+re-reading the row), so one web process can keep hundreds of calls open.
 """
 
 import base64
-import time
+import json
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files.storage import default_storage
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from django.http import HttpRequest, JsonResponse
+from django.utils.module_loading import import_string
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework import exceptions
 from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.models import ApiKey
+from accounts.authentication import ApiKeyAuthentication
+from accounts.models import ApiKey, User
 
 from ..api.references import file_read, references_read
 from ..catalog import GenerationSpec, list_models
+from ..db import db_release
 from ..media_links import absolute_url, output_url
 from ..models import Generation
+from ..notifications import generation_wait_terminal_async
 from ..services import generation_submit
-from ..waiting import generation_wait_terminal
 from .aliases import catalog_id_for
-from .errors import OpenAIError, openai_exception_handler
+from .errors import OpenAIError, openai_error_response
+from .inputs import ImagesGenerationsInput, ImagesInput
 
 # A generation's failure code -> (HTTP status, OpenAI type, OpenAI code). Provider trouble is
 # upstream (502/504), a refusal is the request's (400); 500 is kept for our own faults.
@@ -40,33 +46,17 @@ FAILURES = {
 UPSTREAM_FAILURE = (502, "server_error", "provider_error")
 
 
-class OpenAIView(APIView):
-    def get_exception_handler(self):
-        return openai_exception_handler
-
-
-class ImagesInput(serializers.Serializer):
-    model = serializers.CharField(required=False, default="seedream-4.0")
-    prompt = serializers.CharField(max_length=4000)
-    n = serializers.IntegerField(required=False, default=1, min_value=1, max_value=15)
-    size = serializers.CharField(required=False, default="auto")
-    response_format = serializers.ChoiceField(
-        choices=["url", "b64_json"], required=False, default="url"
-    )
-    user = serializers.CharField(required=False, allow_blank=True, default="")
-    # Seedream extensions (the Ark dialect).
-    seed = serializers.IntegerField(required=False, allow_null=True, default=None)
-    guidance_scale = serializers.FloatField(required=False, allow_null=True, default=None)
-    aspect_ratio = serializers.CharField(required=False, default="")
-    output_format = serializers.CharField(required=False, default="")
-    watermark = serializers.BooleanField(required=False, default=False)
-    sequential_image_generation = serializers.ChoiceField(
-        choices=["auto", "disabled"], required=False, default="auto"
-    )
-
-
-class ImagesGenerationsInput(ImagesInput):
-    image = serializers.JSONField(required=False, default=None)
+def _caller(request: HttpRequest) -> tuple[User, ApiKey | None]:
+    """Authenticate (API key or session) and apply the API's throttles, as DRF views do."""
+    drf_request = Request(request, authenticators=[ApiKeyAuthentication()])
+    user = drf_request.user
+    if not user or not user.is_authenticated:
+        raise exceptions.NotAuthenticated("Send your API key: 'Authorization: Bearer <key>'.")
+    for throttle_path in settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_CLASSES", []):
+        throttle = import_string(throttle_path)()
+        if not throttle.allow_request(drf_request, None):
+            raise exceptions.Throttled(wait=throttle.wait())
+    return user, drf_request.auth if isinstance(drf_request.auth, ApiKey) else None
 
 
 def _spec(data: dict[str, Any], *, references: int) -> GenerationSpec:
@@ -75,7 +65,7 @@ def _spec(data: dict[str, Any], *, references: int) -> GenerationSpec:
         known = ", ".join(model.id for model in list_models())
         raise OpenAIError(
             f"The model '{data['model']}' does not exist. Known models: {known}.",
-            http_status=status.HTTP_404_NOT_FOUND,
+            http_status=404,
             type_="invalid_request_error",
             code="model_not_found",
             param="model",
@@ -88,11 +78,10 @@ def _spec(data: dict[str, Any], *, references: int) -> GenerationSpec:
             code="invalid_value",
             param="n",
         )
-    size = "" if data["size"] in ("", "auto") else data["size"]
     return GenerationSpec(
         model=model_id,
         prompt=data["prompt"],
-        size=size,
+        size="" if data["size"] in ("", "auto") else data["size"],
         aspect_ratio=data["aspect_ratio"],
         num_images=data["n"],
         reference_count=references,
@@ -102,23 +91,65 @@ def _spec(data: dict[str, Any], *, references: int) -> GenerationSpec:
     )
 
 
-def _generate(request: Request, data: dict[str, Any], references: list[bytes]) -> Response:
-    generation = generation_submit(
-        user=request.user,
-        spec=_spec(data, references=len(references)),
-        references=references,
-        api_key=request.auth if isinstance(request.auth, ApiKey) else None,
-        idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
-    )
-    finished = generation_wait_terminal(
-        generation_id=str(generation.id), timeout_s=settings.OPENAI_WAIT_TIMEOUT_S
-    )
-    generation.refresh_from_db()
+def _submit_generations(request: HttpRequest) -> tuple[Generation, str]:
+    user, api_key = _caller(request)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError as error:
+        raise exceptions.ParseError(f"The body is not valid JSON: {error}") from error
+    serializer = ImagesGenerationsInput(data=body)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    image = data["image"]
+    items = [image] if isinstance(image, str) else list(image or [])
+    references = references_read(user=user, items=items)
+    return _submit(request, user, api_key, data, references), data["response_format"]
+
+
+def _submit_edits(request: HttpRequest) -> tuple[Generation, str]:
+    user, api_key = _caller(request)
+    serializer = ImagesInput(data=request.POST)
+    serializer.is_valid(raise_exception=True)
+    files = request.FILES.getlist("image") + request.FILES.getlist("image[]")
+    if not files:
+        raise OpenAIError(
+            "Send at least one image file as 'image' (or 'image[]').",
+            http_status=400,
+            type_="invalid_request_error",
+            code="missing_image",
+            param="image",
+        )
+    references = [file_read(upload, field=f"image[{i}]") for i, upload in enumerate(files)]
+    data = serializer.validated_data
+    return _submit(request, user, api_key, data, references), data["response_format"]
+
+
+def _submit(
+    request: HttpRequest,
+    user: User,
+    api_key: ApiKey | None,
+    data: dict[str, Any],
+    references: list[bytes],
+) -> Generation:
+    try:
+        return generation_submit(
+            user=user,
+            spec=_spec(data, references=len(references)),
+            references=references,
+            api_key=api_key,
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+        )
+    finally:
+        db_release()  # the call now waits; the connection goes back to the pool meanwhile
+
+
+def _result(generation_id: str, *, finished: bool, response_format: str) -> dict[str, Any]:
+    generation = Generation.objects.get(id=generation_id)
     if not finished:
         raise OpenAIError(
             f"The images are not ready after {settings.OPENAI_WAIT_TIMEOUT_S:.0f} s; they will "
             f"be kept: GET /api/v1/generations/{generation.id} (it is still {generation.status}).",
-            http_status=status.HTTP_504_GATEWAY_TIMEOUT,
+            http_status=504,
             type_="server_error",
             code="timeout",
         )
@@ -130,10 +161,6 @@ def _generate(request: Request, data: dict[str, Any], references: list[bytes]) -
             type_=type_,
             code=code,
         )
-    return Response(_images_response(generation, response_format=data["response_format"]))
-
-
-def _images_response(generation: Generation, *, response_format: str) -> dict[str, Any]:
     items = []
     for output in generation.outputs.order_by("index"):
         if response_format == "b64_json":
@@ -141,12 +168,11 @@ def _images_response(generation: Generation, *, response_format: str) -> dict[st
                 items.append({"b64_json": base64.b64encode(stored.read()).decode()})
         else:
             items.append({"url": absolute_url(output_url(output))})
-    delivered = len(items)
     return {
         "created": int((generation.finished_at or generation.created_at).timestamp()),
         "data": items,
         "usage": {
-            "generated_images": delivered,
+            "generated_images": len(items),
             "credits_charged": generation.credits_charged,
             "input_tokens": 0,
             "output_tokens": 0,
@@ -155,59 +181,46 @@ def _images_response(generation: Generation, *, response_format: str) -> dict[st
     }
 
 
-class ImagesGenerationsApi(OpenAIView):
-    parser_classes = [JSONParser]
-
-    @extend_schema(
-        operation_id="openai_images_generations",
-        request=ImagesGenerationsInput,
-        responses={200: dict},
-        tags=["openai"],
-    )
-    def post(self, request: Request) -> Response:
-        serializer = ImagesGenerationsInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        image = data["image"]
-        items = [image] if isinstance(image, str) else list(image or [])
-        return _generate(request, data, references_read(user=request.user, items=items))
-
-
-class ImagesEditsApi(OpenAIView):
-    parser_classes = [MultiPartParser, FormParser]
-
-    @extend_schema(
-        operation_id="openai_images_edits",
-        request=ImagesInput,
-        responses={200: dict},
-        tags=["openai"],
-    )
-    def post(self, request: Request) -> Response:
-        serializer = ImagesInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        files = request.FILES.getlist("image") + request.FILES.getlist("image[]")
-        if not files:
-            raise OpenAIError(
-                "Send at least one image file as 'image' (or 'image[]').",
-                http_status=400,
-                type_="invalid_request_error",
-                code="missing_image",
-                param="image",
-            )
-        references = [file_read(upload, field=f"image[{i}]") for i, upload in enumerate(files)]
-        return _generate(request, serializer.validated_data, references)
-
-
-class ModelsApi(OpenAIView):
-    @extend_schema(operation_id="openai_models", responses={200: dict}, tags=["openai"])
-    def get(self, request: Request) -> Response:
-        created = int(time.mktime((2025, 1, 1, 0, 0, 0, 0, 0, 0)))
-        return Response(
-            {
-                "object": "list",
-                "data": [
-                    {"id": model.id, "object": "model", "created": created, "owned_by": "bytedance"}
-                    for model in list_models()
-                ],
-            }
+async def _generate_and_wait(request: HttpRequest, submit: Any) -> JsonResponse:
+    try:
+        generation, response_format = await sync_to_async(submit)(request)
+        finished = await generation_wait_terminal_async(
+            generation_id=str(generation.id), timeout_s=settings.OPENAI_WAIT_TIMEOUT_S
         )
+        body = await sync_to_async(_result)(
+            str(generation.id), finished=finished, response_format=response_format
+        )
+    except Exception as error:
+        return openai_error_response(error)
+    return JsonResponse(body)
+
+
+@csrf_exempt
+@require_POST
+async def images_generations(request: HttpRequest) -> JsonResponse:
+    return await _generate_and_wait(request, _submit_generations)
+
+
+@csrf_exempt
+@require_POST
+async def images_edits(request: HttpRequest) -> JsonResponse:
+    return await _generate_and_wait(request, _submit_edits)
+
+
+def _models(request: HttpRequest) -> dict[str, Any]:
+    _caller(request)
+    return {
+        "object": "list",
+        "data": [
+            {"id": model.id, "object": "model", "created": 1735689600, "owned_by": "bytedance"}
+            for model in list_models()
+        ],
+    }
+
+
+@require_GET
+async def models(request: HttpRequest) -> JsonResponse:
+    try:
+        return JsonResponse(await sync_to_async(_models)(request))
+    except Exception as error:
+        return openai_error_response(error)

@@ -7,6 +7,7 @@ from accounts.models import User
 
 from .. import tasks
 from ..models import Generation, ProviderAttempt
+from ..notifications import notify_finished
 from ..webhooks import webhook_enqueue
 from .billing import generation_release_credits
 
@@ -39,6 +40,7 @@ def generation_cancel(*, generation: Generation, user: User) -> Generation:
         )
         generation_release_credits(generation=locked)
         transaction.on_commit(partial(webhook_enqueue, locked), robust=True)
+        transaction.on_commit(partial(notify_finished, str(locked.id)), robust=True)
         # A job still running at a provider is asked to stop once this commits.
         for attempt_id in locked.attempts.filter(
             outcome=ProviderAttempt.Outcome.RUNNING

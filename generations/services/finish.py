@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Generation, ProviderAttempt
+from ..notifications import notify_finished
 from ..webhooks import webhook_enqueue
 from .billing import generation_settle_credits
 from .outputs import delivered_count
@@ -57,6 +58,7 @@ def generation_finish(
         # After commit, so a receiver never hears of a state it cannot read yet; robust, so a
         # webhook problem never fails the generation.
         transaction.on_commit(partial(webhook_enqueue, locked), robust=True)
+        transaction.on_commit(partial(notify_finished, str(locked.id)), robust=True)
     for name in ("status", "error_code", "error_message", "image_errors", "finished_at"):
         setattr(generation, name, getattr(locked, name))
     generation.credits_charged = locked.credits_charged

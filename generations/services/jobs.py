@@ -32,12 +32,22 @@ def generation_poll(*, generation_id: str, attempt_id: int, poll: int) -> None:
     Acts only while the generation is RUNNING and the attempt still open, so a duplicate or late
     poll does nothing; a canceled generation gets its job canceled at the provider.
     """
+    # Claim this poll: a redelivered or duplicate poll task (the broker may deliver twice) finds
+    # the count moved on and does nothing, so poll chains never multiply.
+    claimed = ProviderAttempt.objects.filter(
+        pk=attempt_id,
+        generation_id=generation_id,
+        polls=poll,
+        outcome=ProviderAttempt.Outcome.RUNNING,
+    ).update(polls=poll + 1)
+    if not claimed:
+        return
     attempt = (
         ProviderAttempt.objects.select_related("account", "generation")
         .filter(pk=attempt_id, generation_id=generation_id)
         .first()
     )
-    if attempt is None or attempt.outcome != ProviderAttempt.Outcome.RUNNING:
+    if attempt is None:
         return
     generation = attempt.generation
     if generation.status != Generation.Status.RUNNING:

@@ -15,8 +15,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import CreditAccount, CreditEntry
+from generations import waiting as waiting_module
 from generations.api import events as events_module
-from generations.api import generations as generations_module
 from generations.api import references as references_module
 from generations.models import Generation, Upload
 from generations.services import generation_run
@@ -393,17 +393,17 @@ def test_wait_returns_as_soon_as_the_generation_is_terminal(user, make_generatio
         sleeps.append(seconds)
         generation_run(generation_id=str(generation.id))
 
-    monkeypatch.setattr(generations_module.time, "sleep", worker_finishes_meanwhile)
+    monkeypatch.setattr(waiting_module.time, "sleep", worker_finishes_meanwhile)
     response = key_client(user).get(f"/api/v1/generations/{generation.id}?wait=30")
     assert response.status_code == 200
     assert response.json()["status"] == "succeeded"
     assert len(response.json()["outputs"]) == 1
-    assert sleeps == [generations_module.WAIT_POLL_INTERVAL_S]
+    assert sleeps == [waiting_module.POLL_INTERVAL_S]
 
 
 def test_wait_gives_up_after_the_asked_seconds(user, make_generation, monkeypatch):
     generation = make_generation(user, finished=False)
-    monkeypatch.setattr(generations_module, "WAIT_POLL_INTERVAL_S", 0.05)
+    monkeypatch.setattr(waiting_module, "POLL_INTERVAL_S", 0.05)
     started = timezone.now()
     response = key_client(user).get(f"/api/v1/generations/{generation.id}?wait=1")
     assert response.json()["status"] == "queued"

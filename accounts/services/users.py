@@ -1,0 +1,73 @@
+"""Changes to who may do what (staff, superuser, active), and failed logins of staff accounts.
+
+Both are audit-trail facts: a flag change records who changed it for whom, before and after; a
+failed staff login records the username tried and the address it came from (never the password).
+"""
+
+from collections.abc import Mapping
+
+from django.db import transaction
+
+from ..models import AuditEvent, User
+from .audit import audit_record
+
+# Flag -> audit action written when it changes.
+AUDITED_FLAGS = {
+    "is_staff": "user.staff_changed",
+    "is_superuser": "user.superuser_changed",
+    "is_active": "user.active_changed",
+}
+LOGIN_FAILED_ACTION = "user.login_failed"
+
+
+def user_set_flags(
+    *,
+    user: User,
+    changes: Mapping[str, bool],
+    actor: User | None,
+    ip_address: str | None = None,
+) -> User:
+    """Set staff / superuser / active flags; one audit event per flag that actually changed."""
+    unknown = set(changes) - set(AUDITED_FLAGS)
+    if unknown:
+        raise ValueError(f"Not a role flag: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        changed = {name: value for name, value in changes.items() if getattr(locked, name) != value}
+        if not changed:
+            return locked
+        for name, value in changed.items():
+            audit_record(
+                actor=actor,
+                action=AUDITED_FLAGS[name],
+                target=locked,
+                before={name: getattr(locked, name)},
+                after={name: value},
+                ip_address=ip_address,
+            )
+            setattr(locked, name, value)
+        locked.save(update_fields=list(changed))
+    for name, value in changed.items():
+        setattr(user, name, value)
+    return locked
+
+
+def user_login_failed_record(
+    *, username: str, ip_address: str | None = None, path: str = ""
+) -> AuditEvent | None:
+    """Audit a failed login if ``username`` names a staff account; others are not recorded.
+
+    Only staff accounts: they can change keys, credits and providers, so guessing at them is
+    what the audit trail must show, while recording every mistyped teammate password would
+    bury it.
+    """
+    staff = User.objects.filter(username=username, is_staff=True).first() if username else None
+    if staff is None:
+        return None
+    return audit_record(
+        actor=None,
+        action=LOGIN_FAILED_ACTION,
+        target=staff,
+        after={"username": username[:150], "path": path[:200]},
+        ip_address=ip_address,
+    )

@@ -1,0 +1,26 @@
+"""Django's authentication signal, turned into a call to the users service.
+
+A signal because Django reports a failed login no other way (every login form, the admin's
+included, goes through ``authenticate``); the rule itself lives in the service.
+"""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from .services.users import user_login_failed_record
+
+
+@receiver(user_login_failed, dispatch_uid="accounts.audit_staff_login_failed")
+def audit_staff_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    # Django has already replaced the password in ``credentials`` with stars; only the username
+    # is read here anyway.
+    user_login_failed_record(
+        username=str(credentials.get("username") or ""),
+        ip_address=request.META.get("REMOTE_ADDR") if request is not None else None,
+        path=request.path if request is not None else "",
+    )

@@ -1,0 +1,157 @@
+"""Many OpenAI-compatible calls waiting at once on ONE web process (ASGI, no thread per call).
+
+Starts the job-provider emulator (jobs take L seconds) in its own process, one Celery worker,
+and one uvicorn process serving the platform; fires N concurrent `POST /v1/images/generations`
+calls and prints one JSON line: {"n", "latency_s", "wall_s", "ratio", ...}, ratio = wall / L.
+A server holding a thread per waiting call would need N threads; this one holds none.
+
+    python bench/openai_wait.py --n 200 --latency 10
+
+Uses a throwaway embedded default unless DATABASE_URL / CELERY_BROKER_URL name other services
+(with Redis, waiting calls are woken by pub/sub; otherwise they re-read the row every second).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+
+from inflight import JOB_URL_SUFFIX, start_emulator, start_worker  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=10.0, help="seconds per provider job")
+    parser.add_argument("--provider", default="replicate", choices=sorted(JOB_URL_SUFFIX))
+    arguments = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="seedream-openai-bench-"))
+    os.environ.update(
+        VAR_DIR=str(workdir),
+        MEDIA_ROOT=str(workdir / "media"),
+        BROKER_DIR=str(workdir / "broker"),
+        DJANGO_SETTINGS_MODULE="seedream_site.settings",
+        # The benchmark's own callers must not be throttled.
+        API_RATE_PER_KEY="100000/min",
+        API_RATE_PER_USER="100000/min",
+    )
+    sys.path.insert(0, str(PROJECT_ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from accounts.models import User
+    from accounts.services.credits import credits_grant
+    from accounts.services.keys import api_key_create
+    from generations.credentials import credential_encrypt
+    from generations.models import ProviderAccount
+
+    run_id = os.urandom(4).hex()
+    user = User.objects.create_user(username=f"openai-bench-{run_id}")
+    credits_grant(user=user, amount=10_000_000, actor=None, memo="benchmark budget")
+    key = api_key_create(user=user, name="bench").key
+    ProviderAccount.objects.update(enabled=False)
+    emulator, base_url, api_key = start_emulator(arguments.provider, arguments.latency)
+    ProviderAccount.objects.create(
+        kind=arguments.provider,
+        label=f"bench {arguments.provider} {run_id}",
+        base_url=f"{base_url}{JOB_URL_SUFFIX[arguments.provider]}",
+        credentials_encrypted=credential_encrypt(api_key),
+        models_served=["seedream-4.0"],
+    )
+    port = free_port()
+    web = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "uvicorn", "seedream_site.asgi:application"],
+            *["--port", str(port), "--log-level", "warning", "--no-access-log"],
+        ],
+        cwd=PROJECT_ROOT,
+        env=os.environ.copy(),
+    )
+    worker = start_worker()
+    try:
+        wait_for_port(port)
+        durations, failures, wall = asyncio.run(fire(port, key, arguments.n))
+    finally:
+        for process in (web, worker, emulator):
+            process.terminate()
+        for process in (web, worker, emulator):
+            process.wait(timeout=30)
+    print(
+        json.dumps(
+            {
+                "n": arguments.n,
+                "latency_s": arguments.latency,
+                "wall_s": round(wall, 3),
+                "ratio": round(wall / arguments.latency, 3),
+                "succeeded": len(durations),
+                "failed": failures,
+                "call_p50_s": round(statistics.median(durations), 3) if durations else None,
+                "web_processes": 1,
+                "provider": arguments.provider,
+                "broker": os.environ.get("CELERY_BROKER_URL", "filesystem://").split(":")[0],
+            }
+        )
+    )
+
+
+async def fire(port: int, key: str, n: int) -> tuple[list[float], dict[str, int], float]:
+    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=600, limits=limits
+    ) as client:
+
+        async def one(number: int) -> tuple[float, int]:
+            started = time.monotonic()
+            response = await client.post(
+                "/v1/images/generations",
+                headers={"Authorization": f"Bearer {key}"},
+                json={"model": "seedream-4.0", "prompt": f"bench {number}", "size": "1K"},
+            )
+            return time.monotonic() - started, response.status_code
+
+        started = time.monotonic()
+        results = await asyncio.gather(*(one(number) for number in range(n)))
+        wall = time.monotonic() - started
+    durations = [elapsed for elapsed, status in results if status == 200]
+    failures: dict[str, int] = {}
+    for _, status in results:
+        if status != 200:
+            failures[str(status)] = failures.get(str(status), 0) + 1
+    return durations, failures, wall
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the web server did not start")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+""" "This generation finished" signals, so waiters wake at once instead of polling.
+
+The worker publishes on Redis (channel ``generation-finished:<id>``) after the terminal state
+commits; async waiters subscribe. Without Redis (the embedded default) nothing is published and
+waiters fall back to re-reading the row, which is always the source of truth.
+"""
+
+import asyncio
+import logging
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from .api_selectors import generation_status_get
+from .db import db_release
+from .models import Generation
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_POLL_S = 1.0
+
+
+def channel_for(generation_id: str) -> str:
+    return f"generation-finished:{generation_id}"
+
+
+def notify_finished(generation_id: str) -> None:
+    """Publish a generation's end (called on commit; a lost message only slows a waiter)."""
+    url = settings.NOTIFY_REDIS_URL
+    if not url:
+        return
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        client.publish(channel_for(generation_id), "finished")
+        client.close()
+    except redis.RedisError:
+        logger.warning("could not publish the end of generation %s", generation_id)
+
+
+def _status_released(*, generation_id: str) -> str | None:
+    """The status, with the database connection handed back: under ASGI each waiting request
+    has a thread of its own for database work, and would otherwise hold a connection for its
+    whole wait."""
+    try:
+        return generation_status_get(generation_id=generation_id)
+    finally:
+        db_release()
+
+
+async def generation_wait_terminal_async(*, generation_id: str, timeout_s: float) -> bool:
+    """Wait without a thread until the generation is terminal or ``timeout_s`` pass."""
+    status_get = sync_to_async(_status_released)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    subscription = await _subscribe(generation_id)
+    try:
+        while True:
+            # Checked after subscribing, so an end published in between is not missed.
+            status = await status_get(generation_id=generation_id)
+            if status is None or status in Generation.TERMINAL_STATUSES:
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            wait_s = min(remaining, FALLBACK_POLL_S if subscription is None else 5.0)
+            if subscription is None:
+                await asyncio.sleep(wait_s)
+            else:
+                await subscription.get_message(ignore_subscribe_messages=True, timeout=wait_s)
+    finally:
+        if subscription is not None:
+            await subscription.aclose()
+
+
+async def _subscribe(generation_id: str):
+    url = settings.NOTIFY_REDIS_URL
+    if not url:
+        return None
+    import redis.asyncio as aioredis
+
+    try:
+        pubsub = aioredis.Redis.from_url(url).pubsub()
+        await pubsub.subscribe(channel_for(generation_id))
+    except Exception:
+        logger.warning("no Redis for notifications; polling generation %s", generation_id)
+        return None
+    return pubsub

@@ -1,0 +1,48 @@
+"""Small helpers every page module shares."""
+
+import uuid
+
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.models import User
+
+from ..models import Generation
+from ..selectors import generation_get_visible
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a ``login_required`` view, as django-stubs suggests typing it."""
+
+    user: User
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def generation_or_404(request: AuthenticatedHttpRequest, generation_id: object) -> Generation:
+    """The generation if the user may see it; any other id, existing or not, is a 404."""
+    generation = generation_get_visible(user=request.user, generation_id=str(generation_id))
+    if generation is None:
+        raise Http404("No such generation.")
+    return generation
+
+
+def redirect_back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    """Back to the page the form was on (its ``next`` field), if that is one of ours."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback)

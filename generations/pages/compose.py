@@ -1,0 +1,255 @@
+"""The workspace at ``/``: the compose form, its live price, and the live cards of recent work."""
+
+import dataclasses
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from accounts.selectors import credit_balance_get
+from accounts.services.credits import InsufficientCredits
+from accounts.services.pricing import PriceMissing, quote
+
+from ..catalog import MAX_REFERENCE_IMAGES, SpecError, list_models, validate_spec
+from ..forms import ComposeForm
+from ..selectors import (
+    generation_get_card,
+    generation_get_visible,
+    generation_list_recent,
+    outputs_get_visible,
+    references_get_visible,
+)
+from ..services import GenerationNotCancelable, IdempotencyConflict, generation_submit
+from ..services.cancel import generation_cancel
+from .common import AuthenticatedHttpRequest, generation_or_404, is_htmx, is_uuid, redirect_back
+
+# The htmx event a settled card sends; the price preview listens for it (workspace.html).
+BALANCE_CHANGED_EVENT = "balance-changed"
+# Prefixes of the compose form's carried-reference values: "o:<output id>", "r:<reference id>".
+OUTPUT_TOKEN = "o"  # noqa: S105 - a form value prefix, not a secret
+REFERENCE_TOKEN = "r"  # noqa: S105 - a form value prefix, not a secret
+
+
+@dataclasses.dataclass(frozen=True)
+class CarriedImage:
+    """An image of an earlier generation offered as a reference in the compose form.
+
+    ``token`` ("o:<output id>" or "r:<reference id>") is what the form posts back; the server
+    resolves it again on submit, so a posted token only ever yields an image the user may see.
+    """
+
+    token: str
+    label: str
+    preview_url: str
+    storage_name: str
+
+    def read(self) -> bytes:
+        with default_storage.open(self.storage_name, "rb") as stored:
+            return stored.read()
+
+
+def carried_resolve(*, user: User, tokens: Iterable[str]) -> list[CarriedImage]:
+    """The images behind ``tokens`` that ``user`` may see, in the given order, each once."""
+    parsed: list[tuple[str, int]] = []
+    for token in tokens:
+        kind, _, digits = token.partition(":")
+        known = kind in (OUTPUT_TOKEN, REFERENCE_TOKEN) and digits.isdigit()
+        if known and (kind, int(digits)) not in parsed:
+            parsed.append((kind, int(digits)))
+    # No request needs more than the catalog's largest reference count; more is only work.
+    parsed = parsed[:MAX_REFERENCE_IMAGES]
+    outputs = outputs_get_visible(
+        user=user, output_ids=[number for kind, number in parsed if kind == OUTPUT_TOKEN]
+    )
+    references = references_get_visible(
+        user=user, reference_ids=[number for kind, number in parsed if kind == REFERENCE_TOKEN]
+    )
+    carried: list[CarriedImage] = []
+    for kind, number in parsed:
+        if kind == OUTPUT_TOKEN and number in outputs:
+            output = outputs[number]
+            carried.append(
+                CarriedImage(
+                    token=f"{OUTPUT_TOKEN}:{number}",
+                    label=f"Image {output.index + 1} of “{output.generation.prompt[:40]}”",
+                    preview_url=reverse("output-thumbnail", args=[number]),
+                    storage_name=output.file.name or "",
+                )
+            )
+        elif kind == REFERENCE_TOKEN and number in references:
+            reference = references[number]
+            carried.append(
+                CarriedImage(
+                    token=f"{REFERENCE_TOKEN}:{number}",
+                    label=f"Reference {reference.position + 1} of an earlier generation",
+                    preview_url=reverse("reference-file", args=[number]),
+                    storage_name=reference.file.name or "",
+                )
+            )
+    return carried
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workspace(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        carried = carried_resolve(user=user, tokens=request.POST.getlist("carried_references"))
+        form = ComposeForm(request.POST, request.FILES, carried=carried)
+        generation_id = _submit(request, form) if form.is_valid() else None
+        if generation_id is not None:
+            # Back to the workspace with the same settings filled in for the next variation.
+            return redirect(f"{reverse('workspace')}?reuse={generation_id}")
+        status = 400
+    else:
+        initial, tokens = _prefill(request)
+        carried = carried_resolve(user=user, tokens=tokens)
+        initial["carried_references"] = [image.token for image in carried]
+        form = ComposeForm(initial=initial, carried=carried)
+        status = 200
+    context = {
+        "form": form,
+        "generations": generation_list_recent(user=user, limit=settings.WORKSPACE_RECENT_LIMIT),
+        "catalog": [model.as_dict() for model in list_models()],
+        # A fresh key per rendered form: a double click sends the same one, so it makes one
+        # generation and one hold; the next variation gets a new form and a new key.
+        "idempotency_key": uuid.uuid4().hex,
+        "max_upload_bytes": settings.REFERENCE_MAX_BYTES,
+        "max_upload_mb": settings.REFERENCE_MAX_BYTES // (1024 * 1024),
+    }
+    return render(request, "generations/workspace.html", context, status=status)
+
+
+def _submit(request: AuthenticatedHttpRequest, form: ComposeForm) -> str | None:
+    """Submit the valid form; errors are added to it and None returned."""
+    try:
+        references = [image.read() for image in form.carried_chosen()]
+    except OSError:
+        form.add_error("carried_references", "A kept reference image is no longer stored.")
+        return None
+    references += [upload.read() for upload in form.cleaned_data["references"]]
+    try:
+        generation = generation_submit(
+            user=request.user,
+            spec=form.to_spec(),
+            references=references,
+            idempotency_key=request.POST.get("idempotency_key", "")[:255],
+            visibility=form.cleaned_data["visibility"],
+        )
+    except SpecError as error:
+        form.add_spec_errors(error.errors)
+        return None
+    except (IdempotencyConflict, InsufficientCredits) as error:
+        form.add_error(None, str(error))
+        return None
+    return str(generation.id)
+
+
+def _prefill(request: AuthenticatedHttpRequest) -> tuple[dict[str, Any], list[str]]:
+    """Initial values from ``?reuse=<generation>`` and ``?reference_output=<image>``."""
+    initial: dict[str, Any] = {}
+    tokens: list[str] = []
+    generation_id = request.GET.get("reuse", "")
+    generation = (
+        generation_get_visible(user=request.user, generation_id=generation_id)
+        if is_uuid(generation_id)
+        else None
+    )
+    if generation is not None:
+        params = generation.params
+        initial = {
+            "model": generation.model,
+            "prompt": generation.prompt,
+            "size": params.get("size", ""),
+            "aspect_ratio": params.get("aspect_ratio", ""),
+            "num_images": generation.num_images,
+            "seed": params.get("seed"),
+            "guidance_scale": params.get("guidance_scale"),
+            "visibility": generation.visibility,
+        }
+        tokens = [f"{REFERENCE_TOKEN}:{reference.pk}" for reference in generation.references.all()]
+    tokens += [
+        f"{OUTPUT_TOKEN}:{value}"
+        for value in request.GET.getlist("reference_output")
+        if value.isdigit()
+    ]
+    return initial, tokens
+
+
+@login_required
+@require_GET
+def compose_quote(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The live cost preview of the compose form (htmx): what the current settings would hold,
+    beside the balance it would come from."""
+    form = ComposeForm(request.GET)
+    # The price needs only how many references there are, not which: the kept ones are
+    # counted from the query, without resolving (or rejecting) each image.
+    del form.fields["carried_references"]
+    context: dict[str, Any] = {"quote": None, "problem": ""}
+    if form.is_valid():
+        upload_count = request.GET.get("upload_count", "0")
+        references = len(request.GET.getlist("carried_references")) + (
+            int(upload_count) if upload_count.isdigit() else 0
+        )
+        spec = form.to_spec()
+        try:
+            resolved = validate_spec(dataclasses.replace(spec, reference_count=references))
+            context["quote"] = quote(spec=resolved)
+        except SpecError as error:
+            context["problem"] = next(iter(error.errors.values()))[0]
+        except PriceMissing as error:
+            context["problem"] = str(error)
+    else:
+        context["problem"] = "Write a prompt to see the price."
+    balance = credit_balance_get(user=request.user)
+    context["balance"] = balance
+    if context["quote"] is not None:
+        context["remaining"] = balance.available - context["quote"].total
+        context["shortfall"] = max(0, -context["remaining"])
+    return render(request, "generations/_quote.html", context)
+
+
+@login_required
+@require_GET
+def generation_card(request: AuthenticatedHttpRequest, generation_id: str) -> HttpResponse:
+    """One generation's card; polled by htmx until the generation reaches a terminal state."""
+    return _card_response(request, generation_id)
+
+
+@login_required
+@require_POST
+def generation_cancel_view(request: AuthenticatedHttpRequest, generation_id: str) -> HttpResponse:
+    """Stop a queued or running generation; its whole hold is returned."""
+    generation = generation_or_404(request, generation_id)
+    try:
+        generation_cancel(generation=generation, user=request.user)
+    except GenerationNotCancelable as error:
+        messages.error(request, str(error))
+    if is_htmx(request):
+        return _card_response(request, generation_id)
+    return redirect_back(request, reverse("workspace"))
+
+
+def _card_response(request: AuthenticatedHttpRequest, generation_id: str) -> HttpResponse:
+    generation = generation_get_card(user=request.user, generation_id=str(generation_id))
+    if generation is None:
+        raise Http404("No such generation.")
+    # When the card reaches its end the hold has been settled: the top bar's balance is
+    # refreshed out of band, and the price preview told to re-read it, once rather than on
+    # every poll.
+    settled = is_htmx(request) and generation.is_terminal
+    response = render(
+        request, "generations/_card.html", {"generation": generation, "refresh_balance": settled}
+    )
+    if settled:
+        response["HX-Trigger"] = BALANCE_CHANGED_EVENT
+    return response

@@ -1,0 +1,92 @@
+"""A generation's own page and its actions: star, visibility, delete."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ..catalog import SpecError
+from ..forms import BoardAddForm
+from ..models import Generation
+from ..selectors import board_choices, board_items_of_generation
+from ..services.boards import generation_star_set
+from ..services.delete import GenerationNotDeletable, generation_delete
+from ..services.visibility import generation_visibility_set
+from .common import AuthenticatedHttpRequest, generation_or_404, is_htmx, redirect_back
+
+
+def can_change(request: AuthenticatedHttpRequest, generation: Generation) -> bool:
+    # Mirrors generations.services.delete.generation_change_check, to hide buttons that would
+    # only be refused; the services check again on every POST.
+    return generation.owner_id == request.user.pk or request.user.is_staff
+
+
+@login_required
+@require_GET
+def generation_detail(request: AuthenticatedHttpRequest, generation_id: str) -> HttpResponse:
+    generation = generation_or_404(request, generation_id)
+    boards = board_choices(user=request.user)
+    context = {
+        "generation": generation,
+        "outputs": list(generation.outputs.all()),
+        "can_change": can_change(request, generation),
+        "board_form": BoardAddForm(boards=boards),
+        "boards": boards,
+        "board_items": board_items_of_generation(user=request.user, generation=generation),
+    }
+    return render(request, "generations/detail.html", context)
+
+
+@login_required
+@require_POST
+def generation_star(request: AuthenticatedHttpRequest, generation_id: str) -> HttpResponse:
+    """Star (``starred=1``) or unstar a generation the user can see."""
+    generation = generation_or_404(request, generation_id)
+    starred = generation_star_set(
+        generation=generation, user=request.user, starred=request.POST.get("starred") == "1"
+    )
+    if is_htmx(request):
+        generation.is_starred = starred  # type: ignore[attr-defined]
+        return render(request, "generations/_star.html", {"generation": generation})
+    return redirect_back(request, reverse("generation-detail", args=[generation.id]))
+
+
+@login_required
+@require_POST
+def generation_visibility(request: AuthenticatedHttpRequest, generation_id: str) -> HttpResponse:
+    generation = generation_or_404(request, generation_id)
+    try:
+        generation = generation_visibility_set(
+            generation=generation, user=request.user, visibility=request.POST.get("visibility", "")
+        )
+    except SpecError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            "Shared with the team."
+            if generation.visibility == Generation.Visibility.TEAM
+            else "Now only you can see it.",
+        )
+    return redirect("generation-detail", generation_id=generation.id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def generation_delete_view(request: AuthenticatedHttpRequest, generation_id: str) -> HttpResponse:
+    """GET asks for confirmation (the page works without JavaScript); POST deletes."""
+    generation = generation_or_404(request, generation_id)
+    if not can_change(request, generation):
+        raise PermissionDenied("Only the generation's owner can delete it.")
+    if request.method == "GET":
+        return render(request, "generations/delete.html", {"generation": generation})
+    try:
+        generation_delete(generation=generation, user=request.user)
+    except GenerationNotDeletable as error:
+        messages.error(request, str(error))
+        return redirect("generation-detail", generation_id=generation.id)
+    messages.success(request, "Deleted. Your credits are not affected.")
+    return redirect("gallery")

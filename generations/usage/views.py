@@ -1,0 +1,120 @@
+"""Staff pages of the admin: the usage report and provider health.
+
+Mounted by ``generations.admin`` under the admin site (``admin_view``: staff only, CSRF, no
+caching); each also checks the model permission that page is about.
+"""
+
+from datetime import timedelta
+from typing import cast
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from accounts.models import User
+
+from ..models import ProviderAccount
+from ..services.provider_accounts import provider_account_set_enabled
+from .chart import spend_chart
+from .export import csv_response
+from .forms import UsageReportForm
+from .health import provider_health
+from .report import usage_report
+from .table import FIGURE_COLUMNS, report_headings, report_table
+
+QUICK_RANGES = (("Today", 1), ("7 days", 7), ("30 days", 30), ("90 days", 90))
+
+
+def usage_report_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponseBase:
+    if not request.user.has_perm("generations.view_generation"):
+        raise PermissionDenied
+    form = UsageReportForm.from_query(request.GET)
+    context = {
+        **site.each_context(request),
+        "title": "Usage report",
+        "form": form,
+        "columns": FIGURE_COLUMNS,
+        "quick_ranges": _quick_ranges(request),
+    }
+    if form.is_valid():
+        start, end = form.bounds()
+        report = usage_report(start=start, end=end, group_by=form.cleaned_data["group_by"])
+        rows = list(report_table(report))
+        if request.GET.get("format") == "csv":
+            groups = "-".join(report.group_by) or "total"
+            first, last = form.cleaned_data["start"], form.cleaned_data["end"]
+            return csv_response(
+                filename=f"usage-{first}-to-{last}-by-{groups}.csv",
+                headings=report_headings(report),
+                rows=([*row.labels, *(cell.value for cell in row.cells)] for row in rows),
+            )
+        query = request.GET.copy()
+        query["format"] = "csv"
+        context |= {
+            "report": report,
+            "group_headings": report_headings(report)[: -len(FIGURE_COLUMNS)],
+            "rows": rows,
+            "chart": spend_chart(
+                daily=report.daily_spend,
+                first=form.cleaned_data["start"],
+                last=form.cleaned_data["end"],
+            ),
+            "csv_url": f"{request.path}?{query.urlencode()}",
+        }
+    return TemplateResponse(request, "admin/usage/report.html", context)
+
+
+def _quick_ranges(request: HttpRequest) -> list[tuple[str, str]]:
+    today = timezone.localdate()
+    groups = request.GET.getlist("group_by") if "group_by" in request.GET else ["user"]
+    links = []
+    for label, days in QUICK_RANGES:
+        start = today - timedelta(days=days - 1)
+        query = urlencode(
+            [("start", start.isoformat()), ("end", today.isoformat())]
+            + [("group_by", name) for name in groups]
+        )
+        links.append((label, f"{request.path}?{query}"))
+    return links
+
+
+def provider_health_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
+    if not request.user.has_perm("generations.view_provideraccount"):
+        raise PermissionDenied
+    if request.method == "POST":
+        return _set_enabled(request)
+    health = provider_health()
+    context = {
+        **site.each_context(request),
+        "title": "Provider health",
+        "health": health,
+        "rows": [
+            (account, [window.of(account) for window in health.windows])
+            for account in health.accounts
+        ],
+        "can_change": request.user.has_perm("generations.change_provideraccount"),
+    }
+    return TemplateResponse(request, "admin/usage/health.html", context)
+
+
+def _set_enabled(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("generations.change_provideraccount"):
+        raise PermissionDenied
+    account = get_object_or_404(ProviderAccount, pk=request.POST.get("account", ""))
+    enable = request.POST.get("action") == "enable"
+    staff = cast(User, request.user)  # admin_view lets only logged-in staff through
+    reason = request.POST.get("reason", "").strip()[:200]
+    account = provider_account_set_enabled(
+        account=account,
+        enabled=enable,
+        actor=staff,
+        reason=reason or f"Disabled by {staff.get_username()} on the provider health page.",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+    state = "enabled" if account.enabled else "disabled"
+    messages.success(request, f"{account.label} is {state}.")
+    return redirect(request.path)

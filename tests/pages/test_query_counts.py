@@ -1,0 +1,135 @@
+"""List pages cost a fixed number of queries however many rows they show (STYLE habit 11).
+
+Each page is rendered with 3 rows and then with 30; the second must not need one query more.
+The absolute ceilings are pinned too, so a new per-page query is a deliberate change.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from generations.models import Board, BoardItem, Generation, Star
+from tests.pages.conftest import make_generation
+
+pytestmark = pytest.mark.django_db
+
+# Every page: session, user, the top bar's balance; then its own reads.
+WORKSPACE_MAX_QUERIES = 5  # recent generations, their images
+GALLERY_MAX_QUERIES = 6  # count, page rows, their images (+ authors on the team tab)
+BOARDS_MAX_QUERIES = 6  # the boards, their covers, the covers' images
+BOARD_MAX_QUERIES = 6  # the board, its items, their images
+
+
+def queries_for(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def grow(owner, other, *, total: int) -> list[Generation]:
+    """``total`` generations of ``owner``, half of them shared, with a teammate's shared ones."""
+    made = [
+        make_generation(
+            owner,
+            prompt=f"fox {number}",
+            images=2 + number % 3,
+            visibility="team" if number % 2 else "private",
+        )
+        for number in range(total)
+    ]
+    for number in range(total // 3):
+        make_generation(other, prompt=f"teammate {number}", visibility="team")
+    return made
+
+
+def pinned(client, url: str, *, owner, other, ceiling: int, django_assert_max_num_queries) -> None:
+    grow(owner, other, total=3)
+    few = queries_for(client, url)
+    assert few <= ceiling
+    grow(owner, other, total=27)
+    with django_assert_max_num_queries(few):
+        client.get(url)
+
+
+def test_workspace_list(client, user, other_user, django_assert_max_num_queries):
+    client.force_login(user)
+    pinned(
+        client,
+        reverse("workspace"),
+        owner=user,
+        other=other_user,
+        ceiling=WORKSPACE_MAX_QUERIES,
+        django_assert_max_num_queries=django_assert_max_num_queries,
+    )
+
+
+@pytest.mark.parametrize("tab", ["mine", "team"])
+def test_gallery(client, user, other_user, monkeypatch, tab, django_assert_max_num_queries):
+    # One page shows them all, so the page size grows with the rows.
+    monkeypatch.setattr("generations.pages.gallery.GALLERY_PAGE_SIZE", 100)
+    client.force_login(user)
+    pinned(
+        client,
+        f"{reverse('gallery')}?tab={tab}",
+        owner=user,
+        other=other_user,
+        ceiling=GALLERY_MAX_QUERIES + (1 if tab == "team" else 0),
+        django_assert_max_num_queries=django_assert_max_num_queries,
+    )
+
+
+def test_gallery_with_filters_and_stars(client, user, other_user, django_assert_max_num_queries):
+    client.force_login(user)
+    url = f"{reverse('gallery')}?tab=mine&q=fox&model=seedream-4.0&status=succeeded&starred=on"
+    for generation in grow(user, other_user, total=3):
+        Star.objects.create(user=user, generation=generation)
+    few = queries_for(client, url)
+    assert few <= GALLERY_MAX_QUERIES
+    for generation in grow(user, other_user, total=21):
+        Star.objects.create(user=user, generation=generation)
+    with django_assert_max_num_queries(few):
+        assert client.get(url).context["page"].paginator.count == 24
+
+
+def boards_with_items(owner, other, *, boards: int, items: int) -> None:
+    start = Board.objects.count()
+    for number in range(start, start + boards):
+        board = Board.objects.create(
+            owner=owner if number % 2 else other, name=f"board {number}", visibility="team"
+        )
+        for generation in grow(owner, other, total=items):
+            BoardItem.objects.create(board=board, generation=generation)
+            first = generation.outputs.first()
+            BoardItem.objects.create(board=board, generation=generation, output=first)
+
+
+def test_boards_index(client, user, other_user, django_assert_max_num_queries):
+    client.force_login(user)
+    boards_with_items(user, other_user, boards=2, items=1)
+    few = queries_for(client, reverse("boards"))
+    assert few <= BOARDS_MAX_QUERIES
+    boards_with_items(user, other_user, boards=10, items=3)
+    with django_assert_max_num_queries(few):
+        client.get(reverse("boards"))
+
+
+def test_board_page(client, user, other_user, django_assert_max_num_queries):
+    client.force_login(user)
+    board = Board.objects.create(owner=user, name="Foxes")
+
+    def add(count: int) -> None:
+        for generation in grow(user, other_user, total=count):
+            BoardItem.objects.create(board=board, generation=generation)
+            BoardItem.objects.create(
+                board=board, generation=generation, output=generation.outputs.last()
+            )
+
+    add(3)
+    url = reverse("board-detail", args=[board.pk])
+    few = queries_for(client, url)
+    assert few <= BOARD_MAX_QUERIES
+    add(27)
+    with django_assert_max_num_queries(few):
+        client.get(url)

@@ -1,0 +1,123 @@
+"""Provider health per account and the audited enable / disable switch."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from generations.models import ProviderAttempt
+from generations.services.provider_accounts import provider_account_set_enabled
+from generations.usage.health import provider_health
+from tests.factories import UserFactory
+from tests.usage.builders import attempt_spec, make_generation
+
+pytestmark = pytest.mark.django_db
+
+HEALTH_URL = reverse("admin:generations_provider_health")
+
+
+@pytest.fixture
+def calls(user, ark, fal) -> None:
+    recent = timezone.now() - timedelta(minutes=20)
+    earlier = timezone.now() - timedelta(hours=5)
+    make_generation(  # ark rate-limits, fal delivers: one failover at ark
+        owner=user,
+        created_at=recent,
+        attempts=[
+            attempt_spec(ark, outcome="failed", error_code="rate_limited", latency_ms=400),
+            attempt_spec(fal, images=1, latency_ms=8000),
+        ],
+    )
+    make_generation(
+        owner=user, created_at=recent, attempts=[attempt_spec(ark, images=1, latency_ms=2000)]
+    )
+    make_generation(
+        owner=user, created_at=earlier, attempts=[attempt_spec(ark, images=1, latency_ms=6000)]
+    )
+    make_generation(  # two days ago: in no window
+        owner=user,
+        created_at=timezone.now() - timedelta(days=2),
+        attempts=[attempt_spec(ark, images=1)],
+    )
+    # The router switched fal off itself, and staff switched it back on.
+    provider_account_set_enabled(account=fal, enabled=False, actor=None, reason="auth failures")
+    provider_account_set_enabled(account=fal, enabled=True, actor=user)
+
+
+def test_figures_per_account_and_window(calls, ark, fal):
+    health = provider_health()
+    hour, day = health.windows
+
+    ark_hour = hour.of(ark)
+    assert (ark_hour.calls, ark_hour.finished, ark_hour.succeeded) == (2, 2, 1)
+    assert (ark_hour.rate_limited, ark_hour.failovers) == (1, 1)
+    assert ark_hour.success_percent == 50.0
+    assert ark_hour.p50_ms == pytest.approx(1200)
+    assert ark_hour.p95_ms == pytest.approx(1920)
+    ark_day = day.of(ark)
+    assert (ark_day.calls, ark_day.succeeded, ark_day.p50_ms) == (3, 2, 2000)
+    fal_day = day.of(fal)
+    assert (fal_day.calls, fal_day.succeeded, fal_day.failovers, fal_day.auto_disables) == (
+        1,
+        1,
+        0,
+        1,
+    )
+    assert [account.label for account in health.accounts] == ["Ark (team)", "fal (team)"]
+
+
+def test_running_calls_count_as_calls_but_not_in_the_success_rate(user, ark):
+    generation = make_generation(owner=user, attempts=[attempt_spec(ark, images=1)])
+    ProviderAttempt.objects.create(generation=generation, account=ark, provider_kind="ark")
+    figures = provider_health().windows[1].of(ark)
+    assert (figures.calls, figures.finished, figures.success_percent) == (2, 1, 100.0)
+
+
+def test_page_lists_accounts_and_switches_them_with_an_audit_event(
+    admin_client, admin_user, calls, ark
+):
+    page = admin_client.get(HEALTH_URL)
+    assert page.status_code == 200
+    assert "Ark (team)" in page.content.decode()
+
+    response = admin_client.post(
+        HEALTH_URL,
+        {"account": ark.pk, "action": "disable", "reason": "billing review"},
+        follow=True,
+    )
+
+    ark.refresh_from_db()
+    assert not ark.enabled
+    assert ark.disabled_reason == "billing review"
+    event = AuditEvent.objects.get(action="provider_account.disabled", actor=admin_user)
+    assert event.target_id == str(ark.pk)
+    assert event.after["enabled"] is False
+    assert "is disabled" in response.content.decode()
+
+    admin_client.post(HEALTH_URL, {"account": ark.pk, "action": "enable"})
+    ark.refresh_from_db()
+    assert ark.enabled
+    assert AuditEvent.objects.filter(action="provider_account.enabled", actor=admin_user).exists()
+
+
+def test_switching_needs_the_change_permission(client, ark):
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_provideraccount"))
+    client.force_login(viewer)
+    assert client.get(HEALTH_URL).status_code == 200
+    assert client.post(HEALTH_URL, {"account": ark.pk, "action": "disable"}).status_code == 403
+    ark.refresh_from_db()
+    assert ark.enabled
+
+
+def test_changelist_actions_write_audit_events(admin_client, admin_user, ark, fal):
+    admin_client.post(
+        reverse("admin:generations_provideraccount_changelist"),
+        {"action": "disable_accounts", "_selected_action": [ark.pk, fal.pk]},
+    )
+    assert (
+        AuditEvent.objects.filter(action="provider_account.disabled", actor=admin_user).count() == 2
+    )
