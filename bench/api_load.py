@@ -16,7 +16,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import httpx
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
+from harness import django_ready, funded_user, only_account  # noqa: E402
 from inflight import start_worker  # noqa: E402
 from openai_wait import free_port, wait_for_port  # noqa: E402
 
@@ -35,33 +35,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     arguments = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="seedream-api-load-"))
-    os.environ.update(
-        VAR_DIR=str(workdir),
-        MEDIA_ROOT=str(workdir / "media"),
-        BROKER_DIR=str(workdir / "broker"),
-        DJANGO_SETTINGS_MODULE="seedream_site.settings",
-        API_RATE_PER_KEY="1000000/min",
-        API_RATE_PER_USER="1000000/min",
+    django_ready(
+        "seedream-api-load-", API_RATE_PER_KEY="1000000/min", API_RATE_PER_USER="1000000/min"
     )
-    sys.path.insert(0, str(PROJECT_ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from accounts.models import User
-    from accounts.services.credits import credits_grant
-    from accounts.services.keys import api_key_create
-    from generations.credentials import credential_encrypt
-    from generations.models import ProviderAccount
-
-    run_id = os.urandom(4).hex()
-    user = User.objects.create_user(username=f"load-{run_id}")
-    credits_grant(user=user, amount=1_000_000_000, actor=None, memo="benchmark budget")
-    key = api_key_create(user=user, name="load").key
-    ProviderAccount.objects.update(enabled=False)
+    _, key = funded_user("load")
     emulator = subprocess.Popen(
         [sys.executable, "-m", "tests.emulators.serve", "ark"],
         cwd=PROJECT_ROOT,
@@ -70,12 +47,8 @@ def main() -> None:
     )
     assert emulator.stdout is not None
     _, base_url, ark_key = emulator.stdout.readline().split()
-    ProviderAccount.objects.create(
-        kind="ark",
-        label=f"load ark {run_id}",
-        base_url=f"{base_url}/api/v3",
-        credentials_encrypted=credential_encrypt(ark_key),
-        models_served=["seedream-3.0-t2i"],
+    only_account(
+        kind="ark", base_url=f"{base_url}/api/v3", api_key=ark_key, model="seedream-3.0-t2i"
     )
     port = free_port()
     web = subprocess.Popen(

@@ -22,12 +22,14 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+
+from harness import django_ready, funded_user, only_account  # noqa: E402
 
 
 def main() -> None:
@@ -52,50 +54,30 @@ def main() -> None:
     arguments.model = arguments.model or ("seedream-3.0-t2i" if local else "seedream-4.0")
     arguments.size = arguments.size or ("512x512" if local else "1K")
 
-    workdir = Path(tempfile.mkdtemp(prefix="seedream-bench-"))
-    os.environ["VAR_DIR"] = str(workdir)
-    os.environ["MEDIA_ROOT"] = str(workdir / "media")
-    os.environ["BROKER_DIR"] = str(workdir / "broker")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "seedream_site.settings"
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-    import django
-
-    django.setup()
+    django_ready("seedream-bench-")
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-
-    from accounts.models import User
-    from accounts.services.credits import credits_grant
     from generations.catalog import GenerationSpec
-    from generations.models import Generation, ProviderAccount
+    from generations.models import Generation
     from generations.services import generation_submit
 
-    run_id = os.urandom(4).hex()  # a database named by DATABASE_URL may hold earlier runs
-    user = User.objects.create_user(username=f"bench-{run_id}")
-    credits_grant(user=user, amount=10_000_000, actor=None, memo="benchmark budget")
-    # Only this run's account serves: a database named by DATABASE_URL may hold earlier ones.
-    ProviderAccount.objects.update(enabled=False)
+    user, _ = funded_user("bench")
     emulator = None
     if arguments.provider == "local":
-        ProviderAccount.objects.create(
+        only_account(
             kind="local",
-            label=f"bench local {run_id}",
-            models_served=[arguments.model],
+            base_url="",
+            api_key="",
+            model=arguments.model,
             options={"latency_s": arguments.latency},
         )
     else:
-        from generations.credentials import credential_encrypt
-
         emulator, base_url, api_key = start_emulator(arguments.provider, arguments.latency)
-        ProviderAccount.objects.create(
+        only_account(
             kind=arguments.provider,
-            label=f"bench {arguments.provider} {run_id}",
             base_url=f"{base_url}{JOB_URL_SUFFIX[arguments.provider]}",
-            credentials_encrypted=credential_encrypt(api_key),
-            models_served=[arguments.model],
+            api_key=api_key,
+            model=arguments.model,
         )
 
     def one_round(round_number: int) -> tuple[float, float, int]:

@@ -19,7 +19,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import httpx
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
+from harness import django_ready, funded_user, only_account  # noqa: E402
 from inflight import JOB_URL_SUFFIX, start_emulator, start_worker  # noqa: E402
 
 
@@ -38,41 +38,17 @@ def main() -> None:
     parser.add_argument("--provider", default="replicate", choices=sorted(JOB_URL_SUFFIX))
     arguments = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="seedream-openai-bench-"))
-    os.environ.update(
-        VAR_DIR=str(workdir),
-        MEDIA_ROOT=str(workdir / "media"),
-        BROKER_DIR=str(workdir / "broker"),
-        DJANGO_SETTINGS_MODULE="seedream_site.settings",
-        # The benchmark's own callers must not be throttled.
-        API_RATE_PER_KEY="100000/min",
-        API_RATE_PER_USER="100000/min",
+    # The benchmark's own callers must not be throttled.
+    django_ready(
+        "seedream-openai-bench-", API_RATE_PER_KEY="100000/min", API_RATE_PER_USER="100000/min"
     )
-    sys.path.insert(0, str(PROJECT_ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from accounts.models import User
-    from accounts.services.credits import credits_grant
-    from accounts.services.keys import api_key_create
-    from generations.credentials import credential_encrypt
-    from generations.models import ProviderAccount
-
-    run_id = os.urandom(4).hex()
-    user = User.objects.create_user(username=f"openai-bench-{run_id}")
-    credits_grant(user=user, amount=10_000_000, actor=None, memo="benchmark budget")
-    key = api_key_create(user=user, name="bench").key
-    ProviderAccount.objects.update(enabled=False)
+    _, key = funded_user("openai-bench")
     emulator, base_url, api_key = start_emulator(arguments.provider, arguments.latency)
-    ProviderAccount.objects.create(
+    only_account(
         kind=arguments.provider,
-        label=f"bench {arguments.provider} {run_id}",
         base_url=f"{base_url}{JOB_URL_SUFFIX[arguments.provider]}",
-        credentials_encrypted=credential_encrypt(api_key),
-        models_served=["seedream-4.0"],
+        api_key=api_key,
+        model="seedream-4.0",
     )
     port = free_port()
     web = subprocess.Popen(
