@@ -60,7 +60,7 @@ from generations.providers.http import (
     request_id_from,
 )
 from generations.providers.registry import register_adapter
-from generations.providers.siraya import (
+from generations.providers.wire import (
     accepted_call,
     image_facts,
     provider_model_id,

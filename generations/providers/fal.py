@@ -53,7 +53,7 @@ from generations.providers.replicate import (
     poll_failure,
     same_origin_url,
 )
-from generations.providers.siraya import (
+from generations.providers.wire import (
     accepted_call,
     provider_model_id,
     reference_wire_value,

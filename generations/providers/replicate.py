@@ -60,7 +60,7 @@ from generations.providers.errors import (
 from generations.providers.http import error_from_response, map_transport_errors, redact
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
-from generations.providers.siraya import (
+from generations.providers.wire import (
     accepted_call,
     image_facts,
     provider_model_id,

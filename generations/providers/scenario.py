@@ -63,7 +63,7 @@ from generations.providers.sinancode import (
     poll_record,
     refuse_unsupported,
 )
-from generations.providers.siraya import accepted_call, provider_model_id, reply_json_object
+from generations.providers.wire import accepted_call, provider_model_id, reply_json_object
 
 __all__ = ["SCENARIO_MODEL_IDS", "ScenarioAdapter"]
 

@@ -1,0 +1,109 @@
+"""What several adapters do alike on the wire: choose the provider's model id, encode a
+reference image, mark errors after the provider took the call, read image headers and JSON
+replies. One place for each, so adapters differ only where their providers do."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from generations.providers.contract import AccountConfig, ProviderRequest, ReferenceInput
+from generations.providers.errors import BadRequest, BadResponse, ProviderError
+from generations.providers.http import redact, request_id_from
+
+__all__ = [
+    "accepted_call",
+    "image_facts",
+    "provider_model_id",
+    "reference_wire_value",
+    "reply_json_object",
+    "wants_watermark",
+]
+
+
+def provider_model_id(
+    account: AccountConfig, catalog_id: str, defaults: Mapping[str, str], provider: str
+) -> str:
+    """The provider's model id for a catalog id: the account's `model_ids` override, else the
+    default; `BadRequest` (before any call) when the provider does not serve the model."""
+    overrides = account.options.get("model_ids") or {}
+    if not isinstance(overrides, Mapping):
+        raise ValueError(f"option model_ids must map catalog ids to model ids, got {overrides!r}")
+    model_id = overrides.get(catalog_id) or defaults.get(catalog_id)
+    if not model_id:
+        served = ", ".join(sorted({*defaults, *overrides}))
+        raise BadRequest(message=f"{provider} does not serve {catalog_id}; it serves {served}")
+    return str(model_id)
+
+
+def reference_wire_value(reference: ReferenceInput) -> str:
+    """A reference as the string resellers take: its URL, or a `data:image/<fmt>;base64,` URI.
+
+    Ark (upstream of both resellers) wants the format in lower case.
+    """
+    if reference.url is not None:
+        return reference.url
+    kind, _, subtype = reference.mime.lower().partition("/")
+    if kind != "image" or not subtype or reference.content is None:
+        raise BadRequest(message=f"a reference image has an unusable type {reference.mime!r}")
+    encoded = base64.b64encode(reference.content).decode("ascii")
+    return f"data:image/{subtype};base64,{encoded}"
+
+
+def wants_watermark(account: AccountConfig, request: ProviderRequest) -> bool:
+    """A request asking for the mark, or an account that must always show it."""
+    return bool(request.watermark or account.options.get("watermark", False))
+
+
+@contextmanager
+def accepted_call() -> Iterator[None]:
+    """Mark errors raised after the provider accepted the call as not failover-safe.
+
+    A download that cannot connect is `Unavailable(before_accepted=True)` by the transport
+    rules, but by then the provider has made (and billed) the images: sending the request to
+    another account would pay twice.
+    """
+    try:
+        yield
+    except ProviderError as error:
+        error.failover_safe = False
+        raise
+
+
+def image_facts(content: bytes, *, request_id: str | None = None) -> tuple[int, int, str | None]:
+    """Width, height and mime from the image header (Pillow decodes no pixels here)."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return image.width, image.height, Image.MIME.get(image.format or "")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise BadResponse(
+            message="the provider sent image bytes that are not a readable image",
+            request_id=request_id,
+        ) from exc
+
+
+def reply_json_object(
+    response: httpx.Response, *, secrets: tuple[str, ...] = ()
+) -> Mapping[str, Any]:
+    """The reply's JSON object, or `BadResponse` quoting the start of whatever came instead."""
+    try:
+        payload = response.json()
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both are
+        raise BadResponse(
+            message=redact(f"the provider's reply is not JSON: {response.text[:120]!r}", secrets),
+            http_status=response.status_code,
+            request_id=request_id_from(response),
+        ) from exc
+    if not isinstance(payload, Mapping):
+        raise BadResponse(
+            message="the provider's reply is not a JSON object",
+            http_status=response.status_code,
+            request_id=request_id_from(response),
+        )
+    return payload
