@@ -29,6 +29,7 @@ from generations.providers import (
 from generations.providers.acedata import AceDataAdapter, ace_error
 from tests.emulators.acedata import AceDataEmulator
 from tests.emulators.base import render_test_image
+from tests.providers.support import images_of
 
 PROMPT = "a fox reading a newspaper in a cafe"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
@@ -104,10 +105,6 @@ def failure_of(
     with pytest.raises(ProviderError) as caught:
         run(emulator, request, **options)
     return caught.value
-
-
-def images_of(outcomes: list[ProviderOutcome]) -> list[ProviderImage]:
-    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
 
 
 # --- happy paths -------------------------------------------------------------------------

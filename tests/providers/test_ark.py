@@ -1,10 +1,8 @@
 import base64
-import io
 from dataclasses import replace
 
 import httpx
 import pytest
-from PIL import Image
 
 from generations.providers import (
     AccountConfig,
@@ -30,6 +28,8 @@ from generations.providers.ark import ARK_BASE_URLS, ArkAdapter, BytePlusAdapter
 from generations.providers.ark_stream import ServerSentEvent, iter_sse_events
 from tests.conftest import make_png
 from tests.emulators.ark import ArkEmulator
+from tests.providers.support import images_of
+from tests.providers.support import pixels as pixels_of
 
 PROMPT = "a lighthouse on a cliff at dusk"
 
@@ -64,15 +64,6 @@ def make_adapter(
 
 def run(adapter: ArkAdapter, request: ProviderRequest) -> list[ProviderOutcome]:
     return list(adapter.generate(request))
-
-
-def images_of(outcomes: list[ProviderOutcome]) -> list[ProviderImage]:
-    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
-
-
-def pixels_of(image: ProviderImage) -> tuple[int, int]:
-    assert image.content is not None
-    return Image.open(io.BytesIO(image.content)).size
 
 
 def sent_body(emulator: ArkEmulator) -> dict[str, object]:

@@ -1,7 +1,6 @@
 """The fal adapter against its emulator: queue submit, status, result, cancel and faults."""
 
 import base64
-import io
 import json
 import threading
 import time
@@ -9,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 from generations.providers import (
     AccountConfig,
@@ -20,7 +18,6 @@ from generations.providers import (
     ProviderError,
     ProviderImage,
     ProviderImageFailure,
-    ProviderOutcome,
     ProviderRequest,
     ProviderTimeout,
     ProviderUsage,
@@ -32,6 +29,7 @@ from generations.providers import (
 from generations.providers.fal import FalAdapter, fal_error
 from tests.emulators.base import render_test_image
 from tests.emulators.fal import FalEmulator
+from tests.providers.support import Sleeps, images_of, pixels
 
 PROMPT = "a paper boat on a rainy street, watercolour"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
@@ -44,13 +42,6 @@ POLICY = "content_policy_violation"
 @pytest.fixture
 def emulator() -> FalEmulator:
     return FalEmulator()
-
-
-class Sleeps(list[float]):
-    """Stands in for `adapter.sleep`: remembers each pause instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def make_adapter(
@@ -90,15 +81,6 @@ def failure_of(emulator: FalEmulator, request: ProviderRequest, **options: Any) 
     with pytest.raises(ProviderError) as caught:
         run(emulator, request, **options)
     return caught.value
-
-
-def images_of(outcomes: list[ProviderOutcome] | tuple[ProviderOutcome, ...]) -> list[Any]:
-    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
-
-
-def pixels(image: ProviderImage) -> tuple[int, int]:
-    assert image.content is not None
-    return Image.open(io.BytesIO(image.content)).size
 
 
 # --- submit, poll, done ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from generations.providers import (
     build_adapter,
 )
 from generations.providers.errors import BadRequest
+from tests.providers.support import images_of
 
 
 def make_request(**overrides: object) -> ProviderRequest:
@@ -36,10 +37,6 @@ def make_request(**overrides: object) -> ProviderRequest:
 def run(request: ProviderRequest, **options: object) -> list[ProviderOutcome]:
     account = AccountConfig(kind="local", label="demo", options=options)
     return list(build_adapter(account).generate(request))
-
-
-def images_of(outcomes: list[ProviderOutcome]) -> list[ProviderImage]:
-    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
 
 
 def open_image(content: bytes | None) -> Image.Image:

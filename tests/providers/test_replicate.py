@@ -1,14 +1,12 @@
 """The Replicate adapter against its emulator: submit, poll, cancel, outputs and faults."""
 
 import base64
-import io
 import json
 import threading
 import time
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from generations.providers import (
     AccountConfig,
@@ -19,7 +17,6 @@ from generations.providers import (
     ProviderError,
     ProviderImage,
     ProviderImageFailure,
-    ProviderOutcome,
     ProviderRequest,
     ProviderTimeout,
     ProviderUsage,
@@ -35,6 +32,7 @@ from generations.providers.replicate import (
 )
 from tests.emulators.base import render_test_image
 from tests.emulators.replicate import REFUSAL_TEXT, ReplicateEmulator
+from tests.providers.support import Sleeps, images_of, pixels
 
 PROMPT = "a lighthouse at dawn, oil on canvas"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
@@ -46,13 +44,6 @@ PREDICTIONS = "/v1/predictions/"
 @pytest.fixture
 def emulator() -> ReplicateEmulator:
     return ReplicateEmulator()
-
-
-class Sleeps(list[float]):
-    """Stands in for `adapter.sleep`: remembers each pause instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def make_adapter(
@@ -92,15 +83,6 @@ def failure_of(emulator: ReplicateEmulator, request: ProviderRequest, **options:
     with pytest.raises(ProviderError) as caught:
         run(emulator, request, **options)
     return caught.value
-
-
-def images_of(outcomes: list[ProviderOutcome] | tuple[ProviderOutcome, ...]) -> list[Any]:
-    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
-
-
-def pixels(image: ProviderImage) -> tuple[int, int]:
-    assert image.content is not None
-    return Image.open(io.BytesIO(image.content)).size
 
 
 # --- submit, poll, done ------------------------------------------------------------------

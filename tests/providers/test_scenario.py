@@ -2,7 +2,6 @@
 
 import base64
 import io
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,6 +33,7 @@ from generations.providers import (
 from generations.providers.scenario import ScenarioAdapter, http_error
 from tests.emulators.base import render_test_image
 from tests.emulators.scenario import ScenarioEmulator
+from tests.providers.support import images_of
 
 PROMPT = "a lighthouse keeper's cat watching the storm"
 KEY = "test-key:test-secret"
@@ -85,10 +85,6 @@ def run_job(adapter: ScenarioAdapter, request: ProviderRequest) -> tuple[Provide
         if status.done:
             return status.outcomes
     raise AssertionError("the job did not finish")
-
-
-def images_of(outcomes: Sequence[ProviderOutcome]) -> list[ProviderImage]:
-    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
 
 
 def pixel_size(image: ProviderImage) -> tuple[int, int]:

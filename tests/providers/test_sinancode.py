@@ -2,7 +2,6 @@
 
 import base64
 import io
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -32,6 +31,7 @@ from generations.providers import (
 from generations.providers.sinancode import SinanCodeAdapter
 from tests.emulators.base import render_test_image
 from tests.emulators.sinancode import SinanCodeEmulator
+from tests.providers.support import images_of
 
 PROMPT = "a paper boat sailing down a rainy street"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=4)
@@ -84,10 +84,6 @@ def run_job(adapter: SinanCodeAdapter, request: ProviderRequest) -> tuple[Provid
         if status.done:
             return status.outcomes
     raise AssertionError("the task did not finish")
-
-
-def images_of(outcomes: Sequence[ProviderOutcome]) -> list[ProviderImage]:
-    return [outcome for outcome in outcomes if isinstance(outcome, ProviderImage)]
 
 
 def pixel_size(image: ProviderImage) -> tuple[int, int]:
