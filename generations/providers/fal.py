@@ -45,14 +45,14 @@ from generations.providers.errors import (
     ProviderError,
 )
 from generations.providers.http import error_from_response, map_transport_errors, redact
-from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
-from generations.providers.registry import register_adapter
-from generations.providers.replicate import (
+from generations.providers.job_wire import (
     collect_outputs,
     job_canceled,
     poll_failure,
     same_origin_url,
 )
+from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
+from generations.providers.registry import register_adapter
 from generations.providers.wire import (
     accepted_call,
     provider_model_id,

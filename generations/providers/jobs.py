@@ -25,10 +25,18 @@ from generations.providers.errors import ProviderTimeout
 @dataclass(frozen=True)
 class ProviderJob:
     """A submitted job: its id at the provider and whatever the adapter needs to poll it
-    (status/result URLs, the model path…). ``state`` must be JSON-serializable: it is stored."""
+    (status/result URLs, the model path…). ``state`` must be JSON-serializable: it is stored.
+
+    ``finished`` says the submit's own answer already showed the job ended (succeeded, failed or
+    canceled), e.g. Replicate's create held open with ``Prefer: wait``. ``state`` then carries
+    that answer, so the first ``poll`` completes (downloads the outputs or raises the failure)
+    without asking the provider again, and the worker schedules that poll at once. Only the
+    submit's caller sees the flag: it is not stored, the poll reads ``state``.
+    """
 
     job_id: str
     state: Mapping[str, Any] = field(default_factory=dict)
+    finished: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,26 @@ reads it; `POST urls.cancel` stops it; `Authorization: Bearer <token>`. A finish
 `output` is a list of image URLs, which are downloaded at once (their lifetime is unknown).
 `base_url` includes the API version (default https://api.replicate.com/v1).
 
-Request decisions:
+Short jobs, `Prefer: wait=N` (§2.1, R-DOC-CREATE, R-SYNC): the create asks Replicate to hold
+its answer up to N seconds; a prediction that finished in time comes back finished, with its
+`output`, and the job is marked `finished` so its first poll only downloads (no GET). One that
+did not comes back `starting`/`processing` and is polled through `urls.get` as usual. N is the
+account option `prefer_wait_s` (default 5; 0 sends no header). It stays short on purpose: the
+worker thread waits through it, and Seedream jobs mostly take longer, so a long hold would
+mostly idle a thread the poll design exists to free. ASSUMPTION: Replicate's largest accepted
+N is not documented (60 is its default and example), so values are clamped to 0-60 here: no
+hook validates account options when they are saved. N is also kept 2 s under the account's read
+timeout, since a reply held past it would be lost after Replicate created (and billed) the run.
+
+Request decisions (the `input` itself, and versions pinned per account, are
+replicate_input.py's):
 - Models: seedream-4.0 -> bytedance/seedream-4, 4.5 -> bytedance/seedream-4.5, 5.0 lite ->
   bytedance/seedream-5-lite; `account.options["model_ids"]` overrides. Other catalog ids are
   refused before any call.
-- `size`: a tier goes out as the tier with `aspect_ratio` (the request's, else
-  `match_input_image` when there are references, else 1:1); an explicit WxH as `custom` with
-  `width`/`height`, which Replicate takes only at 1024-4096 px per side: anything outside is
-  refused before the call, as are tiers and custom sizes a model's schema lacks (§2.3).
-- `sequential_image_generation` and `max_images` are always sent (defaults change between
-  schema versions); 5.0 lite gets `output_format` (its default is PNG). No seed, guidance or
-  watermark input exists (§9.5): asking for one is refused, not silently dropped.
-- References go as URLs or data URIs (Replicate recommends data URIs only up to 256 KB;
-  uploading through its Files API would lift that, not done yet).
+- Pinned versions (`account.options["versions"]`, catalog id -> version id) are created with
+  `POST {base}/predictions` and `{"version": "<version id>", "input": {...}}` (§2.1 "Create
+  (unified)"; R-PY `types/prediction_create_params.py`: "the ID of the model version that you
+  want to run"); unpinned models through their model path, as above.
 
 Errors: ASSUMPTION: besides the documented 429 `{"detail": ...}`, errors are problem details
 `{"title", "detail", "status"}` (§2.2 found no other shape); statuses map the usual way. A
@@ -27,55 +34,51 @@ failed prediction whose `error` reads like a content filter (Replicate's E005 "f
 sensitive", ASSUMPTION) is `ContentRefused`; any other failure after the job was accepted is
 `Unavailable(before_accepted=False)`: Replicate may have billed the run.
 
-The job helpers at the bottom (`poll_failure`, `collect_outputs`, `same_origin_url`,
-`job_canceled`) serve fal.py too and belong in jobs.py (owned elsewhere); the reply and
-reference helpers come from siraya.py for the same reason.
+Downloads, poll failures and the canceled-job error come from job_wire.py, shared with the
+other job providers.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import (
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderRequest,
-    ProviderUsage,
-)
+from generations.providers.contract import AccountConfig, ProviderRequest, ProviderUsage
 from generations.providers.errors import (
     AuthError,
-    BadRequest,
     BadResponse,
     ContentRefused,
     ProviderError,
-    ProviderTimeout,
-    RateLimited,
     Unavailable,
 )
 from generations.providers.http import error_from_response, map_transport_errors, redact
+from generations.providers.job_wire import (
+    collect_outputs,
+    job_canceled,
+    poll_failure,
+    same_origin_url,
+)
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
+from generations.providers.replicate_input import (
+    account_option_error,
+    pinned_version,
+    prediction_input,
+)
 from generations.providers.wire import (
     accepted_call,
-    image_facts,
     provider_model_id,
-    reference_wire_value,
     reply_json_object,
 )
 
 __all__ = [
     "REPLICATE_MODELS",
     "ReplicateAdapter",
-    "collect_outputs",
-    "job_canceled",
-    "poll_failure",
     "prediction_error",
-    "same_origin_url",
+    "prefer_wait_seconds",
 ]
 
 DEFAULT_BASE_URL = "https://api.replicate.com/v1"
@@ -84,34 +87,27 @@ REPLICATE_MODELS: Mapping[str, str] = {
     "seedream-4.5": "bytedance/seedream-4.5",
     "seedream-5.0-lite": "bytedance/seedream-5-lite",
 }
-ASPECT_RATIOS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
-MATCH_INPUT_IMAGE = "match_input_image"
-CUSTOM_SIDE_RANGE = (1024, 4096)  # `width`/`height` with size=custom (seed 001, §9.3)
 RUNNING_STATUSES = ("starting", "processing")
+ENDED_STATUSES = ("succeeded", "failed", "canceled", "aborted")
+DEFAULT_PREFER_WAIT_S = 5
+PREFER_WAIT_MAX_S = 60
+PREFER_WAIT_MARGIN_S = 2  # the held answer must arrive before our read timeout fires
 # Replicate's word for a run stopped by a content filter (ASSUMPTION: E005, "flagged as
 # sensitive", NSFW); matched case-insensitively in the prediction's `error`.
 _REFUSAL_MARKS = ("e005", "sensitive", "nsfw", "content policy", "safety checker", "flagged")
-_TIER = re.compile(r"^[1-9]K$")
-FLAKY_DOWNLOAD_PAUSE_S = 0.5  # CDNs may publish a file a moment after the job names it
 
 
-@dataclass(frozen=True)
-class ReplicateSchema:
-    """What one model's input schema takes (§2.3); 4.5 is its newest version, 9fe3b828."""
-
-    tiers: tuple[str, ...]
-    custom_size: bool
-    max_references: int
-    output_format: bool = False
-
-
-_SCHEMAS: Mapping[str, ReplicateSchema] = {
-    "seedream-4.0": ReplicateSchema(tiers=("1K", "2K", "4K"), custom_size=True, max_references=10),
-    "seedream-4.5": ReplicateSchema(tiers=("2K", "4K"), custom_size=True, max_references=14),
-    "seedream-5.0-lite": ReplicateSchema(
-        tiers=("2K", "3K"), custom_size=False, max_references=14, output_format=True
-    ),
-}
+def prefer_wait_seconds(account: AccountConfig) -> int:
+    """N for `Prefer: wait=N` (0: send none), from `prefer_wait_s`; see the module docstring."""
+    value = account.options.get("prefer_wait_s", DEFAULT_PREFER_WAIT_S)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise account_option_error(
+            f"the account option prefer_wait_s must be seconds from 0 to {PREFER_WAIT_MAX_S}, "
+            f"got {value!r}"
+        )
+    seconds = min(max(int(value), 0), PREFER_WAIT_MAX_S)
+    below_timeout = math.floor(account.read_timeout_s) - PREFER_WAIT_MARGIN_S
+    return max(0, min(seconds, below_timeout))
 
 
 @register_adapter
@@ -134,8 +130,15 @@ class ReplicateAdapter(JobAdapter):
     # --- the job -------------------------------------------------------------------------
     def submit(self, request: ProviderRequest) -> ProviderJob:
         model_path = provider_model_id(self.account, request.model, REPLICATE_MODELS, "Replicate")
-        body = {"input": self.request_input(request)}
-        response = self._call("POST", f"{self.base_url}/models/{model_path}/predictions", body)
+        version = pinned_version(self.account, request.model)
+        payload = prediction_input(request, version=version)
+        wait_s = prefer_wait_seconds(self.account)
+        if version:
+            url, body = f"{self.base_url}/predictions", {"version": version, "input": payload}
+        else:
+            url, body = f"{self.base_url}/models/{model_path}/predictions", {"input": payload}
+        headers = {"Prefer": f"wait={wait_s}"} if wait_s else {}
+        response = self._call("POST", url, body, headers=headers)
         if response.status_code not in (200, 201):
             raise self._error_from(response)
         with accepted_call():
@@ -146,19 +149,27 @@ class ReplicateAdapter(JobAdapter):
         urls = prediction.get("urls")
         urls = urls if isinstance(urls, Mapping) else {}
         own = f"{self.base_url}/predictions/{prediction_id}"
-        return ProviderJob(
-            job_id=prediction_id,
-            state={
-                "model": model_path,
-                "expected_images": request.max_images,
-                "get_url": same_origin_url(urls.get("get"), base_url=self.base_url, fallback=own),
-                "cancel_url": same_origin_url(
-                    urls.get("cancel"), base_url=self.base_url, fallback=f"{own}/cancel"
-                ),
-            },
-        )
+        state: dict[str, Any] = {
+            "model": model_path,
+            "version": version,
+            "expected_images": request.max_images,
+            "get_url": same_origin_url(urls.get("get"), base_url=self.base_url, fallback=own),
+            "cancel_url": same_origin_url(
+                urls.get("cancel"), base_url=self.base_url, fallback=f"{own}/cancel"
+            ),
+        }
+        finished = prediction.get("status") in ENDED_STATUSES
+        if finished:
+            # Kept for the first poll, which then needs no GET (all JSON: it came as JSON).
+            state["ended"] = {
+                name: prediction.get(name) for name in ("status", "output", "error", "metrics")
+            }
+        return ProviderJob(job_id=prediction_id, state=state, finished=finished)
 
     def poll(self, job: ProviderJob) -> JobStatus:
+        ended = job.state.get("ended")
+        if isinstance(ended, Mapping):
+            return self._status_of(job, ended)  # the create's held answer showed it finished
         try:
             response = self._call("GET", str(job.state["get_url"]))
             if response.status_code != 200:
@@ -167,6 +178,15 @@ class ReplicateAdapter(JobAdapter):
             return poll_failure(error)
         with accepted_call():
             prediction = reply_json_object(response, secrets=self.secrets)
+        return self._status_of(job, prediction)
+
+    def cancel(self, job: ProviderJob) -> None:
+        response = self._call("POST", str(job.state["cancel_url"]))
+        # 404: Replicate no longer knows the prediction, which is what cancel wants anyway.
+        if response.status_code not in (200, 201, 202, 204, 404):
+            raise self._error_from(response)
+
+    def _status_of(self, job: ProviderJob, prediction: Mapping[str, Any]) -> JobStatus:
         status = str(prediction.get("status") or "")
         if status == "succeeded":
             return self._finished(job, prediction)
@@ -178,12 +198,6 @@ class ReplicateAdapter(JobAdapter):
         # reports no fraction done; a prediction that has not started has done nothing.
         progress = 0.0 if status == "starting" else None
         return JobStatus(done=False, provider_status=status or "unknown", progress=progress)
-
-    def cancel(self, job: ProviderJob) -> None:
-        response = self._call("POST", str(job.state["cancel_url"]))
-        # 404: Replicate no longer knows the prediction, which is what cancel wants anyway.
-        if response.status_code not in (200, 201, 202, 204, 404):
-            raise self._error_from(response)
 
     def _finished(self, job: ProviderJob, prediction: Mapping[str, Any]) -> JobStatus:
         output = prediction.get("output")
@@ -199,48 +213,33 @@ class ReplicateAdapter(JobAdapter):
         except ProviderError as error:
             return poll_failure(error, provider_status="succeeded")
         metrics = prediction.get("metrics")
-        usage = ProviderUsage(
-            generated_images=len(urls),  # what Replicate made and bills, fetched or not
-            raw={
-                "provider": self.kind,
-                "model": job.state.get("model", ""),
-                "prediction_id": job.job_id,
-                "metrics": dict(metrics) if isinstance(metrics, Mapping) else {},
-            },
-        )
+        raw: dict[str, Any] = {
+            "provider": self.kind,
+            "model": job.state.get("model", ""),
+            "prediction_id": job.job_id,
+            "metrics": dict(metrics) if isinstance(metrics, Mapping) else {},
+        }
+        if job.state.get("version"):
+            raw["version"] = job.state["version"]
+        # generated_images: what Replicate made and bills, fetched or not.
+        usage = ProviderUsage(generated_images=len(urls), raw=raw)
         return JobStatus(done=True, outcomes=(*images, usage), provider_status="succeeded")
 
     # --- request -------------------------------------------------------------------------
-    def request_input(self, request: ProviderRequest) -> dict[str, Any]:
-        """The prediction's `input` for `request`; `BadRequest` for what Replicate cannot do."""
-        schema = _SCHEMAS.get(request.model, _SCHEMAS["seedream-4.0"])
-        if request.seed is not None or request.guidance_scale is not None:
-            raise BadRequest(message="Replicate's Seedream models take no seed or guidance scale")
-        if request.watermark:
-            raise BadRequest(message="Replicate's Seedream models take no watermark option")
-        if len(request.references) > schema.max_references:
-            raise BadRequest(
-                message=f"Replicate's {request.model} takes at most {schema.max_references} "
-                f"reference images; got {len(request.references)}"
-            )
-        if request.output_format != "jpeg" and not schema.output_format:
-            raise BadRequest(message=f"Replicate's {request.model} returns JPEG images only")
-        payload: dict[str, Any] = {"prompt": request.prompt, **replicate_size(request, schema)}
-        if request.references:
-            payload["image_input"] = [reference_wire_value(ref) for ref in request.references]
-        payload["sequential_image_generation"] = "auto" if request.max_images > 1 else "disabled"
-        payload["max_images"] = request.max_images
-        if schema.output_format:
-            payload["output_format"] = request.output_format
-        return payload
-
     # --- HTTP ----------------------------------------------------------------------------
-    def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> httpx.Response:
+    def _call(
+        self,
+        method: str,
+        url: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         if not self.account.api_key:
             raise AuthError(message="the Replicate account has no API token")
-        headers = {"Authorization": f"Bearer {self.account.api_key}"}
+        all_headers = {"Authorization": f"Bearer {self.account.api_key}", **(headers or {})}
         with (
-            self.http_client(headers=headers) as client,
+            self.http_client(headers=all_headers) as client,
             map_transport_errors(secrets=self.secrets),
         ):
             return client.request(method, url, json=body)
@@ -259,42 +258,6 @@ class ReplicateAdapter(JobAdapter):
             message = f"not found at Replicate (unknown model or prediction): {message}"
         # 401 auth, 402 no credit, 422 invalid input, 429 with Retry-After, 5xx, ...
         return error_from_response(response, message=message, secrets=self.secrets)
-
-
-def replicate_size(request: ProviderRequest, schema: ReplicateSchema) -> dict[str, Any]:
-    """`size` (+ `aspect_ratio`, or `width`/`height` for custom) for `request`."""
-    if _TIER.match(request.size):
-        if request.size not in schema.tiers:
-            raise BadRequest(
-                message=f"Replicate's {request.model} takes the sizes "
-                f"{', '.join(schema.tiers)}; not {request.size}"
-            )
-        if not request.aspect_ratio:
-            return {"size": request.size, "aspect_ratio": _default_aspect(request)}
-        aspect = request.aspect_ratio
-        if aspect not in ASPECT_RATIOS:
-            raise BadRequest(
-                message=f"Replicate takes the aspect ratios {', '.join(ASPECT_RATIOS)}; "
-                f"not {aspect}"
-            )
-        return {"size": request.size, "aspect_ratio": aspect}
-    if not schema.custom_size or "x" not in request.size:
-        raise BadRequest(
-            message=f"Replicate's {request.model} takes only the sizes "
-            f"{', '.join(schema.tiers)}; not {request.size}"
-        )
-    low, high = CUSTOM_SIDE_RANGE
-    if not (low <= request.width <= high and low <= request.height <= high):
-        raise BadRequest(
-            message=f"Replicate takes custom sizes of {low}-{high} px per side; "
-            f"{request.width}x{request.height} is outside that"
-        )
-    return {"size": "custom", "width": request.width, "height": request.height}
-
-
-def _default_aspect(request: ProviderRequest) -> str:
-    # Replicate's own default is match_input_image, which needs an input image to match.
-    return MATCH_INPUT_IMAGE if request.references else "1:1"
 
 
 def prediction_error(
@@ -318,92 +281,3 @@ def prediction_error(
         request_id=prediction_id,
         before_accepted=False,
     )
-
-
-# --- job helpers shared with fal.py (see the module docstring) ----------------------------
-
-_PASSING_FAILURES = (Unavailable, ProviderTimeout, RateLimited)
-
-
-def poll_failure(error: ProviderError, *, provider_status: str = "") -> JobStatus:
-    """What a poll whose own HTTP exchange failed reports.
-
-    A passing failure (5xx, 429, a dropped or slow connection) is "not done yet": the job is
-    still running at the provider and the next poll asks again, within the generation's
-    deadline. Anything else is raised, never failover-safe: the provider accepted the job and
-    may bill it, so sending the request elsewhere could pay twice.
-    """
-    if isinstance(error, _PASSING_FAILURES):
-        return JobStatus(
-            done=False, provider_status=provider_status or f"poll failed: {error.code}"
-        )
-    error.failover_safe = False
-    raise error
-
-
-def job_canceled(provider: str, job_id: str) -> ProviderError:
-    """A job someone stopped before it finished (usually we did, for a canceled generation)."""
-    return ProviderError(
-        message=f"the {provider} job was canceled before it finished",
-        code="job_canceled",
-        request_id=job_id,
-    )
-
-
-def collect_outputs(
-    adapter: JobAdapter, urls: Sequence[str], *, expected: int, provider: str
-) -> list[ProviderImage | ProviderImageFailure]:
-    """Download each output now (their links expire), one `ProviderImageFailure` per image that
-    could not be fetched and per image the provider made fewer than asked for.
-
-    Transport failures are raised (the whole poll is then retried); a link that answers 404
-    is tried once more after a short pause, for files published a moment late.
-    """
-    outcomes: list[ProviderImage | ProviderImageFailure] = [
-        _fetch_output(adapter, url, index=index) for index, url in enumerate(urls)
-    ]
-    for index in range(len(urls), expected):
-        # A group may legitimately come out smaller (the model decides), or the provider's
-        # output filter took an image out; the provider does not say which.
-        outcomes.append(
-            ProviderImageFailure(
-                index=index,
-                code=ProviderError.code,
-                message=f"{provider} returned {len(urls)} of the {expected} images asked for",
-            )
-        )
-    return outcomes
-
-
-def _fetch_output(
-    adapter: JobAdapter, url: str, *, index: int
-) -> ProviderImage | ProviderImageFailure:
-    try:
-        try:
-            content = adapter.download_image(url)
-        except BadResponse as error:
-            if error.http_status != 404:
-                raise
-            adapter.sleep(FLAKY_DOWNLOAD_PAUSE_S)
-            content = adapter.download_image(url)
-        width, height, mime = image_facts(content)
-    except BadResponse as error:
-        return ProviderImageFailure(index=index, code=error.code, message=error.message)
-    return ProviderImage(
-        index=index, content=content, url=url, width=width, height=height, mime=mime
-    )
-
-
-def same_origin_url(candidate: object, *, base_url: str, fallback: str) -> str:
-    """`candidate` if it is on the API's own origin, else `fallback`.
-
-    Our key goes to this URL on every poll: a reply naming another host must not get it.
-    """
-    if isinstance(candidate, str) and candidate:
-        try:
-            url, base = httpx.URL(candidate), httpx.URL(base_url)
-        except httpx.InvalidURL:
-            return fallback
-        if (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port):
-            return candidate
-    return fallback

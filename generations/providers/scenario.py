@@ -24,7 +24,8 @@ Request decisions:
   Scenario) are refused rather than silently dropped.
 
 The job helpers both task providers use (image download with one retry, failed-job and HTTP
-error mapping, poll retries, refusals) live in sinancode.py.
+error mapping, poll retries, refusals) live in job_wire.py. As for SinanCode, a download that
+fails after its one retry, transport failures included, fails that image only.
 """
 
 from __future__ import annotations
@@ -53,16 +54,16 @@ from generations.providers.errors import (
     Unavailable,
 )
 from generations.providers.http import map_transport_errors
-from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
-from generations.providers.registry import register_adapter
-from generations.providers.sinancode import (
+from generations.providers.job_wire import (
     TRANSIENT_POLL_ERRORS,
     failed_job_error,
-    fetch_output_image,
+    fetch_output,
     http_error,
     poll_record,
     refuse_unsupported,
 )
+from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
+from generations.providers.registry import register_adapter
 from generations.providers.wire import accepted_call, provider_model_id, reply_json_object
 
 __all__ = ["SCENARIO_MODEL_IDS", "ScenarioAdapter"]
@@ -265,7 +266,7 @@ class ScenarioAdapter(JobAdapter):
         except TRANSIENT_POLL_ERRORS as error:
             return JobStatus(done=False, provider_status=f"success; assets {error.code}")
         outcomes: list[ProviderOutcome] = [
-            fetch_output_image(self, url, index=index)
+            fetch_output(self, url, index=index, raise_transport_errors=False)
             if url
             else ProviderImageFailure(index, BadResponse.code, "the asset has no url")
             for index, url in enumerate(urls)

@@ -22,60 +22,45 @@ Decisions:
   the attempt. `check` reads an all-zero task id: ASSUMPTION, 404 (or 200) for a good token and
   401/403 for a bad one; it costs nothing, unlike a generation.
 
-The helpers at the bottom serve scenario.py as well (both are task providers); they belong in
-jobs.py, owned elsewhere, and should move there.
+Downloads (a 404 retried once; any failure after that, transport included, fails that image
+only), poll retries, failed-job and HTTP error mapping and the refusals it shares with Scenario
+come from job_wire.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
 from generations.providers.contract import (
-    AccountConfig,
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
     ProviderRequest,
     ProviderUsage,
 )
-from generations.providers.errors import (
-    AuthError,
-    BadRequest,
-    BadResponse,
-    ContentRefused,
-    ProviderError,
-    ProviderTimeout,
-    QuotaError,
-    RateLimited,
-    Unavailable,
+from generations.providers.errors import AuthError, BadRequest, BadResponse, Unavailable
+from generations.providers.http import map_transport_errors
+from generations.providers.job_wire import (
+    failed_job_error,
+    fetch_output,
+    http_error,
+    poll_record,
+    refuse_unsupported,
 )
-from generations.providers.http import error_from_response, map_transport_errors, redact
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
 from generations.providers.wire import (
     accepted_call,
-    image_facts,
     provider_model_id,
     reference_wire_value,
     reply_json_object,
-    wants_watermark,
 )
 
-__all__ = [
-    "SINANCODE_VERSIONS",
-    "TRANSIENT_POLL_ERRORS",
-    "SinanCodeAdapter",
-    "failed_job_error",
-    "fetch_output_image",
-    "http_error",
-    "poll_record",
-    "refuse_unsupported",
-    "sinancode_size",
-]
+__all__ = ["SINANCODE_VERSIONS", "SinanCodeAdapter", "sinancode_size"]
 
 SINANCODE_VERSIONS: Mapping[str, str] = {
     "seedream-5.0-lite": "5.0-lite",
@@ -93,13 +78,6 @@ MAX_PROMPT_CHARS = 2_000
 MAX_REFERENCES = 14
 MAX_TOTAL_IMAGES = 15  # input + generated
 _CANCELED = ("canceled", "cancelled")
-# Polls only read: throttling, 5xx, dropped connections and unreadable replies there are waited
-# out by polling again (bounded by the caller's deadline) instead of losing a paid job.
-TRANSIENT_POLL_ERRORS = (RateLimited, Unavailable, ProviderTimeout, BadResponse)
-FLAKY_DOWNLOAD_WAIT_S = 0.5
-
-_REFUSAL_MARKS = ("sensitive", "moderation", "nsfw", "content policy", "content_policy", "safety")
-_BALANCE_MARKS = ("credit", "balance", "quota", "insufficient", "plan", "subscription")
 
 # A well-formed id no task will have, for the credential check.
 _PROBE_TASK_ID = "00000000-0000-0000-0000-000000000000"
@@ -218,7 +196,7 @@ class SinanCodeAdapter(JobAdapter):
         for index, entry in enumerate(results):
             url = _result_url(entry)
             if url:
-                outcomes.append(fetch_output_image(self, url, index=index))
+                outcomes.append(fetch_output(self, url, index=index, raise_transport_errors=False))
             else:
                 outcomes.append(
                     ProviderImageFailure(index, BadResponse.code, "a result entry has no url")
@@ -253,111 +231,3 @@ def _result_url(entry: object) -> str:
     if isinstance(entry, Mapping):
         entry = entry.get("url")
     return entry if isinstance(entry, str) and entry.startswith(("https://", "http://")) else ""
-
-
-# --- helpers shared with scenario.py -------------------------------------------------------
-
-
-def refuse_unsupported(
-    provider: str, request: ProviderRequest, account: AccountConfig, *, takes_seed: bool
-) -> None:
-    """`BadRequest` for what neither task provider can do, instead of dropping it silently."""
-    if request.seed is not None and not takes_seed:
-        raise BadRequest(message=f"{provider}'s {request.model} takes no seed")
-    if request.guidance_scale is not None:
-        raise BadRequest(message=f"{provider} takes no guidance scale")
-    if request.output_format != "jpeg":
-        raise BadRequest(message=f"{provider} has no output format choice; PNG is unavailable")
-    if wants_watermark(account, request):
-        raise BadRequest(message=f"{provider} cannot add the provider's watermark")
-
-
-def poll_record(
-    fetch: Callable[[], Mapping[str, Any]], *, key: str = ""
-) -> Mapping[str, Any] | JobStatus:
-    """The job record a status read returns (under `key` when the provider wraps it), or a
-    not-done `JobStatus` when the read failed in a way worth retrying at the next poll."""
-    try:
-        reply = fetch()
-    except TRANSIENT_POLL_ERRORS as error:
-        return JobStatus(done=False, provider_status=f"status unreadable ({error.code}); retrying")
-    record = reply.get(key) if key else reply
-    if not isinstance(record, Mapping):
-        return JobStatus(done=False, provider_status="status reply without a job; retrying")
-    return record
-
-
-def fetch_output_image(
-    adapter: JobAdapter, url: str, *, index: int
-) -> ProviderImage | ProviderImageFailure:
-    """Download one finished image now (links expire); a 404 is retried once after a short
-    wait (fresh results are sometimes not yet on the CDN), any second failure is per-image."""
-    try:
-        try:
-            content = adapter.download_image(url)
-        except BadResponse as error:
-            if error.http_status != 404:
-                raise
-            adapter.sleep(FLAKY_DOWNLOAD_WAIT_S)
-            content = adapter.download_image(url)
-        width, height, mime = image_facts(content)
-    except ProviderError as error:
-        return ProviderImageFailure(index, error.code, redact(error.message, adapter.secrets))
-    return ProviderImage(
-        index=index, content=content, url=url, width=width, height=height, mime=mime
-    )
-
-
-def failed_job_error(
-    provider: str, error: object, *, job_id: str, secrets: tuple[str, ...] = ()
-) -> ProviderError:
-    """The error for a job the provider reports failed: a refusal, or a not-failover-safe
-    `Unavailable` (it was accepted, so it may have been billed)."""
-    code, text = _error_fields(error)
-    message = redact(f"{provider} job {job_id} failed: {text}", secrets)
-    fields: dict[str, Any] = {"message": message, "provider_code": code or None}
-    if _marked(f"{code} {text}", _REFUSAL_MARKS):
-        return ContentRefused(**fields)
-    return Unavailable(**fields, before_accepted=False)
-
-
-def http_error(response: httpx.Response, *, secrets: tuple[str, ...]) -> ProviderError:
-    """A non-2xx answer as a `ProviderError`: refusals and empty accounts first, then status."""
-    try:
-        payload: object = response.json()
-    except ValueError:  # a gateway's HTML page, say
-        payload = None
-    code, text = _error_fields(payload)
-    if payload is None or text == "no details":
-        text = f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
-    status = response.status_code
-    fields: dict[str, Any] = {
-        "message": redact(text, secrets),
-        "http_status": status,
-        "provider_code": code or None,
-    }
-    if status in (400, 422) and _marked(f"{code} {text}", _REFUSAL_MARKS):
-        return ContentRefused(**fields)
-    if status == 403 and _marked(f"{code} {text}", _BALANCE_MARKS):
-        return QuotaError(**fields)
-    return error_from_response(response, message=text, provider_code=code or None, secrets=secrets)
-
-
-def _error_fields(error: object) -> tuple[str, str]:
-    """(code, message) from the envelopes seen: `{message, reason}` (Scenario),
-    `{error: {message, code}}`, `{error_code, error_msg}` (SinanCode) or a bare string."""
-    if isinstance(error, str):
-        return "", error or "no details"
-    if not isinstance(error, Mapping):
-        return "", "no details"
-    inner = error.get("error")
-    if isinstance(inner, Mapping):
-        return _error_fields({**error, **inner, "error": None})
-    code = error.get("code") or error.get("reason") or error.get("error_code") or ""
-    message = error.get("message") or error.get("error_msg") or inner or error.get("detail")
-    return str(code), str(message or code or "no details")
-
-
-def _marked(text: str, marks: tuple[str, ...]) -> bool:
-    lowered = text.lower()
-    return any(mark in lowered for mark in marks)

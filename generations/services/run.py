@@ -230,10 +230,12 @@ def _job_submit(
     attempt.provider_request_id = job.job_id[:255]
     attempt.job_state = dict(job.state)
     attempt.save(update_fields=["provider_request_id", "job_state"])
+    # A job the submit already saw finish (Replicate's `Prefer: wait`) is collected at once.
+    countdown = 0.0 if job.finished else poll_delay_s(elapsed_s=0.0)
     transaction.on_commit(
         lambda: tasks.poll_generation_task.apply_async(
             kwargs={"generation_id": str(generation.id), "attempt_id": attempt.pk, "poll": 0},
-            countdown=poll_delay_s(elapsed_s=0.0),
+            countdown=countdown,
         )
     )
     return None

@@ -4,6 +4,11 @@ Routes, under `/v1` as on https://api.replicate.com/v1:
 - `POST /v1/models/{owner}/{name}/predictions` validates `{"input": {...}}` against the model's
   schema (§2.3: size enum per model, custom 1024-4096 per side, `image_input` counts,
   `max_images` 1-15 with inputs + outputs <= 15) and answers 201 with a `starting` prediction;
+- `POST /v1/predictions` with `{"version": ..., "input": {...}}` does the same for a version id
+  (validated against that version's schema, `VERSIONS`) or an official model's `owner/name`
+  (§2.1). ASSUMPTION: an unknown version answers 422 "Invalid version or not permitted". The
+  version ids are `version_id(prefix)`: only their first 8 hex digits appear in the material
+  read, the rest is made up;
 - `GET /v1/predictions/{id}` answers the prediction, moving it along its timeline;
 - `POST /v1/predictions/{id}/cancel` cancels an unfinished prediction;
 - `GET /v1/account` answers `{"type", "username", "name"}` (the token check).
@@ -13,6 +18,14 @@ Replicate relays Ark's sizes; `match_input_image` comes out 1:1).
 Timing (`JobEmulator`): with `ready_after_polls=N` (default 1) the first N polls see the job
 unfinished (queued, then running on poll N) and poll N+1 sees it finished; with
 `job_seconds=L` it finishes L seconds after submit, however often it is polled.
+
+`Prefer: wait=N` on a create (`wait` alone: 60; ASSUMPTION: N above 60 counts as 60) holds the
+answer up to N seconds or until the job is done, whichever comes first, then answers the
+prediction as it is then (finished, with `output`, or still `starting`/`processing`). The hold
+waits on the job's own event in the request's thread, holding no lock: over a loopback port
+other requests (polls, cancels, other creates) are served meanwhile, and a cancel ends the hold.
+With `ready_after_polls` time does not move a job, so a hold could never see it finish: the
+create answers at once, as after a wait that ran out.
 
 Errors: ASSUMPTION: problem details `{"title", "detail", "status"}` (only the 429's `detail`
 is documented). Faults: latency, drop and hang come from the base; rate_limit is the documented
@@ -28,6 +41,7 @@ well in base.py, which this work leaves unchanged.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -68,6 +82,7 @@ class EmulatedJob:
     height: int
     count: int
     fault: str = ""  # the outcome fault met at submit, or ""
+    version: str = ""  # the version id a prediction was created with, if any
     fmt: str = "jpeg"
     created_at: float = field(default_factory=time.monotonic)
     created_wall: float = field(default_factory=time.time)
@@ -75,6 +90,8 @@ class EmulatedJob:
     phase: str = "queued"
     outputs: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Set once the job has finished or was canceled: ends a `Prefer: wait` hold early.
+    settled: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 class JobEmulator(Emulator):
@@ -130,11 +147,27 @@ class JobEmulator(Emulator):
             if job.phase in FINISHED:
                 return False
             job.phase = "canceled"
-            return True
+        job.settled.set()
+        return True
+
+    def hold(self, job: EmulatedJob, seconds: float) -> None:
+        """Wait up to `seconds` for `job` to finish (a `Prefer: wait`), then bring it up to date.
+
+        Only with `job_seconds`: by polls, no amount of waiting finishes a job.
+        """
+        if self.job_seconds is None or seconds <= 0:
+            return
+        due_in = self.job_seconds - (time.monotonic() - job.created_at)
+        if job.fault == "stuck":
+            due_in = seconds
+        # The job finishes lazily (on `advance`), so wait until it is due; a cancel ends it early.
+        job.settled.wait(timeout=max(0.0, min(seconds, due_in)))
+        self.advance(job, poll=False)
 
     def _finish(self, job: EmulatedJob) -> None:
         if job.fault in ("refuse", "fail_after_run"):
             job.phase = "failed"
+            job.settled.set()
             return
         # "partial": a group comes back one image short (a single image is left alone).
         count = job.count - 1 if job.fault == "partial" and job.count > 1 else job.count
@@ -150,6 +183,7 @@ class JobEmulator(Emulator):
             elif job.fault == "flaky_download":
                 self.make_flaky(url)
         job.phase = "succeeded"
+        job.settled.set()
 
 
 @dataclass(frozen=True)
@@ -157,20 +191,42 @@ class Schema:
     sizes: tuple[str, ...]
     max_inputs: int
     extra_fields: frozenset[str] = frozenset()
+    aspects: tuple[str, ...] = ASPECTS
 
 
-# §2.3; 4.5 is version 9fe3b828 (2K/4K/custom, `disable_safety_checker`).
+def version_id(prefix: str) -> str:
+    """A full 64-hex version id for the 8 digits §2.3 gives (the tail is made up)."""
+    return prefix.ljust(64, "0")
+
+
+_SEEDREAM_4 = Schema(sizes=("1K", "2K", "4K", "custom"), max_inputs=10)
+_SAFETY = frozenset({"disable_safety_checker"})
+_SEEDREAM_4_5 = Schema(sizes=("2K", "4K", "custom"), max_inputs=14, extra_fields=_SAFETY)
+# §2.3; each model's path takes its newest version's schema (4.5: 9fe3b828).
 MODELS: dict[str, Schema] = {
-    "bytedance/seedream-4": Schema(sizes=("1K", "2K", "4K", "custom"), max_inputs=10),
-    "bytedance/seedream-4.5": Schema(
-        sizes=("2K", "4K", "custom"),
-        max_inputs=14,
-        extra_fields=frozenset({"disable_safety_checker"}),
-    ),
+    "bytedance/seedream-4": _SEEDREAM_4,
+    "bytedance/seedream-4.5": _SEEDREAM_4_5,
     "bytedance/seedream-5-lite": Schema(
         sizes=("2K", "3K"), max_inputs=14, extra_fields=frozenset({"output_format"})
     ),
 }
+# Version id -> (model, schema), for the versions §2.3 names. ASSUMPTION: 9fe3b828 keeps
+# e563f451's `disable_safety_checker`, and the 4.5 beta's one aspect ratio is an enum of 1:1.
+VERSIONS: dict[str, tuple[str, Schema]] = {
+    version_id("e6cff243"): ("bytedance/seedream-4", _SEEDREAM_4),
+    version_id("cf7d4319"): ("bytedance/seedream-4", _SEEDREAM_4),
+    version_id("fffbf9ea"): (
+        "bytedance/seedream-4.5",
+        Schema(sizes=("2K",), max_inputs=14, aspects=("1:1",)),
+    ),
+    version_id("e563f451"): (
+        "bytedance/seedream-4.5",
+        Schema(sizes=("2K", "4K"), max_inputs=14, extra_fields=_SAFETY),
+    ),
+    version_id("9fe3b828"): ("bytedance/seedream-4.5", _SEEDREAM_4_5),
+}
+PREFER_WAIT = re.compile(r"^\s*wait(?:\s*=\s*(\d+))?\s*$")
+PREFER_WAIT_MAX_S = 60
 COMMON_FIELDS = frozenset(
     {
         "prompt", "image_input", "size", "aspect_ratio", "width", "height",
@@ -199,6 +255,7 @@ class ReplicateEmulator(JobEmulator):
         )
         self.username = username
         self.route("POST", r"/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions", self._create)
+        self.route("POST", r"/v1/predictions", self._create_version)
         self.route("GET", r"/v1/predictions/(?P<id>[a-z0-9]+)", self._get)
         self.route("POST", r"/v1/predictions/(?P<id>[a-z0-9]+)/cancel", self._cancel)
         self.route("GET", r"/v1/account", self._account)
@@ -206,22 +263,40 @@ class ReplicateEmulator(JobEmulator):
     # --- routes --------------------------------------------------------------------------
     def _create(self, request: EmulatorRequest) -> EmulatorResponse:
         assert request.match is not None
+        return self._create_prediction(
+            request, model=f"{request.match['owner']}/{request.match['name']}"
+        )
+
+    def _create_version(self, request: EmulatorRequest) -> EmulatorResponse:
+        body = _json_object(request)
+        version = body.get("version") if body is not None else None
+        return self._create_prediction(request, version=version if isinstance(version, str) else "")
+
+    def _create_prediction(
+        self, request: EmulatorRequest, *, model: str = "", version: str = ""
+    ) -> EmulatorResponse:
+        """Both create routes: for a model path, or a `version` (an id or `owner/name`)."""
         if not self._authorized(request):
             return _unauthenticated()
-        try:
-            body = request.json
-        except ValueError:
-            body = None
-        payload = body.get("input") if isinstance(body, dict) else None
+        body = _json_object(request)
+        payload = body.get("input") if body is not None else None
         prompt = payload.get("prompt") if isinstance(payload, dict) else None
         fault = self.fault_for(request, prompt if isinstance(prompt, str) else "")
         early = _fault_reply(fault)
         if early is not None:
             return early
-        model = f"{request.match['owner']}/{request.match['name']}"
-        schema = MODELS.get(model)
-        if schema is None:
-            return _problem(404, "Not found", "The requested resource could not be found.")
+        if not model and "/" in version:
+            model, version = version, ""  # an official model's owner/name (§2.1)
+        if model:
+            schema = MODELS.get(model)
+            if schema is None:
+                return _problem(404, "Not found", "The requested resource could not be found.")
+        elif version in VERSIONS:
+            model, schema = VERSIONS[version]
+        else:
+            return _problem(
+                422, "Invalid version or not permitted", "Invalid version or not permitted"
+            )
         if not isinstance(payload, dict):
             return _invalid("input", "input is required and must be an object")
         problem = _input_problem(schema, payload)
@@ -241,8 +316,12 @@ class ReplicateEmulator(JobEmulator):
                 count=payload.get("max_images", 1) if auto else 1,
                 fault=fault.kind if fault is not None and fault.kind in OUTCOME_FAULTS else "",
                 fmt=payload.get("output_format", default_format),
+                version=version,
             )
         )
+        wait_s = _prefer_wait_s(request.header("prefer"))
+        if wait_s:
+            self.hold(job, wait_s)
         return EmulatorResponse.json(201, self._prediction(job))
 
     def _get(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -297,7 +376,7 @@ class ReplicateEmulator(JobEmulator):
         return {
             "id": job.id,
             "model": job.model,
-            "version": "hidden",
+            "version": job.version or "hidden",
             "input": job.payload,
             "status": status,
             "output": outputs if phase == "succeeded" else None,
@@ -327,8 +406,8 @@ def _input_problem(schema: Schema, payload: dict[str, Any]) -> tuple[str, str] |
     size = payload.get("size", "2K")
     if size not in schema.sizes:
         return "size", f"size must be one of: {', '.join(schema.sizes)}"
-    if payload.get("aspect_ratio", "match_input_image") not in ASPECTS:
-        return "aspect_ratio", f"aspect_ratio must be one of: {', '.join(ASPECTS)}"
+    if payload.get("aspect_ratio", schema.aspects[0]) not in schema.aspects:
+        return "aspect_ratio", f"aspect_ratio must be one of: {', '.join(schema.aspects)}"
     low, high = SIDE_RANGE
     for side in ("width", "height"):
         if side in payload and not whole_in(payload[side], low, high):
@@ -352,6 +431,22 @@ def _input_problem(schema: Schema, payload: dict[str, Any]) -> tuple[str, str] |
         if not isinstance(payload.get(flag, False), bool):
             return flag, f"{flag} must be a boolean"
     return None
+
+
+def _prefer_wait_s(header: str) -> int:
+    """Seconds a `Prefer` header asks the create to hold; 0 for none (or one not understood)."""
+    found = PREFER_WAIT.match(header)
+    if found is None:
+        return 0
+    return min(int(found[1]) if found[1] else PREFER_WAIT_MAX_S, PREFER_WAIT_MAX_S)
+
+
+def _json_object(request: EmulatorRequest) -> dict[str, Any] | None:
+    try:
+        body = request.json
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _dimensions(payload: dict[str, Any]) -> tuple[int, int]:

@@ -30,7 +30,8 @@ from generations.providers import (
     Unavailable,
     build_adapter,
 )
-from generations.providers.scenario import ScenarioAdapter, http_error
+from generations.providers.job_wire import http_error
+from generations.providers.scenario import ScenarioAdapter
 from tests.emulators.base import render_test_image
 from tests.emulators.scenario import ScenarioEmulator
 from tests.providers.support import images_of

@@ -6,6 +6,7 @@ they would land in shell history and the process list, and never printed.
 """
 
 import getpass
+import json
 import os
 import sys
 from argparse import ArgumentParser
@@ -49,6 +50,14 @@ class Command(BaseCommand):
         )
         add.add_argument("--priority", type=int, default=100, help="lower is tried first")
         add.add_argument("--watermark", action="store_true", help="ask for the AI watermark")
+        add.add_argument(
+            "--option",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="an option of the kind's adapter, VALUE read as JSON where it parses "
+            "(e.g. prefer_wait_s=3 for replicate); repeatable",
+        )
         add.add_argument("--read-timeout", type=float, default=120.0, help="seconds")
         add.add_argument("--connect-timeout", type=float, default=10.0, help="seconds")
         add.add_argument("--disabled", action="store_true", help="add it switched off")
@@ -97,6 +106,15 @@ class Command(BaseCommand):
             if not separator or not provider_id:
                 raise CommandError(f"--model-id takes CATALOG_ID=PROVIDER_ID; got {pair!r}")
             model_ids[catalog_id.strip()] = provider_id.strip()
+        adapter_options: dict[str, Any] = {"watermark": options["watermark"]}
+        for pair in options["option"]:
+            name, separator, text = pair.partition("=")
+            if not separator or not name.strip():
+                raise CommandError(f"--option takes NAME=VALUE; got {pair!r}")
+            try:
+                adapter_options[name.strip()] = json.loads(text)
+            except ValueError:
+                adapter_options[name.strip()] = text  # a plain word needs no JSON quotes
         account = provider_account_create(
             data=ProviderAccountInput(
                 kind=kind,
@@ -106,7 +124,7 @@ class Command(BaseCommand):
                 models=[model.strip() for model in options["models"].split(",") if model.strip()],
                 model_ids=model_ids,
                 priority=options["priority"],
-                options={"watermark": options["watermark"]},
+                options=adapter_options,
                 connect_timeout_s=options["connect_timeout"],
                 read_timeout_s=options["read_timeout"],
                 enabled=not options["disabled"],

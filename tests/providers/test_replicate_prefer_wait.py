@@ -1,0 +1,211 @@
+"""Replicate's `Prefer: wait`: a short job comes back finished from the create, a longer one is
+polled; the worker collects a finished job at once; the emulator's hold blocks nobody else."""
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from generations import tasks
+from generations.catalog import GenerationSpec
+from generations.models import Generation
+from generations.providers import ContentRefused, ProviderError, ProviderJob, ProviderUsage
+from generations.services import generation_submit
+from generations.services.jobs import generation_poll
+from generations.services.provider_accounts import ProviderAccountInput, provider_account_create
+from tests.emulators.replicate import ReplicateEmulator
+from tests.providers.support import images_of, pixels
+from tests.providers.test_replicate import PROMPT, loopback_adapter, make_adapter, make_request
+
+PREDICTIONS = "/v1/predictions/"
+
+
+def gets(emulator: ReplicateEmulator) -> list[str]:
+    return [request.path for request in emulator.requests if request.method == "GET"]
+
+
+def test_a_job_done_within_the_wait_comes_back_finished_and_needs_no_get() -> None:
+    emulator = ReplicateEmulator(job_seconds=0.05)
+    adapter = make_adapter(emulator)
+
+    job = adapter.submit(make_request(max_images=2))
+    status = adapter.poll(job)
+
+    assert job.finished
+    assert emulator.requests[0].headers["prefer"] == "wait=5"
+    assert status.done
+    images = images_of(status.outcomes)
+    assert [pixels(image) for image in images] == [(2048, 2048)] * 2  # still downloaded
+    assert isinstance(status.outcomes[-1], ProviderUsage)
+    assert status.outcomes[-1].generated_images == 2
+    assert [request.method for request in emulator.requests] == ["POST"]  # no poll GET
+    assert gets(emulator) == []
+
+
+def test_generate_finishes_a_held_job_without_polling() -> None:
+    emulator = ReplicateEmulator(job_seconds=0.05)
+
+    outcomes = list(make_adapter(emulator).generate(make_request()))
+
+    assert len(images_of(outcomes)) == 1
+    assert gets(emulator) == []
+
+
+def test_a_job_that_outlasts_the_wait_falls_through_to_polling_urls_get() -> None:
+    emulator = ReplicateEmulator(job_seconds=1.4)
+    adapter = make_adapter(emulator, prefer_wait_s=1)
+
+    started = time.monotonic()
+    job = adapter.submit(make_request())
+    held_s = time.monotonic() - started
+    running = adapter.poll(job)
+    time.sleep(0.5)  # due by now
+    finished = adapter.poll(job)
+
+    assert 0.9 < held_s < 1.4  # Replicate held the create for the whole wait
+    assert not job.finished
+    assert "ended" not in job.state
+    assert (running.done, running.provider_status) == (False, "processing")
+    assert finished.done
+    assert gets(emulator) == [f"{PREDICTIONS}{job.job_id}"] * 2  # urls.get
+
+
+def test_by_polls_a_hold_cannot_finish_a_job_and_the_create_answers_at_once() -> None:
+    emulator = ReplicateEmulator(ready_after_polls=1)
+    adapter = make_adapter(emulator, prefer_wait_s=60)
+
+    started = time.monotonic()
+    job = adapter.submit(make_request())
+
+    assert time.monotonic() - started < 1
+    assert not job.finished
+    assert adapter.poll(job).provider_status == "processing"
+    assert adapter.poll(job).done
+
+
+def test_a_job_that_fails_within_the_wait_fails_at_its_first_poll_without_a_get() -> None:
+    emulator = ReplicateEmulator(job_seconds=0.05)
+    adapter = make_adapter(emulator)
+    job = adapter.submit(make_request(prompt=f"{PROMPT} [fault:refuse]"))
+
+    with pytest.raises(ContentRefused) as caught:
+        adapter.poll(job)
+
+    assert job.finished
+    assert caught.value.request_id == job.job_id
+    assert gets(emulator) == []
+
+
+def test_a_held_create_blocks_no_other_request_and_a_cancel_ends_it() -> None:
+    emulator = ReplicateEmulator(job_seconds=30)
+    submitted: list[ProviderJob] = []
+    with emulator.serve() as base_url:
+        adapter = loopback_adapter(base_url, prefer_wait_s=20)
+        create = threading.Thread(target=lambda: submitted.append(adapter.submit(make_request())))
+        started = time.monotonic()
+        create.start()
+        while not emulator.jobs:
+            time.sleep(0.01)
+        (job_id,) = emulator.jobs
+
+        shown = adapter.check()  # another request, answered during the hold
+        answered_s = time.monotonic() - started
+        adapter.cancel(
+            ProviderJob(
+                job_id=job_id, state={"cancel_url": f"{base_url}{PREDICTIONS}{job_id}/cancel"}
+            )
+        )
+        create.join(timeout=5)
+        held_s = time.monotonic() - started
+
+    assert "seedream-team" in shown
+    assert answered_s < 2
+    assert held_s < 5  # the cancel ended a 20 s hold
+    (job,) = submitted
+    assert job.finished
+    with pytest.raises(ProviderError) as caught:
+        adapter.poll(job)
+    assert caught.value.code == "job_canceled"
+
+
+# --- the worker --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scheduled_polls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Polls the worker schedules, captured instead of run (tasks run eagerly in tests)."""
+    calls: list[dict[str, Any]] = []
+
+    def apply_async(*, kwargs: dict[str, Any], countdown: float) -> None:
+        calls.append({"kwargs": kwargs, "countdown": countdown})
+
+    monkeypatch.setattr(tasks.poll_generation_task, "apply_async", apply_async)
+    return calls
+
+
+def replicate_account(emulator: ReplicateEmulator, **options: Any) -> None:
+    provider_account_create(
+        data=ProviderAccountInput(
+            kind="replicate",
+            label="Replicate team",
+            base_url=f"{emulator.base_url}/v1",
+            api_key=emulator.api_key,
+            models=["seedream-4.0"],
+            options=options,
+        ),
+        actor=None,
+    )
+
+
+def submit_and_run(user: Any, django_capture_on_commit_callbacks: Any) -> Generation:
+    with django_capture_on_commit_callbacks(execute=True):
+        return generation_submit(
+            user=user,
+            spec=GenerationSpec(
+                model="seedream-4.0", prompt="a harbour at noon", size="2K", num_images=2
+            ),
+        )
+
+
+@pytest.mark.django_db
+def test_a_job_finished_at_submit_is_completed_by_a_first_poll_scheduled_at_once(
+    user: Any, default_prices: None, scheduled_polls: list[dict[str, Any]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    emulator = ReplicateEmulator(job_seconds=0.05)
+    with emulator.serve():
+        replicate_account(emulator)
+        generation = submit_and_run(user, django_capture_on_commit_callbacks)
+        (first_poll,) = scheduled_polls
+        with django_capture_on_commit_callbacks(execute=True):
+            generation_poll(**first_poll["kwargs"])
+
+    assert first_poll["countdown"] == 0
+    assert first_poll["kwargs"]["poll"] == 0
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.SUCCEEDED, generation.error_message
+    assert generation.outputs.count() == 2
+    assert len(scheduled_polls) == 1  # done at the first poll: nothing more scheduled
+    assert gets(emulator) == []
+    attempt = generation.attempts.get()
+    assert attempt.outcome == "succeeded"
+    assert attempt.job_state["ended"]["status"] == "succeeded"
+
+
+@pytest.mark.django_db
+def test_a_job_still_running_after_the_wait_is_first_polled_after_the_usual_delay(
+    user: Any, default_prices: None, scheduled_polls: list[dict[str, Any]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    emulator = ReplicateEmulator(ready_after_polls=1)
+    with emulator.serve():
+        replicate_account(emulator, prefer_wait_s=3)
+        generation = submit_and_run(user, django_capture_on_commit_callbacks)
+
+    (first_poll,) = scheduled_polls
+    assert first_poll["countdown"] == settings.PROVIDER_POLL_FIRST_S
+    assert emulator.requests[0].headers["prefer"] == "wait=3"
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.RUNNING
