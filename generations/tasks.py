@@ -74,3 +74,12 @@ def remove_deleted_files_task() -> None:
     from .services.maintenance import deleted_generation_files_remove
 
     deleted_generation_files_remove()
+
+
+# Recomputing a bucket gives the same row and a run that began earlier never overwrites a later
+# one's, so overlapping runs are harmless. No retry: the next run, 5 minutes on, catches up.
+@shared_task(name="generations.rollup_provider_health", ignore_result=True)
+def rollup_provider_health_task() -> None:
+    from .services.provider_health import provider_health_rollup
+
+    provider_health_rollup()

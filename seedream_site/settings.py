@@ -428,6 +428,10 @@ QUEUE_REDISPATCH_S = env.int("QUEUE_REDISPATCH_S", default=300)
 CELERY_BEAT_SCHEDULE = {
     "reap-generations": {"task": "generations.reap", "schedule": 60.0},
     "remove-deleted-files": {"task": "generations.remove_deleted_files", "schedule": 3600.0},
+    # API keys' last use, recorded in the cache by requests (accounts/services/key_usage.py).
+    "flush-key-usage": {"task": "accounts.flush_key_usage", "schedule": 60.0},
+    # One run per 5-minute bucket of the provider health roll-up.
+    "rollup-provider-health": {"task": "generations.rollup_provider_health", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Redis used to wake requests waiting for a generation (OpenAI-compatible calls); defaults to

@@ -8,19 +8,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ApiKey, User
 from .audit import audit_record
+from .key_usage import LAST_USED_RESOLUTION, api_key_usage_record
 
 KEY_SCHEME = "sds_"
 PREFIX_LENGTH = 12
-# last_used_at is written at most this often per key, so busy keys don't write on every call.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class ApiKeyInvalid(Exception):
@@ -112,13 +110,11 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
 
 
 def api_key_mark_used(*, api_key: ApiKey) -> None:
-    """Record use, writing at most once per LAST_USED_RESOLUTION per key."""
+    """Note a use of the key, to the minute; with a shared cache no database write (key_usage)."""
     now = timezone.now()
     if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_RESOLUTION:
         return
-    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-    ApiKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now)
-    api_key.last_used_at = now
+    api_key_usage_record(api_key=api_key, at=now)
 
 
 def _prefix_of(raw_key: str) -> str:

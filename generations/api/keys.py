@@ -23,7 +23,11 @@ class ApiKeySerializer(serializers.Serializer):
     name = serializers.CharField()
     prefix = serializers.CharField(help_text="The public part: keys read sds_<prefix>_<secret>.")
     created_at = serializers.DateTimeField()
-    last_used_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="To the minute; uses are written about once a minute, so a call made just now "
+        "may take a minute or two to show.",
+    )
     expires_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
     active = serializers.SerializerMethodField()

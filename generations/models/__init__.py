@@ -1,6 +1,7 @@
 from .attempt import ProviderAttempt
 from .board import Board, BoardItem, Star
 from .generation import Generation
+from .health_rollup import ProviderHealthRollup, ProviderHealthRollupProgress
 from .images import OutputImage, ReferenceImage
 from .provider_account import ProviderAccount
 from .upload import Upload
@@ -13,6 +14,8 @@ __all__ = [
     "OutputImage",
     "ProviderAccount",
     "ProviderAttempt",
+    "ProviderHealthRollup",
+    "ProviderHealthRollupProgress",
     "ReferenceImage",
     "Star",
     "Upload",

@@ -39,6 +39,12 @@ class ProviderAttempt(models.Model):
 
     class Meta:
         ordering = ["started_at"]
+        indexes = [
+            # Provider health reads calls by when they started (the roll-up, the live part of
+            # the page); /metrics' latency histogram by when they finished.
+            models.Index(fields=["started_at"], name="provider_attempt_started"),
+            models.Index(fields=["finished_at"], name="provider_attempt_finished"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider_kind} {self.outcome}"
