@@ -10,7 +10,8 @@ settlement finds the first entry instead of moving credits twice.
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from ..models import CreditAccount, CreditEntry, User
 from .audit import audit_record
@@ -91,42 +92,42 @@ def credits_hold(*, user: User, amount: int, generation) -> CreditEntry | None:
     """Move ``amount`` from available to held for a generation; refuses to overspend."""
     if amount <= 0:
         return None
-    return _apply(
-        user=user,
+    change = _Change(
         kind=CreditEntry.Kind.HOLD,
         amount=-amount,
         held_change=amount,
         generation=generation,
         idempotency_key=f"hold:{generation.pk}",
     )
+    return _generation_changes_apply(user_id=user.pk, changes=[change])[0]
 
 
 def credits_capture(*, user: User, amount: int, generation) -> CreditEntry | None:
     """Spend ``amount`` of a generation's hold (images delivered)."""
     if amount <= 0:
         return None
-    return _apply(
-        user=user,
+    change = _Change(
         kind=CreditEntry.Kind.CAPTURE,
         amount=0,
         held_change=-amount,
         generation=generation,
         idempotency_key=f"capture:{generation.pk}",
     )
+    return _generation_changes_apply(user_id=user.pk, changes=[change])[0]
 
 
 def credits_release(*, user: User, amount: int, generation) -> CreditEntry | None:
     """Return ``amount`` of a generation's hold to available (images not delivered)."""
     if amount <= 0:
         return None
-    return _apply(
-        user=user,
+    change = _Change(
         kind=CreditEntry.Kind.RELEASE,
         amount=amount,
         held_change=-amount,
         generation=generation,
         idempotency_key=f"release:{generation.pk}",
     )
+    return _generation_changes_apply(user_id=user.pk, changes=[change])[0]
 
 
 def credits_settle(*, user_id: int, generation, charged: int) -> list[CreditEntry]:
@@ -153,7 +154,7 @@ def credits_settle(*, user_id: int, generation, charged: int) -> list[CreditEntr
                 idempotency_key=f"release:{generation.pk}",
             )
         )
-    return _apply_changes(user_id=user_id, changes=changes) if changes else []
+    return _generation_changes_apply(user_id=user_id, changes=changes) if changes else []
 
 
 def _require_memo(memo: str) -> None:
@@ -266,3 +267,119 @@ def _apply_one(*, account: CreditAccount, change: _Change, ip_address: str | Non
             ip_address=ip_address,
         )
     return entry
+
+
+def _generation_changes_apply(*, user_id: int, changes: list[_Change]) -> list[CreditEntry]:
+    """A generation's hold or settlement: one locking UPDATE, one INSERT of its entries.
+
+    Every generation of a user moves that user's one row, so the row lock is the queue they all
+    wait in; here it is held from the UPDATE to the commit (the caller's), not across a read,
+    a check and a write per change. Changes already in the ledger (same idempotency keys) are
+    returned as they are, never applied twice.
+    """
+    keys = [change.idempotency_key for change in changes]
+    done = _entries_for_keys(keys=keys, account_id=user_id, changes=changes)
+    if done is not None:
+        return done
+    if transaction.get_connection().in_atomic_block:
+        # In the caller's transaction, without a savepoint: releasing one would be one more
+        # round trip under the lock. The callers (submit, finish, cancel) hold the generation's
+        # row lock and act from the one state that allows the change, so no concurrent
+        # duplicate reaches the unique key; if one ever did, the caller's transaction fails.
+        return _generation_changes_write(user_id=user_id, changes=changes)
+    try:
+        with transaction.atomic():
+            return _generation_changes_write(user_id=user_id, changes=changes)
+    except IntegrityError:
+        # A concurrent call with the same keys committed first.
+        done = _entries_for_keys(keys=keys, account_id=user_id, changes=changes)
+        if done is None:
+            raise
+        return done
+
+
+def _entries_for_keys(
+    *, keys: list[str | None], account_id: int, changes: list[_Change]
+) -> list[CreditEntry] | None:
+    """The ledger entries already written for these changes, or None when there are none."""
+    existing = {
+        entry.idempotency_key: entry
+        for entry in CreditEntry.objects.filter(idempotency_key__in=[key for key in keys if key])
+    }
+    if not existing:
+        return None
+    for change in changes:
+        entry = existing.get(change.idempotency_key)
+        facts = (account_id, change.kind, change.amount, change.held_change)
+        if (
+            entry is None
+            or (
+                entry.account_id,
+                entry.kind,
+                entry.amount,
+                entry.held_change,
+            )
+            != facts
+        ):
+            raise LedgerError(
+                f"The idempotency key {change.idempotency_key!r} was already used for a "
+                "different credit change; use a new key."
+            )
+    return [existing[change.idempotency_key] for change in changes]
+
+
+def _generation_changes_write(*, user_id: int, changes: list[_Change]) -> list[CreditEntry]:
+    available_change = sum(change.amount for change in changes)
+    held_change = sum(change.held_change for change in changes)
+    balances = _balances_move(
+        user_id=user_id, available_change=available_change, held_change=held_change
+    )
+    available = balances[0] - available_change
+    held = balances[1] - held_change
+    entries = []
+    for change in changes:
+        available += change.amount
+        held += change.held_change
+        entries.append(
+            CreditEntry(
+                account_id=user_id,
+                kind=change.kind,
+                amount=change.amount,
+                held_change=change.held_change,
+                available_after=available,
+                held_after=held,
+                generation=change.generation,
+                idempotency_key=change.idempotency_key,
+            )
+        )
+    return CreditEntry.objects.bulk_create(entries)
+
+
+def _balances_move(*, user_id: int, available_change: int, held_change: int) -> tuple[int, int]:
+    """Add to both balances in one statement that locks the row and returns the balances after.
+
+    Raw SQL because the ORM's update() cannot return the new values (a second read under the
+    lock is what this avoids). Refuses, changing nothing, what would take a balance below zero.
+    """
+    connection = transaction.get_connection()
+    sql = (
+        f"UPDATE {CreditAccount._meta.db_table} "  # noqa: S608 (a model's own table name)
+        "SET available = available + %s, held = held + %s, updated_at = %s "
+        "WHERE user_id = %s AND available + %s >= 0 AND held + %s >= 0 "
+        "RETURNING available, held"
+    )
+    for _ in range(2):
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = [available_change, held_change, now, user_id, available_change, held_change]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0]), int(row[1])
+        # Refused or no account yet: say which (a first use creates the account, then retry).
+        account, _ = CreditAccount.objects.get_or_create(user_id=user_id)
+        if account.available + available_change < 0:
+            raise InsufficientCredits(needed=-available_change, available=account.available)
+        if account.held + held_change < 0:
+            raise LedgerError(f"releasing {-held_change} exceeds the {account.held} held")
+    raise LedgerError(f"the credit account of user {user_id} could not be updated")

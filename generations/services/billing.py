@@ -17,13 +17,16 @@ def generation_hold_credits(*, generation: Generation) -> None:
     credits_hold(user=generation.owner, amount=generation.credits_held, generation=generation)
 
 
-def generation_settle_credits(*, generation: Generation, delivered_images: int) -> int:
-    """Capture the price of delivered images and release the rest (inside the finish
-    transaction); returns the credits charged, for the caller to record on the generation."""
+def generation_charge(*, generation: Generation, delivered_images: int) -> int:
+    """What a generation costs: the price of its delivered images, never more than its hold."""
     charged = min(delivered_images, generation.num_images) * generation.price_per_image
-    charged = min(charged, generation.credits_held)
+    return min(charged, generation.credits_held)
+
+
+def generation_settle_credits(*, generation: Generation, charged: int) -> None:
+    """Capture ``charged`` and release the rest of the hold. Called last in the finish
+    transaction, so the owner's balance row stays locked only until the commit right after."""
     credits_settle(user_id=generation.owner_id, generation=generation, charged=charged)
-    return charged
 
 
 def generation_release_credits(*, generation: Generation) -> None:

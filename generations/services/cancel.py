@@ -38,7 +38,6 @@ def generation_cancel(*, generation: Generation, user: User) -> Generation:
         locked.save(
             update_fields=["status", "error_code", "error_message", "finished_at", "updated_at"]
         )
-        generation_release_credits(generation=locked)
         transaction.on_commit(partial(webhook_enqueue, locked), robust=True)
         transaction.on_commit(partial(notify_finished, str(locked.id)), robust=True)
         # A job still running at a provider is asked to stop once this commits.
@@ -50,4 +49,6 @@ def generation_cancel(*, generation: Generation, user: User) -> Generation:
                     attempt_id=attempt_id
                 )
             )
+        # Last, so the owner's balance row is locked only until the commit right after.
+        generation_release_credits(generation=locked)
     return locked

@@ -6,7 +6,7 @@ from django.utils import timezone
 from ..models import Generation, ProviderAttempt
 from ..notifications import notify_finished
 from ..webhooks import webhook_enqueue
-from .billing import generation_settle_credits
+from .billing import generation_charge, generation_settle_credits
 from .outputs import delivered_count
 
 
@@ -41,9 +41,7 @@ def generation_finish(
         locked.error_message = error_message
         locked.image_errors = image_errors or []
         locked.finished_at = timezone.now()
-        locked.credits_charged = generation_settle_credits(
-            generation=locked, delivered_images=delivered
-        )
+        locked.credits_charged = generation_charge(generation=locked, delivered_images=delivered)
         locked.save(
             update_fields=[
                 "status",
@@ -55,6 +53,7 @@ def generation_finish(
                 "updated_at",
             ]
         )
+        generation_settle_credits(generation=locked, charged=locked.credits_charged)
         # After commit, so a receiver never hears of a state it cannot read yet; robust, so a
         # webhook problem never fails the generation.
         transaction.on_commit(partial(webhook_enqueue, locked), robust=True)
