@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -175,41 +174,28 @@ def start_emulator(provider: str, job_seconds: float) -> tuple[subprocess.Popen,
 
 
 def start_worker() -> subprocess.Popen:
-    """One worker process with the settings' pool and concurrency; returns once it is ready."""
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "--app",
-            "seedream_site",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=PROJECT_ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    ready = threading.Event()
+    """One worker process with the settings' pool and concurrency; returns once it is ready.
+
+    Its output goes straight to a file: through a pipe, a benchmark process busy submitting
+    would read it late, and the worker's logging would block on the full pipe."""
     log_path = Path(os.environ["VAR_DIR"]) / "worker.log"
-
-    def read_output() -> None:
-        assert worker.stdout is not None
-        with log_path.open("w") as log:
-            for line in worker.stdout:
-                log.write(line)
-                if "ready." in line:
-                    ready.set()
-
-    threading.Thread(target=read_output, daemon=True).start()
-    if not ready.wait(timeout=60):
-        worker.kill()
-        raise SystemExit("the worker did not start within 60 s")
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [
+                *[sys.executable, "-m", "celery", "--app", "seedream_site", "worker"],
+                *["--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            ],
+            cwd=PROJECT_ROOT,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if time.monotonic() > deadline or worker.poll() is not None:
+            worker.kill()
+            raise SystemExit(f"the worker did not start within 60 s; see {log_path}")
+        time.sleep(0.2)
     return worker
 
 

@@ -6,7 +6,9 @@ waiters fall back to re-reading the row, which is always the source of truth.
 """
 
 import asyncio
+import functools
 import logging
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -14,6 +16,9 @@ from django.conf import settings
 from .api_selectors import generation_status_get
 from .db import db_release
 from .models import Generation
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +37,18 @@ def notify_finished(generation_id: str) -> None:
     import redis
 
     try:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        client.publish(channel_for(generation_id), "finished")
-        client.close()
+        _publisher(url).publish(channel_for(generation_id), "finished")
     except redis.RedisError:
         logger.warning("could not publish the end of generation %s", generation_id)
+
+
+@functools.cache
+def _publisher(url: str) -> "redis.Redis":
+    """One client per process: its connection pool is thread-safe, and a connection per
+    finished generation would cost a TCP handshake each time."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def _status_released(*, generation_id: str) -> str | None:

@@ -88,6 +88,9 @@ class ProviderRequest:
     watermark: bool = False
     output_format: str = "jpeg"
     stream: bool = False
+    # How long this account's recent jobs took (median seconds; None: no recent jobs). A job
+    # adapter may hold its submit open for a job this short (Replicate's `Prefer: wait`).
+    typical_job_s: float | None = None
 
     def __post_init__(self) -> None:
         # Cheap invariants only; the catalog owns the real per-model rules.

@@ -10,10 +10,12 @@ reads it; `POST urls.cancel` stops it; `Authorization: Bearer <token>`. A finish
 Short jobs, `Prefer: wait=N` (§2.1, R-DOC-CREATE, R-SYNC): the create asks Replicate to hold
 its answer up to N seconds; a prediction that finished in time comes back finished, with its
 `output`, and the job is marked `finished` so its first poll only downloads (no GET). One that
-did not comes back `starting`/`processing` and is polled through `urls.get` as usual. N is the
-account option `prefer_wait_s` (default 5; 0 sends no header). It stays short on purpose: the
-worker thread waits through it, and Seedream jobs mostly take longer, so a long hold would
-mostly idle a thread the poll design exists to free. ASSUMPTION: Replicate's largest accepted
+did not comes back `starting`/`processing` and is polled through `urls.get` as usual. The worker
+thread waits through the hold, and Seedream jobs mostly take longer than a few seconds, so a
+hold is asked for only when the account's recent jobs typically finished within the account
+option `prefer_wait_s` (default 5; 0 never holds): N is then 1.5x that typical time. Without
+recent jobs, or with slower ones, there is no hold (a held thread per job in flight would cap
+a worker's submissions at its threads / N per second). ASSUMPTION: Replicate's largest accepted
 N is not documented (60 is its default and example), so values are clamped to 0-60 here: no
 hook validates account options when they are saved. N is also kept 2 s under the account's read
 timeout, since a reply held past it would be lost after Replicate created (and billed) the run.
@@ -78,6 +80,7 @@ __all__ = [
     "REPLICATE_MODELS",
     "ReplicateAdapter",
     "prediction_error",
+    "prefer_wait_longest_s",
     "prefer_wait_seconds",
 ]
 
@@ -91,14 +94,29 @@ RUNNING_STATUSES = ("starting", "processing")
 ENDED_STATUSES = ("succeeded", "failed", "canceled", "aborted")
 DEFAULT_PREFER_WAIT_S = 5
 PREFER_WAIT_MAX_S = 60
+# A short job is held this much longer than the account's typical job time.
+PREFER_WAIT_HEADROOM = 1.5
 PREFER_WAIT_MARGIN_S = 2  # the held answer must arrive before our read timeout fires
 # Replicate's word for a run stopped by a content filter (ASSUMPTION: E005, "flagged as
 # sensitive", NSFW); matched case-insensitively in the prediction's `error`.
 _REFUSAL_MARKS = ("e005", "sensitive", "nsfw", "content policy", "safety checker", "flagged")
 
 
-def prefer_wait_seconds(account: AccountConfig) -> int:
-    """N for `Prefer: wait=N` (0: send none), from `prefer_wait_s`; see the module docstring."""
+def prefer_wait_seconds(account: AccountConfig, *, typical_job_s: float | None) -> int:
+    """N for `Prefer: wait=N` (0: send none); see the module docstring.
+
+    Only for short jobs: when the account's recent jobs typically finished within the longest
+    hold, the hold is a little longer than that typical time; otherwise (or without recent
+    jobs) none, and the job is polled from the start.
+    """
+    longest = prefer_wait_longest_s(account)
+    if typical_job_s is None or typical_job_s > longest:
+        return 0
+    return min(longest, math.ceil(typical_job_s * PREFER_WAIT_HEADROOM))
+
+
+def prefer_wait_longest_s(account: AccountConfig) -> int:
+    """The account option `prefer_wait_s`, clamped to 0-60 and below the read timeout."""
     value = account.options.get("prefer_wait_s", DEFAULT_PREFER_WAIT_S)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise account_option_error(
@@ -132,7 +150,7 @@ class ReplicateAdapter(JobAdapter):
         model_path = provider_model_id(self.account, request.model, REPLICATE_MODELS, "Replicate")
         version = pinned_version(self.account, request.model)
         payload = prediction_input(request, version=version)
-        wait_s = prefer_wait_seconds(self.account)
+        wait_s = prefer_wait_seconds(self.account, typical_job_s=request.typical_job_s)
         if version:
             url, body = f"{self.base_url}/predictions", {"version": version, "input": payload}
         else:

@@ -123,7 +123,7 @@ def thumbnail_store(*, content: bytes, source_sha256: str) -> str:
         image.draft("RGB", (side, side))
         image.thumbnail((side, side))
         buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
+        image.convert("RGB").save(buffer, format="JPEG", quality=85)
     return default_storage.save(name, ContentFile(buffer.getvalue()))
 
 

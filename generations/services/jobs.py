@@ -15,11 +15,11 @@ from ..providers import JobAdapter, ProviderError, ProviderJob, ProviderTimeout,
 from ..routing import account_config
 from .finish import generation_finish
 from .outputs import AttemptResult, attempt_record, outcomes_consume
+from .poll_schedule import poll_delay_s
 from .run import (
     attempt_conclude,
     generation_fail_internal,
     generation_route,
-    poll_delay_s,
     provider_request,
 )
 
@@ -42,12 +42,11 @@ def generation_poll(*, generation_id: str, attempt_id: int, poll: int) -> None:
     ).update(polls=poll + 1)
     if not claimed:
         return
-    attempt = (
-        ProviderAttempt.objects.select_related("account", "generation")
-        .filter(pk=attempt_id, generation_id=generation_id)
-        .first()
-    )
-    if attempt is None:
+    try:
+        attempt = ProviderAttempt.objects.select_related("account", "generation").get(
+            pk=attempt_id, generation_id=generation_id
+        )
+    except ProviderAttempt.DoesNotExist:
         return
     generation = attempt.generation
     if generation.status != Generation.Status.RUNNING:

@@ -9,6 +9,7 @@ Synchronous and streaming providers are called in the worker's thread. Job-based
 re-scheduled tasks, so a job that runs for a minute does not hold a worker thread for a minute.
 """
 
+import dataclasses
 import logging
 import time
 
@@ -34,6 +35,7 @@ from ..routing import account_config, accounts_for_model
 from .finish import generation_finish
 from .images import storage_read
 from .outputs import AttemptResult, attempt_record, outcomes_consume
+from .poll_schedule import first_poll_delay_s, typical_job_s
 from .provider_accounts import provider_account_record_outcome
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,6 @@ INTERNAL_ERROR_MESSAGE = (
     "Something went wrong on our side while making these images. Nothing was charged; "
     "please try again."
 )
-POLL_AGE_FRACTION = 0.2
 NO_PROVIDER_MESSAGE = (
     "No provider account serves {model} right now. "
     "Ask staff to add or enable one (manage.py provider_account)."
@@ -93,8 +94,9 @@ def generation_fail_internal(generation: Generation) -> None:
 
 def _generation_claim(*, generation_id: str) -> Generation | None:
     with transaction.atomic():
-        generation = Generation.objects.select_for_update().filter(id=generation_id).first()
-        if generation is None:
+        try:
+            generation = Generation.objects.select_for_update().get(id=generation_id)
+        except Generation.DoesNotExist:
             logger.warning("generation %s does not exist; nothing to run", generation_id)
             return None
         if generation.status == Generation.Status.QUEUED:
@@ -219,6 +221,8 @@ def _job_submit(
     request: ProviderRequest,
 ) -> AttemptResult | None:
     """Submit a job and schedule its first poll; returns a failed result if the submit failed."""
+    typical = typical_job_s(account_id=attempt.account_id)
+    request = dataclasses.replace(request, typical_job_s=typical)
     started = time.monotonic()
     db_release()
     try:
@@ -231,7 +235,11 @@ def _job_submit(
     attempt.job_state = dict(job.state)
     attempt.save(update_fields=["provider_request_id", "job_state"])
     # A job the submit already saw finish (Replicate's `Prefer: wait`) is collected at once.
-    countdown = 0.0 if job.finished else poll_delay_s(elapsed_s=0.0)
+    countdown = (
+        0.0
+        if job.finished
+        else first_poll_delay_s(typical_job_s=typical, elapsed_s=time.monotonic() - started)
+    )
     transaction.on_commit(
         lambda: tasks.poll_generation_task.apply_async(
             kwargs={"generation_id": str(generation.id), "attempt_id": attempt.pk, "poll": 0},
@@ -239,16 +247,6 @@ def _job_submit(
         )
     )
     return None
-
-
-def poll_delay_s(*, elapsed_s: float) -> float:
-    """Seconds until the next poll of a job running for ``elapsed_s``: a fifth of its age,
-    between PROVIDER_POLL_FIRST_S and PROVIDER_POLL_MAX_S. A finished job is noticed within
-    ~20% of its run time, and a long job is not polled more often than it needs."""
-    return min(
-        max(POLL_AGE_FRACTION * elapsed_s, settings.PROVIDER_POLL_FIRST_S),
-        settings.PROVIDER_POLL_MAX_S,
-    )
 
 
 def provider_request(generation: Generation) -> ProviderRequest:

@@ -1,5 +1,6 @@
-"""Replicate's `Prefer: wait`: a short job comes back finished from the create, a longer one is
-polled; the worker collects a finished job at once; the emulator's hold blocks nobody else."""
+"""Replicate's `Prefer: wait`: asked for only when the account's jobs are typically short; a
+short job comes back finished from the create, a longer one is polled; the worker collects a
+finished job at once; the emulator's hold blocks nobody else."""
 
 import threading
 import time
@@ -7,10 +8,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from generations import tasks
 from generations.catalog import GenerationSpec
-from generations.models import Generation
+from generations.models import Generation, ProviderAccount, ProviderAttempt
 from generations.providers import ContentRefused, ProviderError, ProviderJob, ProviderUsage
 from generations.services import generation_submit
 from generations.services.jobs import generation_poll
@@ -30,11 +32,11 @@ def test_a_job_done_within_the_wait_comes_back_finished_and_needs_no_get() -> No
     emulator = ReplicateEmulator(job_seconds=0.05)
     adapter = make_adapter(emulator)
 
-    job = adapter.submit(make_request(max_images=2))
+    job = adapter.submit(make_request(max_images=2, typical_job_s=2.0))
     status = adapter.poll(job)
 
     assert job.finished
-    assert emulator.requests[0].headers["prefer"] == "wait=5"
+    assert emulator.requests[0].headers["prefer"] == "wait=3"  # 1.5x the typical 2 s
     assert status.done
     images = images_of(status.outcomes)
     assert [pixels(image) for image in images] == [(2048, 2048)] * 2  # still downloaded
@@ -44,10 +46,27 @@ def test_a_job_done_within_the_wait_comes_back_finished_and_needs_no_get() -> No
     assert gets(emulator) == []
 
 
+@pytest.mark.parametrize(
+    ("typical_job_s", "options"),
+    [(None, {}), (6.0, {}), (2.0, {"prefer_wait_s": 0}), (2.0, {"prefer_wait_s": 1})],
+    ids=["no-recent-jobs", "jobs-longer-than-the-hold", "holds-off", "hold-shorter-than-jobs"],
+)
+def test_no_hold_is_asked_for_jobs_not_known_to_be_short(
+    typical_job_s: float | None, options: dict[str, Any]
+) -> None:
+    emulator = ReplicateEmulator(job_seconds=0.05)
+    adapter = make_adapter(emulator, **options)
+
+    job = adapter.submit(make_request(typical_job_s=typical_job_s))
+
+    assert "prefer" not in emulator.requests[0].headers
+    assert not job.finished  # answered at once, still starting: polled as usual
+
+
 def test_generate_finishes_a_held_job_without_polling() -> None:
     emulator = ReplicateEmulator(job_seconds=0.05)
 
-    outcomes = list(make_adapter(emulator).generate(make_request()))
+    outcomes = list(make_adapter(emulator).generate(make_request(typical_job_s=1.0)))
 
     assert len(images_of(outcomes)) == 1
     assert gets(emulator) == []
@@ -58,7 +77,7 @@ def test_a_job_that_outlasts_the_wait_falls_through_to_polling_urls_get() -> Non
     adapter = make_adapter(emulator, prefer_wait_s=1)
 
     started = time.monotonic()
-    job = adapter.submit(make_request())
+    job = adapter.submit(make_request(typical_job_s=0.9))
     held_s = time.monotonic() - started
     running = adapter.poll(job)
     time.sleep(0.5)  # due by now
@@ -77,7 +96,7 @@ def test_by_polls_a_hold_cannot_finish_a_job_and_the_create_answers_at_once() ->
     adapter = make_adapter(emulator, prefer_wait_s=60)
 
     started = time.monotonic()
-    job = adapter.submit(make_request())
+    job = adapter.submit(make_request(typical_job_s=10.0))
 
     assert time.monotonic() - started < 1
     assert not job.finished
@@ -88,7 +107,7 @@ def test_by_polls_a_hold_cannot_finish_a_job_and_the_create_answers_at_once() ->
 def test_a_job_that_fails_within_the_wait_fails_at_its_first_poll_without_a_get() -> None:
     emulator = ReplicateEmulator(job_seconds=0.05)
     adapter = make_adapter(emulator)
-    job = adapter.submit(make_request(prompt=f"{PROMPT} [fault:refuse]"))
+    job = adapter.submit(make_request(prompt=f"{PROMPT} [fault:refuse]", typical_job_s=1.0))
 
     with pytest.raises(ContentRefused) as caught:
         adapter.poll(job)
@@ -103,7 +122,8 @@ def test_a_held_create_blocks_no_other_request_and_a_cancel_ends_it() -> None:
     submitted: list[ProviderJob] = []
     with emulator.serve() as base_url:
         adapter = loopback_adapter(base_url, prefer_wait_s=20)
-        create = threading.Thread(target=lambda: submitted.append(adapter.submit(make_request())))
+        request = make_request(typical_job_s=12.0)
+        create = threading.Thread(target=lambda: submitted.append(adapter.submit(request)))
         started = time.monotonic()
         create.start()
         while not emulator.jobs:
@@ -159,6 +179,23 @@ def replicate_account(emulator: ReplicateEmulator, **options: Any) -> None:
     )
 
 
+def recent_jobs_took(user: Any, seconds: float, count: int = 3) -> None:
+    """Successful jobs of the (only) account, finished just now, that took ``seconds``."""
+    generation = Generation.objects.create(
+        owner=user, model="seedream-4.0", prompt="earlier", params={}, num_images=1
+    )
+    account = ProviderAccount.objects.get()
+    for _ in range(count):
+        ProviderAttempt.objects.create(
+            generation=generation,
+            account=account,
+            provider_kind="replicate",
+            outcome=ProviderAttempt.Outcome.SUCCEEDED,
+            latency_ms=int(seconds * 1000),
+            finished_at=timezone.now(),
+        )
+
+
 def submit_and_run(user: Any, django_capture_on_commit_callbacks: Any) -> Generation:
     with django_capture_on_commit_callbacks(execute=True):
         return generation_submit(
@@ -177,11 +214,13 @@ def test_a_job_finished_at_submit_is_completed_by_a_first_poll_scheduled_at_once
     emulator = ReplicateEmulator(job_seconds=0.05)
     with emulator.serve():
         replicate_account(emulator)
+        recent_jobs_took(user, 0.1)
         generation = submit_and_run(user, django_capture_on_commit_callbacks)
         (first_poll,) = scheduled_polls
         with django_capture_on_commit_callbacks(execute=True):
             generation_poll(**first_poll["kwargs"])
 
+    assert emulator.requests[0].headers["prefer"] == "wait=1"
     assert first_poll["countdown"] == 0
     assert first_poll["kwargs"]["poll"] == 0
     generation.refresh_from_db()
@@ -195,17 +234,34 @@ def test_a_job_finished_at_submit_is_completed_by_a_first_poll_scheduled_at_once
 
 
 @pytest.mark.django_db
-def test_a_job_still_running_after_the_wait_is_first_polled_after_the_usual_delay(
+def test_a_job_still_running_after_the_wait_is_first_polled_near_its_typical_time(
     user: Any, default_prices: None, scheduled_polls: list[dict[str, Any]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:  # fmt: skip
     emulator = ReplicateEmulator(ready_after_polls=1)
     with emulator.serve():
         replicate_account(emulator, prefer_wait_s=3)
+        recent_jobs_took(user, 2.0)
         generation = submit_and_run(user, django_capture_on_commit_callbacks)
 
     (first_poll,) = scheduled_polls
-    assert first_poll["countdown"] == settings.PROVIDER_POLL_FIRST_S
     assert emulator.requests[0].headers["prefer"] == "wait=3"
+    # 80% of the typical 2 s, less the time the submit took (never below the regular delay)
+    assert settings.PROVIDER_POLL_FIRST_S <= first_poll["countdown"] <= 1.6
     generation.refresh_from_db()
     assert generation.status == Generation.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_without_recent_jobs_the_submit_is_not_held_and_polled_after_the_first_delay(
+    user: Any, default_prices: None, scheduled_polls: list[dict[str, Any]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    emulator = ReplicateEmulator(job_seconds=0.05)
+    with emulator.serve():
+        replicate_account(emulator)
+        submit_and_run(user, django_capture_on_commit_callbacks)
+
+    (first_poll,) = scheduled_polls
+    assert "prefer" not in emulator.requests[0].headers
+    assert first_poll["countdown"] == settings.PROVIDER_POLL_FIRST_S

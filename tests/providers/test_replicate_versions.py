@@ -15,7 +15,7 @@ from generations.providers import (
     ProviderUsage,
     ReferenceInput,
 )
-from generations.providers.replicate import prefer_wait_seconds
+from generations.providers.replicate import prefer_wait_longest_s
 from generations.providers.replicate_input import VERSION_SCHEMAS, input_schema, pinned_version
 from generations.routing import account_config
 from tests.emulators.replicate import VERSIONS, ReplicateEmulator, version_id
@@ -114,7 +114,8 @@ def test_a_pinned_version_is_created_through_predictions_with_its_id(
     version: str,
     expected: dict[str, Any],
 ) -> None:
-    outcomes = run(emulator, make_request(**overrides), **options)
+    # Recent jobs of 3 s: short enough for the default longest hold (5 s), held 1.5x as long.
+    outcomes = run(emulator, make_request(**overrides, typical_job_s=3.0), **options)
 
     create = emulator.requests[0]
     assert (create.method, create.path) == ("POST", "/v1/predictions")
@@ -138,7 +139,8 @@ def test_only_the_pinned_catalog_model_uses_the_version(emulator: ReplicateEmula
 
 
 def test_without_prefer_wait_no_prefer_header_is_sent(emulator: ReplicateEmulator) -> None:
-    run(emulator, make_request(), prefer_wait_s=0, versions={"seedream-4.0": SEEDREAM_4})
+    request = make_request(typical_job_s=1.0)
+    run(emulator, request, prefer_wait_s=0, versions={"seedream-4.0": SEEDREAM_4})
 
     assert "prefer" not in emulator.requests[0].headers
 
@@ -242,12 +244,14 @@ def test_unreadable_options_are_refused_before_any_call(
         ({"prefer_wait_s": 5}, 1.5, 0),
     ],
 )
-def test_prefer_wait_seconds(options: dict[str, Any], read_timeout_s: float, seconds: int) -> None:
+def test_the_longest_hold_is_the_option_clamped(
+    options: dict[str, Any], read_timeout_s: float, seconds: int
+) -> None:
     account = AccountConfig(
         kind="replicate", label="R", read_timeout_s=read_timeout_s, options=options
     )
 
-    assert prefer_wait_seconds(account) == seconds
+    assert prefer_wait_longest_s(account) == seconds
 
 
 @pytest.mark.django_db
@@ -266,7 +270,7 @@ def test_provider_account_add_stores_the_replicate_options_the_adapter_reads() -
 
     config = account_config(ProviderAccount.objects.get(label="Replicate"))
     assert config.options["prefer_wait_s"] == 3
-    assert prefer_wait_seconds(config) == 3
+    assert prefer_wait_longest_s(config) == 3
     assert pinned_version(config, "seedream-4.5") == CURRENT_4_5
     assert pinned_version(config, "seedream-4.0") == ""
 

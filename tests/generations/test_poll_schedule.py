@@ -1,0 +1,70 @@
+"""When a submitted job is polled: at a fifth of its age, and first near its account's typical
+job time."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from generations.models import Generation, ProviderAccount, ProviderAttempt
+from generations.services.poll_schedule import first_poll_delay_s, poll_delay_s, typical_job_s
+
+pytestmark = pytest.mark.django_db
+
+
+def attempt(
+    account: ProviderAccount,
+    generation: Generation,
+    *,
+    seconds: float,
+    outcome: str = ProviderAttempt.Outcome.SUCCEEDED,
+    ago: timedelta = timedelta(minutes=1),
+) -> None:
+    ProviderAttempt.objects.create(
+        generation=generation,
+        account=account,
+        provider_kind=account.kind,
+        outcome=outcome,
+        latency_ms=int(seconds * 1000),
+        finished_at=timezone.now() - ago,
+    )
+
+
+@pytest.fixture
+def generation(user) -> Generation:
+    return Generation.objects.create(
+        owner=user, model="seedream-4.0", prompt="earlier", params={}, num_images=1
+    )
+
+
+def test_polls_come_at_a_fifth_of_the_age_within_the_bounds() -> None:
+    assert poll_delay_s(elapsed_s=0) == settings.PROVIDER_POLL_FIRST_S
+    assert poll_delay_s(elapsed_s=20) == pytest.approx(4.0)
+    assert poll_delay_s(elapsed_s=500) == settings.PROVIDER_POLL_MAX_S
+
+
+def test_the_typical_job_time_is_the_median_of_recent_successes_of_that_account(
+    local_account: ProviderAccount, generation: Generation
+) -> None:
+    other = ProviderAccount.objects.create(kind="local", label="other", models_served=[])
+    for seconds in (8, 10, 30):
+        attempt(local_account, generation, seconds=seconds)
+    attempt(local_account, generation, seconds=90, outcome=ProviderAttempt.Outcome.FAILED)
+    attempt(local_account, generation, seconds=90, ago=timedelta(hours=2))
+    attempt(other, generation, seconds=90)
+
+    assert typical_job_s(account_id=local_account.pk) == pytest.approx(10.0)
+    assert (
+        typical_job_s(account_id=ProviderAccount.objects.create(kind="local", label="new").pk)
+        is None
+    )
+
+
+def test_the_first_poll_waits_for_most_of_the_typical_time() -> None:
+    assert first_poll_delay_s(typical_job_s=None) == settings.PROVIDER_POLL_FIRST_S
+    assert first_poll_delay_s(typical_job_s=10.0) == pytest.approx(8.0)
+    # A submit held open 3 s already used some of the wait ...
+    assert first_poll_delay_s(typical_job_s=10.0, elapsed_s=3.0) == pytest.approx(5.0)
+    # ... and a typical time shorter than the usual delay never makes polls more frequent.
+    assert first_poll_delay_s(typical_job_s=0.5) == settings.PROVIDER_POLL_FIRST_S
