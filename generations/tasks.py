@@ -32,11 +32,18 @@ def run_generation_task(*, generation_id: str) -> None:
 @shared_task(
     name="generations.poll_generation", acks_late=True, ignore_result=True, **DATABASE_RETRY
 )
-def poll_generation_task(*, generation_id: str, attempt_id: int, poll: int) -> None:
+def poll_generation_task(
+    *, generation_id: str, attempt_id: int, poll: int, typical_job_s: float | None = None
+) -> None:
     from .services.jobs import generation_poll
 
     with bind_generation(generation_id):
-        generation_poll(generation_id=generation_id, attempt_id=attempt_id, poll=poll)
+        generation_poll(
+            generation_id=generation_id,
+            attempt_id=attempt_id,
+            poll=poll,
+            typical_job_s=typical_job_s,
+        )
 
 
 @shared_task(name="generations.cancel_at_provider", ignore_result=True)

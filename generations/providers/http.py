@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import ssl
+import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -84,9 +86,33 @@ def build_http_client(
         headers=merged_headers,
         timeout=timeout,
         follow_redirects=False,
-        transport=transport,
+        transport=transport or shared_transport(os.getpid()),
         verify=tls_context(),
     )
+
+
+class _SharedTransport(httpx.HTTPTransport):
+    """A transport every client of the process uses: closing a client leaves it open."""
+
+    def close(self) -> None:
+        pass
+
+    def __exit__(self, *args: object) -> None:
+        pass
+
+
+@functools.cache
+def shared_transport(pid: int) -> httpx.BaseTransport | None:
+    """One connection pool for all provider calls of this process (``pid``: a forked child
+    gets its own). A client per call (submit, each poll, each download) would otherwise build
+    a pool and open a connection, with a TLS handshake, every time; kept-alive connections are
+    reused instead. Connections carry no credentials (each request sends its own headers), so
+    accounts can share them. None when the environment names proxies: each client then sets
+    them up itself, as httpx does."""
+    if urllib.request.getproxies():
+        return None
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+    return _SharedTransport(verify=tls_context(), limits=limits)
 
 
 @functools.cache

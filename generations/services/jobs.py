@@ -26,8 +26,11 @@ from .run import (
 logger = logging.getLogger(__name__)
 
 
-def generation_poll(*, generation_id: str, attempt_id: int, poll: int) -> None:
-    """One poll of a submitted job: store its images when done, else poll again later.
+def generation_poll(
+    *, generation_id: str, attempt_id: int, poll: int, typical_job_s: float | None = None
+) -> None:
+    """One poll of a submitted job: store its images when done, else poll again later (sooner
+    once it is due: ``typical_job_s`` is how long its account's recent jobs took).
 
     Acts only while the generation is RUNNING and the attempt still open, so a duplicate or late
     poll does nothing; a canceled generation gets its job canceled at the provider.
@@ -53,14 +56,16 @@ def generation_poll(*, generation_id: str, attempt_id: int, poll: int) -> None:
         attempt_cancel_at_provider(attempt=attempt)
         return
     try:
-        _poll_once(generation, attempt=attempt, poll=poll)
+        _poll_once(generation, attempt=attempt, poll=poll, typical_job_s=typical_job_s)
     except (OperationalError, InterfaceError):
         raise  # the database is out of reach: the task retries; failing here would fail too
     except Exception:
         generation_fail_internal(generation)
 
 
-def _poll_once(generation: Generation, *, attempt: ProviderAttempt, poll: int) -> None:
+def _poll_once(
+    generation: Generation, *, attempt: ProviderAttempt, poll: int, typical_job_s: float | None
+) -> None:
     assert attempt.account is not None
     adapter = build_adapter(account_config(attempt.account))
     assert isinstance(adapter, JobAdapter)
@@ -98,9 +103,11 @@ def _poll_once(generation: Generation, *, attempt: ProviderAttempt, poll: int) -
                     "generation_id": str(generation.id),
                     "attempt_id": attempt.pk,
                     "poll": poll + 1,
+                    "typical_job_s": typical_job_s,
                 },
                 countdown=poll_delay_s(
-                    elapsed_s=(timezone.now() - attempt.started_at).total_seconds()
+                    elapsed_s=(timezone.now() - attempt.started_at).total_seconds(),
+                    typical_job_s=typical_job_s,
                 ),
             )
         )

@@ -2,8 +2,9 @@
 
 Polls come at a fifth of the job's age (between PROVIDER_POLL_FIRST_S and PROVIDER_POLL_MAX_S),
 so a finished job is noticed within ~20% of its run time. The first poll waits for most of the
-time this account's recent jobs took: a provider whose jobs take 10 s is asked twice or three
-times per job instead of eight, which is provider rate limit and worker time saved. An account
+time this account's recent jobs took: a provider whose jobs take 10 s is asked twice per job
+instead of eight, which is provider rate limit and worker time saved; while the job is due the
+polls come every tenth of that typical time, so it is noticed within about a second. An account
 without recent jobs starts at PROVIDER_POLL_FIRST_S. If the provider gets faster, jobs are
 noticed late (by at most 80% of the old typical time) until the new times fill the history.
 """
@@ -22,15 +23,24 @@ TYPICAL_FRACTION = 0.8
 # ... the median of its last this-many successful jobs finished within the window.
 HISTORY_SIZE = 20
 HISTORY_WINDOW = timedelta(hours=1)
+# While a job is due (up to DUE_SPAN times the typical time), polls come at least every
+# DUE_FRACTION of the typical time, so a job finishing just after a poll is not left waiting
+# a fifth of its age.
+DUE_SPAN = 2.0
+DUE_FRACTION = 0.1
 
 
-def poll_delay_s(*, elapsed_s: float) -> float:
+def poll_delay_s(*, elapsed_s: float, typical_job_s: float | None = None) -> float:
     """Seconds until the next poll of a job running for ``elapsed_s``: a fifth of its age,
-    between PROVIDER_POLL_FIRST_S and PROVIDER_POLL_MAX_S."""
-    return min(
+    between PROVIDER_POLL_FIRST_S and PROVIDER_POLL_MAX_S; while the job is due (up to twice
+    its account's typical time), at most a tenth of that typical time."""
+    regular = min(
         max(POLL_AGE_FRACTION * elapsed_s, settings.PROVIDER_POLL_FIRST_S),
         settings.PROVIDER_POLL_MAX_S,
     )
+    if typical_job_s is None or elapsed_s > DUE_SPAN * typical_job_s:
+        return regular
+    return max(min(regular, DUE_FRACTION * typical_job_s), settings.PROVIDER_POLL_FIRST_S)
 
 
 def first_poll_delay_s(*, typical_job_s: float | None, elapsed_s: float = 0.0) -> float:

@@ -51,12 +51,19 @@ NO_PROVIDER_MESSAGE = (
 
 
 def generation_run(*, generation_id: str) -> None:
-    generation = _generation_claim(generation_id=generation_id)
-    if generation is None:
+    claimed = _generation_claim(generation_id=generation_id)
+    if claimed is None:
         return
+    generation, redelivered = claimed
     try:
-        lost = _attempts_close_lost(generation)
-        generation_route(generation, request=provider_request(generation), last_error=lost)
+        # A first run has no calls yet: nothing lost to close, no account tried.
+        lost = _attempts_close_lost(generation) if redelivered else None
+        generation_route(
+            generation,
+            request=provider_request(generation),
+            last_error=lost,
+            tried=None if redelivered else [],
+        )
     except (OperationalError, InterfaceError):
         raise  # the database is out of reach: the task retries; failing here would fail too
     except Exception:
@@ -92,7 +99,9 @@ def generation_fail_internal(generation: Generation) -> None:
     generation_finish(generation, error_code="internal_error", error_message=INTERNAL_ERROR_MESSAGE)
 
 
-def _generation_claim(*, generation_id: str) -> Generation | None:
+def _generation_claim(*, generation_id: str) -> tuple[Generation, bool] | None:
+    """The generation to run, moved to RUNNING, and whether this is a redelivered run (it was
+    RUNNING already: a worker died during it); None when there is nothing to run."""
     with transaction.atomic():
         try:
             generation = Generation.objects.select_for_update().get(id=generation_id)
@@ -113,15 +122,26 @@ def _generation_claim(*, generation_id: str) -> Generation | None:
             # A job is already submitted and being polled; a redelivered run must not submit
             # (and pay for) it again.
             return None
-    return generation
+        else:
+            return generation, True
+    return generation, False
 
 
 def generation_route(
-    generation: Generation, *, request: ProviderRequest, last_error: ProviderError | None = None
+    generation: Generation,
+    *,
+    request: ProviderRequest,
+    last_error: ProviderError | None = None,
+    tried: list[int] | None = None,
 ) -> None:
-    """Call accounts in order until one delivers, a failure is final, or the tries run out."""
+    """Call accounts in order until one delivers, a failure is final, or the tries run out.
+
+    ``tried``: the accounts already called for this generation (read from its attempts when
+    not given)."""
+    if tried is None:
+        tried = list(generation.attempts.values_list("account_id", flat=True))
     while True:
-        account = _next_account(generation, last_error=last_error)
+        account = _next_account(generation, last_error=last_error, tried=tried)
         if account is None:
             generation_finish(
                 generation,
@@ -136,6 +156,7 @@ def generation_route(
         attempt = ProviderAttempt.objects.create(
             generation=generation, account=account, provider_kind=account.kind
         )
+        tried.append(account.pk)
         started = time.monotonic()
         try:
             adapter = build_adapter(account_config(account))
@@ -194,13 +215,12 @@ def attempt_conclude(
 
 
 def _next_account(
-    generation: Generation, *, last_error: ProviderError | None
+    generation: Generation, *, last_error: ProviderError | None, tried: list[int]
 ) -> ProviderAccount | None:
     """The next account to call: one not yet tried, best first, within PROVIDER_MAX_ATTEMPTS.
 
     With a single account, a passing outage or rate limit is worth one more call to it.
     """
-    tried = list(generation.attempts.values_list("account_id", flat=True))
     if len(tried) >= settings.PROVIDER_MAX_ATTEMPTS:
         return None
     accounts = accounts_for_model(model_id=generation.model)
@@ -242,7 +262,12 @@ def _job_submit(
     )
     transaction.on_commit(
         lambda: tasks.poll_generation_task.apply_async(
-            kwargs={"generation_id": str(generation.id), "attempt_id": attempt.pk, "poll": 0},
+            kwargs={
+                "generation_id": str(generation.id),
+                "attempt_id": attempt.pk,
+                "poll": 0,
+                "typical_job_s": typical,
+            },
             countdown=countdown,
         )
     )
@@ -255,7 +280,7 @@ def provider_request(generation: Generation) -> ProviderRequest:
         ReferenceInput(
             content=storage_read(reference.file.name), url=None, mime=f"image/{reference.format}"
         )
-        for reference in generation.references.all()
+        for reference in (generation.references.all() if params.get("reference_count", 1) else ())
     )
     return ProviderRequest(
         model=generation.model,

@@ -68,3 +68,9 @@ def test_the_first_poll_waits_for_most_of_the_typical_time() -> None:
     assert first_poll_delay_s(typical_job_s=10.0, elapsed_s=3.0) == pytest.approx(5.0)
     # ... and a typical time shorter than the usual delay never makes polls more frequent.
     assert first_poll_delay_s(typical_job_s=0.5) == settings.PROVIDER_POLL_FIRST_S
+
+
+def test_while_a_job_is_due_polls_come_every_tenth_of_the_typical_time() -> None:
+    assert poll_delay_s(elapsed_s=9.6, typical_job_s=12.0) == pytest.approx(1.2)  # not 1.92
+    assert poll_delay_s(elapsed_s=30.0, typical_job_s=12.0) == pytest.approx(6.0)  # overdue
+    assert poll_delay_s(elapsed_s=4.0, typical_job_s=3.0) == settings.PROVIDER_POLL_FIRST_S
