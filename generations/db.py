@@ -1,6 +1,14 @@
-"""Database connections around slow provider calls."""
+"""Database connections around slow provider calls and async waits."""
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from asgiref.sync import sync_to_async
 from django.db import connection
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def db_release() -> None:
@@ -13,3 +21,18 @@ def db_release() -> None:
     """
     if not connection.in_atomic_block:
         connection.close()
+
+
+def off_loop(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """``function`` for an async view: run in the event loop's shared thread pool (not a
+    thread kept for the request, as asgiref's default gives), its connection handed back after,
+    so a request awaiting something between two such calls holds neither thread nor connection.
+    """
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            db_release()
+
+    return sync_to_async(functools.wraps(function)(run), thread_sensitive=False)

@@ -10,11 +10,10 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from .api_selectors import generation_status_get
-from .db import db_release
+from .db import off_loop
 from .models import Generation
 
 if TYPE_CHECKING:
@@ -51,19 +50,9 @@ def _publisher(url: str) -> "redis.Redis":
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
-def _status_released(*, generation_id: str) -> str | None:
-    """The status, with the database connection handed back: under ASGI each waiting request
-    has a thread of its own for database work, and would otherwise hold a connection for its
-    whole wait."""
-    try:
-        return generation_status_get(generation_id=generation_id)
-    finally:
-        db_release()
-
-
 async def generation_wait_terminal_async(*, generation_id: str, timeout_s: float) -> bool:
     """Wait without a thread until the generation is terminal or ``timeout_s`` pass."""
-    status_get = sync_to_async(_status_released)
+    status_get = off_loop(generation_status_get)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     subscription = await _subscribe(generation_id)

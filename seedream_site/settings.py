@@ -113,7 +113,8 @@ MIDDLEWARE = [
     # First: every later middleware's and view's log lines carry the request id.
     "seedream_site.observability.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, async-capable: a sync-only middleware would give every ASGI request a thread.
+    "seedream_site.static_files.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -10,7 +10,6 @@ import base64
 import json
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, JsonResponse
@@ -25,7 +24,7 @@ from accounts.models import ApiKey, User
 
 from ..api.references import file_read, references_read
 from ..catalog import GenerationSpec, list_models
-from ..db import db_release
+from ..db import db_release, off_loop
 from ..media_links import absolute_url, output_url
 from ..models import Generation
 from ..notifications import generation_wait_terminal_async
@@ -183,11 +182,11 @@ def _result(generation_id: str, *, finished: bool, response_format: str) -> dict
 
 async def _generate_and_wait(request: HttpRequest, submit: Any) -> JsonResponse:
     try:
-        generation, response_format = await sync_to_async(submit)(request)
+        generation, response_format = await off_loop(submit)(request)
         finished = await generation_wait_terminal_async(
             generation_id=str(generation.id), timeout_s=settings.OPENAI_WAIT_TIMEOUT_S
         )
-        body = await sync_to_async(_result)(
+        body = await off_loop(_result)(
             str(generation.id), finished=finished, response_format=response_format
         )
     except Exception as error:
@@ -221,6 +220,6 @@ def _models(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 async def models(request: HttpRequest) -> JsonResponse:
     try:
-        return JsonResponse(await sync_to_async(_models)(request))
+        return JsonResponse(await off_loop(_models)(request))
     except Exception as error:
         return openai_error_response(error)
