@@ -60,11 +60,13 @@ def generation_list_api(*, user: User, filters: GenerationFilters) -> QuerySet[G
 
 def generation_get_api(*, user: User, generation_id: str) -> Generation | None:
     """One generation the caller may see (own, shared, or any for staff), unless deleted."""
-    return (
-        _with_details(generations_visible_to(user=user))
-        .filter(id=generation_id, deleted_at__isnull=True)
-        .first()
-    )
+    try:
+        # get(), not first(): no ORDER BY to build and sort for one row by its key.
+        return _with_details(generations_visible_to(user=user)).get(
+            id=generation_id, deleted_at__isnull=True
+        )
+    except Generation.DoesNotExist:
+        return None
 
 
 @dataclass(frozen=True)

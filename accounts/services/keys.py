@@ -4,6 +4,7 @@ A key reads ``sds_<prefix>_<secret>``: the 12-hex-digit prefix finds the row (an
 show), the 256-bit secret is never stored; only sha256 of the whole key is.
 """
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -93,9 +94,10 @@ def api_key_revoke(*, api_key: ApiKey, actor: User, ip_address: str | None = Non
 def api_key_authenticate(*, raw_key: str) -> ApiKey:
     """The active key matching ``raw_key``; raises ``ApiKeyInvalid`` naming the problem."""
     prefix = _prefix_of(raw_key)
-    api_key = (
-        ApiKey.objects.select_related("user").filter(prefix=prefix).first() if prefix else None
-    )
+    api_key = None
+    if prefix:
+        with contextlib.suppress(ApiKey.DoesNotExist):
+            api_key = ApiKey.objects.select_related("user").get(prefix=prefix)  # unique
     # Compare against a dummy hash when the prefix is unknown, so timing says nothing either way.
     expected = api_key.secret_hash if api_key is not None else _hash("unknown")
     if not hmac.compare_digest(expected, _hash(raw_key)) or api_key is None:
