@@ -42,7 +42,16 @@ if PRODUCTION:
     # Checked here, before any default below could stand in for a missing value (a generated
     # secret key, an SQLite file, the filesystem broker), and all at once, so one start-up
     # names everything that is missing.
-    _required = ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"]
+    # The cache too: rate limits and API keys' last use must be shared by every process (a
+    # per-process cache would let each web process allow the full rate, and no worker would
+    # ever see the uses a web process noted).
+    _required = [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "CACHE_URL",
+    ]
     if STORAGE_BACKEND == "s3":
         _required.append("AWS_STORAGE_BUCKET_NAME")
     _missing = [name for name in _required if not env.str(name, default="").strip()]

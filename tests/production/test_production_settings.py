@@ -13,6 +13,7 @@ REQUIRED = [
     "DJANGO_ALLOWED_HOSTS",
     "DATABASE_URL",
     "CELERY_BROKER_URL",
+    "CACHE_URL",
     "AWS_STORAGE_BUCKET_NAME",
 ]
 
@@ -35,6 +36,7 @@ def production_environment(**overrides: str) -> dict[str, str]:
         "CELERY_BROKER_URL": broker_url
         if broker_url.startswith("redis")
         else "redis://127.0.0.1:1/0",
+        "CACHE_URL": "redis://127.0.0.1:1/1",  # settings only parse it; nothing dials it
         "AWS_STORAGE_BUCKET_NAME": "seedream-media",
         "AWS_S3_REGION_NAME": "eu-west-1",
     }
@@ -64,9 +66,10 @@ def test_a_process_starting_without_them_fails_with_their_names():
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
-    assert "DJANGO_ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL, AWS_STORAGE_BUCKET_NAME" in (
-        result.stderr
+    names = (
+        "DJANGO_ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, AWS_STORAGE_BUCKET_NAME"
     )
+    assert names in result.stderr
     assert "DJANGO_SECRET_KEY," not in result.stderr
 
 
