@@ -14,3 +14,13 @@ def require_postgresql() -> None:
     if REQUIRE_SERVICES:
         pytest.fail("REQUIRE_SERVICES=1 but DATABASE_URL does not name PostgreSQL")
     pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+def require_redis() -> str:
+    """The Redis URL the suite runs against (the broker's), or a skip (a failure in CI)."""
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if url.startswith("redis://"):
+        return url
+    if REQUIRE_SERVICES:
+        pytest.fail("REQUIRE_SERVICES=1 but CELERY_BROKER_URL does not name Redis")
+    pytest.skip("needs Redis: set CELERY_BROKER_URL=redis://…")
