@@ -19,7 +19,14 @@ from accounts.services.audit import audit_record
 from ..catalog import list_models
 from ..credentials import credential_encrypt, credential_rotate
 from ..models import ProviderAccount
-from ..providers import AuthError, ProviderError, adapter_kinds, build_adapter, get_adapter_class
+from ..providers import (
+    AuthError,
+    BadRequest,
+    ProviderError,
+    adapter_kinds,
+    build_adapter,
+    get_adapter_class,
+)
 from ..routing import account_config
 
 # Successes are recorded at most this often per account (failures always are).
@@ -175,6 +182,8 @@ def provider_account_record_outcome(
         )
         account.last_success_at, account.consecutive_auth_failures = now, 0
         return
+    if isinstance(error, BadRequest):
+        return  # the request's fault (a refused size, a content refusal), not the account's
     if not isinstance(error, AuthError):
         ProviderAccount.objects.filter(pk=account.pk).update(last_failure_at=now)
         return

@@ -8,8 +8,10 @@ from accounts.models import AuditEvent
 from generations.catalog import GenerationSpec
 from generations.credentials import credential_decrypt
 from generations.models import Generation, ProviderAccount, ProviderAttempt
+from generations.providers import BadRequest, ContentRefused, RateLimited, Unavailable
 from generations.routing import account_config, accounts_for_model
 from generations.services import generation_submit
+from generations.services.provider_accounts import provider_account_record_outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +137,25 @@ def test_routing_prefers_priority_then_recent_health():
 
     ProviderAccount.objects.filter(pk=first.pk).update(last_failure_at=timezone.now())
     assert accounts_for_model(model_id="seedream-4.0") == [second, first]
+
+
+@pytest.mark.parametrize(
+    ("error", "marked_failing"),
+    [
+        (BadRequest(message="this version takes no 4K"), False),
+        (ContentRefused(message="flagged"), False),
+        (Unavailable(message="503", before_accepted=True), True),
+        (RateLimited(message="429"), True),
+    ],
+    ids=["refused-request", "content-refusal", "outage", "rate-limited"],
+)
+def test_only_the_accounts_own_failures_mark_it_failing(error, marked_failing):
+    account = add_local("Demo", priority=1)
+
+    provider_account_record_outcome(account=account, error=error)
+
+    account.refresh_from_db()
+    assert (account.last_failure_at is not None) == marked_failing
 
 
 def submit_and_run(user, django_capture_on_commit_callbacks) -> Generation:
