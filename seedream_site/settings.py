@@ -423,8 +423,9 @@ PROVIDER_MAX_ATTEMPTS = env.int("PROVIDER_MAX_ATTEMPTS", default=3)
 PROVIDER_AUTH_FAILURES_TO_DISABLE = env.int("PROVIDER_AUTH_FAILURES_TO_DISABLE", default=3)
 # Longest wait honoured from a provider's Retry-After before calling the same account again.
 PROVIDER_RETRY_AFTER_MAX_S = 30.0
-# Job-based providers are polled from re-scheduled tasks: first poll after this many seconds,
-# growing by 1.25x per poll up to the cap.
+# Job-based providers are polled from re-scheduled tasks (generations/services/poll_schedule.py)
+# at a fifth of the job's age, between these bounds; the first poll waits for most of the
+# account's typical job time, and a due job is polled every tenth of that time.
 PROVIDER_POLL_FIRST_S = env.float("PROVIDER_POLL_FIRST_S", default=1.0)
 PROVIDER_POLL_MAX_S = env.float("PROVIDER_POLL_MAX_S", default=10.0)
 # A generation not finished this long after it started fails and its credits are returned.
