@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import ApiKey, CreditAccount
+from .models import ApiKey, CreditAccount, User
 
 
 class MeApi(APIView):
@@ -17,6 +17,7 @@ class MeApi(APIView):
         key = serializers.DictField(allow_null=True)
 
     def get(self, request: Request) -> Response:
+        assert isinstance(request.user, User)  # IsAuthenticated
         account = CreditAccount.objects.filter(user=request.user).first()
         api_key = request.auth if isinstance(request.auth, ApiKey) else None
         data = {

@@ -1,7 +1,7 @@
 """``Authorization: Bearer <key>`` for the REST API (what the OpenAI SDK sends)."""
 
-from django.http import HttpRequest
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
 from .models import ApiKey, User
 from .services.keys import ApiKeyInvalid, api_key_authenticate, api_key_mark_used
@@ -10,7 +10,7 @@ from .services.keys import ApiKeyInvalid, api_key_authenticate, api_key_mark_use
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request: HttpRequest) -> tuple[User, ApiKey] | None:
+    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
         scheme, _, raw_key = header.partition(" ")
         if scheme.lower() != self.keyword.lower():
@@ -27,6 +27,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key_mark_used(api_key=api_key)
         return api_key.user, api_key
 
-    def authenticate_header(self, request: HttpRequest) -> str:
+    def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) when credentials are missing or wrong.
         return f'{self.keyword} realm="api"'

@@ -58,9 +58,11 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         )
     if isinstance(exc, SpecError):
         field, messages = next(iter(exc.errors.items()))
-        param = {"num_images": "n", "reference_count": "image"}.get(field, field)
+        field_param = {"num_images": "n", "reference_count": "image"}.get(field, field)
         return Response(
-            envelope(messages[0], type_="invalid_request_error", code="invalid_value", param=param),
+            envelope(
+                messages[0], type_="invalid_request_error", code="invalid_value", param=field_param
+            ),
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, InsufficientCredits):
@@ -91,7 +93,7 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         type_, code = "invalid_request_error", "not_found"
     else:
         type_, code = "invalid_request_error", "invalid_request"
-    param = None
+    param: str | None = None
     if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, dict):
         param = next(iter(response.data), None)
         detail = response.data[param] if param else response.data

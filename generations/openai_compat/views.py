@@ -163,7 +163,7 @@ def _result(generation_id: str, *, finished: bool, response_format: str) -> dict
     items = []
     for output in generation.outputs.order_by("index"):
         if response_format == "b64_json":
-            with default_storage.open(output.file.name, "rb") as stored:
+            with default_storage.open(str(output.file.name), "rb") as stored:
                 items.append({"b64_json": base64.b64encode(stored.read()).decode()})
         else:
             items.append({"url": absolute_url(output_url(output))})

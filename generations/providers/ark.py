@@ -126,7 +126,7 @@ class ArkAdapter(BaseAdapter):
     provider_name: ClassVar[str] = "Volcengine Ark"
     default_base_url: ClassVar[str] = ARK_BASE_URLS["volcengine-cn-beijing"]
     # Names `provider_account add --base-url` accepts in place of a URL.
-    base_urls: ClassVar[dict[str, str]] = ARK_BASE_URLS
+    base_urls: ClassVar[Mapping[str, str]] = ARK_BASE_URLS
 
     def model_id_of(self, model: ArkModel) -> str:
         return model.volcengine_id

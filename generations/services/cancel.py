@@ -45,9 +45,7 @@ def generation_cancel(*, generation: Generation, user: User) -> Generation:
             outcome=ProviderAttempt.Outcome.RUNNING
         ).values_list("pk", flat=True):
             transaction.on_commit(
-                lambda attempt_id=attempt_id: tasks.cancel_at_provider_task.delay(
-                    attempt_id=attempt_id
-                )
+                partial(tasks.cancel_at_provider_task.delay, attempt_id=attempt_id)
             )
         # Last, so the owner's balance row is locked only until the commit right after.
         generation_release_credits(generation=locked)

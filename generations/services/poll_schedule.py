@@ -55,8 +55,9 @@ def first_poll_delay_s(*, typical_job_s: float | None, elapsed_s: float = 0.0) -
 
 def typical_job_s(*, account_id: int) -> float | None:
     """The median time of the account's recent successful jobs, or None without any."""
-    latencies = list(
-        ProviderAttempt.objects.filter(
+    latencies = [
+        latency
+        for latency in ProviderAttempt.objects.filter(
             account_id=account_id,
             outcome=ProviderAttempt.Outcome.SUCCEEDED,
             finished_at__gte=timezone.now() - HISTORY_WINDOW,
@@ -64,5 +65,6 @@ def typical_job_s(*, account_id: int) -> float | None:
         )
         .order_by("-finished_at")
         .values_list("latency_ms", flat=True)[:HISTORY_SIZE]
-    )
+        if latency is not None
+    ]
     return statistics.median(latencies) / 1000 if latencies else None

@@ -170,9 +170,10 @@ def generation_route(
             last_error = result.error
             continue
         if isinstance(adapter, JobAdapter):
-            result = _job_submit(generation, attempt=attempt, adapter=adapter, request=request)
-            if result is None:
+            failed = _job_submit(generation, attempt=attempt, adapter=adapter, request=request)
+            if failed is None:
                 return  # submitted: the poll task takes it from here
+            result = failed
         else:
             result = outcomes_consume(
                 generation=generation,
@@ -241,6 +242,7 @@ def _job_submit(
     request: ProviderRequest,
 ) -> AttemptResult | None:
     """Submit a job and schedule its first poll; returns a failed result if the submit failed."""
+    assert attempt.account_id is not None
     typical = typical_job_s(account_id=attempt.account_id)
     request = dataclasses.replace(request, typical_job_s=typical)
     started = time.monotonic()
@@ -278,7 +280,9 @@ def provider_request(generation: Generation) -> ProviderRequest:
     params = generation.params
     references = tuple(
         ReferenceInput(
-            content=storage_read(reference.file.name), url=None, mime=f"image/{reference.format}"
+            content=storage_read(str(reference.file.name)),
+            url=None,
+            mime=f"image/{reference.format}",
         )
         for reference in (generation.references.all() if params.get("reference_count", 1) else ())
     )
