@@ -224,19 +224,9 @@ def _apply_changes(
 def _apply_one(*, account: CreditAccount, change: _Change, ip_address: str | None) -> CreditEntry:
     if change.idempotency_key:
         # Checked under the lock: a concurrent retry of the same change waits and finds it.
-        existing = CreditEntry.objects.filter(idempotency_key=change.idempotency_key).first()
-        if existing is not None:
-            if (existing.account_id, existing.kind, existing.amount, existing.held_change) != (
-                account.pk,
-                change.kind,
-                change.amount,
-                change.held_change,
-            ):
-                raise LedgerError(
-                    f"The idempotency key {change.idempotency_key!r} was already used for a "
-                    "different credit change; use a new key."
-                )
-            return existing
+        done = _entries_for_keys(account_id=account.pk, changes=[change])
+        if done is not None:
+            return done[0]
     available = account.available + change.amount
     held = account.held + change.held_change
     if available < 0:
@@ -245,18 +235,8 @@ def _apply_one(*, account: CreditAccount, change: _Change, ip_address: str | Non
         raise LedgerError(f"{change.kind} of {-change.held_change} exceeds the {account.held} held")
     account.available, account.held = available, held
     account.save(update_fields=["available", "held", "updated_at"])
-    entry = CreditEntry.objects.create(
-        account=account,
-        kind=change.kind,
-        amount=change.amount,
-        held_change=change.held_change,
-        available_after=available,
-        held_after=held,
-        generation=change.generation,
-        actor=change.actor,
-        memo=change.memo[:500],
-        idempotency_key=change.idempotency_key or None,
-    )
+    entry = _entry(account_id=account.pk, change=change, available=available, held=held)
+    entry.save()
     if change.audit_action:
         audit_record(
             actor=change.actor,
@@ -277,8 +257,7 @@ def _generation_changes_apply(*, user_id: int, changes: list[_Change]) -> list[C
     a check and a write per change. Changes already in the ledger (same idempotency keys) are
     returned as they are, never applied twice.
     """
-    keys = [change.idempotency_key for change in changes]
-    done = _entries_for_keys(keys=keys, account_id=user_id, changes=changes)
+    done = _entries_for_keys(account_id=user_id, changes=changes)
     if done is not None:
         return done
     if transaction.get_connection().in_atomic_block:
@@ -292,40 +271,45 @@ def _generation_changes_apply(*, user_id: int, changes: list[_Change]) -> list[C
             return _generation_changes_write(user_id=user_id, changes=changes)
     except IntegrityError:
         # A concurrent call with the same keys committed first.
-        done = _entries_for_keys(keys=keys, account_id=user_id, changes=changes)
+        done = _entries_for_keys(account_id=user_id, changes=changes)
         if done is None:
             raise
         return done
 
 
-def _entries_for_keys(
-    *, keys: list[str | None], account_id: int, changes: list[_Change]
-) -> list[CreditEntry] | None:
-    """The ledger entries already written for these changes, or None when there are none."""
-    existing = {
-        entry.idempotency_key: entry
-        for entry in CreditEntry.objects.filter(idempotency_key__in=[key for key in keys if key])
-    }
+def _entries_for_keys(*, account_id: int, changes: list[_Change]) -> list[CreditEntry] | None:
+    """The ledger entries already written for these changes (by their idempotency keys), or
+    None when there are none; a key used for a different change is a ``LedgerError``."""
+    keys = [change.idempotency_key for change in changes if change.idempotency_key]
+    found = CreditEntry.objects.filter(idempotency_key__in=keys)
+    existing = {entry.idempotency_key: entry for entry in found}
     if not existing:
         return None
     for change in changes:
         entry = existing.get(change.idempotency_key)
-        facts = (account_id, change.kind, change.amount, change.held_change)
-        if (
-            entry is None
-            or (
-                entry.account_id,
-                entry.kind,
-                entry.amount,
-                entry.held_change,
-            )
-            != facts
-        ):
+        recorded = entry and (entry.account_id, entry.kind, entry.amount, entry.held_change)
+        if recorded != (account_id, change.kind, change.amount, change.held_change):
             raise LedgerError(
                 f"The idempotency key {change.idempotency_key!r} was already used for a "
                 "different credit change; use a new key."
             )
     return [existing[change.idempotency_key] for change in changes]
+
+
+def _entry(*, account_id: int, change: _Change, available: int, held: int) -> CreditEntry:
+    """The (unsaved) ledger entry of ``change``, with the balances after it."""
+    return CreditEntry(
+        account_id=account_id,
+        kind=change.kind,
+        amount=change.amount,
+        held_change=change.held_change,
+        available_after=available,
+        held_after=held,
+        generation=change.generation,
+        actor=change.actor,
+        memo=change.memo[:500],
+        idempotency_key=change.idempotency_key or None,
+    )
 
 
 def _generation_changes_write(*, user_id: int, changes: list[_Change]) -> list[CreditEntry]:
@@ -340,18 +324,7 @@ def _generation_changes_write(*, user_id: int, changes: list[_Change]) -> list[C
     for change in changes:
         available += change.amount
         held += change.held_change
-        entries.append(
-            CreditEntry(
-                account_id=user_id,
-                kind=change.kind,
-                amount=change.amount,
-                held_change=change.held_change,
-                available_after=available,
-                held_after=held,
-                generation=change.generation,
-                idempotency_key=change.idempotency_key,
-            )
-        )
+        entries.append(_entry(account_id=user_id, change=change, available=available, held=held))
     return CreditEntry.objects.bulk_create(entries)
 
 
