@@ -42,4 +42,4 @@ USER seedream
 EXPOSE 8000
 
 # The Procfile's `web` line (a test keeps the two the same); `exec` so gunicorn gets SIGTERM.
-CMD ["sh", "-c", "exec gunicorn seedream_site.asgi:application --worker-class uvicorn.workers.UvicornWorker --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2}"]
+CMD ["sh", "-c", "exec gunicorn seedream_site.asgi:application --worker-class uvicorn_worker.UvicornWorker --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2}"]

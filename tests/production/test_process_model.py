@@ -6,6 +6,7 @@ import shlex
 
 import pytest
 import yaml
+from django.utils.module_loading import import_string
 
 from .conftest import PROJECT_ROOT, settings_variables
 
@@ -80,7 +81,9 @@ def test_procfile_runs_the_asgi_server_and_celery():
     assert set(processes) == {"release", "web", "worker", "beat"}
     web = processes["web"]
     assert web[:2] == ["gunicorn", "seedream_site.asgi:application"]
-    assert web[web.index("--worker-class") + 1] == "uvicorn.workers.UvicornWorker"
+    worker_class = web[web.index("--worker-class") + 1]
+    assert worker_class == "uvicorn_worker.UvicornWorker"
+    assert import_string(worker_class)  # installed (a dependency), not only named
     assert processes["worker"][:4] == ["celery", "--app", "seedream_site", "worker"]
     assert processes["beat"][:4] == ["celery", "--app", "seedream_site", "beat"]
 
