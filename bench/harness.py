@@ -1,6 +1,7 @@
 """What every benchmark sets up: a throwaway installation, a funded user, a provider account."""
 
 import os
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -56,3 +57,16 @@ def only_account(*, kind: str, base_url: str, api_key: str, model: str, **fields
         models_served=[model],
         **fields,
     )
+
+
+def wall_figures(*, n: int, latency_s: float, walls: list[float]) -> dict[str, Any]:
+    """The figures every wall-per-latency benchmark reports: the median round's wall, its
+    ratio to the provider latency (1 = all N in flight at once), and every round's wall."""
+    wall = statistics.median(walls)
+    return {
+        "n": n,
+        "latency_s": latency_s,
+        "wall_s": round(wall, 3),
+        "ratio": round(wall / latency_s, 3),
+        "rounds_wall_s": [round(value, 3) for value in walls],
+    }

@@ -19,7 +19,6 @@ DATABASE_URL / CELERY_BROKER_URL name other services.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
-from harness import django_ready, funded_user, only_account  # noqa: E402
+from harness import django_ready, funded_user, only_account, wall_figures  # noqa: E402
 
 
 def main() -> None:
@@ -124,15 +123,10 @@ def main() -> None:
             emulator.wait(timeout=30)
 
     walls = [wall for wall, _, _ in rounds]
-    wall = statistics.median(walls)
     print(
         json.dumps(
             {
-                "n": arguments.n,
-                "latency_s": arguments.latency,
-                "wall_s": round(wall, 3),
-                "ratio": round(wall / arguments.latency, 3),
-                "rounds_wall_s": [round(value, 3) for value in walls],
+                **wall_figures(n=arguments.n, latency_s=arguments.latency, walls=walls),
                 "submit_s": [round(submitted, 3) for _, submitted, _ in rounds],
                 "succeeded": [succeeded for _, _, succeeded in rounds],
                 "worker_concurrency": settings.CELERY_WORKER_CONCURRENCY,

@@ -30,7 +30,7 @@ import httpx
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
-from harness import django_ready, funded_user, only_account  # noqa: E402
+from harness import django_ready, funded_user, only_account, wall_figures  # noqa: E402
 from inflight import JOB_URL_SUFFIX, start_emulator, start_worker  # noqa: E402
 
 
@@ -73,15 +73,10 @@ def main() -> None:
         for process in (web, worker, emulator):
             process.wait(timeout=30)
     walls = [wall for _, _, wall in rounds]
-    wall = statistics.median(walls)
     print(
         json.dumps(
             {
-                "n": arguments.n,
-                "latency_s": arguments.latency,
-                "wall_s": round(wall, 3),
-                "ratio": round(wall / arguments.latency, 3),
-                "rounds_wall_s": [round(value, 3) for value in walls],
+                **wall_figures(n=arguments.n, latency_s=arguments.latency, walls=walls),
                 "succeeded": [len(durations) for durations, _, _ in rounds],
                 "failed": [failures for _, failures, _ in rounds],
                 "call_p50_s": [
