@@ -34,6 +34,12 @@ class ProviderAttempt(models.Model):
         default=dict, blank=True, help_text="What polling a job-based provider needs (URLs, ids)."
     )
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    job_ms = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A job's run time by the provider's own clock (creation to completion), "
+        "where the provider reports it.",
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

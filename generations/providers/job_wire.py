@@ -1,10 +1,10 @@
 """What the job-based adapters (Replicate, fal, Scenario, SinanCode) do alike on the wire.
 
 Download a finished job's outputs (one implementation, one retry), read a poll that failed,
-name a job that was canceled or failed, keep our key on the API's own origin, and, for the two
-task providers that share reply envelopes (Scenario, SinanCode), map an error reply and refuse
-what neither can do. One place for each, so the adapters differ only where their providers, or
-their documented choices, do.
+read how long a job ran by the provider's clock, name a job that was canceled or failed, keep
+our key on the API's own origin, and, for the two task providers that share reply envelopes
+(Scenario, SinanCode), map an error reply and refuse what neither can do. One place for each,
+so the adapters differ only where their providers, or their documented choices, do.
 
 Downloads and polls run after the provider took the job: nothing they raise is failover-safe,
 because the provider may bill the job and sending the request elsewhere could pay twice
@@ -14,6 +14,7 @@ because the provider may bill the job and sending the request elsewhere could pa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -260,3 +261,15 @@ def same_origin_url(candidate: object, *, base_url: str, fallback: str) -> str:
         if (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port):
             return candidate
     return fallback
+
+
+def seconds_between(started: object, ended: object) -> float | None:
+    """Seconds from one ISO-8601 timestamp of a provider's reply to another, or None when
+    either is missing or unreadable or they run backwards (a reply is no place to fail on)."""
+    if not isinstance(started, str) or not isinstance(ended, str):
+        return None
+    try:
+        seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    except (ValueError, TypeError):  # TypeError: one is aware of its zone, the other not
+        return None
+    return seconds if seconds >= 0 else None

@@ -48,6 +48,10 @@ class JobStatus:
     outcomes: tuple[ProviderOutcome, ...] = ()
     progress: float | None = None  # 0..1 where the provider reports it
     provider_status: str = ""
+    # Seconds from the job's creation to its completion by the provider's own clock, where
+    # its answer tells (Replicate's created_at/completed_at): the job's time without the
+    # detour of our polls and downloads, from which the next jobs' polls are timed.
+    ran_s: float | None = None
 
 
 class JobAdapter(BaseAdapter):

@@ -62,6 +62,7 @@ from generations.providers.job_wire import (
     job_canceled,
     poll_failure,
     same_origin_url,
+    seconds_between,
 )
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
@@ -180,7 +181,8 @@ class ReplicateAdapter(JobAdapter):
         if finished:
             # Kept for the first poll, which then needs no GET (all JSON: it came as JSON).
             state["ended"] = {
-                name: prediction.get(name) for name in ("status", "output", "error", "metrics")
+                name: prediction.get(name)
+                for name in ("status", "output", "error", "metrics", "created_at", "completed_at")
             }
         return ProviderJob(job_id=prediction_id, state=state, finished=finished)
 
@@ -241,7 +243,12 @@ class ReplicateAdapter(JobAdapter):
             raw["version"] = job.state["version"]
         # generated_images: what Replicate made and bills, fetched or not.
         usage = ProviderUsage(generated_images=len(urls), raw=raw)
-        return JobStatus(done=True, outcomes=(*images, usage), provider_status="succeeded")
+        return JobStatus(
+            done=True,
+            outcomes=(*images, usage),
+            provider_status="succeeded",
+            ran_s=seconds_between(prediction.get("created_at"), prediction.get("completed_at")),
+        )
 
     # --- request -------------------------------------------------------------------------
     # --- HTTP ----------------------------------------------------------------------------

@@ -116,6 +116,7 @@ def _poll_once(
         generation=generation, attempt=attempt, outcomes=status.outcomes, started=started
     )
     attempt.latency_ms = int((timezone.now() - attempt.started_at).total_seconds() * 1000)
+    attempt.job_ms = None if status.ran_s is None else int(status.ran_s * 1000)
     if not attempt_conclude(generation, attempt=attempt, result=result):
         generation_route(generation, request=provider_request(generation), last_error=result.error)
 

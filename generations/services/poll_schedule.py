@@ -1,15 +1,23 @@
 """When to poll a submitted job: rarely before it is likely done, promptly after.
 
 Polls come at a fifth of the job's age (between PROVIDER_POLL_FIRST_S and PROVIDER_POLL_MAX_S),
-so a finished job is noticed within ~20% of its run time. The first poll waits for most of the
-time this account's recent jobs took: a provider whose jobs take 10 s is asked twice per job
-instead of eight, which is provider rate limit and worker time saved; while the job is due the
-polls come every tenth of that typical time, so it is noticed within about a second. An account
+so a finished job is noticed within ~20% of its run time. The first poll waits for the time
+this account's recent jobs took (``typical_job``): a provider whose jobs take 10 s is asked once
+or twice per job instead of eight times, which is provider rate limit and worker time saved.
+
+- Where the provider reports its jobs' run times by its own clock (Replicate), the typical time
+  is exact, and the first poll comes just after it: most jobs are collected by that one poll.
+- Otherwise the typical time is our own (submit to the poll that saw the job done), which runs
+  a little long by the polls' own spacing, and the first poll comes at 80% of it.
+
+While the job is due (up to twice the typical time), polls come every tenth of that typical
+time, so a job finishing just after a poll is noticed within about a second. An account
 without recent jobs starts at PROVIDER_POLL_FIRST_S. If the provider gets faster, jobs are
-noticed late (by at most 80% of the old typical time) until the new times fill the history.
+noticed late (by at most the old typical time) until the new times fill the history.
 """
 
 import statistics
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,9 +26,15 @@ from django.utils import timezone
 from ..models import ProviderAttempt
 
 POLL_AGE_FRACTION = 0.2
-# The first poll comes at this fraction of the account's typical job time ...
+# Without the provider's own run times, the first poll comes at this fraction of the account's
+# typical job time ...
 TYPICAL_FRACTION = 0.8
-# ... the median of its last this-many successful jobs finished within the window.
+# ... with them, this fraction of it (at least EXACT_SLACK_S) after it: the submit's own round
+# trip and the two clocks' drift are in the provider's figure or not, by a little.
+EXACT_SLACK_FRACTION = 0.03
+EXACT_SLACK_S = 0.25
+# The typical time is the median of the account's last this-many successful jobs finished
+# within the window.
 HISTORY_SIZE = 20
 HISTORY_WINDOW = timedelta(hours=1)
 # While a job is due (up to DUE_SPAN times the typical time), polls come at least every
@@ -43,28 +57,47 @@ def poll_delay_s(*, elapsed_s: float, typical_job_s: float | None = None) -> flo
     return max(min(regular, DUE_FRACTION * typical_job_s), settings.PROVIDER_POLL_FIRST_S)
 
 
-def first_poll_delay_s(*, typical_job_s: float | None, elapsed_s: float = 0.0) -> float:
+@dataclass(frozen=True)
+class TypicalJob:
+    """How long an account's recent jobs took: ``seconds``, by the provider's own clock when
+    ``exact``, else by ours (submit to the poll that saw the job done, and its download)."""
+
+    seconds: float
+    exact: bool
+
+
+def first_poll_delay_s(*, typical: TypicalJob | None, elapsed_s: float = 0.0) -> float:
     """Seconds until the first poll of a job submitted ``elapsed_s`` ago (a submit may have been
     held open, as Replicate's `Prefer: wait` does) on an account whose recent jobs typically
-    took ``typical_job_s`` (see ``typical_job_s``; None: no recent jobs)."""
+    took ``typical`` (see ``typical_job``; None: no recent jobs)."""
     regular = poll_delay_s(elapsed_s=elapsed_s)
-    if typical_job_s is None:
+    if typical is None:
         return regular
-    return max(TYPICAL_FRACTION * typical_job_s - elapsed_s, regular)
+    if typical.exact:
+        slack = max(EXACT_SLACK_FRACTION * typical.seconds, EXACT_SLACK_S)
+        return max(typical.seconds + slack - elapsed_s, regular)
+    return max(TYPICAL_FRACTION * typical.seconds - elapsed_s, regular)
 
 
-def typical_job_s(*, account_id: int) -> float | None:
-    """The median time of the account's recent successful jobs, or None without any."""
-    latencies = [
-        latency
-        for latency in ProviderAttempt.objects.filter(
+def typical_job(*, account_id: int) -> TypicalJob | None:
+    """The median time of the account's recent successful jobs, or None without any: by the
+    provider's clock when it reported each of them, else by ours."""
+    recent = list(
+        ProviderAttempt.objects.filter(
             account_id=account_id,
             outcome=ProviderAttempt.Outcome.SUCCEEDED,
             finished_at__gte=timezone.now() - HISTORY_WINDOW,
             latency_ms__isnull=False,
         )
         .order_by("-finished_at")
-        .values_list("latency_ms", flat=True)[:HISTORY_SIZE]
-        if latency is not None
-    ]
-    return statistics.median(latencies) / 1000 if latencies else None
+        .values_list("job_ms", "latency_ms")[:HISTORY_SIZE]
+    )
+    if not recent:
+        return None
+    provider_times = [job_ms for job_ms, _ in recent if job_ms is not None]
+    if len(provider_times) == len(recent):
+        return TypicalJob(seconds=statistics.median(provider_times) / 1000, exact=True)
+    return TypicalJob(
+        seconds=statistics.median(latency for _, latency in recent if latency is not None) / 1000,
+        exact=False,
+    )

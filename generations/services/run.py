@@ -35,7 +35,7 @@ from ..routing import account_config, accounts_for_model
 from .finish import generation_finish
 from .images import storage_read
 from .outputs import AttemptResult, attempt_record, outcomes_consume
-from .poll_schedule import first_poll_delay_s, typical_job_s
+from .poll_schedule import first_poll_delay_s, typical_job
 from .provider_accounts import provider_account_record_outcome
 
 logger = logging.getLogger(__name__)
@@ -243,8 +243,9 @@ def _job_submit(
 ) -> AttemptResult | None:
     """Submit a job and schedule its first poll; returns a failed result if the submit failed."""
     assert attempt.account_id is not None
-    typical = typical_job_s(account_id=attempt.account_id)
-    request = dataclasses.replace(request, typical_job_s=typical)
+    typical = typical_job(account_id=attempt.account_id)
+    typical_s = typical.seconds if typical else None
+    request = dataclasses.replace(request, typical_job_s=typical_s)
     started = time.monotonic()
     db_release()
     try:
@@ -260,7 +261,7 @@ def _job_submit(
     countdown = (
         0.0
         if job.finished
-        else first_poll_delay_s(typical_job_s=typical, elapsed_s=time.monotonic() - started)
+        else first_poll_delay_s(typical=typical, elapsed_s=time.monotonic() - started)
     )
     transaction.on_commit(
         lambda: tasks.poll_generation_task.apply_async(
@@ -268,7 +269,7 @@ def _job_submit(
                 "generation_id": str(generation.id),
                 "attempt_id": attempt.pk,
                 "poll": 0,
-                "typical_job_s": typical,
+                "typical_job_s": typical_s,
             },
             countdown=countdown,
         )

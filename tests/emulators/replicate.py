@@ -86,6 +86,7 @@ class EmulatedJob:
     fmt: str = "jpeg"
     created_at: float = field(default_factory=time.monotonic)
     created_wall: float = field(default_factory=time.time)
+    finished_wall: float | None = None  # when it finished or was canceled (wall clock)
     polls: int = 0
     phase: str = "queued"
     outputs: list[str] = field(default_factory=list)
@@ -147,6 +148,7 @@ class JobEmulator(Emulator):
             if job.phase in FINISHED:
                 return False
             job.phase = "canceled"
+            job.finished_wall = time.time()
         job.settled.set()
         return True
 
@@ -165,6 +167,10 @@ class JobEmulator(Emulator):
         self.advance(job, poll=False)
 
     def _finish(self, job: EmulatedJob) -> None:
+        # A timed job finished when its time was up, however late a poll noticed it.
+        job.finished_wall = (
+            job.created_wall + self.job_seconds if self.job_seconds is not None else time.time()
+        )
         if job.fault in ("refuse", "fail_after_run"):
             job.phase = "failed"
             job.settled.set()
@@ -366,13 +372,18 @@ class ReplicateEmulator(JobEmulator):
 
     def _prediction(self, job: EmulatedJob) -> dict[str, Any]:
         with job.lock:
-            phase, outputs = job.phase, list(job.outputs)
+            phase, outputs, finished_wall = job.phase, list(job.outputs), job.finished_wall
         status = {"queued": "starting", "running": "processing"}.get(phase, phase)
         error = None
         if phase == "failed":
             error = REFUSAL_TEXT if job.fault == "refuse" else FAILURE_TEXT
         url = f"{self.base_url}/v1/predictions/{job.id}"
         created = datetime.fromtimestamp(job.created_wall, UTC).isoformat()
+        completed = (
+            datetime.fromtimestamp(finished_wall, UTC).isoformat()
+            if phase in FINISHED and finished_wall is not None
+            else None
+        )
         return {
             "id": job.id,
             "model": job.model,
@@ -385,7 +396,7 @@ class ReplicateEmulator(JobEmulator):
             "metrics": {"image_count": len(outputs)} if phase == "succeeded" else {},
             "created_at": created,
             "started_at": None if phase == "queued" else created,
-            "completed_at": created if phase in FINISHED else None,
+            "completed_at": completed,
             "data_removed": False,
             "urls": {
                 "get": url,

@@ -1,5 +1,5 @@
 """When a submitted job is polled: at a fifth of its age, and first near its account's typical
-job time."""
+job time (exactly after it where the provider reports its jobs' run times)."""
 
 from datetime import timedelta
 
@@ -8,7 +8,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from generations.models import Generation, ProviderAccount, ProviderAttempt
-from generations.services.poll_schedule import first_poll_delay_s, poll_delay_s, typical_job_s
+from generations.services.poll_schedule import (
+    TypicalJob,
+    first_poll_delay_s,
+    poll_delay_s,
+    typical_job,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +23,7 @@ def attempt(
     generation: Generation,
     *,
     seconds: float,
+    provider_seconds: float | None = None,
     outcome: str = ProviderAttempt.Outcome.SUCCEEDED,
     ago: timedelta = timedelta(minutes=1),
 ) -> None:
@@ -27,6 +33,7 @@ def attempt(
         provider_kind=account.kind,
         outcome=outcome,
         latency_ms=int(seconds * 1000),
+        job_ms=None if provider_seconds is None else int(provider_seconds * 1000),
         finished_at=timezone.now() - ago,
     )
 
@@ -54,20 +61,49 @@ def test_the_typical_job_time_is_the_median_of_recent_successes_of_that_account(
     attempt(local_account, generation, seconds=90, ago=timedelta(hours=2))
     attempt(other, generation, seconds=90)
 
-    assert typical_job_s(account_id=local_account.pk) == pytest.approx(10.0)
+    assert typical_job(account_id=local_account.pk) == TypicalJob(seconds=10.0, exact=False)
     assert (
-        typical_job_s(account_id=ProviderAccount.objects.create(kind="local", label="new").pk)
-        is None
+        typical_job(account_id=ProviderAccount.objects.create(kind="local", label="new").pk) is None
     )
 
 
-def test_the_first_poll_waits_for_most_of_the_typical_time() -> None:
-    assert first_poll_delay_s(typical_job_s=None) == settings.PROVIDER_POLL_FIRST_S
-    assert first_poll_delay_s(typical_job_s=10.0) == pytest.approx(8.0)
+def test_the_typical_time_is_the_providers_own_where_it_reported_every_recent_job(
+    local_account: ProviderAccount, generation: Generation
+) -> None:
+    # Our clock counts the polls' spacing and the download; the provider's counts the job.
+    for seconds, provider_seconds in ((11.4, 10.0), (12.1, 10.2), (11.0, 9.9)):
+        attempt(local_account, generation, seconds=seconds, provider_seconds=provider_seconds)
+    assert typical_job(account_id=local_account.pk) == TypicalJob(seconds=10.0, exact=True)
+
+    # One recent job without the provider's figure: the history is ours again, all of it.
+    attempt(local_account, generation, seconds=13.0)
+    assert typical_job(account_id=local_account.pk) == TypicalJob(seconds=11.75, exact=False)
+
+
+def test_the_first_poll_waits_for_most_of_our_own_typical_time() -> None:
+    ours = TypicalJob(seconds=10.0, exact=False)
+    assert first_poll_delay_s(typical=None) == settings.PROVIDER_POLL_FIRST_S
+    assert first_poll_delay_s(typical=ours) == pytest.approx(8.0)
     # A submit held open 3 s already used some of the wait ...
-    assert first_poll_delay_s(typical_job_s=10.0, elapsed_s=3.0) == pytest.approx(5.0)
+    assert first_poll_delay_s(typical=ours, elapsed_s=3.0) == pytest.approx(5.0)
     # ... and a typical time shorter than the usual delay never makes polls more frequent.
-    assert first_poll_delay_s(typical_job_s=0.5) == settings.PROVIDER_POLL_FIRST_S
+    assert (
+        first_poll_delay_s(typical=TypicalJob(seconds=0.5, exact=False))
+        == settings.PROVIDER_POLL_FIRST_S
+    )
+
+
+def test_the_first_poll_comes_just_after_the_providers_own_typical_time() -> None:
+    assert first_poll_delay_s(typical=TypicalJob(seconds=10.0, exact=True)) == pytest.approx(10.3)
+    assert first_poll_delay_s(
+        typical=TypicalJob(seconds=10.0, exact=True), elapsed_s=4.0
+    ) == pytest.approx(6.3)
+    # The slack is at least EXACT_SLACK_S; the floor of PROVIDER_POLL_FIRST_S still holds.
+    assert first_poll_delay_s(typical=TypicalJob(seconds=4.0, exact=True)) == pytest.approx(4.25)
+    assert (
+        first_poll_delay_s(typical=TypicalJob(seconds=0.2, exact=True))
+        == settings.PROVIDER_POLL_FIRST_S
+    )
 
 
 def test_while_a_job_is_due_polls_come_every_tenth_of_the_typical_time() -> None:

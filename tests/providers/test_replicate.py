@@ -25,7 +25,7 @@ from generations.providers import (
     Unavailable,
     build_adapter,
 )
-from generations.providers.job_wire import same_origin_url
+from generations.providers.job_wire import same_origin_url, seconds_between
 from generations.providers.replicate import ReplicateAdapter, prediction_error
 from tests.emulators.base import render_test_image
 from tests.emulators.replicate import REFUSAL_TEXT, ReplicateEmulator
@@ -111,6 +111,37 @@ def test_submit_then_poll_until_the_prediction_succeeds(emulator: ReplicateEmula
     assert (create.method, create.path) == ("POST", "/v1/models/bytedance/seedream-4/predictions")
     assert create.headers["authorization"] == "Bearer test-key"
     assert [(poll.method, poll.path) for poll in polls] == [("GET", PREDICTIONS + job.job_id)] * 2
+
+
+def test_a_finished_prediction_tells_how_long_it_ran_by_replicates_clock() -> None:
+    emulator = ReplicateEmulator(job_seconds=0.3)
+    adapter = make_adapter(emulator, prefer_wait_s=0)
+
+    job = adapter.submit(make_request())
+    running = adapter.poll(job)
+    time.sleep(0.5)  # noticed late: the figure is still the job's own 0.3 s
+    finished = adapter.poll(job)
+
+    assert (running.done, running.ran_s) == (False, None)
+    assert finished.done
+    assert finished.ran_s == pytest.approx(0.3, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("started", "ended", "seconds"),
+    [
+        ("2025-01-02T03:04:05.250Z", "2025-01-02T03:04:15.750Z", 10.5),
+        ("2025-01-02T03:04:05.123456789Z", "2025-01-02T03:04:06.123456Z", 1.0),  # nanoseconds
+        ("2025-01-02T03:04:05+00:00", "2025-01-02T04:04:06+01:00", 1.0),  # another zone
+        ("2025-01-02T03:04:06Z", "2025-01-02T03:04:05Z", None),  # backwards
+        ("2025-01-02T03:04:05Z", None, None),  # not finished
+        ("2025-01-02T03:04:05", "2025-01-02T03:04:06Z", None),  # one without a zone
+        ("yesterday", "2025-01-02T03:04:06Z", None),
+        (1735787045, 1735787046, None),  # not the documented strings
+    ],
+)
+def test_seconds_between_reply_timestamps(started: Any, ended: Any, seconds: float | None) -> None:
+    assert seconds_between(started, ended) == (None if seconds is None else pytest.approx(seconds))
 
 
 def test_a_queued_prediction_reports_no_progress_yet() -> None:

@@ -1,6 +1,7 @@
 """Replicate's `Prefer: wait`: asked for only when the account's jobs are typically short; a
 short job comes back finished from the create, a longer one is polled; the worker collects a
-finished job at once; the emulator's hold blocks nobody else."""
+finished job at once; the emulator's hold blocks nobody else. Replicate's own run times,
+recorded on each attempt, time the next jobs' first polls."""
 
 import threading
 import time
@@ -179,8 +180,11 @@ def replicate_account(emulator: ReplicateEmulator, **options: Any) -> None:
     )
 
 
-def recent_jobs_took(user: Any, seconds: float, count: int = 3) -> None:
-    """Successful jobs of the (only) account, finished just now, that took ``seconds``."""
+def recent_jobs_took(
+    user: Any, seconds: float, count: int = 3, *, provider_seconds: float | None = None
+) -> None:
+    """Successful jobs of the (only) account, finished just now, that took ``seconds`` (and
+    ``provider_seconds`` by the provider's clock, where given)."""
     generation = Generation.objects.create(
         owner=user, model="seedream-4.0", prompt="earlier", params={}, num_images=1
     )
@@ -192,6 +196,7 @@ def recent_jobs_took(user: Any, seconds: float, count: int = 3) -> None:
             provider_kind="replicate",
             outcome=ProviderAttempt.Outcome.SUCCEEDED,
             latency_ms=int(seconds * 1000),
+            job_ms=None if provider_seconds is None else int(provider_seconds * 1000),
             finished_at=timezone.now(),
         )
 
@@ -265,3 +270,44 @@ def test_without_recent_jobs_the_submit_is_not_held_and_polled_after_the_first_d
     (first_poll,) = scheduled_polls
     assert "prefer" not in emulator.requests[0].headers
     assert first_poll["countdown"] == settings.PROVIDER_POLL_FIRST_S
+
+
+@pytest.mark.django_db
+def test_the_poll_that_finds_the_job_done_records_replicates_own_run_time(
+    user: Any, default_prices: None, scheduled_polls: list[dict[str, Any]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    emulator = ReplicateEmulator(job_seconds=0.2)
+    with emulator.serve():
+        replicate_account(emulator)
+        generation = submit_and_run(user, django_capture_on_commit_callbacks)
+        time.sleep(0.6)  # noticed well after it finished
+        with django_capture_on_commit_callbacks(execute=True):
+            generation_poll(**scheduled_polls[0]["kwargs"])
+
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.SUCCEEDED, generation.error_message
+    attempt = generation.attempts.get()
+    assert attempt.job_ms is not None
+    assert 180 <= attempt.job_ms <= 260  # the job's 0.2 s, not the 0.6 s until it was noticed
+    assert attempt.latency_ms is not None
+    assert attempt.latency_ms >= 600
+
+
+@pytest.mark.django_db
+def test_with_replicates_own_run_times_the_first_poll_comes_just_after_the_typical_time(
+    user: Any, default_prices: None, scheduled_polls: list[dict[str, Any]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    emulator = ReplicateEmulator(ready_after_polls=1)
+    with emulator.serve():
+        replicate_account(emulator)
+        # Noticed at 11-12 s each by our clock; 10 s each by Replicate's.
+        recent_jobs_took(user, 11.5, provider_seconds=10.0)
+        submit_and_run(user, django_capture_on_commit_callbacks)
+
+    (first_poll,) = scheduled_polls
+    assert "prefer" not in emulator.requests[0].headers  # 10 s jobs are not held
+    # 10 s and 3% more, less the time the submit took; not 80% of our 11.5 s (9.2 s)
+    assert 10.0 <= first_poll["countdown"] <= 10.3
+    assert first_poll["kwargs"]["typical_job_s"] == pytest.approx(10.0)
