@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from ..models import ProviderAttempt
@@ -37,6 +38,8 @@ EXACT_SLACK_S = 0.25
 # within the window.
 HISTORY_SIZE = 20
 HISTORY_WINDOW = timedelta(hours=1)
+# ... read from the database at most this often per account: a burst of submits shares one read.
+TYPICAL_CACHE_S = 5
 # While a job is due (up to DUE_SPAN times the typical time), polls come at least every
 # DUE_FRACTION of the typical time, so a job finishing just after a poll is not left waiting
 # a fifth of its age.
@@ -81,7 +84,17 @@ def first_poll_delay_s(*, typical: TypicalJob | None, elapsed_s: float = 0.0) ->
 
 def typical_job(*, account_id: int) -> TypicalJob | None:
     """The median time of the account's recent successful jobs, or None without any: by the
-    provider's clock when it reported each of them, else by ours."""
+    provider's clock when it reported each of them, else by ours. At most TYPICAL_CACHE_S old."""
+    key = f"poll-schedule:typical-job:{account_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return TypicalJob(*cached) if cached else None
+    typical = _typical_job_read(account_id=account_id)
+    cache.set(key, (typical.seconds, typical.exact) if typical else (), TYPICAL_CACHE_S)
+    return typical
+
+
+def _typical_job_read(*, account_id: int) -> TypicalJob | None:
     recent = list(
         ProviderAttempt.objects.filter(
             account_id=account_id,

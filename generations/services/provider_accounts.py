@@ -174,8 +174,13 @@ def provider_account_record_outcome(
     """Keep the health the router reads; disable an account whose key keeps failing."""
     now = timezone.now()
     if error is None:
-        fresh = account.last_success_at and now - account.last_success_at < HEALTH_RESOLUTION
-        if fresh and not account.consecutive_auth_failures:
+        last_success = account.last_success_at
+        fresh = last_success is not None and now - last_success < HEALTH_RESOLUTION
+        # Not while a later failure stands: the router would go on reading the account as failing.
+        failed_since = account.last_failure_at is not None and (
+            last_success is None or account.last_failure_at > last_success
+        )
+        if fresh and not failed_since and not account.consecutive_auth_failures:
             return  # a busy account would otherwise write this row on every call
         ProviderAccount.objects.filter(pk=account.pk).update(
             last_success_at=now, consecutive_auth_failures=0

@@ -2,9 +2,11 @@
 job time (exactly after it where the provider reports its jobs' run times)."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from generations.models import Generation, ProviderAccount, ProviderAttempt
@@ -77,7 +79,19 @@ def test_the_typical_time_is_the_providers_own_where_it_reported_every_recent_jo
 
     # One recent job without the provider's figure: the history is ours again, all of it.
     attempt(local_account, generation, seconds=13.0)
+    cache.clear()  # the figure is kept for TYPICAL_CACHE_S
     assert typical_job(account_id=local_account.pk) == TypicalJob(seconds=11.75, exact=False)
+
+
+def test_a_burst_of_submits_reads_the_history_once_per_account(
+    local_account: ProviderAccount, generation: Generation, django_assert_num_queries: Any
+) -> None:
+    other = ProviderAccount.objects.create(kind="local", label="other", models_served=[])
+    attempt(local_account, generation, seconds=10.0, provider_seconds=9.0)
+    with django_assert_num_queries(2):
+        for _ in range(50):
+            assert typical_job(account_id=local_account.pk) == TypicalJob(seconds=9.0, exact=True)
+            assert typical_job(account_id=other.pk) is None
 
 
 def test_the_first_poll_waits_for_most_of_our_own_typical_time() -> None:

@@ -1,4 +1,5 @@
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -156,6 +157,29 @@ def test_only_the_accounts_own_failures_mark_it_failing(error, marked_failing):
 
     account.refresh_from_db()
     assert (account.last_failure_at is not None) == marked_failing
+
+
+def test_a_success_after_a_failure_is_recorded_however_recent_the_last_success():
+    from django.utils import timezone
+
+    first = add_local("first", priority=1)
+    second = add_local("second", priority=2)
+    provider_account_record_outcome(account=first, error=None)
+    provider_account_record_outcome(account=first, error=RateLimited(message="429"))
+    first.refresh_from_db()
+    assert accounts_for_model(model_id="seedream-4.0") == [second, first]
+    written = first.last_success_at
+
+    # Seconds after the last recorded success, yet it must be written: the failure came since.
+    provider_account_record_outcome(account=first, error=None)
+
+    first.refresh_from_db()
+    assert first.last_success_at > written
+    assert accounts_for_model(model_id="seedream-4.0") == [first, second]
+    # While healthy, successes within the resolution are not written again.
+    provider_account_record_outcome(account=first, error=None)
+    assert ProviderAccount.objects.get(pk=first.pk).last_success_at == first.last_success_at
+    assert timezone.now() - first.last_success_at < timedelta(seconds=30)
 
 
 def submit_and_run(user, django_capture_on_commit_callbacks) -> Generation:
