@@ -4,7 +4,9 @@ Every API read leaves soft-deleted generations out. Each function returns what i
 already joined, so a list answers in a fixed number of queries whatever its length.
 """
 
+import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -120,6 +122,18 @@ def generation_status_get(*, generation_id: str) -> str | None:
         .values_list("status", flat=True)
         .first()
     )
+
+
+def generations_ended(*, generation_ids: Collection[str]) -> set[str]:
+    """Which of these generations a waiting call is done waiting for: ended, deleted or unknown.
+
+    One query however many ids (a waiting call's id is given back as it was given)."""
+    by_uuid = {uuid.UUID(generation_id): generation_id for generation_id in generation_ids}
+    still_running = Generation.objects.filter(
+        id__in=list(by_uuid), deleted_at__isnull=True
+    ).exclude(status__in=Generation.TERMINAL_STATUSES)
+    running = set(still_running.values_list("id", flat=True))
+    return {given for found, given in by_uuid.items() if found not in running}
 
 
 def upload_get_owned(*, user: User, upload_id: str) -> Upload | None:

@@ -1,16 +1,21 @@
 """Waiting calls are woken by the worker's "finished" message, through one Redis subscription
-per process however many calls wait."""
+per process however many calls wait; their rows are re-read together, in one query, so a lost
+message (or no Redis) only slows them."""
 
 import asyncio
 import time
+import uuid
 
 import pytest
 import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import override_settings
+from django.utils import timezone
 
+from generations import api_selectors, notifications
 from generations.models import Generation
 from generations.notifications import (
+    FALLBACK_SWEEP_S,
     RECHECK_S,
     generation_wait_terminal_async,
     notify_finished,
@@ -22,6 +27,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CALLS = 20
 
 
+def running_generations(user, count: int) -> list[str]:
+    generations = [
+        Generation.objects.create(
+            owner=user,
+            model="seedream-4.0",
+            prompt=f"waiting {number}",
+            params={},
+            num_images=1,
+            status=Generation.Status.RUNNING,
+        )
+        for number in range(count)
+    ]
+    return [str(generation.id) for generation in generations]
+
+
 def pattern_subscribers(client: redis.Redis) -> int:
     return sum(1 for entry in client.client_list(_type="pubsub") if int(entry.get("psub", 0)))
 
@@ -29,19 +49,7 @@ def pattern_subscribers(client: redis.Redis) -> int:
 def test_waiting_calls_wake_at_the_finish_and_share_one_subscription(user) -> None:
     url = require_redis()
     observer = redis.Redis.from_url(url)
-    ids = [
-        str(
-            Generation.objects.create(
-                owner=user,
-                model="seedream-4.0",
-                prompt=f"waiting {number}",
-                params={},
-                num_images=1,
-                status=Generation.Status.RUNNING,
-            ).id
-        )
-        for number in range(CALLS)
-    ]
+    ids = running_generations(user, CALLS)
 
     def finish_all() -> None:
         Generation.objects.filter(id__in=ids).update(status=Generation.Status.SUCCEEDED)
@@ -90,3 +98,78 @@ def test_without_redis_a_waiting_call_reads_its_row(user) -> None:
 
     with override_settings(NOTIFY_REDIS_URL=""):
         assert async_to_sync(scenario)() == (False, True)
+
+
+def test_waiting_rows_are_read_together_in_one_query_per_sweep(user, monkeypatch) -> None:
+    ids = running_generations(user, CALLS)
+    reads: list[int] = []
+    read = api_selectors.generations_ended
+
+    def counted(*, generation_ids):
+        reads.append(len(generation_ids))
+        return read(generation_ids=generation_ids)
+
+    monkeypatch.setattr(api_selectors, "generations_ended", counted)
+
+    async def scenario() -> tuple[list[bool], float]:
+        waits = [
+            asyncio.create_task(
+                generation_wait_terminal_async(generation_id=generation_id, timeout_s=30)
+            )
+            for generation_id in ids
+        ]
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        await sync_to_async(Generation.objects.filter(id__in=ids).update, thread_sensitive=False)(
+            status=Generation.Status.SUCCEEDED
+        )  # and no message: no Redis here
+        finished = await asyncio.gather(*waits)
+        return finished, time.monotonic() - started
+
+    with override_settings(NOTIFY_REDIS_URL=""):
+        finished, woken_after_s = async_to_sync(scenario)()
+
+    assert finished == [True] * CALLS
+    assert woken_after_s < 2 * FALLBACK_SWEEP_S
+    # Each call reads its own row once on arrival; after that one query reads them all.
+    assert reads[:CALLS] == [1] * CALLS
+    assert reads[CALLS:]
+    assert set(reads[CALLS:]) == {CALLS}
+    assert len(reads[CALLS:]) <= 3
+
+
+def test_with_redis_a_lost_message_only_slows_a_waiter(user, monkeypatch) -> None:
+    url = require_redis()
+    monkeypatch.setattr(notifications, "RECHECK_S", 0.3)
+    (generation_id,) = running_generations(user, 1)
+
+    async def scenario() -> tuple[bool, float]:
+        wait = asyncio.create_task(
+            generation_wait_terminal_async(generation_id=generation_id, timeout_s=30)
+        )
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        await sync_to_async(
+            Generation.objects.filter(id=generation_id).update, thread_sensitive=False
+        )(status=Generation.Status.FAILED)  # the message is lost: never published
+        return await wait, time.monotonic() - started
+
+    with override_settings(NOTIFY_REDIS_URL=url):
+        ended, woken_after_s = async_to_sync(scenario)()
+
+    assert ended
+    assert woken_after_s < 1.5
+
+
+def test_a_deleted_or_unknown_generation_ends_the_wait(user) -> None:
+    deleted, running = running_generations(user, 2)
+    Generation.objects.filter(id=deleted).update(deleted_at=timezone.now())
+    unknown = str(uuid.uuid4())
+
+    async def scenario() -> bool:
+        return await generation_wait_terminal_async(generation_id=deleted, timeout_s=5)
+
+    with override_settings(NOTIFY_REDIS_URL=""):
+        assert async_to_sync(scenario)()
+    ids = [deleted, running, unknown]
+    assert api_selectors.generations_ended(generation_ids=ids) == {deleted, unknown}
