@@ -128,6 +128,9 @@ class FinishWaiters:
             waiting.discard(woken)
             if not waiting:
                 del self.waiters[generation_id]
+        if not self.waiters and self._sweeper is not None:
+            self._sweeper.cancel()  # nothing to read until the next call waits
+            self._sweeper = None
 
     def wake(self, generation_ids: Iterable[str]) -> None:
         for generation_id in generation_ids:
