@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 from PIL import Image
@@ -350,7 +350,62 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
         pass  # a dropped connection (an injected fault) is expected, not news
 
 
+class _KeepAliveServerHandler(ServerHandler):
+    """wsgiref's handler answering in HTTP/1.1, so a connection can carry the next request:
+    one whose length is told. Any other response says it closes the connection."""
+
+    http_version = "1.1"
+    keep_alive = False
+
+    def cleanup_headers(self) -> None:
+        super().cleanup_headers()  # sets the Content-Length of a body in one piece
+        assert self.headers is not None
+        self.keep_alive = "Content-Length" in self.headers
+        if not self.keep_alive:
+            self.headers["Connection"] = "close"
+
+
 class _QuietHandler(WSGIRequestHandler):
+    """Keeps connections alive between requests, as the providers' APIs do (wsgiref's own
+    handler closes each one): a client's pool then reuses them, with no connect per call.
+    A response without a Content-Length (a stream) still ends its connection."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # wsgiref writes the head and the body apart: without this, Nagle's algorithm holds the
+        # body back for the client's delayed ACK, ~40 ms per response on a kept connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self._handle_one_request()
+        while not self.close_connection:
+            self._handle_one_request()
+
+    def _handle_one_request(self) -> None:
+        """wsgiref's ``handle``, for one request of a kept-alive connection."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if len(self.raw_requestline) > 65536:
+            self.requestline, self.request_version, self.command = "", "", ""
+            self.send_error(414)
+            self.close_connection = True
+            return
+        if not self.parse_request():  # answers a bad request itself
+            self.close_connection = True
+            return
+        handler = _KeepAliveServerHandler(
+            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=False
+        )
+        handler.request_handler = self  # type: ignore[attr-defined]
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+        if not handler.keep_alive:
+            self.close_connection = True
+
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()
         environ["emulator.socket"] = self.connection  # so a fault can drop the connection
