@@ -6,7 +6,8 @@ this account's recent jobs took (``typical_job``): a provider whose jobs take 10
 or twice per job instead of eight times, which is provider rate limit and worker time saved.
 
 - Where the provider reports its jobs' run times by its own clock (Replicate), the typical time
-  is exact, and the first poll comes just after it: most jobs are collected by that one poll.
+  is exact, and the first poll comes just after it, counted from the submit's answer (the job
+  began before it): most jobs are collected by that one poll.
 - Otherwise the typical time is our own (submit to the poll that saw the job done), which runs
   a little long by the polls' own spacing, and the first poll comes at 80% of it.
 
@@ -30,10 +31,10 @@ POLL_AGE_FRACTION = 0.2
 # Without the provider's own run times, the first poll comes at this fraction of the account's
 # typical job time ...
 TYPICAL_FRACTION = 0.8
-# ... with them, this fraction of it (at least EXACT_SLACK_S) after it: the submit's own round
-# trip and the two clocks' drift are in the provider's figure or not, by a little.
-EXACT_SLACK_FRACTION = 0.03
-EXACT_SLACK_S = 0.25
+# ... with them, this long after it, counted from the submit's answer: the job began before that
+# answer, so the poll cannot come early, and the slack covers the jobs' own spread a little.
+EXACT_SLACK_FRACTION = 0.01
+EXACT_SLACK_S = 0.1
 # The typical time is the median of the account's last this-many successful jobs finished
 # within the window.
 HISTORY_SIZE = 20
@@ -77,8 +78,10 @@ def first_poll_delay_s(*, typical: TypicalJob | None, elapsed_s: float = 0.0) ->
     if typical is None:
         return regular
     if typical.exact:
+        if elapsed_s >= typical.seconds:
+            return regular  # held open past the typical time (`Prefer: wait`): late already
         slack = max(EXACT_SLACK_FRACTION * typical.seconds, EXACT_SLACK_S)
-        return max(typical.seconds + slack - elapsed_s, regular)
+        return max(typical.seconds + slack, regular)
     return max(TYPICAL_FRACTION * typical.seconds - elapsed_s, regular)
 
 

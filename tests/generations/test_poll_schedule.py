@@ -108,12 +108,14 @@ def test_the_first_poll_waits_for_most_of_our_own_typical_time() -> None:
 
 
 def test_the_first_poll_comes_just_after_the_providers_own_typical_time() -> None:
-    assert first_poll_delay_s(typical=TypicalJob(seconds=10.0, exact=True)) == pytest.approx(10.3)
-    assert first_poll_delay_s(
-        typical=TypicalJob(seconds=10.0, exact=True), elapsed_s=4.0
-    ) == pytest.approx(6.3)
-    # The slack is at least EXACT_SLACK_S; the floor of PROVIDER_POLL_FIRST_S still holds.
-    assert first_poll_delay_s(typical=TypicalJob(seconds=4.0, exact=True)) == pytest.approx(4.25)
+    exact = TypicalJob(seconds=10.0, exact=True)
+    # Counted from the submit's answer: the job began before it, so never early.
+    assert first_poll_delay_s(typical=exact) == pytest.approx(10.1)
+    assert first_poll_delay_s(typical=exact, elapsed_s=0.4) == pytest.approx(10.1)
+    assert first_poll_delay_s(typical=TypicalJob(seconds=60.0, exact=True)) == pytest.approx(60.6)
+    # A submit held open past the typical time (`Prefer: wait`): the job is late, poll soon.
+    assert first_poll_delay_s(typical=exact, elapsed_s=15.0) == pytest.approx(3.0)
+    # The floor of PROVIDER_POLL_FIRST_S still holds.
     assert (
         first_poll_delay_s(typical=TypicalJob(seconds=0.2, exact=True))
         == settings.PROVIDER_POLL_FIRST_S

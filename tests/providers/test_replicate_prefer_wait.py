@@ -308,6 +308,6 @@ def test_with_replicates_own_run_times_the_first_poll_comes_just_after_the_typic
 
     (first_poll,) = scheduled_polls
     assert "prefer" not in emulator.requests[0].headers  # 10 s jobs are not held
-    # 10 s and 3% more, less the time the submit took; not 80% of our 11.5 s (9.2 s)
-    assert 10.0 <= first_poll["countdown"] <= 10.3
+    # 10 s and 1% more after the submit's answer; not 80% of our 11.5 s (9.2 s)
+    assert first_poll["countdown"] == pytest.approx(10.1)
     assert first_poll["kwargs"]["typical_job_s"] == pytest.approx(10.0)
