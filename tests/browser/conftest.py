@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.integration.conftest import PROJECT_ROOT, start_worker, stop_worker, worker_log
 from tests.services import REQUIRE_SERVICES
@@ -73,6 +74,10 @@ def browser(live_server, monkeypatch) -> Iterator:
             yield chromium
         finally:
             chromium.close()
+            # With that loop running, the test body's queries had database connections of their
+            # own, which no later teardown sees: one left checked out of the pool kept the test
+            # database from being dropped at the end of the run.
+            connections.close_all()
 
 
 @pytest.fixture
