@@ -8,11 +8,12 @@ import uuid
 
 import pytest
 import redis
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.test import override_settings
 from django.utils import timezone
 
 from generations import api_selectors, notifications
+from generations.db import off_loop
 from generations.models import Generation
 from generations.notifications import (
     FALLBACK_SWEEP_S,
@@ -68,7 +69,7 @@ def test_waiting_calls_wake_at_the_finish_and_share_one_subscription(user) -> No
         during = pattern_subscribers(observer)
         assert not any(wait.done() for wait in waits)
         started = time.monotonic()
-        await sync_to_async(finish_all, thread_sensitive=False)()
+        await off_loop(finish_all)()
         finished = await asyncio.gather(*waits)
         return before, during, finished, time.monotonic() - started
 
@@ -90,9 +91,9 @@ def test_without_redis_a_waiting_call_reads_its_row(user) -> None:
         unfinished = await generation_wait_terminal_async(
             generation_id=str(generation.id), timeout_s=0.3
         )
-        await sync_to_async(
-            Generation.objects.filter(id=generation.id).update, thread_sensitive=False
-        )(status=Generation.Status.FAILED)
+        await off_loop(Generation.objects.filter(id=generation.id).update)(
+            status=Generation.Status.FAILED
+        )
         ended = await generation_wait_terminal_async(generation_id=str(generation.id), timeout_s=5)
         return unfinished, ended
 
@@ -120,7 +121,7 @@ def test_waiting_rows_are_read_together_in_one_query_per_sweep(user, monkeypatch
         ]
         await asyncio.sleep(0.3)
         started = time.monotonic()
-        await sync_to_async(Generation.objects.filter(id__in=ids).update, thread_sensitive=False)(
+        await off_loop(Generation.objects.filter(id__in=ids).update)(
             status=Generation.Status.SUCCEEDED
         )  # and no message: no Redis here
         finished = await asyncio.gather(*waits)
@@ -149,9 +150,9 @@ def test_with_redis_a_lost_message_only_slows_a_waiter(user, monkeypatch) -> Non
         )
         await asyncio.sleep(0.2)
         started = time.monotonic()
-        await sync_to_async(
-            Generation.objects.filter(id=generation_id).update, thread_sensitive=False
-        )(status=Generation.Status.FAILED)  # the message is lost: never published
+        await off_loop(Generation.objects.filter(id=generation_id).update)(
+            status=Generation.Status.FAILED
+        )  # the message is lost: never published
         return await wait, time.monotonic() - started
 
     with override_settings(NOTIFY_REDIS_URL=url):
