@@ -116,14 +116,6 @@ def generation_progress(*, generation_id: str, after_output_id: int) -> Generati
     return GenerationProgress(**row, new_outputs=outputs)
 
 
-def generation_status_get(*, generation_id: str) -> str | None:
-    return (
-        Generation.objects.filter(id=generation_id, deleted_at__isnull=True)
-        .values_list("status", flat=True)
-        .first()
-    )
-
-
 def generations_ended(*, generation_ids: Collection[str]) -> set[str]:
     """Which of these generations a waiting call is done waiting for: ended, deleted or unknown.
 

@@ -2,8 +2,7 @@
 
 import time
 
-from .api_selectors import generation_status_get
-from .models import Generation
+from .api_selectors import generations_ended
 
 POLL_INTERVAL_S = 0.5
 
@@ -13,8 +12,7 @@ def generation_wait_terminal(*, generation_id: str, timeout_s: float) -> bool:
     whether it ended. Holds the calling thread (fine under a threaded WSGI server)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        current = generation_status_get(generation_id=generation_id)
-        if current is None or current in Generation.TERMINAL_STATUSES:
+        if generations_ended(generation_ids=[generation_id]):
             return True
         remaining = deadline - time.monotonic()
         if remaining <= 0:
