@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
@@ -92,19 +92,22 @@ def main() -> None:
 
 
 async def fire(port: int, key: str, n: int) -> tuple[list[float], dict[str, int], float]:
-    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", timeout=600, limits=limits
+    # aiohttp, not httpx: the client shares the server's two cores here, and httpx's async
+    # connection pool spent ~5 ms of CPU per call at 200 connections (aiohttp: ~0.5 ms).
+    connector = aiohttp.TCPConnector(limit=n + 10)
+    async with aiohttp.ClientSession(
+        f"http://127.0.0.1:{port}", connector=connector, timeout=aiohttp.ClientTimeout(total=600)
     ) as client:
 
         async def one(number: int) -> tuple[float, int]:
             started = time.monotonic()
-            response = await client.post(
+            async with client.post(
                 "/v1/images/generations",
                 headers={"Authorization": f"Bearer {key}"},
                 json={"model": "seedream-4.0", "prompt": f"bench {number}", "size": "1K"},
-            )
-            return time.monotonic() - started, response.status_code
+            ) as response:
+                await response.read()
+                return time.monotonic() - started, response.status
 
         started = time.monotonic()
         results = await asyncio.gather(*(one(number) for number in range(n)))

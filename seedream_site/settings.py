@@ -302,6 +302,9 @@ else:
         "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
         "unacked_restore_throttle": 1,
     }
+if CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's Redis transport, reusing its client instead of building one per command.
+    CELERY_BROKER_TRANSPORT = "seedream_site.broker:Transport"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None

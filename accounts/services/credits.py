@@ -7,6 +7,7 @@ carry an idempotency key (``hold:<id>``, ``capture:<id>``, ``release:<id>``), so
 settlement finds the first entry instead of moving credits twice.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,11 +256,8 @@ def _generation_changes_apply(*, user_id: int, changes: list[_Change]) -> list[C
     Every generation of a user moves that user's one row, so the row lock is the queue they all
     wait in; here it is held from the UPDATE to the commit (the caller's), not across a read,
     a check and a write per change. Changes already in the ledger (same idempotency keys) are
-    returned as they are, never applied twice.
+    returned as they are, never applied twice: the UPDATE itself skips the row when they are.
     """
-    done = _entries_for_keys(account_id=user_id, changes=changes)
-    if done is not None:
-        return done
     if transaction.get_connection().in_atomic_block:
         # In the caller's transaction, without a savepoint: releasing one would be one more
         # round trip under the lock. The callers (submit, finish, cancel) hold the generation's
@@ -316,8 +314,15 @@ def _generation_changes_write(*, user_id: int, changes: list[_Change]) -> list[C
     available_change = sum(change.amount for change in changes)
     held_change = sum(change.held_change for change in changes)
     balances = _balances_move(
-        user_id=user_id, available_change=available_change, held_change=held_change
+        user_id=user_id,
+        available_change=available_change,
+        held_change=held_change,
+        unless_recorded=[change.idempotency_key for change in changes if change.idempotency_key],
     )
+    if balances is None:
+        done = _entries_for_keys(account_id=user_id, changes=changes)
+        assert done is not None  # _balances_move found them
+        return done
     available = balances[0] - available_change
     held = balances[1] - held_change
     entries = []
@@ -328,28 +333,44 @@ def _generation_changes_write(*, user_id: int, changes: list[_Change]) -> list[C
     return CreditEntry.objects.bulk_create(entries)
 
 
-def _balances_move(*, user_id: int, available_change: int, held_change: int) -> tuple[int, int]:
+def _balances_move(
+    *, user_id: int, available_change: int, held_change: int, unless_recorded: Sequence[str] = ()
+) -> tuple[int, int] | None:
     """Add to both balances in one statement that locks the row and returns the balances after.
 
     Raw SQL because the ORM's update() cannot return the new values (a second read under the
     lock is what this avoids). Refuses, changing nothing, what would take a balance below zero.
+    Changes nothing and returns None when a ledger entry has one of the ``unless_recorded``
+    idempotency keys already (checked in the same statement, not by a read before it).
     """
     connection = transaction.get_connection()
+    table = CreditAccount._meta.db_table
+    entries = CreditEntry._meta.db_table
     sql = (
-        f"UPDATE {CreditAccount._meta.db_table} "  # noqa: S608 (a model's own table name)
+        f"UPDATE {table} "  # noqa: S608 (the models' own table names)
         "SET available = available + %s, held = held + %s, updated_at = %s "
         "WHERE user_id = %s AND available + %s >= 0 AND held + %s >= 0 "
-        "RETURNING available, held"
     )
+    if unless_recorded:
+        placeholders = ", ".join(["%s"] * len(unless_recorded))
+        sql += (
+            f"AND NOT EXISTS (SELECT 1 FROM {entries} "  # noqa: S608
+            f"WHERE idempotency_key IN ({placeholders})) "
+        )
+    sql += "RETURNING available, held"
     for _ in range(2):
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         params = [available_change, held_change, now, user_id, available_change, held_change]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*params, *unless_recorded])
             row = cursor.fetchone()
         if row is not None:
             return int(row[0]), int(row[1])
-        # Refused or no account yet: say which (a first use creates the account, then retry).
+        # Already recorded, refused, or no account yet: say which (a first use creates the
+        # account, then retry).
+        recorded = CreditEntry.objects.filter(idempotency_key__in=unless_recorded)
+        if unless_recorded and recorded.exists():
+            return None
         account, _ = CreditAccount.objects.get_or_create(user_id=user_id)
         if account.available + available_change < 0:
             raise InsufficientCredits(needed=-available_change, available=account.available)

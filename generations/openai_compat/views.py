@@ -26,7 +26,7 @@ from ..api.references import file_read, references_read
 from ..catalog import GenerationSpec, list_models
 from ..db import db_release, off_loop
 from ..media_links import absolute_url, output_url
-from ..models import Generation
+from ..models import Generation, OutputImage
 from ..notifications import generation_wait_terminal_async
 from ..services import generation_submit
 from .aliases import catalog_id_for
@@ -143,7 +143,13 @@ def _submit(
 
 
 def _result(generation_id: str, *, finished: bool, response_format: str) -> dict[str, Any]:
-    generation = Generation.objects.get(id=generation_id)
+    # The images with their generation in one query; a generation without any, alone.
+    outputs = list(
+        OutputImage.objects.filter(generation_id=generation_id)
+        .select_related("generation")
+        .order_by("index")
+    )
+    generation = outputs[0].generation if outputs else Generation.objects.get(id=generation_id)
     if not finished:
         raise OpenAIError(
             f"The images are not ready after {settings.OPENAI_WAIT_TIMEOUT_S:.0f} s; they will "
@@ -161,7 +167,7 @@ def _result(generation_id: str, *, finished: bool, response_format: str) -> dict
             code=code,
         )
     items = []
-    for output in generation.outputs.order_by("index"):
+    for output in outputs:
         if response_format == "b64_json":
             with default_storage.open(str(output.file.name), "rb") as stored:
                 items.append({"b64_json": base64.b64encode(stored.read()).decode()})

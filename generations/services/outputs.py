@@ -1,5 +1,6 @@
 """Storing what a provider call delivers: each image with its thumbnail, exactly once."""
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -105,8 +106,11 @@ def output_store(*, generation: Generation, image: ProviderImage) -> dict | None
         return {"index": image.index, "code": "image_unreadable", "message": str(error)}
     stored = image_store(content=content, folder="outputs", facts=facts)
     thumbnail_name = thumbnail_store(content=content, source_sha256=facts.sha256)
+    # A savepoint only inside a caller's transaction (which the duplicate would break); on its
+    # own the INSERT commits by itself, and a duplicate leaves the connection usable.
+    in_transaction = transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if in_transaction else contextlib.nullcontext():
             OutputImage.objects.create(
                 generation=generation,
                 index=image.index,

@@ -102,19 +102,22 @@ def generation_fail_internal(generation: Generation) -> None:
 def _generation_claim(*, generation_id: str) -> tuple[Generation, bool] | None:
     """The generation to run, moved to RUNNING, and whether this is a redelivered run (it was
     RUNNING already: a worker died during it); None when there is nothing to run."""
+    # A first run, the usual case, starts in one conditional UPDATE; a redelivered run (or a
+    # generation canceled meanwhile) is looked at under the row lock.
+    now = timezone.now()
+    started = Generation.objects.filter(id=generation_id, status=Generation.Status.QUEUED).update(
+        status=Generation.Status.RUNNING, started_at=now, updated_at=now
+    )
+    if started:
+        return Generation.objects.get(id=generation_id), False
     with transaction.atomic():
-        try:
-            generation = Generation.objects.select_for_update().get(id=generation_id)
-        except Generation.DoesNotExist:
+        generation = Generation.objects.select_for_update().filter(id=generation_id).first()
+        if generation is None:
             logger.warning("generation %s does not exist; nothing to run", generation_id)
             return None
-        if generation.status == Generation.Status.QUEUED:
-            generation.status = Generation.Status.RUNNING
-            generation.started_at = timezone.now()
-            generation.save(update_fields=["status", "started_at", "updated_at"])
-        elif generation.status != Generation.Status.RUNNING:
-            return None
-        elif (
+        if generation.status != Generation.Status.RUNNING:
+            return None  # ended meanwhile (canceled): nothing to run
+        if (
             generation.attempts.filter(outcome=ProviderAttempt.Outcome.RUNNING)
             .exclude(job_state={})
             .exists()
@@ -122,9 +125,7 @@ def _generation_claim(*, generation_id: str) -> tuple[Generation, bool] | None:
             # A job is already submitted and being polled; a redelivered run must not submit
             # (and pay for) it again.
             return None
-        else:
-            return generation, True
-    return generation, False
+    return generation, True
 
 
 def generation_route(

@@ -10,6 +10,7 @@ from accounts.services.credits import (
     credits_grant,
     credits_hold,
     credits_release,
+    credits_settle,
 )
 from generations.models import Generation
 from tests.conftest import funded_user
@@ -112,3 +113,36 @@ def test_a_reused_idempotency_key_for_another_change_is_refused():
     with pytest.raises(LedgerError, match="different credit change"):
         credits_grant(user=teammate, amount=99, actor=None, memo="m", idempotency_key="invoice-8")
     assert balances(teammate) == (10, 0)
+
+
+def test_a_repeated_hold_returns_the_first_entry_even_when_the_balance_is_spent():
+    teammate = funded_user(40)
+    generation = make_generation(teammate)
+    first = credits_hold(user=teammate, amount=40, generation=generation)
+    # Nothing is left to hold, yet the repeat is not refused: it was applied already.
+    assert credits_hold(user=teammate, amount=40, generation=generation) == first
+    assert balances(teammate) == (0, 40)
+    assert_ledger_matches(teammate)
+
+
+def test_a_repeated_settlement_moves_nothing_and_returns_the_first_entries():
+    teammate = funded_user(100)
+    generation = make_generation(teammate)
+    generation.credits_held = 90
+    credits_hold(user=teammate, amount=90, generation=generation)
+    first = credits_settle(user_id=teammate.pk, generation=generation, charged=60)
+    again = credits_settle(user_id=teammate.pk, generation=generation, charged=60)
+    assert [entry.pk for entry in again] == [entry.pk for entry in first]
+    assert balances(teammate) == (40, 0)
+    assert CreditEntry.objects.filter(generation=generation).count() == 3
+    assert_ledger_matches(teammate)
+
+
+def test_a_generation_key_reused_for_another_change_is_refused_and_changes_nothing():
+    teammate = funded_user(100)
+    generation = make_generation(teammate)
+    credits_hold(user=teammate, amount=40, generation=generation)
+    with pytest.raises(LedgerError, match="different credit change"):
+        credits_hold(user=teammate, amount=50, generation=generation)
+    assert balances(teammate) == (60, 40)
+    assert_ledger_matches(teammate)

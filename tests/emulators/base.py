@@ -11,6 +11,7 @@ cannot reach the emulator object).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -429,6 +430,14 @@ def _maybe_json(body: bytes) -> Any:
 
 
 def render_test_image(*, width: int, height: int, fmt: str = "jpeg", seed: int = 0) -> bytes:
+    """A plain image of one colour; the seed picks it (256 colours, in turn)."""
+    return _rendered(width, height, fmt, seed % 256)
+
+
+# Remembered: the bytes depend only on the arguments, and a provider renders on its own
+# machines, so the emulator should not spend the benchmarks' CPU encoding the same image again.
+@functools.lru_cache(maxsize=1024)
+def _rendered(width: int, height: int, fmt: str, seed: int) -> bytes:
     colour = ((seed * 67) % 256, (seed * 131) % 256, (seed * 29) % 256)
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(
