@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
@@ -97,9 +97,14 @@ async def load(
     timings: dict[str, list[float]] = {"create": [], "poll": []}
     finished = 0
     headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=clients + 5)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120, limits=limits
+    # aiohttp, as in openai_wait.py: the client shares the server's cores, and httpx's async
+    # pool costs several times its CPU per call.
+    connector = aiohttp.TCPConnector(limit=clients + 5)
+    async with aiohttp.ClientSession(
+        f"http://127.0.0.1:{port}",
+        headers=headers,
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=120),
     ) as client:
         stop_at = time.monotonic() + seconds
 
@@ -107,17 +112,18 @@ async def load(
             nonlocal finished
             while time.monotonic() < stop_at:
                 started = time.monotonic()
-                created = await client.post(
+                async with client.post(
                     "/api/v1/generations",
                     json={"model": "seedream-3.0-t2i", "prompt": f"c{number}", "size": "512x512"},
-                )
+                ) as created:
+                    generation_id = (await created.json())["id"]
                 timings["create"].append(time.monotonic() - started)
-                generation_id = created.json()["id"]
                 while time.monotonic() < stop_at + 60:
                     started = time.monotonic()
-                    polled = await client.get(f"/api/v1/generations/{generation_id}")
+                    async with client.get(f"/api/v1/generations/{generation_id}") as polled:
+                        status = (await polled.json())["status"]
                     timings["poll"].append(time.monotonic() - started)
-                    if polled.json()["status"] in ("succeeded", "failed", "canceled"):
+                    if status in ("succeeded", "failed", "canceled"):
                         finished += 1
                         break
                     await asyncio.sleep(0.2)

@@ -10,6 +10,7 @@ credentials unreadable: set ``PROVIDER_CREDENTIALS_KEYS`` before rotating the se
 """
 
 import base64
+import functools
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -24,12 +25,19 @@ class CredentialUnreadable(Exception):
 
 
 def _fernet() -> MultiFernet:
-    keys = [key.strip() for key in settings.PROVIDER_CREDENTIALS_KEYS if key.strip()]
+    keys = tuple(key.strip() for key in settings.PROVIDER_CREDENTIALS_KEYS if key.strip())
+    return _fernet_for(keys, settings.SECRET_KEY)
+
+
+# Built once per key set: every provider call decrypts its account's key, and the derivation
+# and key parsing would otherwise be repeated each time. Settings changes (tests) give new keys.
+@functools.lru_cache(maxsize=8)
+def _fernet_for(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
     if not keys:
         derived = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"seedream provider credentials"
-        ).derive(settings.SECRET_KEY.encode())
-        keys = [base64.urlsafe_b64encode(derived).decode()]
+        ).derive(secret_key.encode())
+        keys = (base64.urlsafe_b64encode(derived).decode(),)
     return MultiFernet([Fernet(key) for key in keys])
 
 
