@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every process of the Procfile: web (the default command), worker and beat
 # differ only in their command (docker-compose.yml). Configuration comes from the environment
 # at run time (.env.example); nothing secret is built in.
