@@ -255,6 +255,10 @@ class ProviderAccountForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Leave empty to keep the stored key. The key is encrypted and never shown.",
     )
+    # A provider's address typed without a scheme is an https one.
+    base_url = forms.URLField(
+        label="Base URL", max_length=500, required=False, assume_scheme="https"
+    )
 
     class Meta:
         model = ProviderAccount

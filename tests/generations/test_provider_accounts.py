@@ -277,6 +277,27 @@ def test_admin_never_shows_the_stored_key_and_saves_through_the_services(admin_c
     assert "typed-in-secret-987" not in str(event.after)
 
 
+def test_admin_reads_a_base_url_typed_without_a_scheme_as_https(admin_client):
+    response = admin_client.post(
+        "/admin/generations/provideraccount/add/",
+        {
+            "kind": "ark",
+            "label": "Typed without scheme",
+            "base_url": "ark.example.com/api/v3",
+            "priority": 5,
+            "models_served": '["seedream-4.0"]',
+            "model_ids": "{}",
+            "options": "{}",
+            "connect_timeout_s": 10,
+            "read_timeout_s": 120,
+            "new_api_key": "typed-in-secret-654",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    added = ProviderAccount.objects.get(label="Typed without scheme")
+    assert added.base_url == "https://ark.example.com/api/v3"
+
+
 def test_an_unreadable_stored_key_fails_over_instead_of_failing_the_generation(
     user, default_prices, django_capture_on_commit_callbacks
 ):
