@@ -255,47 +255,37 @@ def test_admin_never_shows_the_stored_key_and_saves_through_the_services(admin_c
     assert SECRET not in body
     assert account.credentials_encrypted not in body
 
-    response = admin_client.post(
-        "/admin/generations/provideraccount/add/",
-        {
-            "kind": "local",
-            "label": "Added in admin",
-            "base_url": "",
-            "priority": 5,
-            "models_served": '["seedream-4.0"]',
-            "model_ids": "{}",
-            "options": "{}",
-            "connect_timeout_s": 10,
-            "read_timeout_s": 120,
-            "new_api_key": "typed-in-secret-987",
-        },
+    added = admin_add_account(
+        admin_client, kind="local", label="Added in admin", new_api_key="typed-in-secret-987"
     )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    added = ProviderAccount.objects.get(label="Added in admin")
     assert credential_decrypt(added.credentials_encrypted) == "typed-in-secret-987"
     event = AuditEvent.objects.get(action="provider_account.created")
     assert "typed-in-secret-987" not in str(event.after)
 
 
 def test_admin_reads_a_base_url_typed_without_a_scheme_as_https(admin_client):
-    response = admin_client.post(
-        "/admin/generations/provideraccount/add/",
-        {
-            "kind": "ark",
-            "label": "Typed without scheme",
-            "base_url": "ark.example.com/api/v3",
-            "priority": 5,
-            "models_served": '["seedream-4.0"]',
-            "model_ids": "{}",
-            "options": "{}",
-            "connect_timeout_s": 10,
-            "read_timeout_s": 120,
-            "new_api_key": "typed-in-secret-654",
-        },
+    added = admin_add_account(
+        admin_client, kind="ark", label="Typed without scheme", base_url="ark.example.com/api/v3"
     )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    added = ProviderAccount.objects.get(label="Typed without scheme")
     assert added.base_url == "https://ark.example.com/api/v3"
+
+
+def admin_add_account(admin_client, **fields) -> ProviderAccount:
+    """Submit the admin's "add provider account" form; the account it created."""
+    form = {
+        "base_url": "",
+        "priority": 5,
+        "models_served": '["seedream-4.0"]',
+        "model_ids": "{}",
+        "options": "{}",
+        "connect_timeout_s": 10,
+        "read_timeout_s": 120,
+        "new_api_key": "typed-in-secret-654",
+        **fields,
+    }
+    response = admin_client.post("/admin/generations/provideraccount/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return ProviderAccount.objects.get(label=form["label"])
 
 
 def test_an_unreadable_stored_key_fails_over_instead_of_failing_the_generation(
