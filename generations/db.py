@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import connection, transaction
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,3 +36,10 @@ def off_loop(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
             db_release()
 
     return sync_to_async(functools.wraps(function)(run), thread_sensitive=False)
+
+
+def after_commit(function: Callable[..., object], /, *args: object, **kwargs: object) -> None:
+    """Run ``function(*args, **kwargs)`` once the current transaction commits (at once outside
+    one). Robust: a failure is logged, never raised into the caller, whose change stands."""
+    call = functools.update_wrapper(functools.partial(function, *args, **kwargs), function)
+    transaction.on_commit(call, robust=True)

@@ -52,6 +52,13 @@ def notify_finished(generation_id: str) -> None:
         logger.warning("could not publish the end of generation %s", generation_id)
 
 
+def notify_progress(generation_id: str) -> None:
+    """Publish that a generation moved on without ending (it started, or an image was stored).
+
+    Nothing listens for progress yet: waiters here wait only for the end.
+    """
+
+
 @functools.cache
 def _publisher(url: str) -> "redis.Redis":
     """One client per process: its connection pool is thread-safe, and a connection per

@@ -1,9 +1,20 @@
-"""Celery tasks: thin wrappers that re-fetch by id and call one service."""
+"""Celery tasks: thin wrappers that re-fetch by id and call one service.
+
+Services never import this module: they send tasks by name through ``generations.dispatch``.
+"""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from seedream_site.observability.context import bind_generation
+
+from .models import ProviderAttempt
+from .services.jobs import attempt_cancel_at_provider, generation_poll
+from .services.maintenance import deleted_generation_files_remove, generations_reap
+from .services.provider_health import provider_health_rollup
+from .services.run import generation_run
+from .webhooks import webhook_deliver
+from .worker import lease_kept
 
 # A database that is briefly unreachable or out of connections must not strand a generation:
 # these tasks retry with back-off (each is idempotent, see the notes beside them).
@@ -15,15 +26,14 @@ DATABASE_RETRY = {
 }
 
 
-# acks_late: generation_run is idempotent (it acts only from QUEUED/RUNNING and never stores an
-# image of a group twice), so a task lost with its worker is safely redelivered.
+# acks_late: generation_run is idempotent (it starts only a QUEUED generation, and a redelivered
+# task for a RUNNING one acts only once its lease has lapsed), so a task lost with its worker is
+# safely redelivered.
 @shared_task(
     name="generations.run_generation", acks_late=True, ignore_result=True, **DATABASE_RETRY
 )
 def run_generation_task(*, generation_id: str) -> None:
-    from .services.run import generation_run
-
-    with bind_generation(generation_id):
+    with bind_generation(generation_id), lease_kept(generation_id):
         generation_run(generation_id=generation_id)
 
 
@@ -35,9 +45,7 @@ def run_generation_task(*, generation_id: str) -> None:
 def poll_generation_task(
     *, generation_id: str, attempt_id: int, poll: int, typical_job_s: float | None = None
 ) -> None:
-    from .services.jobs import generation_poll
-
-    with bind_generation(generation_id):
+    with bind_generation(generation_id), lease_kept(generation_id):
         generation_poll(
             generation_id=generation_id,
             attempt_id=attempt_id,
@@ -48,9 +56,6 @@ def poll_generation_task(
 
 @shared_task(name="generations.cancel_at_provider", ignore_result=True)
 def cancel_at_provider_task(*, attempt_id: int) -> None:
-    from .models import ProviderAttempt
-    from .services.jobs import attempt_cancel_at_provider
-
     attempt = ProviderAttempt.objects.select_related("account").filter(pk=attempt_id).first()
     if attempt is not None:
         attempt_cancel_at_provider(attempt=attempt)
@@ -62,8 +67,6 @@ def cancel_at_provider_task(*, attempt_id: int) -> None:
 # Retries are new tasks scheduled by the service with the backoff, not Celery's autoretry.
 @shared_task(name="generations.deliver_webhook", acks_late=True, ignore_result=True)
 def deliver_webhook_task(*, generation_id: str, event: str, attempt: int = 1) -> None:
-    from .webhooks import webhook_deliver
-
     webhook_deliver(generation_id=generation_id, event=event, attempt=attempt)
 
 
@@ -71,15 +74,11 @@ def deliver_webhook_task(*, generation_id: str, event: str, attempt: int = 1) ->
 # locks every generation it finishes, the file removal checks for live users of each file.
 @shared_task(name="generations.reap", ignore_result=True)
 def reap_generations_task() -> None:
-    from .services.maintenance import generations_reap
-
     generations_reap()
 
 
 @shared_task(name="generations.remove_deleted_files", ignore_result=True)
 def remove_deleted_files_task() -> None:
-    from .services.maintenance import deleted_generation_files_remove
-
     deleted_generation_files_remove()
 
 
@@ -87,6 +86,4 @@ def remove_deleted_files_task() -> None:
 # one's, so overlapping runs are harmless. No retry: the next run, 5 minutes on, catches up.
 @shared_task(name="generations.rollup_provider_health", ignore_result=True)
 def rollup_provider_health_task() -> None:
-    from .services.provider_health import provider_health_rollup
-
     provider_health_rollup()

@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -30,7 +29,7 @@ from django.utils import timezone
 
 from accounts.services.webhook_secret import SECRET_PREFIX, webhook_secret_for
 
-from . import tasks
+from . import dispatch
 from .catalog import SpecError
 from .fetching import FetchFailed, FetchRefused, url_vet, webhook_post
 from .media_links import absolute_url, output_url
@@ -40,7 +39,6 @@ __all__ = [
     "EVENTS",
     "MAX_ATTEMPTS",
     "RETRY_DELAYS_S",
-    "generation_set_webhook",
     "webhook_deliver",
     "webhook_enqueue",
     "webhook_payload",
@@ -87,30 +85,6 @@ def webhook_validate(*, url: str, events: Sequence[str] | None = None) -> list[s
     return chosen
 
 
-def generation_set_webhook(
-    *, generation: Generation, url: str, events: Sequence[str] | None = None
-) -> Generation:
-    """Vet and save a generation's webhook URL and event filter (empty ``url`` removes it).
-
-    Raises ``SpecError`` naming ``webhook_url`` or ``webhook_events``, which the API answers
-    as a 400. Meant to be called right after ``generation_submit``; a generation that already
-    finished by then gets its delivery now, so no event is lost to that race.
-    """
-    url = url.strip()
-    chosen = webhook_validate(url=url, events=events)
-    with transaction.atomic():
-        # The lock orders this against generation_finish: either finish sees the URL and sends,
-        # or this sees the terminal status and sends; never neither.
-        locked = Generation.objects.select_for_update().get(pk=generation.pk)
-        locked.webhook_url = url
-        locked.webhook_events = chosen
-        locked.save(update_fields=["webhook_url", "webhook_events", "updated_at"])
-        if locked.is_terminal:
-            transaction.on_commit(partial(webhook_enqueue, locked), robust=True)
-    generation.webhook_url, generation.webhook_events = url, chosen
-    return locked
-
-
 def webhook_enqueue(generation: Generation) -> None:
     """Queue the first try for a terminal generation whose event its filter wants.
 
@@ -122,10 +96,10 @@ def webhook_enqueue(generation: Generation) -> None:
         return
     if event not in (generation.webhook_events or []):
         return
-    try:
-        tasks.deliver_webhook_task.delay(generation_id=str(generation.pk), event=event, attempt=1)
-    except Exception:
-        logger.exception("Could not queue the %s webhook of generation %s", event, generation.pk)
+    dispatch.task_send(
+        dispatch.DELIVER_WEBHOOK_TASK,
+        kwargs={"generation_id": str(generation.pk), "event": event, "attempt": 1},
+    )
 
 
 # --- building and signing ---------------------------------------------------------------------
@@ -201,7 +175,8 @@ def webhook_deliver(*, generation_id: str, event: str, attempt: int) -> WebhookD
         return None
     _send(generation, delivery)
     if delivery.next_attempt_at is not None:
-        tasks.deliver_webhook_task.apply_async(
+        dispatch.task_send(
+            dispatch.DELIVER_WEBHOOK_TASK,
             kwargs={"generation_id": str(generation.pk), "event": event, "attempt": attempt + 1},
             countdown=RETRY_DELAYS_S[attempt - 1],
         )

@@ -12,7 +12,7 @@ from accounts.services.credits import InsufficientCredits
 from generations.api.errors import InvalidReference, RequestTooLarge
 from generations.catalog import SpecError
 from generations.services import GenerationNotCancelable, IdempotencyConflict
-from generations.services.delete import GenerationNotDeletable
+from generations.services.lifecycle import GenerationNotDeletable
 
 # Looked up against the exception as raised: DRF turns Django's Http404 and PermissionDenied
 # into its own before answering, so those are listed too.

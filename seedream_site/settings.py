@@ -436,6 +436,12 @@ GENERATION_DEADLINE_S = env.int("GENERATION_DEADLINE_S", default=600)
 # How long an OpenAI-compatible call waits for its images before answering 504 (the generation
 # goes on and can be fetched from the native API).
 OPENAI_WAIT_TIMEOUT_S = env.float("OPENAI_WAIT_TIMEOUT_S", default=300.0)
+# A running generation's worker renews its lease every WORKER_HEARTBEAT_S; a lease not renewed
+# for GENERATION_LEASE_S means the run was lost (the worker crashed), and a worker's sweep, every
+# RECOVERY_SWEEP_S, brings it back (generations/services/recovery.py): within a minute.
+GENERATION_LEASE_S = env.int("GENERATION_LEASE_S", default=30)
+WORKER_HEARTBEAT_S = env.float("WORKER_HEARTBEAT_S", default=10.0)
+RECOVERY_SWEEP_S = env.float("RECOVERY_SWEEP_S", default=10.0)
 # A generation QUEUED this long is sent to the workers again (its message may be lost).
 QUEUE_REDISPATCH_S = env.int("QUEUE_REDISPATCH_S", default=300)
 # Periodic jobs, run by `celery -A seedream_site beat` (one beat process per installation).

@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -26,11 +25,11 @@ from ..api_selectors import (
 )
 from ..catalog import MAX_REFERENCE_IMAGES, GenerationSpec, list_models
 from ..models import Generation
-from ..services import generation_cancel, generation_submit
-from ..services.delete import generation_change_check, generation_delete
+from ..services import generation_cancel, generation_submit_or_replay
+from ..services.lifecycle import generation_change_check, generation_delete
 from ..waiting import generation_wait_terminal
 from ..webhooks import EVENTS as WEBHOOK_EVENTS
-from ..webhooks import generation_set_webhook, webhook_validate
+from ..webhooks import webhook_validate
 from .pagination import NewestFirstCursorPagination, page_serializer
 from .parsers import BoundedJSONParser, BoundedMultiPartParser
 from .references import references_read
@@ -155,7 +154,9 @@ class GenerationCreateApi(APIView):
             raise ValidationError(
                 {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}
             )
-        webhook_events = webhook_validate(url=data["webhook_url"], events=data["webhook_events"])
+        # Vetted before the references are read (they may be fetched from URLs); the service
+        # checks both again with the rest of the request.
+        webhook_validate(url=data["webhook_url"], events=data["webhook_events"])
         references = references_read(
             user=request.user,
             items=data["references"],
@@ -171,21 +172,16 @@ class GenerationCreateApi(APIView):
             guidance_scale=data["guidance_scale"],
             output_format=data["output_format"],
         )
-        requested_at = timezone.now()
-        generation = generation_submit(
+        generation, replayed = generation_submit_or_replay(
             user=request.user,
             spec=spec,
             references=references,
             api_key=request.auth if isinstance(request.auth, ApiKey) else None,
             idempotency_key=idempotency_key,
             visibility=data["visibility"],
+            webhook_url=data["webhook_url"],
+            webhook_events=data["webhook_events"],
         )
-        # The service answers an earlier generation for a repeated key: it predates this call.
-        replayed = generation.created_at < requested_at
-        if data["webhook_url"] and not replayed:
-            generation = generation_set_webhook(
-                generation=generation, url=data["webhook_url"], events=webhook_events
-            )
         response = Response(
             GenerationSerializer(generation).data,
             status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,

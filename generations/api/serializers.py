@@ -83,6 +83,10 @@ class GenerationSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Generation.Status.choices)
+    waiting_reason = serializers.CharField(
+        help_text='Why a queued generation has not started yet ("waiting for a worker"); empty '
+        "once it has."
+    )
     model = serializers.CharField()
     prompt = serializers.CharField()
     params = ParamsSerializer()

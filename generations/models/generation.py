@@ -6,7 +6,7 @@ from django.db import models
 
 def default_webhook_events() -> list[str]:
     # A callable: a shared list default would be mutated across rows.
-    return ["succeeded", "failed", "canceled"]
+    return ["succeeded", "partial", "failed", "canceled"]
 
 
 class Generation(models.Model):
@@ -16,6 +16,7 @@ class Generation(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partly succeeded"
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
 
@@ -23,7 +24,9 @@ class Generation(models.Model):
         PRIVATE = "private", "Only me"
         TEAM = "team", "Team"
 
-    TERMINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+    TERMINAL_STATUSES = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELED)
+    # Ended with images to show (and to pay for).
+    DELIVERED_STATUSES = (Status.SUCCEEDED, Status.PARTIAL)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
@@ -69,6 +72,18 @@ class Generation(models.Model):
         blank=True,
         help_text="Terminal statuses that trigger a webhook delivery (generations.webhooks).",
     )
+    dispatched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the broker took the task that runs it; empty while it waits to be sent "
+        "(generations.dispatch).",
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While running: a worker renews this; once past, the run is presumed lost "
+        "(generations.services.recovery).",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -87,6 +102,18 @@ class Generation(models.Model):
             models.Index(fields=["status", "created_at"]),
             # The API's team scope: everyone's shared generations, newest first.
             models.Index(fields=["visibility", "-created_at"]),
+            # The outbox sweep: accepted generations whose task the broker has not taken yet.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="queued", dispatched_at__isnull=True),
+                name="generation_to_dispatch",
+            ),
+            # The recovery sweep: running generations whose worker stopped renewing the lease.
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="running"),
+                name="generation_running_lease",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -96,7 +123,7 @@ class Generation(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(
-                    status__in=["queued", "running", "succeeded", "failed", "canceled"]
+                    status__in=["queued", "running", "succeeded", "partial", "failed", "canceled"]
                 ),
                 name="generation_status_valid",
             ),
@@ -112,3 +139,15 @@ class Generation(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL_STATUSES
+
+    @property
+    def waiting_reason(self) -> str:
+        """Why a queued generation has not started, in plain words ("" once it has)."""
+        if self.status != self.Status.QUEUED:
+            return ""
+        if self.dispatched_at is None:
+            return (
+                "Waiting for a worker: the task queue cannot be reached right now. It is sent "
+                "as soon as the queue is back; nothing is lost and the credits stay held."
+            )
+        return "Waiting for a worker."

@@ -158,7 +158,8 @@ def _result(generation_id: str, *, finished: bool, response_format: str) -> dict
             type_="server_error",
             code="timeout",
         )
-    if generation.status != Generation.Status.SUCCEEDED:
+    # A partial success answers with the images that were delivered (and paid for).
+    if generation.status not in Generation.DELIVERED_STATUSES:
         http_status, type_, code = FAILURES.get(generation.error_code, UPSTREAM_FAILURE)
         raise OpenAIError(
             generation.error_message or "The generation did not finish.",

@@ -28,8 +28,12 @@ from ..selectors import (
     outputs_get_visible,
     references_get_visible,
 )
-from ..services import GenerationNotCancelable, IdempotencyConflict, generation_submit
-from ..services.cancel import generation_cancel
+from ..services import (
+    GenerationNotCancelable,
+    IdempotencyConflict,
+    generation_cancel,
+    generation_submit,
+)
 from .common import AuthenticatedHttpRequest, generation_or_404, is_htmx, is_uuid, redirect_back
 
 # The htmx event a settled card sends; the price preview listens for it (workspace.html).

@@ -13,13 +13,13 @@ from ..forms import BoardAddForm
 from ..models import Generation
 from ..selectors import board_choices, board_items_of_generation
 from ..services.boards import generation_star_set
-from ..services.delete import GenerationNotDeletable, generation_delete
+from ..services.lifecycle import GenerationNotDeletable, generation_delete
 from ..services.visibility import generation_visibility_set
 from .common import AuthenticatedHttpRequest, generation_or_404, is_htmx, redirect_back
 
 
 def can_change(request: AuthenticatedHttpRequest, generation: Generation) -> bool:
-    # Mirrors generations.services.delete.generation_change_check, to hide buttons that would
+    # Mirrors generations.services.lifecycle.generation_change_check, to hide buttons that would
     # only be refused; the services check again on every POST.
     return generation.owner_id == request.user.pk or request.user.is_staff
 

@@ -5,21 +5,21 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from .. import tasks
 from ..db import db_release
 from ..models import Generation, ProviderAttempt
 from ..providers import JobAdapter, ProviderError, ProviderJob, ProviderTimeout, build_adapter
 from ..routing import account_config
-from .finish import generation_finish
+from .lifecycle import generation_finish
 from .outputs import AttemptResult, attempt_record, outcomes_consume
 from .poll_schedule import poll_delay_s
 from .run import (
     attempt_conclude,
     generation_fail_internal,
     generation_route,
+    poll_schedule,
     provider_request,
 )
 
@@ -97,19 +97,15 @@ def _poll_once(
             generation_route(generation, request=provider_request(generation), last_error=error)
         return
     if not status.done:
-        transaction.on_commit(
-            lambda: tasks.poll_generation_task.apply_async(
-                kwargs={
-                    "generation_id": str(generation.id),
-                    "attempt_id": attempt.pk,
-                    "poll": poll + 1,
-                    "typical_job_s": typical_job_s,
-                },
-                countdown=poll_delay_s(
-                    elapsed_s=(timezone.now() - attempt.started_at).total_seconds(),
-                    typical_job_s=typical_job_s,
-                ),
-            )
+        poll_schedule(
+            generation,
+            attempt=attempt,
+            poll=poll + 1,
+            typical_s=typical_job_s,
+            countdown=poll_delay_s(
+                elapsed_s=(timezone.now() - attempt.started_at).total_seconds(),
+                typical_job_s=typical_job_s,
+            ),
         )
         return
     result = outcomes_consume(

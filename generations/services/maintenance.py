@@ -5,14 +5,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import tasks
+from .. import dispatch
 from ..models import Generation, OutputImage, ProviderAttempt, ReferenceImage
-from .finish import generation_finish
 from .jobs import attempt_cancel_at_provider
+from .lifecycle import generation_expire
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ def generations_reap() -> dict[str, int]:
     ).values_list("id", flat=True)
     reaped = 0
     for generation_id in list(expired[:REAP_BATCH]):
-        if generation_expire(generation_id=str(generation_id)):
+        if generation_expire_overdue(generation_id=str(generation_id)):
             reaped += 1
     stale_queued = Generation.objects.filter(
         status=Generation.Status.QUEUED,
@@ -42,8 +41,8 @@ def generations_reap() -> dict[str, int]:
     ).values_list("id", flat=True)
     redispatched = 0
     for generation_id in list(stale_queued[:REAP_BATCH]):
-        tasks.run_generation_task.delay(generation_id=str(generation_id))
-        redispatched += 1
+        if dispatch.task_send(dispatch.RUN_TASK, kwargs={"generation_id": str(generation_id)}):
+            redispatched += 1
     if reaped or redispatched:
         logger.warning("reaper: %s expired, %s queued sent again", reaped, redispatched)
     return {"expired": reaped, "redispatched": redispatched}
@@ -53,28 +52,19 @@ REAP_GRACE_S = 60
 REAP_BATCH = 500
 
 
-def generation_expire(*, generation_id: str) -> bool:
-    """Fail a generation past its deadline; returns False if it finished meanwhile."""
-    with transaction.atomic():
-        generation = Generation.objects.select_for_update().filter(id=generation_id).first()
-        if generation is None or generation.is_terminal:
-            return False
-        if generation.status == Generation.Status.QUEUED:
-            generation.status = Generation.Status.RUNNING
-            generation.started_at = generation.started_at or timezone.now()
-            generation.save(update_fields=["status", "started_at", "updated_at"])
+def generation_expire_overdue(*, generation_id: str) -> bool:
+    """Fail a generation past its deadline, its open provider jobs canceled first; returns
+    False if it finished meanwhile."""
     for attempt in ProviderAttempt.objects.select_related("account").filter(
         generation_id=generation_id, outcome=ProviderAttempt.Outcome.RUNNING
     ):
         attempt_cancel_at_provider(attempt=attempt)
     minutes = settings.GENERATION_DEADLINE_S / 60
-    generation_finish(
-        generation,
-        error_code="deadline_exceeded",
+    return generation_expire(
+        generation_id=generation_id,
         error_message=f"Not finished within {minutes:.0f} minutes (the worker or the provider "
         "stopped answering). Only delivered images were charged; the rest was returned.",
     )
-    return True
 
 
 def deleted_generation_files_remove() -> int:

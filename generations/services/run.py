@@ -1,8 +1,9 @@
 """The worker's half of the generation path: route to a provider, store what it returns, settle.
 
-``generation_run`` is idempotent: it acts only on a QUEUED or RUNNING generation (RUNNING means
-a redelivery after a crash), skips images of the group that are already stored, and finishes
-with a conditional transition, so running it twice never stores an image twice or settles twice.
+``generation_run`` is idempotent: it starts only a QUEUED generation; a redelivered task for a
+RUNNING one hands it to ``recovery`` (which acts only once the run's lease has lapsed), images
+of the group already stored are skipped, and the end is one lifecycle transition, so running it
+twice never stores an image twice or settles twice.
 
 Synchronous and streaming providers are called in the worker's thread. Job-based providers
 (``JobAdapter``) are only submitted here; ``generations.services.jobs`` polls them from
@@ -14,12 +15,12 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from .. import tasks
+from .. import dispatch
 from ..credentials import CredentialUnreadable
-from ..db import db_release
+from ..db import after_commit, db_release
 from ..models import Generation, ProviderAccount, ProviderAttempt
 from ..providers import (
     AuthError,
@@ -32,11 +33,12 @@ from ..providers import (
     build_adapter,
 )
 from ..routing import account_config, accounts_for_model
-from .finish import generation_finish
 from .images import storage_read
+from .lifecycle import generation_finish, generation_lease_renew, generation_start
 from .outputs import AttemptResult, attempt_record, outcomes_consume
 from .poll_schedule import first_poll_delay_s, typical_job
 from .provider_accounts import provider_account_record_outcome
+from .recovery import generation_recover
 
 logger = logging.getLogger(__name__)
 
@@ -51,39 +53,23 @@ NO_PROVIDER_MESSAGE = (
 
 
 def generation_run(*, generation_id: str) -> None:
-    claimed = _generation_claim(generation_id=generation_id)
-    if claimed is None:
+    generation = generation_start(generation_id=generation_id)
+    if generation is None:
+        # Not queued: it ended, another worker runs it, or this is a redelivered task of a run
+        # lost with its worker, which recovery takes up once the lease has lapsed.
+        generation_recover(generation_id=generation_id)
         return
-    generation, redelivered = claimed
+    # generation_start sets both times to now on a first start; a requeued generation (its run
+    # was lost before a call) kept its first start and may have tried accounts already.
+    first_run = generation.started_at == generation.updated_at
     try:
-        # A first run has no calls yet: nothing lost to close, no account tried.
-        lost = _attempts_close_lost(generation) if redelivered else None
         generation_route(
-            generation,
-            request=provider_request(generation),
-            last_error=lost,
-            tried=None if redelivered else [],
+            generation, request=provider_request(generation), tried=[] if first_run else None
         )
     except (OperationalError, InterfaceError):
         raise  # the database is out of reach: the task retries; failing here would fail too
     except Exception:
         generation_fail_internal(generation)
-
-
-def _attempts_close_lost(generation: Generation) -> ProviderError | None:
-    """Close calls a dead worker left open; the redelivered run calls again (images already
-    stored are kept and not asked for twice)."""
-    closed = ProviderAttempt.objects.filter(
-        generation=generation, outcome=ProviderAttempt.Outcome.RUNNING
-    ).update(
-        outcome=ProviderAttempt.Outcome.FAILED,
-        error_code="worker_lost",
-        error_message="The worker stopped during this call; the task was redelivered.",
-        finished_at=timezone.now(),
-    )
-    if not closed:
-        return None
-    return Unavailable(message="the worker stopped during the call", before_accepted=True)
 
 
 def generation_fail_internal(generation: Generation) -> None:
@@ -97,35 +83,6 @@ def generation_fail_internal(generation: Generation) -> None:
         finished_at=timezone.now(),
     )
     generation_finish(generation, error_code="internal_error", error_message=INTERNAL_ERROR_MESSAGE)
-
-
-def _generation_claim(*, generation_id: str) -> tuple[Generation, bool] | None:
-    """The generation to run, moved to RUNNING, and whether this is a redelivered run (it was
-    RUNNING already: a worker died during it); None when there is nothing to run."""
-    # A first run, the usual case, starts in one conditional UPDATE; a redelivered run (or a
-    # generation canceled meanwhile) is looked at under the row lock.
-    now = timezone.now()
-    started = Generation.objects.filter(id=generation_id, status=Generation.Status.QUEUED).update(
-        status=Generation.Status.RUNNING, started_at=now, updated_at=now
-    )
-    if started:
-        return Generation.objects.get(id=generation_id), False
-    with transaction.atomic():
-        generation = Generation.objects.select_for_update().filter(id=generation_id).first()
-        if generation is None:
-            logger.warning("generation %s does not exist; nothing to run", generation_id)
-            return None
-        if generation.status != Generation.Status.RUNNING:
-            return None  # ended meanwhile (canceled): nothing to run
-        if (
-            generation.attempts.filter(outcome=ProviderAttempt.Outcome.RUNNING)
-            .exclude(job_state={})
-            .exists()
-        ):
-            # A job is already submitted and being polled; a redelivered run must not submit
-            # (and pay for) it again.
-            return None
-    return generation, True
 
 
 def generation_route(
@@ -264,18 +221,32 @@ def _job_submit(
         if job.finished
         else first_poll_delay_s(typical=typical, elapsed_s=time.monotonic() - started)
     )
-    transaction.on_commit(
-        lambda: tasks.poll_generation_task.apply_async(
-            kwargs={
-                "generation_id": str(generation.id),
-                "attempt_id": attempt.pk,
-                "poll": 0,
-                "typical_job_s": typical_s,
-            },
-            countdown=countdown,
-        )
-    )
+    poll_schedule(generation, attempt=attempt, poll=0, typical_s=typical_s, countdown=countdown)
     return None
+
+
+def poll_schedule(
+    generation: Generation,
+    *,
+    attempt: ProviderAttempt,
+    poll: int,
+    typical_s: float | None,
+    countdown: float,
+) -> None:
+    """Send the job's next poll (after commit) and hold the lease until it is due; a poll the
+    broker loses lets the lease lapse, and recovery sends it again."""
+    generation_lease_renew(generation_id=str(generation.id), extra_s=countdown)
+    after_commit(
+        dispatch.task_send,
+        dispatch.POLL_TASK,
+        kwargs={
+            "generation_id": str(generation.id),
+            "attempt_id": attempt.pk,
+            "poll": poll,
+            "typical_job_s": typical_s,
+        },
+        countdown=countdown,
+    )
 
 
 def provider_request(generation: Generation) -> ProviderRequest:

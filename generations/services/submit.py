@@ -8,9 +8,11 @@ from django.db import IntegrityError, transaction
 from accounts.models import ApiKey, User
 from accounts.services.pricing import PriceMissing, Quote, quote
 
-from .. import tasks
+from .. import dispatch
 from ..catalog import GenerationSpec, ResolvedSpec, SpecError, validate_spec
+from ..db import after_commit
 from ..models import Generation, ReferenceImage
+from ..webhooks import webhook_validate
 from .billing import generation_hold_credits
 from .errors import IdempotencyConflict, ReferenceRejected
 from .images import StoredFile, image_store, reference_check
@@ -24,12 +26,44 @@ def generation_submit(
     api_key: ApiKey | None = None,
     idempotency_key: str = "",
     visibility: str = Generation.Visibility.PRIVATE,
+    webhook_url: str = "",
+    webhook_events: Sequence[str] | None = None,
 ) -> Generation:
     """Validate a request, hold its credits, record it and queue it for a worker.
 
     Raises ``SpecError`` (field -> messages) or ``InsufficientCredits`` before anything is
     charged or created. The same ``idempotency_key`` with the same request returns the first
     generation; with a different request it raises ``IdempotencyConflict``.
+    """
+    generation, _replayed = generation_submit_or_replay(
+        user=user,
+        spec=spec,
+        references=references,
+        api_key=api_key,
+        idempotency_key=idempotency_key,
+        visibility=visibility,
+        webhook_url=webhook_url,
+        webhook_events=webhook_events,
+    )
+    return generation
+
+
+def generation_submit_or_replay(
+    *,
+    user: User,
+    spec: GenerationSpec,
+    references: Sequence[bytes] = (),
+    api_key: ApiKey | None = None,
+    idempotency_key: str = "",
+    visibility: str = Generation.Visibility.PRIVATE,
+    webhook_url: str = "",
+    webhook_events: Sequence[str] | None = None,
+) -> tuple[Generation, bool]:
+    """``generation_submit``, also saying whether the answer is an earlier request's
+    generation (True: a replay of ``idempotency_key``, nothing new was held or queued).
+
+    Exactly one of any number of concurrent requests with one key creates the generation: the
+    others find it, or lose the race on the unique key and then find it.
     """
     spec = dataclasses.replace(spec, reference_count=len(references))
     errors: dict[str, list[str]] = {}
@@ -47,6 +81,11 @@ def generation_submit(
         errors["visibility"] = [
             f"Visibility must be one of {', '.join(Generation.Visibility.values)}."
         ]
+    webhook_url = webhook_url.strip()
+    try:
+        webhook_events = webhook_validate(url=webhook_url, events=webhook_events)
+    except SpecError as error:
+        errors.update(error.errors)
     if errors:
         raise SpecError(errors)
     try:
@@ -58,11 +97,12 @@ def generation_submit(
         params=resolved.as_params(),
         reference_hashes=[facts.sha256 for facts in reference_facts],
         visibility=visibility,
+        webhook={"url": webhook_url, "events": webhook_events} if webhook_url else None,
     )
     if idempotency_key:
         existing = _generation_for_key(user=user, key=idempotency_key, fingerprint=fingerprint)
         if existing is not None:
-            return existing
+            return existing, True
 
     # Files first, rows second: a stored reference is content-addressed, so a rolled-back
     # transaction leaves at most an unreferenced file, never a row without its file.
@@ -71,7 +111,7 @@ def generation_submit(
         for content, facts in zip(references, reference_facts, strict=True)
     ]
     try:
-        return _generation_create(
+        generation = _generation_create(
             user=user,
             api_key=api_key,
             price=price,
@@ -80,13 +120,16 @@ def generation_submit(
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
             visibility=visibility,
+            webhook_url=webhook_url,
+            webhook_events=webhook_events,
         )
     except IntegrityError:
         # Another request with the same idempotency key committed first: answer with its result.
         existing = _generation_for_key(user=user, key=idempotency_key, fingerprint=fingerprint)
         if existing is None:
             raise
-        return existing
+        return existing, True
+    return generation, False
 
 
 def _generation_create(
@@ -99,7 +142,12 @@ def _generation_create(
     idempotency_key: str,
     fingerprint: str,
     visibility: str,
+    webhook_url: str,
+    webhook_events: list[str],
 ) -> Generation:
+    """The generation, its references, its webhook and its hold, committed together with the
+    generation "to dispatch" (``dispatched_at`` empty): the outbox sends it after the commit,
+    and again until the broker takes it, so a broker fault never loses an accepted request."""
     with transaction.atomic(durable=True):
         generation = Generation.objects.create(
             owner=user,
@@ -114,6 +162,8 @@ def _generation_create(
             visibility=visibility,
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
+            webhook_url=webhook_url,
+            webhook_events=webhook_events,
         )
         ReferenceImage.objects.bulk_create(
             ReferenceImage(
@@ -129,17 +179,18 @@ def _generation_create(
             for position, stored in enumerate(stored_references)
         )
         generation_hold_credits(generation=generation)
-        transaction.on_commit(
-            lambda: tasks.run_generation_task.delay(generation_id=str(generation.id))
-        )
+        after_commit(dispatch.generation_dispatch, generation_id=str(generation.id))
     return generation
 
 
-def _request_fingerprint(*, params: dict, reference_hashes: list[str], visibility: str) -> str:
-    payload = json.dumps(
-        {"params": params, "references": reference_hashes, "visibility": visibility},
-        sort_keys=True,
-    )
+def _request_fingerprint(
+    *, params: dict, reference_hashes: list[str], visibility: str, webhook: dict | None
+) -> str:
+    request = {"params": params, "references": reference_hashes, "visibility": visibility}
+    # Only when given, so requests without a webhook keep the fingerprints they had.
+    if webhook is not None:
+        request["webhook"] = webhook
+    payload = json.dumps(request, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

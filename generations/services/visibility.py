@@ -4,7 +4,7 @@ from accounts.models import User
 
 from ..catalog import SpecError
 from ..models import Generation
-from .delete import generation_change_check
+from .lifecycle import generation_change_check
 
 
 def generation_visibility_set(*, generation: Generation, user: User, visibility: str) -> Generation:

@@ -15,6 +15,7 @@ from .dimensions import PARAM_CREATED_BEFORE, PARAM_CREATED_FROM
 from .report import UsageFigures, UsageReport, UsageRow
 
 SUCCEEDED = {"status__exact": Generation.Status.SUCCEEDED.value}
+DELIVERED = {"status__in": ",".join(Generation.DELIVERED_STATUSES)}
 FAILED = {"status__exact": Generation.Status.FAILED.value}
 
 
@@ -32,7 +33,7 @@ FIGURE_COLUMNS = (
     FigureColumn("images_delivered", "Images delivered", "Images stored for the users.", {}),
     FigureColumn("failures", "Failures", "Generations that ended failed.", FAILED),
     FigureColumn(
-        "credits_captured", "Credits captured", "Ledger captures: what users paid.", SUCCEEDED
+        "credits_captured", "Credits captured", "Ledger captures: what users paid.", DELIVERED
     ),
     FigureColumn("credits_released", "Credits released", "Ledger releases: holds given back.", {}),
     FigureColumn(

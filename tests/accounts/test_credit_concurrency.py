@@ -29,7 +29,7 @@ def _postgresql_only():
 @pytest.fixture
 def tasks_not_sent(monkeypatch):
     """Generations stay queued: this test is about the hold, not the worker."""
-    monkeypatch.setattr("generations.tasks.run_generation_task.delay", lambda **kwargs: None)
+    monkeypatch.setattr("generations.tasks.run_generation_task.apply_async", lambda **kwargs: None)
 
 
 def run_in_threads(count: int, work) -> list:

@@ -53,7 +53,7 @@ def test_success_captures_delivered_images_only(
     with django_capture_on_commit_callbacks(execute=True):
         generation = submit(user, prompt="a harbour [partial]")
     generation.refresh_from_db()
-    assert generation.status == Generation.Status.SUCCEEDED
+    assert generation.status == Generation.Status.PARTIAL
     assert generation.outputs.count() == 2
     assert generation.credits_charged == 2 * PRICE
     assert entries(generation) == [("hold", -90, 90), ("capture", 0, -60), ("release", 30, -30)]

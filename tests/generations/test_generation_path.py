@@ -91,27 +91,6 @@ def test_running_twice_never_duplicates_outputs(
     assert ProviderAttempt.objects.filter(generation=generation).count() == 1
 
 
-def test_redelivered_running_generation_resumes_without_duplicates(
-    user, local_account, django_capture_on_commit_callbacks
-):
-    generation = run_now(django_capture_on_commit_callbacks, user, num_images=2)
-    first_image = generation.outputs.get(index=0)
-    # Rewind to the moment a worker died mid-call with image 0 stored: the generation RUNNING,
-    # its provider call still open, image 1 not yet stored. The broker redelivers the task.
-    OutputImage.objects.filter(generation=generation, index=1).delete()
-    Generation.objects.filter(id=generation.id).update(status=Generation.Status.RUNNING)
-    ProviderAttempt.objects.filter(generation=generation).update(outcome="running")
-
-    generation_run(generation_id=str(generation.id))
-
-    generation.refresh_from_db()
-    assert generation.status == Generation.Status.SUCCEEDED
-    assert sorted(generation.outputs.values_list("index", flat=True)) == [0, 1]
-    assert generation.outputs.get(index=0).pk == first_image.pk
-    outcomes = generation.attempts.order_by("id").values_list("error_code", "outcome")
-    assert list(outcomes) == [("worker_lost", "failed"), ("", "succeeded")]
-
-
 def test_provider_failure_ends_failed_with_a_readable_reason(
     user, local_account, django_capture_on_commit_callbacks
 ):

@@ -21,7 +21,6 @@ from generations.services import generation_submit
 from generations.webhooks import (
     MAX_ATTEMPTS,
     RETRY_DELAYS_S,
-    generation_set_webhook,
     webhook_deliver,
     webhook_enqueue,
 )
@@ -44,7 +43,7 @@ def scheduled(monkeypatch) -> list[dict]:
     """Retries the service schedules, captured instead of run (tests run tasks eagerly)."""
     calls: list[dict] = []
 
-    def apply_async(*, kwargs, countdown):
+    def apply_async(*, kwargs, countdown, **_options):
         calls.append({**kwargs, "countdown": countdown})
 
     monkeypatch.setattr(tasks.deliver_webhook_task, "apply_async", apply_async)
@@ -63,9 +62,9 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
 def submit_with_webhook(user, url: str, events=None, **spec_fields) -> Generation:
     fields = {"model": "seedream-4.0", "prompt": "a paper boat", "size": "1K", "num_images": 2}
     fields.update(spec_fields)
-    generation = generation_submit(user=user, spec=GenerationSpec(**fields))
-    # As the API does: in the same request, before the worker picks the generation up.
-    return generation_set_webhook(generation=generation, url=url, events=events)
+    return generation_submit(
+        user=user, spec=GenerationSpec(**fields), webhook_url=url, webhook_events=events
+    )
 
 
 def finished_generation(user, status: str, **fields) -> Generation:
@@ -256,7 +255,11 @@ def test_nothing_more_is_sent_once_delivered(user, receiver, scheduled):
 
 def test_the_filter_excludes_events(user, receiver, monkeypatch):
     queued: list[dict] = []
-    monkeypatch.setattr(tasks.deliver_webhook_task, "delay", lambda **kw: queued.append(kw))
+    monkeypatch.setattr(
+        tasks.deliver_webhook_task,
+        "apply_async",
+        lambda *, kwargs, countdown=None, **options: queued.append(kwargs),
+    )
     failed = finished_generation(
         user, "failed", webhook_url=receiver.url("/hook"), webhook_events=["succeeded"]
     )
@@ -272,7 +275,11 @@ def test_the_filter_excludes_events(user, receiver, monkeypatch):
 
 def test_no_url_or_no_terminal_state_sends_nothing(user, monkeypatch):
     queued: list[dict] = []
-    monkeypatch.setattr(tasks.deliver_webhook_task, "delay", lambda **kw: queued.append(kw))
+    monkeypatch.setattr(
+        tasks.deliver_webhook_task,
+        "apply_async",
+        lambda *, kwargs, countdown=None, **options: queued.append(kwargs),
+    )
     webhook_enqueue(finished_generation(user, "succeeded"))
     webhook_enqueue(finished_generation(user, "running", webhook_url="https://example.com/h"))
     assert queued == []
@@ -284,7 +291,7 @@ def test_a_failure_to_queue_never_breaks_the_generation(
     def broker_down(**kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.deliver_webhook_task, "delay", broker_down)
+    monkeypatch.setattr(tasks.deliver_webhook_task, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         generation = submit_with_webhook(user, receiver.url("/hook"))
     generation.refresh_from_db()
@@ -292,15 +299,22 @@ def test_a_failure_to_queue_never_breaks_the_generation(
     assert receiver.requests == []
 
 
-def test_setting_a_webhook_on_an_already_finished_generation_delivers(
-    user, receiver, django_capture_on_commit_callbacks
+def test_the_webhook_is_stored_with_the_generation_before_it_is_dispatched(
+    user, receiver, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """The worker may finish before the API saves the URL; the event is not lost."""
-    generation = finished_generation(user, "succeeded")
+    """The row the run task reads already has its webhook: no window where a fast worker
+    finishes a generation whose webhook is not saved yet."""
+    seen = []
+    monkeypatch.setattr(
+        "generations.dispatch.task_send",
+        lambda name, *, kwargs, countdown=None: (
+            seen.append(Generation.objects.get(id=kwargs["generation_id"]).webhook_url) or True
+        ),
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        generation_set_webhook(generation=generation, url=receiver.url("/hook"), events=None)
-    assert len(receiver.requests) == 1
-    assert WebhookDelivery.objects.get().delivered
+        generation = submit_with_webhook(user, receiver.url("/hook"))
+    assert seen == [receiver.url("/hook")]
+    assert generation.webhook_url == receiver.url("/hook")
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -310,31 +324,25 @@ def test_setting_a_webhook_on_an_already_finished_generation_delivers(
     "url", ["http://127.0.0.1:8000/hook", "http://169.254.169.254/", "ftp://example.com/"]
 )
 def test_a_private_or_non_http_url_is_refused_when_set(user, url):
-    generation = finished_generation(user, "queued")
     with pytest.raises(FetchRefused):
         url_vet(url)
     with pytest.raises(SpecError) as refused:
-        generation_set_webhook(generation=generation, url=url, events=None)
+        submit_with_webhook(user, url)
     assert list(refused.value.errors) == ["webhook_url"]
-    generation.refresh_from_db()
-    assert generation.webhook_url == ""
+    assert not Generation.objects.exists()
 
 
 def test_unknown_events_are_refused(user, receiver):
-    generation = finished_generation(user, "queued")
     with pytest.raises(SpecError) as refused:
-        generation_set_webhook(
-            generation=generation, url=receiver.url("/hook"), events=["succeeded", "started"]
-        )
+        submit_with_webhook(user, receiver.url("/hook"), events=["succeeded", "started"])
     assert "'started'" in refused.value.errors["webhook_events"][0]
 
 
-def test_events_default_to_every_terminal_status(user, receiver):
-    generation = generation_set_webhook(
-        generation=finished_generation(user, "queued"), url=receiver.url("/hook"), events=None
-    )
-    assert generation.webhook_events == ["succeeded", "failed", "canceled"]
-    assert webhooks.EVENTS == ("succeeded", "failed", "canceled")
+def test_events_default_to_every_terminal_status(user, receiver, monkeypatch):
+    monkeypatch.setattr("generations.dispatch.task_send", lambda *args, **kwargs: True)
+    generation = submit_with_webhook(user, receiver.url("/hook"))
+    assert generation.webhook_events == ["succeeded", "partial", "failed", "canceled"]
+    assert webhooks.EVENTS == ("succeeded", "partial", "failed", "canceled")
 
 
 # --- the secret -------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def scheduled_polls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Polls the worker schedules, captured instead of run (tasks run eagerly in tests)."""
     calls: list[dict[str, Any]] = []
 
-    def apply_async(*, kwargs: dict[str, Any], countdown: float) -> None:
+    def apply_async(*, kwargs: dict[str, Any], countdown: float, **_options: Any) -> None:
         calls.append({"kwargs": kwargs, "countdown": countdown})
 
     monkeypatch.setattr(tasks.poll_generation_task, "apply_async", apply_async)
