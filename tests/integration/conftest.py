@@ -1,6 +1,8 @@
-"""A real Celery worker process for integration tests, on the test database and broker."""
+"""Real worker and web server processes for integration tests, on the test database and broker."""
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -105,3 +107,56 @@ def wait_for_terminal(generation_id, *, timeout_s: float) -> Generation:
             return generation
         time.sleep(0.25)
     raise AssertionError(f"generation {generation_id} still {generation.status} after {timeout_s}s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_web(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """The ASGI web server (uvicorn, production settings) on the test database; returns the
+    process and its base URL once it answers."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "seedream_site.settings",
+        "DATABASE_URL": database_url_of_test_database(),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **(extra_env or {}),
+    }
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        environment["BROKER_DIR"] = str(settings.BROKER_DIR)
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed with the process
+        mode="w+", prefix="seedream-web-", suffix=".log", delete=False
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "seedream_site.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    process.log_path = log.name  # type: ignore[attr-defined]
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(worker_log(process))
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return process, base_url
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("the web server did not start:\n" + worker_log(process))
