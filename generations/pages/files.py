@@ -16,13 +16,15 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponseForbidden,
-    StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from seedream_site.streaming import ThreadedStreamingHttpResponse
+
+from ..db import db_release
 from ..media_links import VARIANT_THUMBNAIL, link_check
 from ..models import OutputImage
 from ..selectors import output_get_visible, references_get_visible
@@ -95,7 +97,7 @@ def generation_zip(request: AuthenticatedHttpRequest, generation_id: str) -> Htt
     ]
     if not outputs:
         raise Http404("This generation has no images to download.")
-    response = StreamingHttpResponse(_zip_chunks(outputs), content_type="application/zip")
+    response = ThreadedStreamingHttpResponse(_zip_chunks(outputs), content_type="application/zip")
     response["Content-Disposition"] = (
         f'attachment; filename="seedream-{str(generation.id)[:8]}.zip"'
     )
@@ -133,6 +135,11 @@ class _ZipSink(io.RawIOBase):
 
 
 def _zip_chunks(outputs: Sequence[OutputImage]) -> Iterator[bytes]:
+    """The archive in pieces of about ``ZIP_CHUNK_BYTES``: one read of a stored file, deflated
+    and drained, at a time, so no more than a chunk or two is ever held."""
+    # Only storage from here on: the download may take minutes, and the connection the view
+    # used would sit idle in the pool's reach all that time.
+    db_release()
     sink = _ZipSink()
     # Deflate at level 1: JPEG/PNG barely shrink, but a stored entry with a trailing data
     # descriptor is one some unzip tools cannot read, and level 1 costs little.
@@ -151,9 +158,14 @@ def _zip_chunks(outputs: Sequence[OutputImage]) -> Iterator[bytes]:
             ):
                 while chunk := source.read(ZIP_CHUNK_BYTES):
                     target.write(chunk)
-                    yield sink.drain()
-            yield sink.drain()
-    yield sink.drain()
+                    if piece := sink.drain():
+                        yield piece
+            # The entry's data descriptor, written as ``target`` closes.
+            if piece := sink.drain():
+                yield piece
+    # The central directory, written as ``archive`` closes.
+    if piece := sink.drain():
+        yield piece
 
 
 @require_GET

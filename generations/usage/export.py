@@ -4,7 +4,7 @@ import csv
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from seedream_site.streaming import ThreadedStreamingHttpResponse
 
 # A spreadsheet runs a cell that starts with one of these as a formula; user-chosen text (key
 # names, memos, usernames) must never do that on a staff member's machine.
@@ -26,8 +26,9 @@ def csv_cell(value: Any) -> Any:
 
 def csv_response(
     *, filename: str, headings: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> StreamingHttpResponse:
-    """Streamed, so a long export never sits whole in memory."""
+) -> ThreadedStreamingHttpResponse:
+    """Streamed, so a long export never sits whole in memory, under ASGI too; ``rows`` is
+    read as the response is sent (a queryset's ``.iterator()`` keeps memory flat)."""
     writer = csv.writer(_Echo())
 
     def lines() -> Iterator[str]:
@@ -35,6 +36,6 @@ def csv_response(
         for row in rows:
             yield writer.writerow([csv_cell(value) for value in row])
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = ThreadedStreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
