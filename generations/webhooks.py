@@ -102,6 +102,34 @@ def webhook_enqueue(generation: Generation) -> None:
     )
 
 
+# A first try not recorded this long after the end was never queued (the broker was away).
+MISSED_AFTER = timedelta(seconds=60)
+# Older ends are not sent any more: the receiver has long given up on them.
+MISSED_WITHIN = timedelta(days=1)
+
+
+def webhooks_enqueue_missed() -> int:
+    """Queue the first try of every recent end whose webhook was never queued; returns how
+    many. Run by the workers' housekeeping, so a broker outage at the end of a generation
+    delays its webhook but never loses it (a duplicate try is dropped by its unique claim)."""
+    now = timezone.now()
+    missed = (
+        Generation.objects.filter(
+            status__in=Generation.TERMINAL_STATUSES,
+            finished_at__range=(now - MISSED_WITHIN, now - MISSED_AFTER),
+        )
+        .exclude(webhook_url="")
+        .exclude(webhook_deliveries__isnull=False)
+        .only("id", "status", "webhook_url", "webhook_events")
+    )
+    queued = 0
+    for generation in missed:
+        if str(generation.status) in (generation.webhook_events or []):
+            webhook_enqueue(generation)
+            queued += 1
+    return queued
+
+
 # --- building and signing ---------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """A worker process's own housekeeping: it renews the leases of the generations it is working
-on, and now and then recovers lost runs and sends what the outbox still holds.
+on, and now and then recovers lost runs and sends what the outbox still holds (run tasks, and
+webhooks whose first try the broker did not take).
 
 One daemon thread per worker process does all of it, started by Celery's signals: in the main
 process for the threads and solo pools (``worker_ready``), in each child for prefork
@@ -26,6 +27,7 @@ from .dispatch import generations_dispatch_pending
 from .models import Generation
 from .services.lifecycle import lease_deadline
 from .services.recovery import generations_recover_lost
+from .webhooks import webhooks_enqueue_missed
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ def housekeeping_round(*, sweep: bool) -> None:
     outbox. Each part is tried on its own, so a failure of one does not skip the others."""
     steps = [leases_renew]
     if sweep:
-        steps += [generations_recover_lost, generations_dispatch_pending]
+        steps += [generations_recover_lost, generations_dispatch_pending, webhooks_enqueue_missed]
     for step in steps:
         try:
             step()

@@ -273,6 +273,30 @@ def test_the_filter_excludes_events(user, receiver, monkeypatch):
     assert queued == [{"generation_id": str(succeeded.pk), "event": "succeeded", "attempt": 1}]
 
 
+def test_a_webhook_the_broker_did_not_take_is_queued_by_the_housekeeping(user, monkeypatch):
+    queued: list[dict] = []
+    monkeypatch.setattr(
+        tasks.deliver_webhook_task,
+        "apply_async",
+        lambda *, kwargs, countdown=None, **options: queued.append(kwargs),
+    )
+    long_ago = timezone.now() - timedelta(minutes=2)
+    missed = finished_generation(user, "succeeded", webhook_url="https://example.com/h")
+    delivered = finished_generation(user, "failed", webhook_url="https://example.com/h")
+    WebhookDelivery.objects.create(
+        generation=delivered, event="generation.failed", message_id="m", url="x", attempt=1
+    )
+    just_now = finished_generation(user, "succeeded", webhook_url="https://example.com/h")
+    unwanted = finished_generation(
+        user, "failed", webhook_url="https://example.com/h", webhook_events=["succeeded"]
+    )
+    Generation.objects.exclude(pk=just_now.pk).update(finished_at=long_ago)
+
+    assert webhooks.webhooks_enqueue_missed() == 1
+    assert queued == [{"generation_id": str(missed.pk), "event": "succeeded", "attempt": 1}]
+    assert unwanted.pk  # its filter wants no "failed" event
+
+
 def test_no_url_or_no_terminal_state_sends_nothing(user, monkeypatch):
     queued: list[dict] = []
     monkeypatch.setattr(
