@@ -30,11 +30,12 @@ def database_url_of_test_database() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
 
 
-def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    """A worker process on the test database; tasks are sent to the broker, not run inline."""
-    celery_app.conf.task_always_eager = False
-    # The worker runs the production settings (the test settings run tasks inline), pointed at
-    # the test database, the test media folder and the broker this test process sends to.
+def start_process(
+    command: list[str], *, name: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """A platform process on the production settings (the test settings run tasks inline),
+    pointed at the test database, the test media folder and the broker this test process
+    sends to; its output goes to a log file read by ``worker_log``."""
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "seedream_site.settings",
@@ -45,14 +46,27 @@ def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     }
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         environment["BROKER_DIR"] = str(settings.BROKER_DIR)
-    # A file, not a pipe: a chatty worker would block on a full pipe nobody reads.
+    # A file, not a pipe: a chatty process would block on a full pipe nobody reads.
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed with the process
-        mode="w+", prefix="seedream-worker-", suffix=".log", delete=False
+        mode="w+", prefix=f"seedream-{name}-", suffix=".log", delete=False
     )
     process = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    process.log_path = log.name  # type: ignore[attr-defined]
+    return process
+
+
+def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A worker process on the test database; tasks are sent to the broker, not run inline."""
+    celery_app.conf.task_always_eager = False
+    return start_process(
         [
-            sys.executable,
-            "-m",
             "celery",
             "--app",
             "seedream_site",
@@ -67,14 +81,9 @@ def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
             "--without-mingle",
             "--without-heartbeat",
         ],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
+        name="worker",
+        extra_env=extra_env,
     )
-    process.log_path = log.name  # type: ignore[attr-defined]
-    return process
 
 
 def worker_log(process: subprocess.Popen) -> str:
@@ -117,24 +126,10 @@ def free_port() -> int:
 
 def start_web(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """The ASGI web server (uvicorn, production settings) on the test database; returns the
-    process and its base URL once it answers."""
+    process and its base URL once it accepts connections."""
     port = free_port()
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "seedream_site.settings",
-        "DATABASE_URL": database_url_of_test_database(),
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        **(extra_env or {}),
-    }
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        environment["BROKER_DIR"] = str(settings.BROKER_DIR)
-    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed with the process
-        mode="w+", prefix="seedream-web-", suffix=".log", delete=False
-    )
-    process = subprocess.Popen(
+    process = start_process(
         [
-            sys.executable,
-            "-m",
             "uvicorn",
             "seedream_site.asgi:application",
             "--host",
@@ -143,20 +138,15 @@ def start_web(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen
             str(port),
             "--no-access-log",
         ],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
+        name="web",
+        extra_env=extra_env,
     )
-    process.log_path = log.name  # type: ignore[attr-defined]
-    base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(worker_log(process))
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return process, base_url
+            return process, f"http://127.0.0.1:{port}"
         time.sleep(0.2)
     process.kill()
     raise AssertionError("the web server did not start:\n" + worker_log(process))
