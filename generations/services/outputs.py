@@ -5,12 +5,14 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..db import db_release
 from ..models import Generation, OutputImage, ProviderAttempt
+from ..notifications import notify_progress
 from ..providers import (
     BadResponse,
     ProviderError,
@@ -123,6 +125,7 @@ def output_store(*, generation: Generation, image: ProviderImage) -> dict | None
                 bytes=facts.bytes,
                 provider_url=image.url or "",
             )
+        transaction.on_commit(partial(notify_progress, str(generation.id)), robust=True)
     except IntegrityError:
         logger.info("generation %s image %s was already stored", generation.id, image.index)
     return None

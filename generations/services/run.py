@@ -12,6 +12,7 @@ re-scheduled tasks, so a job that runs for a minute does not hold a worker threa
 import dataclasses
 import logging
 import time
+from functools import partial
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
@@ -21,6 +22,7 @@ from .. import tasks
 from ..credentials import CredentialUnreadable
 from ..db import db_release
 from ..models import Generation, ProviderAccount, ProviderAttempt
+from ..notifications import notify_progress
 from ..providers import (
     AuthError,
     JobAdapter,
@@ -109,6 +111,7 @@ def _generation_claim(*, generation_id: str) -> tuple[Generation, bool] | None:
         status=Generation.Status.RUNNING, started_at=now, updated_at=now
     )
     if started:
+        transaction.on_commit(partial(notify_progress, generation_id), robust=True)
         return Generation.objects.get(id=generation_id), False
     with transaction.atomic():
         generation = Generation.objects.select_for_update().filter(id=generation_id).first()
