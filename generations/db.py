@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import connection
 
 P = ParamSpec("P")
@@ -26,6 +26,23 @@ def db_release() -> None:
     """
     if not connection.in_atomic_block:
         connection.close()
+
+
+def request_thread_release() -> None:
+    """Let the thread kept for this request's sync work end before the request waits.
+
+    Django's ASGI handler runs each request in an asgiref ``ThreadSensitiveContext``: the
+    request's first sync call (a middleware's, a signal receiver's) starts a thread that is kept,
+    idle or not, until the request ends, so a waiting request would hold it for its whole wait.
+    Shut down here, it is started again by the request's next sync call (the response
+    middleware's), if there is one. An executor a caller supplied is the caller's and is kept.
+    """
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is None or getattr(context, "_executor", None) is not None:
+        return
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+    if executor is not None:
+        executor.shutdown(wait=False)
 
 
 def off_loop(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:

@@ -25,7 +25,7 @@ from django.conf import settings
 
 from . import api_selectors
 from .api_selectors import ProgressMark
-from .db import off_loop
+from .db import off_loop, request_thread_release
 
 if TYPE_CHECKING:
     import redis
@@ -101,6 +101,7 @@ class Watch:
 
     async def wait(self, timeout_s: float) -> bool:
         """Until woken or ``timeout_s`` pass; whether it was woken. No thread, no connection."""
+        request_thread_release()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.woken.wait(), timeout=max(timeout_s, 0))
         return self.woken.is_set()

@@ -1,6 +1,8 @@
 """A real Celery worker process for integration tests, on the test database and broker."""
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -105,3 +107,56 @@ def wait_for_terminal(generation_id, *, timeout_s: float) -> Generation:
             return generation
         time.sleep(0.25)
     raise AssertionError(f"generation {generation_id} still {generation.status} after {timeout_s}s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_web_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """One uvicorn process on the production settings (as the Procfile's web process runs
+    them: the database pool at its configured size), on the test database, media folder and
+    broker; gives the process and its base URL once it answers."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "seedream_site.settings",
+        "DATABASE_URL": database_url_of_test_database(),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **(extra_env or {}),
+    }
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed with the process
+        mode="w+", prefix="seedream-web-", suffix=".log", delete=False
+    )
+    process = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "uvicorn", "seedream_site.asgi:application"],
+            *["--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        ],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    process.log_path = log.name  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the web server stopped:\n{worker_log(process)}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return process, f"http://127.0.0.1:{port}"
+        time.sleep(0.1)
+    stop_web_server(process)
+    raise AssertionError("the web server did not answer within 30 s")
+
+
+def stop_web_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
