@@ -72,7 +72,7 @@ class StreamPosition:
     def from_event_id(cls, event_id: str) -> "StreamPosition":
         """The position a ``Last-Event-ID`` names; the start for anything else (a client's
         garbled header costs it a repeat, never a lost event)."""
-        step, _, output_id = event_id.strip().partition("-")
+        step, _, output_id = event_id.strip().rpartition("-")
         try:
             position = cls(status_step=int(step), output_id=int(output_id))
         except ValueError:

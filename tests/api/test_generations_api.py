@@ -431,6 +431,16 @@ def test_wait_out_of_range_is_400(user, make_generation, wait):
     assert "wait" in response.json()["error"]["details"]
 
 
+def test_a_waiting_call_counts_once_against_the_rate_limit(user, make_generation, settings):
+    settings.API_RATE_PER_KEY = "2/min"
+    generation = make_generation(user)
+    client = key_client(user)
+    answers = [client.get(f"/api/v1/generations/{generation.id}?wait=5") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[-1].json()["error"]["code"] == "rate_limited"
+    assert "Retry-After" in answers[-1]
+
+
 # --- events -----------------------------------------------------------------------------------
 
 
@@ -447,6 +457,27 @@ def test_events_stream_status_and_each_output_then_end(user, make_generation, mo
     assert events[1][1]["url"].startswith("http")
     assert events[-1][1]["status"] == "succeeded"
     assert events[-1][1]["credits_charged"] == 60
+
+
+def test_events_resume_after_the_last_event_id(user, make_generation):
+    generation = make_generation(user, num_images=2)
+    client = key_client(user)
+    url = f"/api/v1/generations/{generation.id}/events"
+    events = parse_events_with_ids(client.get(url))
+    assert [name for name, _, _ in events] == ["output", "output", "status"]
+    ids = [event_id for _, _, event_id in events]
+    assert len(set(ids)) == 3
+    assert all(ids)
+
+    def resumed_after(event_id: str) -> list[tuple[str, str]]:
+        answer = client.get(url, HTTP_LAST_EVENT_ID=event_id)
+        return [(name, event_id) for name, _, event_id in parse_events_with_ids(answer)]
+
+    assert resumed_after(ids[0]) == [("output", ids[1]), ("status", ids[2])]
+    assert resumed_after(ids[1]) == [("status", ids[2])]
+    assert resumed_after(ids[2]) == []  # it had everything: the stream just ends
+    # A garbled id starts over rather than skip anything.
+    assert [name for name, _ in resumed_after("garbled")] == ["output", "output", "status"]
 
 
 def test_events_end_with_timeout_when_the_stream_runs_too_long(user, make_generation, monkeypatch):
