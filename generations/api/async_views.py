@@ -8,7 +8,7 @@ them the view awaits with no thread and no database connection of its own. Other
 same route (DELETE on a generation) are plain DRF, run off the loop the same way.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from asgiref.sync import markcoroutinefunction
@@ -33,8 +33,11 @@ class WaitingApiView(APIView):
     # builds (``sync_view`` below) serves only the sync ones.
     view_is_async = False
 
+    # Declared for type checkers; each subclass defines it.
+    get: Callable[..., Awaitable[HttpResponseBase]]
+
     @classmethod
-    def as_view(cls, **initkwargs: Any) -> AsyncView:
+    def as_view(cls, **initkwargs: Any) -> AsyncView:  # type: ignore[override]  # a coroutine
         sync_view = super().as_view(**initkwargs)
 
         async def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -71,7 +74,9 @@ class WaitingApiView(APIView):
     def _finalized(
         self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
-        return _plain(self.finalize_response(request, response, *args, **kwargs))
+        # DRF finalizes any HttpResponseBase (a stream too); its stubs say Response.
+        finalized = self.finalize_response(request, response, *args, **kwargs)  # type: ignore[arg-type]
+        return _plain(finalized)
 
 
 def _rendered(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
