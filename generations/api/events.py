@@ -164,15 +164,19 @@ async def generation_events(
     with served_on_request_thread(on_request_thread):
         async with generation_watch(generation_id=generation_id, until_ended=False) as watch:
             started = last_sent = loop.time()
+            changed = True
             while True:
-                watch.woken.clear()  # before the read: a change after it wakes the wait below
-                batch = await read(generation_id=generation_id, position=position, request=request)
-                for event in batch.events:
-                    yield event
-                    last_sent = loop.time()
-                position, watch.seen = batch.position, batch.mark
-                if batch.ended:
-                    return
+                if changed:  # else a wait ran out: nothing to read, maybe a keep-alive to send
+                    watch.woken.clear()  # before the read: a change after it wakes the wait
+                    batch = await read(
+                        generation_id=generation_id, position=position, request=request
+                    )
+                    for event in batch.events:
+                        yield event
+                        last_sent = loop.time()
+                    position, watch.seen = batch.position, batch.mark
+                    if batch.ended:
+                        return
                 now = loop.time()
                 if now - started >= EVENTS_MAX_S:
                     yield sse_event(
@@ -186,7 +190,7 @@ async def generation_events(
                 if now - last_sent >= KEEPALIVE_S:
                     yield KEEPALIVE
                     last_sent = now
-                await watch.wait(
+                changed = await watch.wait(
                     min(KEEPALIVE_S - (now - last_sent), EVENTS_MAX_S - (now - started))
                 )
 

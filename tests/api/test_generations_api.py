@@ -492,6 +492,18 @@ def test_events_end_with_timeout_when_the_stream_runs_too_long(user, make_genera
     ]
 
 
+def test_a_quiet_stream_sends_a_keep_alive_comment(user, make_generation, monkeypatch):
+    generation = make_generation(user, finished=False)
+    monkeypatch.setattr(events_module, "KEEPALIVE_S", 0.2)
+    monkeypatch.setattr(events_module, "EVENTS_MAX_S", 0.5)
+    text = streamed(key_client(user).get(f"/api/v1/generations/{generation.id}/events")).decode()
+    blocks = [block.splitlines()[-1] for block in text.strip().split("\n\n")]
+    assert blocks[0].startswith("data: ")  # the status
+    assert blocks[1:-1]
+    assert set(blocks[1:-1]) == {": keep-alive"}
+    assert blocks[-1].startswith("data: ")  # the timeout
+
+
 def test_events_of_a_missing_generation_is_an_error_event_for_sse_clients(user):
     response = key_client(user).get(
         "/api/v1/generations/00000000-0000-0000-0000-000000000000/events",
