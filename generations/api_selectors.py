@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -86,6 +86,15 @@ class GenerationProgress:
         return self.status in Generation.TERMINAL_STATUSES
 
 
+@dataclass(frozen=True)
+class ProgressMark:
+    """How far a generation has come: its status and its newest stored output. A stream that
+    has passed on this much has nothing new to send until the mark moves."""
+
+    status: str
+    last_output_id: int
+
+
 def generation_progress(*, generation_id: str, after_output_id: int) -> GenerationProgress | None:
     """The generation's state now and the outputs stored after output ``after_output_id``.
 
@@ -114,6 +123,23 @@ def generation_progress(*, generation_id: str, after_output_id: int) -> Generati
         )
     )
     return GenerationProgress(**row, new_outputs=outputs)
+
+
+def generation_marks(*, generation_ids: Collection[str]) -> dict[str, ProgressMark]:
+    """The marks of these generations, by id as given; deleted or unknown ones are left out.
+
+    One query however many ids (the sweep of every watching event stream of a process)."""
+    by_uuid = {uuid.UUID(generation_id): generation_id for generation_id in generation_ids}
+    rows = (
+        Generation.objects.filter(id__in=list(by_uuid), deleted_at__isnull=True)
+        .annotate(last_output_id=Max("outputs__id"))
+        .order_by()
+        .values_list("id", "status", "last_output_id")
+    )
+    return {
+        by_uuid[found]: ProgressMark(status=status, last_output_id=last_output_id or 0)
+        for found, status, last_output_id in rows
+    }
 
 
 def generations_ended(*, generation_ids: Collection[str]) -> set[str]:

@@ -24,12 +24,14 @@ from ..api_selectors import (
     generation_list_api,
 )
 from ..catalog import MAX_REFERENCE_IMAGES, GenerationSpec, list_models
+from ..db import off_loop
 from ..models import Generation
+from ..notifications import generation_wait_terminal_async
 from ..services import generation_cancel, generation_submit_or_replay
 from ..services.lifecycle import generation_change_check, generation_delete
-from ..waiting import generation_wait_terminal
 from ..webhooks import EVENTS as WEBHOOK_EVENTS
 from ..webhooks import webhook_validate
+from .async_views import WaitingApiView
 from .pagination import NewestFirstCursorPagination, page_serializer
 from .parsers import BoundedJSONParser, BoundedMultiPartParser
 from .references import references_read
@@ -37,7 +39,7 @@ from .requests import AuthenticatedRequest
 from .schema import error_responses
 from .serializers import DateOrDateTimeField, GenerationSerializer, ReferenceField
 
-# Long-poll: how often the row is re-read, and the longest wait a client may ask for.
+# Long-poll: the longest wait a client may ask for.
 WAIT_MAX_S = 60
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
@@ -254,7 +256,7 @@ class GenerationListApi(APIView):
         return paginator.get_paginated_response(GenerationSerializer(page, many=True).data)
 
 
-class GenerationRetrieveApi(APIView):
+class GenerationRetrieveApi(WaitingApiView):
     class FilterSerializer(serializers.Serializer):
         wait = serializers.IntegerField(
             required=False,
@@ -272,22 +274,27 @@ class GenerationRetrieveApi(APIView):
         parameters=[FilterSerializer],
         responses={200: GenerationSerializer, **error_responses(400, 404)},
     )
-    def get(self, request: AuthenticatedRequest, generation_id: UUID) -> Response:
+    async def get(self, request: AuthenticatedRequest, generation_id: UUID) -> Response:
+        generation, wait_s = await off_loop(self._checked)(request, generation_id)
+        if wait_s and not generation.is_terminal:
+            # No thread and no connection held meanwhile (generations.notifications).
+            await generation_wait_terminal_async(generation_id=str(generation.id), timeout_s=wait_s)
+            generation = await off_loop(generation_or_404)(
+                request=request, generation_id=generation.id
+            )
+        return await off_loop(_generation_response)(generation)
+
+    def _checked(
+        self, request: AuthenticatedRequest, generation_id: UUID
+    ) -> tuple[Generation, int]:
         serializer = self.FilterSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         generation = generation_or_404(request=request, generation_id=generation_id)
-        wait_s = serializer.validated_data["wait"]
-        if wait_s and not generation.is_terminal:
-            generation = _wait_for_terminal(request=request, generation=generation, wait_s=wait_s)
-        return Response(GenerationSerializer(generation).data)
+        return generation, serializer.validated_data["wait"]
 
 
-def _wait_for_terminal(
-    *, request: AuthenticatedRequest, generation: Generation, wait_s: int
-) -> Generation:
-    """Up to ``wait_s`` for a terminal state (a thread is held meanwhile: see waiting.py)."""
-    generation_wait_terminal(generation_id=str(generation.id), timeout_s=wait_s)
-    return generation_or_404(request=request, generation_id=str(generation.id))
+def _generation_response(generation: Generation) -> Response:
+    return Response(GenerationSerializer(generation).data)
 
 
 class GenerationCancelApi(APIView):

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..db import db_release
+from ..db import after_commit, db_release
 from ..models import Generation, OutputImage, ProviderAttempt
+from ..notifications import notify_progress
 from ..providers import (
     BadResponse,
     ProviderError,
@@ -123,6 +124,7 @@ def output_store(*, generation: Generation, image: ProviderImage) -> dict | None
                 bytes=facts.bytes,
                 provider_url=image.url or "",
             )
+        after_commit(notify_progress, str(generation.id))
     except IntegrityError:
         logger.info("generation %s image %s was already stored", generation.id, image.index)
     return None

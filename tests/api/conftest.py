@@ -4,6 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.http import StreamingHttpResponse
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -19,6 +21,18 @@ def key_client(user: User) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
     return client
+
+
+def streamed(response: StreamingHttpResponse) -> bytes:
+    """The whole body of a streaming answer; the event stream's is an async iterator, read the
+    way the ASGI server reads it."""
+
+    async def read() -> bytes:
+        return b"".join([chunk async for chunk in response.streaming_content])
+
+    if response.is_async:
+        return async_to_sync(read)()
+    return b"".join(response.streaming_content)
 
 
 MakeGeneration = Callable[..., Generation]

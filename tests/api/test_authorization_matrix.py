@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import CreditAccount, User
 from generations.models import Generation
-from tests.api.conftest import key_client
+from tests.api.conftest import key_client, streamed
 from tests.api.test_uploads_api import upload_file
 from tests.conftest import funded_user, make_png
 
@@ -104,7 +104,7 @@ def test_generation_endpoint_matrix(endpoint, actor, visibility, owner, clients,
     elif endpoint == "retrieve":
         assert response.json()["id"] == str(generation.id)
     elif endpoint == "events":
-        assert str(generation.id) in b"".join(response.streaming_content).decode()
+        assert str(generation.id) in streamed(response).decode()
 
 
 @pytest.mark.parametrize("visibility", VISIBILITIES)

@@ -15,12 +15,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import CreditAccount, CreditEntry
-from generations import waiting as waiting_module
+from generations import notifications
 from generations.api import events as events_module
 from generations.api import references as references_module
+from generations.db import off_loop
 from generations.models import Generation, Upload
 from generations.services import generation_run
-from tests.api.conftest import key_client
+from tests.api.conftest import key_client, streamed
 from tests.conftest import funded_user, make_png
 
 pytestmark = pytest.mark.django_db
@@ -36,14 +37,33 @@ def available(user) -> int:
     return CreditAccount.objects.get(user=user).available
 
 
-def parse_events(streaming_content) -> list[tuple[str, dict]]:
-    text = b"".join(streaming_content).decode()
+def parse_events(response) -> list[tuple[str, dict]]:
+    return [(name, data) for name, data, _ in parse_events_with_ids(response)]
+
+
+def parse_events_with_ids(response) -> list[tuple[str, dict, str]]:
+    text = streamed(response).decode()
     events = []
     for block in text.strip().split("\n\n"):
         lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
         if "event" in lines:
-            events.append((lines["event"], json.loads(lines["data"])))
+            events.append((lines["event"], json.loads(lines["data"]), lines.get("id", "")))
     return events
+
+
+def worker_runs_it_while_waiting(monkeypatch, generation) -> list[float]:
+    """The first wait of a waiting call runs the generation inline and reports a change, as a
+    worker's message would; gives the waits' timeouts."""
+    waits: list[float] = []
+
+    async def wait(self, timeout_s: float) -> bool:
+        waits.append(timeout_s)
+        if len(waits) == 1:
+            await off_loop(generation_run)(generation_id=str(generation.id))
+        return True
+
+    monkeypatch.setattr(notifications.Watch, "wait", wait)
+    return waits
 
 
 # --- create -----------------------------------------------------------------------------------
@@ -387,23 +407,16 @@ def test_list_takes_the_same_number_of_queries_for_any_page_size(user, make_gene
 
 def test_wait_returns_as_soon_as_the_generation_is_terminal(user, make_generation, monkeypatch):
     generation = make_generation(user, finished=False)
-    sleeps = []
-
-    def worker_finishes_meanwhile(seconds: float) -> None:
-        sleeps.append(seconds)
-        generation_run(generation_id=str(generation.id))
-
-    monkeypatch.setattr(waiting_module.time, "sleep", worker_finishes_meanwhile)
+    waits = worker_runs_it_while_waiting(monkeypatch, generation)
     response = key_client(user).get(f"/api/v1/generations/{generation.id}?wait=30")
     assert response.status_code == 200
     assert response.json()["status"] == "succeeded"
     assert len(response.json()["outputs"]) == 1
-    assert sleeps == [waiting_module.POLL_INTERVAL_S]
+    assert waits == [30]  # one wait, woken by the end
 
 
 def test_wait_gives_up_after_the_asked_seconds(user, make_generation, monkeypatch):
     generation = make_generation(user, finished=False)
-    monkeypatch.setattr(waiting_module, "POLL_INTERVAL_S", 0.05)
     started = timezone.now()
     response = key_client(user).get(f"/api/v1/generations/{generation.id}?wait=1")
     assert response.json()["status"] == "queued"
@@ -418,20 +431,26 @@ def test_wait_out_of_range_is_400(user, make_generation, wait):
     assert "wait" in response.json()["error"]["details"]
 
 
+def test_a_waiting_call_counts_once_against_the_rate_limit(user, make_generation, settings):
+    settings.API_RATE_PER_KEY = "2/min"
+    generation = make_generation(user)
+    client = key_client(user)
+    answers = [client.get(f"/api/v1/generations/{generation.id}?wait=5") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[-1].json()["error"]["code"] == "rate_limited"
+    assert "Retry-After" in answers[-1]
+
+
 # --- events -----------------------------------------------------------------------------------
 
 
 def test_events_stream_status_and_each_output_then_end(user, make_generation, monkeypatch):
     generation = make_generation(user, finished=False, num_images=2)
-    monkeypatch.setattr(
-        events_module.time,
-        "sleep",
-        lambda seconds: generation_run(generation_id=str(generation.id)),
-    )
+    worker_runs_it_while_waiting(monkeypatch, generation)
     response = key_client(user).get(f"/api/v1/generations/{generation.id}/events")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
-    events = parse_events(response.streaming_content)
+    events = parse_events(response)
     assert [name for name, _ in events] == ["status", "output", "output", "status"]
     assert events[0][1]["status"] == "queued"
     assert [data["index"] for name, data in events if name == "output"] == [0, 1]
@@ -440,16 +459,49 @@ def test_events_stream_status_and_each_output_then_end(user, make_generation, mo
     assert events[-1][1]["credits_charged"] == 60
 
 
+def test_events_resume_after_the_last_event_id(user, make_generation):
+    generation = make_generation(user, num_images=2)
+    client = key_client(user)
+    url = f"/api/v1/generations/{generation.id}/events"
+    events = parse_events_with_ids(client.get(url))
+    assert [name for name, _, _ in events] == ["output", "output", "status"]
+    ids = [event_id for _, _, event_id in events]
+    assert len(set(ids)) == 3
+    assert all(ids)
+
+    def resumed_after(event_id: str) -> list[tuple[str, str]]:
+        answer = client.get(url, HTTP_LAST_EVENT_ID=event_id)
+        return [(name, event_id) for name, _, event_id in parse_events_with_ids(answer)]
+
+    assert resumed_after(ids[0]) == [("output", ids[1]), ("status", ids[2])]
+    assert resumed_after(ids[1]) == [("status", ids[2])]
+    assert resumed_after(ids[2]) == []  # it had everything: the stream just ends
+    # A garbled id starts over rather than skip anything.
+    assert [name for name, _ in resumed_after("garbled")] == ["output", "output", "status"]
+
+
 def test_events_end_with_timeout_when_the_stream_runs_too_long(user, make_generation, monkeypatch):
     generation = make_generation(user, finished=False)
     monkeypatch.setattr(events_module, "EVENTS_MAX_S", 0)
     response = key_client(user).get(
         f"/api/v1/generations/{generation.id}/events", HTTP_ACCEPT="text/event-stream"
     )
-    assert [name for name, _ in parse_events(response.streaming_content)] == [
+    assert [name for name, _ in parse_events(response)] == [
         "status",
         "timeout",
     ]
+
+
+def test_a_quiet_stream_sends_a_keep_alive_comment(user, make_generation, monkeypatch):
+    generation = make_generation(user, finished=False)
+    monkeypatch.setattr(events_module, "KEEPALIVE_S", 0.2)
+    monkeypatch.setattr(events_module, "EVENTS_MAX_S", 0.5)
+    text = streamed(key_client(user).get(f"/api/v1/generations/{generation.id}/events")).decode()
+    blocks = [block.splitlines()[-1] for block in text.strip().split("\n\n")]
+    assert blocks[0].startswith("data: ")  # the status
+    assert blocks[1:-1]
+    assert set(blocks[1:-1]) == {": keep-alive"}
+    assert blocks[-1].startswith("data: ")  # the timeout
 
 
 def test_events_of_a_missing_generation_is_an_error_event_for_sse_clients(user):

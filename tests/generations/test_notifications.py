@@ -3,6 +3,7 @@ per process however many calls wait; their rows are re-read together, in one que
 message (or no Redis) only slows them."""
 
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -13,13 +14,16 @@ from django.test import override_settings
 from django.utils import timezone
 
 from generations import api_selectors, notifications
+from generations.api_selectors import ProgressMark
 from generations.db import off_loop
 from generations.models import Generation
 from generations.notifications import (
     FALLBACK_SWEEP_S,
     RECHECK_S,
     generation_wait_terminal_async,
+    generation_watch,
     notify_finished,
+    notify_progress,
 )
 from tests.services import require_redis
 
@@ -174,3 +178,64 @@ def test_a_deleted_or_unknown_generation_ends_the_wait(user) -> None:
         assert async_to_sync(scenario)()
     ids = [deleted, running, unknown]
     assert api_selectors.generations_ended(generation_ids=ids) == {deleted, unknown}
+
+
+def test_progress_wakes_event_streams_and_not_calls_waiting_for_the_end(user) -> None:
+    url = require_redis()
+    (generation_id,) = running_generations(user, 1)
+
+    async def scenario() -> tuple[bool, bool]:
+        async with (
+            generation_watch(generation_id=generation_id, until_ended=False) as stream,
+            generation_watch(generation_id=generation_id, until_ended=True) as long_poll,
+        ):
+            stream.seen = ProgressMark(status="running", last_output_id=0)
+            await asyncio.sleep(0.3)  # subscribed
+            await off_loop(notify_progress)(generation_id)
+            return await stream.wait(3), await long_poll.wait(0.5)
+
+    with override_settings(NOTIFY_REDIS_URL=url):
+        assert async_to_sync(scenario)() == (True, False)
+
+
+def test_without_redis_a_stream_is_woken_when_its_row_moves_one_query_per_sweep(
+    user, monkeypatch
+) -> None:
+    ids = running_generations(user, CALLS)
+    reads: list[int] = []
+    marks = api_selectors.generation_marks
+
+    def counted(*, generation_ids):
+        reads.append(len(generation_ids))
+        return marks(generation_ids=generation_ids)
+
+    monkeypatch.setattr(api_selectors, "generation_marks", counted)
+
+    async def scenario() -> tuple[list[bool], list[bool]]:
+        async with contextlib.AsyncExitStack() as stack:
+            watches = [
+                await stack.enter_async_context(
+                    generation_watch(generation_id=generation_id, until_ended=False)
+                )
+                for generation_id in ids
+            ]
+            for watch in watches:
+                watch.seen = ProgressMark(status="running", last_output_id=0)
+            unchanged = await asyncio.gather(
+                *(watch.wait(1.5 * FALLBACK_SWEEP_S) for watch in watches)
+            )
+            await off_loop(Generation.objects.filter(id=ids[0]).update)(
+                status=Generation.Status.FAILED
+            )  # and no message: no Redis here
+            moved = await asyncio.gather(
+                *(watch.wait(2 * FALLBACK_SWEEP_S) for watch in watches[:2])
+            )
+            return unchanged, moved
+
+    with override_settings(NOTIFY_REDIS_URL=""):
+        unchanged, moved = async_to_sync(scenario)()
+
+    assert unchanged == [False] * CALLS  # the sweep read the rows and found nothing new
+    assert moved == [True, False]
+    assert reads
+    assert set(reads) == {CALLS}  # all the streams' rows in one query per sweep

@@ -124,9 +124,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_web(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """The ASGI web server (uvicorn, production settings) on the test database; returns the
-    process and its base URL once it accepts connections."""
+def start_web_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """One uvicorn process on the production settings (as the Procfile's web process runs
+    them: the database pool at its configured size), on the test database, media folder and
+    broker; gives the process and its base URL once it accepts connections."""
     port = free_port()
     process = start_process(
         [
@@ -150,3 +151,12 @@ def start_web(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen
         time.sleep(0.2)
     process.kill()
     raise AssertionError("the web server did not start:\n" + worker_log(process))
+
+
+def stop_web_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

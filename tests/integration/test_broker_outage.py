@@ -16,7 +16,13 @@ from accounts.models import CreditAccount, CreditEntry
 from accounts.services.keys import api_key_create
 from generations.models import Generation
 from tests.integration.broker_proxy import BrokerProxy
-from tests.integration.conftest import start_web, start_worker, stop_worker, worker_log
+from tests.integration.conftest import (
+    start_web_server,
+    start_worker,
+    stop_web_server,
+    stop_worker,
+    worker_log,
+)
 from tests.services import require_redis
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -31,7 +37,7 @@ def test_creates_answer_while_the_broker_is_down_and_run_when_it_is_back(user, l
     key = api_key_create(user=user, name="outage").key
     available = CreditAccount.objects.get(user=user).available
     worker = start_worker(environment)
-    web, base_url = start_web(environment)
+    web, base_url = start_web_server(environment)
     try:
         proxy.down()
         headers = {"Authorization": f"Bearer {key}"}
@@ -79,7 +85,7 @@ def test_creates_answer_while_the_broker_is_down_and_run_when_it_is_back(user, l
             time.sleep(0.2)
     finally:
         stop_worker(worker)
-        stop_worker(web)
+        stop_web_server(web)
         proxy.down()
 
     print(f"\nbroker outage: the native create answered 201 in {answered_in:.2f} s")
