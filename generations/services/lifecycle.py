@@ -248,6 +248,9 @@ def generation_delete(*, generation: Generation, user: User) -> Generation:
         transition_check(current=state_of(locked), target=DELETED)
         locked.deleted_at = timezone.now()
         locked.save(update_fields=["deleted_at", "updated_at"])
+        # A waiting call or stream still open on it ends now (a deleted generation reads as
+        # gone), not at the next sweep.
+        after_commit(notify_finished, str(locked.id))
     return locked
 
 
