@@ -67,6 +67,13 @@ _MAGIC_BYTES_NEEDED = 12
 
 _SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
 _NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+# Ranges that are no public internet host but that Python's ``is_global`` (3.11) lets through.
+_NOT_PUBLIC_NETWORKS: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] = (
+    (ipaddress.IPv4Network("192.0.0.0/24"), "IETF protocol assignments"),
+    (ipaddress.IPv4Network("192.88.99.0/24"), "6to4 relay anycast (deprecated)"),
+    (ipaddress.IPv6Network("fec0::/10"), "site-local (deprecated)"),
+    (ipaddress.IPv6Network("3fff::/20"), "documentation"),
+)
 
 
 class FetchRefused(ValueError):
@@ -122,6 +129,9 @@ def address_refusal(address: IPAddress) -> str | None:
             return reason
     if isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE:
         return "shared (carrier-grade NAT)"
+    for network, reason in _NOT_PUBLIC_NETWORKS:
+        if address.version == network.version and address in network:
+            return reason
     if not address.is_global:
         return "non-public"
     return None

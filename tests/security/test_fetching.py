@@ -112,6 +112,11 @@ def test_no_host_is_allowed_private_by_default(settings):
         ("http://[2002:7f00:1::]/", "loopback"),  # 6to4 wrapping 127.0.0.1
         ("http://[64:ff9b::a00:1]/", "private"),  # NAT64 wrapping 10.0.0.1
         ("http://2130706433/", "loopback"),  # 127.0.0.1 as one decimal number
+        # Not public, though Python's is_global says they are:
+        ("http://192.0.0.8/", "IETF protocol assignments"),
+        ("http://192.88.99.1/", "6to4 relay anycast"),
+        ("http://[fec0::1]/", "site-local"),
+        ("http://[3fff::1]/", "documentation"),
     ],
 )
 def test_private_addresses_are_refused_before_connecting(url, reason, no_connections):
