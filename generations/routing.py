@@ -14,13 +14,18 @@ RECENT_FAILURE_WINDOW = timedelta(minutes=5)
 
 
 def accounts_for_model(*, model_id: str) -> list[ProviderAccount]:
-    """Enabled accounts serving ``model_id``: healthy ones first, then by priority (low first)."""
+    """Enabled accounts serving ``model_id``: healthy ones first, then by priority (low first).
+
+    The demo renderer serves a model only while no real account does: it never stands in for a
+    real provider that failed (its placeholders would be charged as Seedream images).
+    """
     accounts = [
         account
         for account in ProviderAccount.objects.filter(enabled=True).order_by("priority", "id")
         if model_id in account.models_served
     ]
-    return sorted(accounts, key=_recently_failing)  # stable: priority order kept within groups
+    real = [account for account in accounts if account.kind != ProviderAccount.Kind.LOCAL]
+    return sorted(real or accounts, key=_recently_failing)  # stable: priority order kept
 
 
 def _recently_failing(account: ProviderAccount) -> bool:

@@ -5,14 +5,18 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, CreditAccount
 from generations.catalog import GenerationSpec
 from generations.credentials import credential_decrypt
 from generations.models import Generation, ProviderAccount, ProviderAttempt
 from generations.providers import BadRequest, ContentRefused, RateLimited, Unavailable
 from generations.routing import account_config, accounts_for_model
 from generations.services import generation_submit
-from generations.services.provider_accounts import provider_account_record_outcome
+from generations.services.provider_accounts import (
+    ProviderAccountInput,
+    provider_account_create,
+    provider_account_record_outcome,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -298,3 +302,32 @@ def test_an_unreadable_stored_key_fails_over_instead_of_failing_the_generation(
     assert generation.status == Generation.Status.SUCCEEDED
     attempts = list(generation.attempts.order_by("id").values_list("account_id", "error_code"))
     assert attempts == [(broken.pk, "auth_failed"), (healthy.pk, "")]
+
+
+def test_the_demo_renderer_never_stands_in_for_a_real_provider(
+    user, default_prices, django_capture_on_commit_callbacks
+):
+    """A real account's outage fails the generation and returns the credits; the demo
+    renderer, still enabled beside it, is not called (its placeholders would be charged)."""
+    demo = add_local("demo", priority=0)
+    real = provider_account_create(
+        data=ProviderAccountInput(
+            kind="byteplus",
+            label="byteplus down",
+            base_url="http://127.0.0.1:9/api/v3",  # nothing listens: connection refused
+            api_key="ark-key",
+            models=["seedream-4.0"],
+            priority=5,
+        ),
+        actor=None,
+    )
+    assert accounts_for_model(model_id="seedream-4.0") == [real]
+    available = CreditAccount.objects.get(user=user).available
+    generation = submit_and_run(user, django_capture_on_commit_callbacks)
+    assert generation.status == Generation.Status.FAILED
+    assert generation.credits_charged == 0
+    assert CreditAccount.objects.get(user=user).available == available
+    assert set(generation.attempts.values_list("account_id", flat=True)) == {real.pk}
+    # With no real account serving the model, the demo serves it.
+    ProviderAccount.objects.filter(pk=real.pk).update(enabled=False)
+    assert accounts_for_model(model_id="seedream-4.0") == [demo]
