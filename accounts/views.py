@@ -1,13 +1,17 @@
 """Account pages: API keys, the credit ledger and signup. Each view translates the request,
 calls one service or selector, and renders; the rules live in ``accounts.services``."""
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -39,11 +43,13 @@ def client_ip(request: HttpRequest) -> str | None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """List the user's keys; a POST creates one and shows it in this response only.
+    """List the user's keys; a POST creates one, then redirects to this page, which shows the
+    new key once (POST-redirect-GET: a reload creates nothing and shows the key no more).
 
-    The key is rendered, never redirected with: a URL or the session would keep it around.
-    The page also shows the webhook signing secret; a POST with ``action`` =
-    ``rotate-webhook-secret`` replaces it (or makes the first one).
+    The key crosses the redirect in a signed cookie that lives 60 s, for this page's path only,
+    read and deleted by the next GET: it is kept nowhere but in its owner's browser, never in a
+    URL or on the server. The page also shows the webhook signing secret; a POST with
+    ``action`` = ``rotate-webhook-secret`` replaces it (or makes the first one).
     """
     user = request.user
     if request.method == "POST" and request.POST.get("action") == WEBHOOK_ROTATE_ACTION:
@@ -52,8 +58,6 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
             request, "New webhook signing secret. Deliveries from now on are signed with it."
         )
         return redirect("account-keys")
-    issued: IssuedKey | None = None
-    status = 200
     if request.method == "POST":
         form = ApiKeyCreateForm(request.POST)
         if form.is_valid():
@@ -67,13 +71,26 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
                 )
             except ValueError as error:
                 form.add_error(None, str(error))
-        if issued is None:
-            status = 400
-        else:
-            form = ApiKeyCreateForm()
-            status = 201
+            else:
+                response = redirect("account-keys")
+                response.status_code = 303
+                response.set_signed_cookie(
+                    ISSUED_KEY_COOKIE,
+                    json.dumps({"id": issued.api_key.pk, "key": issued.key}),
+                    salt=ISSUED_KEY_COOKIE,
+                    max_age=ISSUED_KEY_COOKIE_MAX_AGE_S,
+                    path=reverse("account-keys"),
+                    secure=request.is_secure(),
+                    httponly=True,
+                    samesite="Strict",
+                )
+                return response
+        status = 400
+        issued = None
     else:
         form = ApiKeyCreateForm()
+        issued = _issued_key_shown_once(request)
+        status = 200
     context = {
         "form": form,
         "issued": issued,
@@ -83,7 +100,30 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
         "webhook_secret": webhook_secret_get(user=user),
         "webhook_rotate_action": WEBHOOK_ROTATE_ACTION,
     }
-    return render(request, "accounts/keys.html", context, status=status)
+    response = render(request, "accounts/keys.html", context, status=status)
+    if ISSUED_KEY_COOKIE in request.COOKIES:
+        response.delete_cookie(ISSUED_KEY_COOKIE, path=reverse("account-keys"))
+    return response
+
+
+ISSUED_KEY_COOKIE = "issued_api_key"
+ISSUED_KEY_COOKIE_MAX_AGE_S = 60
+
+
+def _issued_key_shown_once(request: AuthenticatedHttpRequest) -> IssuedKey | None:
+    """The key just created, from the redirect's cookie (the caller deletes it); None when
+    there is none, it is too old or forged, or it is not this user's."""
+    try:
+        carried = json.loads(
+            request.get_signed_cookie(
+                ISSUED_KEY_COOKIE, salt=ISSUED_KEY_COOKIE, max_age=ISSUED_KEY_COOKIE_MAX_AGE_S
+            )
+        )
+        api_key = api_key_get_owned(user=request.user, api_key_id=int(carried["id"]))
+        key = str(carried["key"])
+    except (KeyError, ValueError, TypeError, signing.BadSignature):
+        return None
+    return None if api_key is None else IssuedKey(api_key=api_key, key=key)
 
 
 @login_required

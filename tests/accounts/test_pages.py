@@ -54,9 +54,12 @@ def test_revoke_requires_login(client, user):
 
 def test_created_key_is_shown_once_and_stored_only_as_a_hash(client, user):
     client.force_login(user)
-    response = client.post(reverse("account-keys"), {"name": "render farm", "expires_in_days": ""})
+    created = client.post(reverse("account-keys"), {"name": "render farm", "expires_in_days": ""})
+    assert (created.status_code, created["Location"]) == (303, reverse("account-keys"))
+    assert ApiKey.objects.filter(user=user).count() == 1
+    response = client.get(created["Location"])
 
-    assert response.status_code == 201
+    assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     body = response.content.decode()
     [key] = KEY_PATTERN.findall(body)
@@ -73,11 +76,28 @@ def test_created_key_is_shown_once_and_stored_only_as_a_hash(client, user):
     assert all(key not in value and secret not in value for value in stored)
     assert AuditEvent.objects.get(action="api_key.created").after["prefix"] == api_key.prefix
 
+    # A reload shows the key no more and creates nothing.
     listing = client.get(reverse("account-keys")).content.decode()
+    assert ApiKey.objects.filter(user=user).count() == 1
     assert key not in listing
     assert secret not in listing
     assert f"sds_{api_key.prefix}_…" in listing
     assert "render farm" in listing
+
+
+def test_the_key_cookie_works_only_for_its_owner_and_only_signed(client, user, other_user):
+    client.force_login(user)
+    created = client.post(reverse("account-keys"), {"name": "mine", "expires_in_days": ""})
+    carried = created.cookies["issued_api_key"]
+    assert carried["httponly"]
+    assert carried["max-age"] == 60
+    assert carried["path"] == reverse("account-keys")
+    client.force_login(other_user)  # another session presenting the cookie sees nothing
+    client.cookies["issued_api_key"] = carried.value
+    assert not KEY_PATTERN.findall(client.get(reverse("account-keys")).content.decode())
+    client.force_login(user)
+    client.cookies["issued_api_key"] = carried.value.replace(":", ";", 1)  # tampered
+    assert not KEY_PATTERN.findall(client.get(reverse("account-keys")).content.decode())
 
 
 def test_key_with_expiry_in_days(client, user):
