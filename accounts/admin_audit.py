@@ -15,6 +15,7 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 
 from generations.usage.export import csv_response
+from seedream_site.parsing import int_from_text
 
 from .models import AuditEvent, User
 
@@ -49,8 +50,9 @@ class ActorFilter(admin.SimpleListFilter):
         value = self.value()
         if value == SYSTEM:
             return queryset.filter(actor__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(actor_id=int(value))
+        actor_id = int_from_text(value)
+        if actor_id is not None:
+            return queryset.filter(actor_id=actor_id)
         return queryset
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -58,11 +58,12 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
             request, "New webhook signing secret. Deliveries from now on are signed with it."
         )
         return redirect("account-keys")
+    issued: IssuedKey | None = None
     if request.method == "POST":
         form = ApiKeyCreateForm(request.POST)
         if form.is_valid():
             try:
-                issued = api_key_create(
+                created = api_key_create(
                     user=user,
                     name=form.cleaned_data["name"],
                     expires_at=form.expires_at(),
@@ -72,11 +73,10 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
             except ValueError as error:
                 form.add_error(None, str(error))
             else:
-                response = redirect("account-keys")
-                response.status_code = 303
-                response.set_signed_cookie(
+                see_other = HttpResponseRedirect(reverse("account-keys"), status=303)
+                see_other.set_signed_cookie(
                     ISSUED_KEY_COOKIE,
-                    json.dumps({"id": issued.api_key.pk, "key": issued.key}),
+                    json.dumps({"id": created.api_key.pk, "key": created.key}),
                     salt=ISSUED_KEY_COOKIE,
                     max_age=ISSUED_KEY_COOKIE_MAX_AGE_S,
                     path=reverse("account-keys"),
@@ -84,9 +84,8 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
                     httponly=True,
                     samesite="Strict",
                 )
-                return response
+                return see_other
         status = 400
-        issued = None
     else:
         form = ApiKeyCreateForm()
         issued = _issued_key_shown_once(request)
@@ -118,6 +117,7 @@ def _issued_key_shown_once(request: AuthenticatedHttpRequest) -> IssuedKey | Non
             request.get_signed_cookie(
                 ISSUED_KEY_COOKIE, salt=ISSUED_KEY_COOKIE, max_age=ISSUED_KEY_COOKIE_MAX_AGE_S
             )
+            or ""
         )
         api_key = api_key_get_owned(user=request.user, api_key_id=int(carried["id"]))
         key = str(carried["key"])

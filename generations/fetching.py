@@ -31,6 +31,7 @@ import httpx
 from django.conf import settings
 
 from generations.providers.http import build_http_client
+from seedream_site.parsing import int_from_text
 
 __all__ = [
     "FetchFailed",
@@ -336,8 +337,8 @@ def _read_image(target: _Target, response: httpx.Response) -> bytes:
             "the image file itself (image/jpeg, image/png, image/webp …).",
         )
     limit = settings.REFERENCE_MAX_BYTES
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = int_from_text(response.headers.get("content-length"))
+    if declared is not None and declared > limit:
         raise _too_large(limit)
     deadline = time.monotonic() + FETCH_DEADLINE_S
     received = bytearray()

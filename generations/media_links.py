@@ -24,6 +24,8 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from seedream_site.parsing import int_from_text
+
 from .models import OutputImage
 
 __all__ = [
@@ -72,9 +74,9 @@ def absolute_url(url: str) -> str:
 def link_check(*, output_id: int, variant: str, exp: str, sig: str, now: float) -> LinkCheck:
     """Verify a presented link in constant time; an expired link is reported after the
     signature check, so a forged expiry never learns more than a tampered one."""
-    if variant not in VARIANTS or not exp.isdigit() or not sig:
+    expires = int_from_text(exp)
+    if variant not in VARIANTS or expires is None or not sig:
         return LinkCheck(valid=False, problem="This link is not valid.")
-    expires = int(exp)
     signature_ok = any(
         hmac.compare_digest(sig, _signature(output_id, variant, expires, secret=secret))
         for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from celery import signals
 from django.conf import settings
@@ -65,7 +65,7 @@ def leases_renew() -> int:
 def housekeeping_round(*, sweep: bool) -> None:
     """One round: renew this process's leases; with ``sweep``, recover lost runs and send the
     outbox. Each part is tried on its own, so a failure of one does not skip the others."""
-    steps = [leases_renew]
+    steps: list[Callable[[], object]] = [leases_renew]
     if sweep:
         steps += [generations_recover_lost, generations_dispatch_pending, webhooks_enqueue_missed]
     for step in steps:

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework.parsers import JSONParser, MultiPartParser
 
+from seedream_site.parsing import int_from_text
+
 from .errors import RequestTooLarge
 
 # Views without file content (keys, filters) need far less than this.
@@ -26,11 +28,11 @@ def _refuse_oversized(parser_context: dict[str, Any] | None) -> None:
     request = context.get("request")
     if request is None:
         return
-    declared = request.META.get("CONTENT_LENGTH") or "0"
+    declared = int_from_text(request.META.get("CONTENT_LENGTH"))
     limit = max_body_bytes(context.get("view"))
-    if declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared > limit:
         raise RequestTooLarge(
-            f"The request body is {int(declared):,} bytes; this endpoint accepts at most "
+            f"The request body is {declared:,} bytes; this endpoint accepts at most "
             f"{limit:,}. Reference images may be at most "
             f"{settings.REFERENCE_MAX_BYTES // (1024 * 1024)} MB each."
         )

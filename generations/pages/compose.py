@@ -18,6 +18,7 @@ from accounts.models import User
 from accounts.selectors import credit_balance_get
 from accounts.services.credits import InsufficientCredits
 from accounts.services.pricing import PriceMissing, quote
+from seedream_site.parsing import int_from_text
 
 from ..catalog import MAX_REFERENCE_IMAGES, SpecError, list_models, validate_spec
 from ..forms import ComposeForm
@@ -66,9 +67,11 @@ def carried_resolve(*, user: User, tokens: Iterable[str]) -> list[CarriedImage]:
     parsed: list[tuple[str, int]] = []
     for token in tokens:
         kind, _, digits = token.partition(":")
-        known = kind in (OUTPUT_TOKEN, REFERENCE_TOKEN) and digits.isdigit()
-        if known and (kind, int(digits)) not in parsed:
-            parsed.append((kind, int(digits)))
+        image_id = int_from_text(digits)
+        if kind not in (OUTPUT_TOKEN, REFERENCE_TOKEN) or image_id is None:
+            continue
+        if (kind, image_id) not in parsed:
+            parsed.append((kind, image_id))
     # No request needs more than the catalog's largest reference count; more is only work.
     parsed = parsed[:MAX_REFERENCE_IMAGES]
     outputs = outputs_get_visible(
@@ -184,7 +187,7 @@ def _prefill(request: AuthenticatedHttpRequest) -> tuple[dict[str, Any], list[st
     tokens += [
         f"{OUTPUT_TOKEN}:{value}"
         for value in request.GET.getlist("reference_output")
-        if value.isdigit()
+        if int_from_text(value) is not None
     ]
     return initial, tokens
 
@@ -200,10 +203,8 @@ def compose_quote(request: AuthenticatedHttpRequest) -> HttpResponse:
     del form.fields["carried_references"]
     context: dict[str, Any] = {"quote": None, "problem": ""}
     if form.is_valid():
-        upload_count = request.GET.get("upload_count", "0")
-        references = len(request.GET.getlist("carried_references")) + (
-            int(upload_count) if upload_count.isdigit() else 0
-        )
+        upload_count = int_from_text(request.GET.get("upload_count"), maximum=10_000) or 0
+        references = len(request.GET.getlist("carried_references")) + upload_count
         spec = form.to_spec()
         try:
             resolved = validate_spec(dataclasses.replace(spec, reference_count=references))

@@ -15,7 +15,7 @@ not in the table raises ``TransitionRefused`` and changes nothing.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -87,7 +87,7 @@ def transition_check(*, current: str, target: str) -> None:
         raise TransitionRefused(f"A generation cannot go from {current} to {target}.")
 
 
-def lease_deadline(*, extra_s: float = 0.0) -> timezone.datetime:
+def lease_deadline(*, extra_s: float = 0.0) -> datetime:
     """When a run renewed now is presumed lost unless renewed again (``extra_s``: time it is
     expected to sleep first, such as a scheduled poll's countdown)."""
     return timezone.now() + timedelta(seconds=settings.GENERATION_LEASE_S + extra_s)

@@ -82,8 +82,9 @@ def generation_submit_or_replay(
             f"Visibility must be one of {', '.join(Generation.Visibility.values)}."
         ]
     webhook_url = webhook_url.strip()
+    chosen_events: list[str] = []
     try:
-        webhook_events = webhook_validate(url=webhook_url, events=webhook_events)
+        chosen_events = webhook_validate(url=webhook_url, events=webhook_events)
     except SpecError as error:
         errors.update(error.errors)
     if errors:
@@ -97,7 +98,7 @@ def generation_submit_or_replay(
         params=resolved.as_params(),
         reference_hashes=[facts.sha256 for facts in reference_facts],
         visibility=visibility,
-        webhook={"url": webhook_url, "events": webhook_events} if webhook_url else None,
+        webhook={"url": webhook_url, "events": chosen_events} if webhook_url else None,
     )
     if idempotency_key:
         existing = _generation_for_key(user=user, key=idempotency_key, fingerprint=fingerprint)
@@ -121,7 +122,7 @@ def generation_submit_or_replay(
             fingerprint=fingerprint,
             visibility=visibility,
             webhook_url=webhook_url,
-            webhook_events=webhook_events,
+            webhook_events=chosen_events,
         )
     except IntegrityError:
         # Another request with the same idempotency key committed first: answer with its result.

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import ApiKey
+from seedream_site.parsing import int_from_text
 
 from ..catalog import list_models
 from ..models import Generation, ProviderAccount, ProviderAttempt
@@ -27,7 +28,7 @@ PARAM_PROVIDER = "provider"
 
 
 def _as_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return int_from_text(value)
 
 
 class ModelFilter(admin.SimpleListFilter):

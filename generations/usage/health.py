@@ -21,6 +21,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from seedream_site.parsing import int_from_text
 
 from ..models import ProviderAccount, ProviderHealthRollup, ProviderHealthRollupProgress
 from ..models.health_rollup import ROLLUP_PROGRESS_ID
@@ -196,6 +197,7 @@ def _figures(tallies: dict[int, Tally], *, disables: dict[str, int]) -> dict[int
             p95_ms=p95,
         )
     for target_id, count in disables.items():  # disabled without a call in the window
-        if target_id.isdigit():
-            figures[int(target_id)] = AccountHealth(auto_disables=count)
+        disabled_id = int_from_text(target_id)
+        if disabled_id is not None:
+            figures[disabled_id] = AccountHealth(auto_disables=count)
     return figures

@@ -13,12 +13,16 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.keys import api_key_create
+from seedream_site.parsing import int_from_text
 
 
 def days(value: str) -> int:
-    if not value.isdigit() or int(value) <= 0:
-        raise argparse.ArgumentTypeError(f'"{value}" is not a whole number of days above 0')
-    return int(value)
+    number = int_from_text(value, minimum=1, maximum=100 * 365)
+    if number is None:
+        raise argparse.ArgumentTypeError(
+            f'"{value}" is not a whole number of days from 1 to {100 * 365}'
+        )
+    return number
 
 
 class Command(BaseCommand):
