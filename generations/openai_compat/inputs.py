@@ -1,6 +1,38 @@
 """What the OpenAI Images API accepts (plus the Seedream extensions of the Ark dialect)."""
 
+from typing import Any
+
 from rest_framework import serializers
+
+from ..api.serializers import ReferenceField
+from ..catalog import MAX_REFERENCE_IMAGES
+
+
+class ImageReferencesField(serializers.Field):
+    """``image`` of a generation call: one reference or a list of them, each as the native
+    API's ``references`` take it (an https URL, a data URI or ``{"upload_id": …}``)."""
+
+    default_error_messages = {
+        "invalid": "Send image as a URL or data URI, or a list of them (at most {limit}).",
+    }
+
+    def to_internal_value(self, data: Any) -> list[str | dict[str, str]]:
+        items = [data] if isinstance(data, str | dict) else data
+        if not isinstance(items, list) or len(items) > MAX_REFERENCE_IMAGES:
+            self.fail("invalid", limit=MAX_REFERENCE_IMAGES)
+        child = ReferenceField()
+        references = []
+        for position, item in enumerate(items):
+            try:
+                references.append(child.to_internal_value(item))
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError(
+                    [f"image[{position}]: {message}" for message in error.detail]
+                ) from error
+        return references
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
 class ImagesInput(serializers.Serializer):
@@ -23,4 +55,4 @@ class ImagesInput(serializers.Serializer):
 
 
 class ImagesGenerationsInput(ImagesInput):
-    image = serializers.JSONField(required=False, default=None)
+    image = ImageReferencesField(required=False, allow_null=True, default=list)

@@ -99,9 +99,7 @@ def _submit_generations(request: HttpRequest) -> tuple[Generation, str]:
     serializer = ImagesGenerationsInput(data=body)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    image = data["image"]
-    items = [image] if isinstance(image, str) else list(image or [])
-    references = references_read(user=user, items=items)
+    references = references_read(user=user, items=data["image"] or [])
     return _submit(request, user, api_key, data, references), data["response_format"]
 
 

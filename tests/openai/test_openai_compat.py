@@ -124,3 +124,15 @@ def test_a_provider_outage_is_a_502_not_a_500(local_account):
         sdk_client(funded_user(10_000)).images.generate(model="seedream-4.0", prompt="x [fail]")
     assert raised.value.status_code == 502
     assert raised.value.body["code"] == "provider_error"
+
+
+@pytest.mark.parametrize("image", [5, [5], [{"foo": 1}], [None], True, [[1]], ["x"] * 15])
+def test_an_image_field_of_the_wrong_shape_is_a_400_not_a_500(local_account, image):
+    client = sdk_client(funded_user(10_000))
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.generate(
+            model="seedream-4.0", prompt="a kite", size="1K", extra_body={"image": image}
+        )
+    assert refused.value.status_code == 400
+    assert "image" in refused.value.message
+    assert not Generation.objects.exists()
