@@ -3,6 +3,8 @@
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -79,6 +81,17 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         return Response(
             envelope(str(exc), type_="invalid_request_error", code=exc.code),
             status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            envelope(
+                "The request body is larger than this endpoint accepts "
+                f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes); send reference images as "
+                "URLs or upload ids (POST /api/v1/uploads) instead of inline data.",
+                type_="invalid_request_error",
+                code="request_too_large",
+            ),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     response = exception_handler(exc, context)
     if response is None:

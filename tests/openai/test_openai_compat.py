@@ -136,3 +136,13 @@ def test_an_image_field_of_the_wrong_shape_is_a_400_not_a_500(local_account, ima
     assert refused.value.status_code == 400
     assert "image" in refused.value.message
     assert not Generation.objects.exists()
+
+
+def test_a_body_over_the_limit_is_a_413_in_openais_envelope(local_account, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    client = sdk_client(funded_user(10_000))
+    with pytest.raises(openai.APIStatusError) as refused:
+        client.images.generate(model="seedream-4.0", prompt="a kite " * 400, size="1K")
+    assert refused.value.status_code == 413
+    assert refused.value.body["code"] == "request_too_large"
+    assert not Generation.objects.exists()
