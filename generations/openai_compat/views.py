@@ -107,6 +107,16 @@ def _submit_edits(request: HttpRequest) -> tuple[Generation, str]:
     user, api_key = _caller(request)
     serializer = ImagesInput(data=request.POST)
     serializer.is_valid(raise_exception=True)
+    if "mask" in request.FILES or "mask" in request.POST:
+        # Ignoring it would edit the whole image and charge for an edit nobody asked for.
+        raise OpenAIError(
+            "Seedream models take no mask: describe the change in the prompt, and send the "
+            "image(s) without 'mask'.",
+            http_status=400,
+            type_="invalid_request_error",
+            code="unsupported_parameter",
+            param="mask",
+        )
     files = request.FILES.getlist("image") + request.FILES.getlist("image[]")
     if not files:
         raise OpenAIError(

@@ -146,3 +146,18 @@ def test_a_body_over_the_limit_is_a_413_in_openais_envelope(local_account, setti
     assert refused.value.status_code == 413
     assert refused.value.body["code"] == "request_too_large"
     assert not Generation.objects.exists()
+
+
+def test_an_edit_with_a_mask_is_refused_not_ignored(local_account):
+    client = sdk_client(funded_user(10_000))
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.edit(
+            model="seedream-4.0",
+            image=("a.png", make_png(), "image/png"),
+            mask=("m.png", make_png(), "image/png"),
+            prompt="only the sky",
+            size="1K",
+        )
+    assert refused.value.body["param"] == "mask"
+    assert refused.value.body["code"] == "unsupported_parameter"
+    assert not Generation.objects.exists()
