@@ -25,3 +25,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("", include("generations.urls")),
 ]
+
+handler403 = "seedream_site.error_pages.permission_denied"
+handler404 = "seedream_site.error_pages.page_not_found"
+handler500 = "seedream_site.error_pages.server_error"
