@@ -234,7 +234,17 @@ class TeamUserAdmin(UserAdmin):
                         ip_address=_client_ip(request),
                     )
                     entries.append((current, entry))
-        except (InsufficientCredits, ValueError) as error:
+        except InsufficientCredits as error:
+            # Said to the staff member, about the user (the error's own text is for the user).
+            assert current is not None
+            self.message_user(
+                request,
+                f"Nothing was changed. {current.get_username()} has {error.available:,} "
+                f"available; this adjustment needs {error.needed:,}.",
+                messages.ERROR,
+            )
+            return False
+        except ValueError as error:
             who = f"{current.get_username()}: " if current is not None and len(users) > 1 else ""
             self.message_user(request, f"Nothing was changed. {who}{error}", messages.ERROR)
             return False

@@ -122,7 +122,9 @@ def test_adjust_below_zero_is_refused_and_changes_nothing(admin_client: Client, 
 
     messages = " ".join(page_messages(response))
     assert "Nothing was changed" in messages
-    assert short.get_username() in messages
+    # Addressed to staff, about the user: not the user's own "ask staff for more credits".
+    assert f"{short.get_username()} has 100 available; this adjustment needs 200" in messages
+    assert "Ask staff" not in messages
     assert available(user) == user_before
     assert available(short) == 100
     assert not CreditEntry.objects.filter(kind=CreditEntry.Kind.ADJUST).exists()

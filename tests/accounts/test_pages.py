@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import ApiKey, AuditEvent, CreditAccount, CreditEntry, User
 from accounts.services.credits import credits_grant, credits_hold
@@ -230,6 +231,17 @@ def test_credits_page_shows_balance_and_entries_with_a_generation_link(
         CreditEntry.Kind.HOLD,
         CreditEntry.Kind.GRANT,
     ]
+
+
+def test_a_deleted_generation_in_the_ledger_says_so_instead_of_linking_to_a_404(client, newcomer):
+    credits_grant(user=newcomer, amount=1000, actor=None, memo="Welcome aboard")
+    generation = make_generation(newcomer, "a lighthouse at dusk")
+    credits_hold(user=newcomer, amount=40, generation=generation)
+    type(generation).objects.filter(pk=generation.pk).update(deleted_at=timezone.now())
+    client.force_login(newcomer)
+    body = client.get(reverse("account-credits")).content.decode()
+    assert "a lighthouse at dusk (deleted)" in body
+    assert reverse("generation-detail", args=[generation.id]) not in body
 
 
 def test_credits_page_shows_only_the_users_own_entries(client, user, other_user):
