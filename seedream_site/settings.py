@@ -275,6 +275,9 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 REFERENCE_MAX_BYTES = 10 * 1024 * 1024
+# A request's references together (no model needs 14 images at 10 MB each): the ceiling of the
+# bodies that carry them (seedream_site/body_limits.py).
+REFERENCES_MAX_TOTAL_BYTES = env.int("REFERENCES_MAX_TOTAL_BYTES", default=64 * 1024 * 1024)
 # Pillow refuses images above this many pixels (decompression bombs).
 IMAGE_MAX_PIXELS = 64_000_000
 THUMBNAIL_MAX_SIDE = 512
