@@ -154,6 +154,10 @@ def generations_ended(*, generation_ids: Collection[str]) -> set[str]:
     return {given for found, given in by_uuid.items() if found not in running}
 
 
+def upload_list_owned(*, user: User) -> QuerySet[Upload]:
+    return Upload.objects.filter(owner=user).order_by("-created_at")
+
+
 def upload_get_owned(*, user: User, upload_id: str) -> Upload | None:
     """The upload only if ``user`` owns it, so another user's upload id reads as missing."""
     return Upload.objects.filter(owner=user, id=upload_id).first()

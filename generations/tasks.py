@@ -13,6 +13,7 @@ from .services.jobs import attempt_cancel_at_provider, generation_poll
 from .services.maintenance import deleted_generation_files_remove, generations_reap
 from .services.provider_health import provider_health_rollup
 from .services.run import generation_run
+from .services.uploads import uploads_remove_idle
 from .webhooks import webhook_deliver
 from .worker import lease_kept
 
@@ -75,6 +76,11 @@ def deliver_webhook_task(*, generation_id: str, event: str, attempt: int = 1) ->
 @shared_task(name="generations.reap", ignore_result=True)
 def reap_generations_task() -> None:
     generations_reap()
+
+
+@shared_task(name="generations.remove_idle_uploads", ignore_result=True)
+def remove_idle_uploads_task() -> None:
+    uploads_remove_idle()
 
 
 @shared_task(name="generations.remove_deleted_files", ignore_result=True)

@@ -12,6 +12,7 @@ from accounts.services.credits import InsufficientCredits
 from generations.api.errors import InvalidReference, RequestTooLarge
 from generations.catalog import SpecError
 from generations.services import GenerationNotCancelable, IdempotencyConflict
+from generations.services.errors import UploadQuotaExceeded
 from generations.services.lifecycle import GenerationNotDeletable
 
 # Looked up against the exception as raised: DRF turns Django's Http404 and PermissionDenied
@@ -54,6 +55,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
     if isinstance(exc, IdempotencyConflict | GenerationNotCancelable | GenerationNotDeletable):
         return Response(error_body(exc.code, str(exc)), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, UploadQuotaExceeded):
+        return Response(
+            error_body(exc.code, str(exc), exc.details),
+            status=status.HTTP_429_TOO_MANY_REQUESTS
+            if exc.too_many
+            else status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, InvalidReference):
         return Response(
             error_body(exc.code, str(exc), {exc.field: [exc.message]}),

@@ -14,16 +14,17 @@ uvicorn has no per-route body limit of its own (only header and keep-alive limit
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Loose on purpose: servers and Django's handler each type the ASGI callables their own way.
+Scope = Any
+Message = Any
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -127,6 +128,7 @@ async def _refuse(scope: Scope, send: Send, *, status: int, limit: int) -> None:
         code = "request_timeout"
         message = f"The request body stalled for {BODY_IDLE_TIMEOUT_S:.0f} s; send it again."
     path = scope["path"]
+    body: dict[str, Any] | None
     if path.startswith("/api/"):
         body = {"error": {"code": code, "message": message, "details": {"limit": limit}}}
         content_type = b"application/json"

@@ -275,6 +275,11 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 REFERENCE_MAX_BYTES = 10 * 1024 * 1024
+# Uploads (POST /api/v1/uploads) not yet used as a reference, per user: at most this many and
+# this many bytes; an upload idle for UPLOAD_TTL_H hours is removed (celery beat).
+UPLOAD_QUOTA_COUNT = env.int("UPLOAD_QUOTA_COUNT", default=100)
+UPLOAD_QUOTA_BYTES = env.int("UPLOAD_QUOTA_BYTES", default=500 * 1024 * 1024)
+UPLOAD_TTL_H = env.float("UPLOAD_TTL_H", default=24.0)
 # A request's references together (no model needs 14 images at 10 MB each): the ceiling of the
 # bodies that carry them (seedream_site/body_limits.py).
 REFERENCES_MAX_TOTAL_BYTES = env.int("REFERENCES_MAX_TOTAL_BYTES", default=64 * 1024 * 1024)
@@ -451,6 +456,7 @@ QUEUE_REDISPATCH_S = env.int("QUEUE_REDISPATCH_S", default=300)
 CELERY_BEAT_SCHEDULE = {
     "reap-generations": {"task": "generations.reap", "schedule": 60.0},
     "remove-deleted-files": {"task": "generations.remove_deleted_files", "schedule": 3600.0},
+    "remove-idle-uploads": {"task": "generations.remove_idle_uploads", "schedule": 3600.0},
     # API keys' last use, recorded in the cache by requests (accounts/services/key_usage.py).
     "flush-key-usage": {"task": "accounts.flush_key_usage", "schedule": 60.0},
     # One run per 5-minute bucket of the provider health roll-up.

@@ -19,6 +19,7 @@ from accounts.models import User
 from ..api_selectors import upload_get_owned
 from ..fetching import FetchRefused, reference_fetch
 from ..services.images import storage_read
+from ..services.uploads import upload_mark_used
 from .errors import InvalidReference
 
 FIELD = "references"
@@ -79,6 +80,7 @@ def _upload_read(*, user: User, upload_id: str, field: str) -> bytes:
             f"There is no upload {upload_id!r} of yours. Upload the image with "
             "POST /api/v1/uploads and send the id it answers.",
         )
+    upload_mark_used(upload=upload)
     return storage_read(str(upload.file.name))
 
 

@@ -68,6 +68,7 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         404: "Not found (or not visible to the caller).",
         409: "Conflicts with the resource's state or an earlier request.",
         413: "The request body is larger than this endpoint accepts.",
+        429: "Too many requests, or too many of something (the message has the numbers).",
     }
     return {
         status: OpenApiResponse(ErrorSerializer, description=descriptions[status])

@@ -18,7 +18,7 @@ from .generations import (
     GenerationRetrieveApi,
 )
 from .keys import KeyCreateApi, KeyListApi, KeyRevokeApi
-from .uploads import UploadCreateApi
+from .uploads import UploadDeleteApi, UploadListCreateApi
 from .usage import UsageApi
 
 
@@ -51,7 +51,8 @@ urlpatterns = [
         GenerationEventsApi.as_view(),
         name="api-generation-events",
     ),
-    path("uploads", UploadCreateApi.as_view(), name="api-uploads"),
+    path("uploads", UploadListCreateApi.as_view(), name="api-uploads"),
+    path("uploads/<uuid:upload_id>", UploadDeleteApi.as_view(), name="api-upload-delete"),
     path("models", ModelListApi.as_view(), name="api-models"),
     path("me/usage", UsageApi.as_view(), name="api-me-usage"),
     path("keys", KeyCollectionRoute.as_view(), name="api-keys"),

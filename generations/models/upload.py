@@ -17,6 +17,12 @@ class Upload(StoredImage):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
     )
+    last_used_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was last sent as a reference; empty while unused (the quota counts "
+        "unused uploads, and the cleanup removes uploads idle for UPLOAD_TTL_H).",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -14,3 +14,15 @@ class ReferenceRejected(ValueError):
     """A reference image cannot be used; the message says why and what to send instead."""
 
     code = "invalid_reference"
+
+
+class UploadQuotaExceeded(Exception):
+    """Too many unused uploads (``too_many``) or too many bytes of them: the message has the
+    numbers and what to do."""
+
+    code = "upload_quota_exceeded"
+
+    def __init__(self, message: str, *, too_many: bool, details: dict[str, int]) -> None:
+        self.too_many = too_many
+        self.details = details
+        super().__init__(message)
