@@ -107,10 +107,26 @@ class GenerationSerializer(serializers.Serializer):
     image_errors = ImageErrorSerializer(many=True)
     outputs = OutputImageSerializer(many=True, source="outputs.all")
     attempts = AttemptSerializer(many=True, source="attempts.all")
+    demo = serializers.SerializerMethodField(
+        help_text="True when its images came from the built-in demo renderer (placeholders, "
+        "not Seedream output)."
+    )
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_demo(self, generation: Generation) -> bool:
+        return generation_is_demo(generation)
+
+
+def generation_is_demo(generation: Generation) -> bool:
+    # Reads the attempts through .all(), so a prefetched list costs no query.
+    return any(
+        attempt.provider_kind == "local" and attempt.images_returned
+        for attempt in generation.attempts.all()
+    )
 
 
 @extend_schema_field(

@@ -565,3 +565,10 @@ def _file(content: bytes, name: str = "image.png") -> SimpleUploadedFile:
 
 def _sha(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def test_images_from_the_demo_renderer_are_marked_demo(user, make_generation):
+    generation = make_generation(user)
+    body = key_client(user).get(f"/api/v1/generations/{generation.id}").json()
+    assert body["demo"] is True
+    assert body["attempts"][0]["provider_kind"] == "local"

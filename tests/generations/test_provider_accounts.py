@@ -331,3 +331,14 @@ def test_the_demo_renderer_never_stands_in_for_a_real_provider(
     # With no real account serving the model, the demo serves it.
     ProviderAccount.objects.filter(pk=real.pk).update(enabled=False)
     assert accounts_for_model(model_id="seedream-4.0") == [demo]
+
+
+def test_bootstrap_adds_the_demo_renderer_only_outside_production(settings):
+    settings.PRODUCTION = True
+    out = io.StringIO()
+    call_command("bootstrap_platform", stdout=out)
+    assert not ProviderAccount.objects.filter(kind="local").exists()
+    assert "demo provider is not added" in out.getvalue()
+    settings.PRODUCTION = False
+    call_command("bootstrap_platform", stdout=io.StringIO())
+    assert ProviderAccount.objects.filter(kind="local").count() == 1

@@ -35,6 +35,10 @@ class Command(BaseCommand):
             )
 
     def _ensure_demo_provider(self) -> None:
+        if settings.PRODUCTION:
+            # A team's installation serves real providers only: placeholders are not Seedream.
+            self.stdout.write("Production profile: the demo provider is not added.")
+            return
         # Created once; staff may later narrow or disable it in the admin, and we leave that be.
         _, created = ProviderAccount.objects.get_or_create(
             label=DEMO_ACCOUNT_LABEL,
