@@ -236,3 +236,23 @@ class BadResponse(ProviderError):
     code = "bad_response"
     failover_safe = False
     default_message = "The image provider sent a reply that could not be understood."
+
+
+def _error_classes(base: type[ProviderError] = ProviderError) -> list[type[ProviderError]]:
+    found = [base]
+    for subclass in base.__subclasses__():
+        found += _error_classes(subclass)
+    return found
+
+
+_BY_CODE = {kind.code: kind for kind in _error_classes() if not kind.__name__.startswith("_")}
+
+
+def reason_for_teammates(*, code: str, message: str) -> str:
+    """What a teammate is told of a failed call: the plain words of its error class (a
+    provider's field message for a rejected request), never a raw transport error; a failure
+    of ours (worker lost, canceled) already says itself in plain words."""
+    kind = _BY_CODE.get(code)
+    if kind is None:
+        return message
+    return kind(message=message).user_message

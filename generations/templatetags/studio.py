@@ -7,7 +7,8 @@ from django import template
 from django.utils import timezone
 
 from ..catalog import list_models
-from ..models import Generation
+from ..models import Generation, ProviderAccount, ProviderAttempt
+from ..providers.errors import reason_for_teammates
 
 register = template.Library()
 
@@ -106,3 +107,17 @@ def media_columns(generation: Generation) -> int:
     if count == 4:
         return 2
     return 3 if count <= 6 else 4
+
+
+@register.filter
+def attempt_reason(attempt: ProviderAttempt) -> str:
+    """A failed call's reason as a teammate reads it (staff see the raw error beside it)."""
+    if not attempt.error_message:
+        return ""
+    return reason_for_teammates(code=attempt.error_code, message=attempt.error_message)
+
+
+@register.filter
+def provider_name(kind: str) -> str:
+    """A provider kind's name ("Replicate"); which of our accounts served it stays internal."""
+    return str(dict(ProviderAccount.Kind.choices).get(kind, kind))

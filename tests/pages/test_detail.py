@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from accounts.selectors import credit_balance_get
 from generations.catalog import SpecError
-from generations.models import Generation, Star
+from generations.models import Generation, ProviderAttempt, Star
 from generations.services.visibility import generation_visibility_set
 from tests.conftest import make_png
 from tests.pages.conftest import make_generation
@@ -198,3 +198,29 @@ def test_reference_images_follow_their_generation(
     assert client.get(url)["Content-Type"] == "image/png"
     client.force_login(other_user)
     assert client.get(url).status_code == 404
+
+
+def test_a_teammate_sees_the_provider_and_a_plain_reason_staff_see_the_raw_error(
+    client, user, admin_user, local_account
+):
+    generation = make_generation(user, status=Generation.Status.FAILED)
+    ProviderAttempt.objects.create(
+        generation=generation,
+        account=local_account,
+        provider_kind="replicate",
+        outcome="failed",
+        error_code="provider_unavailable",
+        error_message="ConnectError: [Errno -2] Name or service not known",
+        http_status=503,
+    )
+    page = reverse("generation-detail", args=[generation.id])
+    client.force_login(user)
+    body = client.get(page).content.decode()
+    assert "Replicate" in body
+    assert "temporarily unavailable" in body
+    assert "Errno" not in body
+    assert local_account.label not in body
+    client.force_login(admin_user)
+    staff = client.get(page).content.decode()
+    assert local_account.label in staff
+    assert "HTTP 503: ConnectError: [Errno -2]" in staff
