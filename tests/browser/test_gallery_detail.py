@@ -62,7 +62,9 @@ def test_detail_lightbox_star_board_downloads_reuse(page, worker, local_account)
     expect(page.locator(".output")).to_have_count(3)
     expect(page.locator(".facts")).to_contain_text("Seedream 4.0")
     expect(page.locator(".facts")).to_contain_text("1152\N{MULTIPLICATION SIGN}864")
-    expect(page.locator(".attempts")).to_contain_text("Demo renderer (local)")
+    # A teammate sees the provider's name; which of our accounts served it is for staff.
+    expect(page.locator(".attempts")).to_contain_text("Local demo renderer")
+    expect(page.locator(".attempts")).not_to_contain_text("Demo renderer (local)")
     screenshot(page, "05-detail")
 
     # Lightbox: opens on the image, arrows move, Escape closes and focus returns.
