@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import Q
 from PIL import Image, UnidentifiedImageError
 
+from ..models import OutputImage, ReferenceImage, Upload
 from .errors import ReferenceRejected
 
 FORMAT_EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp"}
@@ -130,3 +132,17 @@ def thumbnail_store(*, content: bytes, source_sha256: str) -> str:
 def storage_read(name: str) -> bytes:
     with default_storage.open(name, "rb") as stored:
         return stored.read()
+
+
+def storage_file_in_use(name: str, *, ignoring_generation_id: str | None = None) -> bool:
+    """Whether a stored file is still used: files are content-addressed, so the same bytes of
+    a live generation's image or reference, or of an upload, share one name. The rows of
+    ``ignoring_generation_id`` (one being removed) do not count."""
+    live = Q(generation__deleted_at__isnull=True)
+    if ignoring_generation_id is not None:
+        live &= ~Q(generation_id=ignoring_generation_id)
+    return (
+        OutputImage.objects.filter(live, Q(file=name) | Q(thumbnail=name)).exists()
+        or ReferenceImage.objects.filter(live, file=name).exists()
+        or Upload.objects.filter(file=name).exists()
+    )

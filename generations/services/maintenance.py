@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .. import dispatch
 from ..models import Generation, OutputImage, ProviderAttempt, ReferenceImage
+from .images import storage_file_in_use
 from .jobs import attempt_cancel_at_provider
 from .lifecycle import generation_expire
 
@@ -86,16 +87,8 @@ def deleted_generation_files_remove() -> int:
             )
         )
         for name in names:
-            if name and not _used_elsewhere(name, generation_id=str(generation_id)):
+            if name and not storage_file_in_use(name, ignoring_generation_id=str(generation_id)):
                 default_storage.delete(name)
                 removed += 1
         Generation.objects.filter(id=generation_id).update(files_removed_at=timezone.now())
     return removed
-
-
-def _used_elsewhere(name: str, *, generation_id: str) -> bool:
-    live = Q(generation__deleted_at__isnull=True) & ~Q(generation_id=generation_id)
-    return (
-        OutputImage.objects.filter(live, Q(file=name) | Q(thumbnail=name)).exists()
-        or ReferenceImage.objects.filter(live, file=name).exists()
-    )

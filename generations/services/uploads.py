@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from ..models import OutputImage, ReferenceImage, Upload
+from ..models import Upload
 from .errors import UploadQuotaExceeded
-from .images import image_store, reference_check
+from .images import image_store, reference_check, storage_file_in_use
 
 MIB = 1024 * 1024
 CLEANUP_BATCH = 500
@@ -90,7 +90,8 @@ def upload_delete(*, upload: Upload) -> None:
     """Remove an upload: its row, and its file unless something else stores the same bytes."""
     name = str(upload.file.name)
     upload.delete()
-    _file_remove_if_unused(name)
+    if not storage_file_in_use(name):
+        default_storage.delete(name)
 
 
 def uploads_remove_idle() -> int:
@@ -105,15 +106,3 @@ def uploads_remove_idle() -> int:
         upload_delete(upload=upload)
         removed += 1
     return removed
-
-
-def _file_remove_if_unused(name: str) -> None:
-    # Files are content-addressed: the same bytes of another upload, reference or image share
-    # the name, and keep the file.
-    in_use = (
-        Upload.objects.filter(file=name).exists()
-        or ReferenceImage.objects.filter(file=name).exists()
-        or OutputImage.objects.filter(Q(file=name) | Q(thumbnail=name)).exists()
-    )
-    if not in_use:
-        default_storage.delete(name)
