@@ -384,8 +384,18 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies described as the server checks them: non-blank strings have minLength 1,
+    # file fields are binary (a multipart file part), not URLs as in responses.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: JSON Schema 2020-12, which can say an event's `data` is a JSON document
+    # (contentMediaType/contentSchema) for the server-sent events endpoint.
+    "OAS_VERSION": "3.1.0",
     # Only the native API: the OpenAI-compatible /v1/ endpoints have their own envelope.
     "PREPROCESSING_HOOKS": ["generations.api.schema.native_api_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "generations.api.schema.add_links",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import accounts.views
+from generations.openai_compat import views as openai_views
 from seedream_site.observability import views as observability_views
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("seedream_site.api_urls")),
     path("v1/", include("generations.openai_compat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/openai/", openai_views.schema, name="api-schema-openai"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path(
         "login/",

@@ -25,6 +25,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from seedream_site.api_errors import error_body
@@ -82,6 +83,31 @@ class StreamPosition:
         return position
 
 
+# One event of the stream as OpenAPI describes server-sent events: its fields, with `data` a
+# JSON document.
+EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "<status step>-<last output id>"},
+        "event": {"type": "string", "enum": ["status", "output", "timeout", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+    "required": ["event", "data"],
+}
+ERROR_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/Error"},
+        },
+    },
+    "required": ["event", "data"],
+}
+
+
 class EventStreamRenderer(BaseRenderer):
     """Lets clients send ``Accept: text/event-stream``; an error before the stream starts
     (401, 404) is then sent as one ``error`` event carrying the usual error body."""
@@ -102,6 +128,12 @@ class EventStreamRenderer(BaseRenderer):
 class GenerationEventsApi(WaitingApiView):
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
+    def perform_content_negotiation(self, request: Any, force: bool = False) -> Any:
+        # DRF reads an empty ?format= as no format at all; the schema lists json and sse.
+        if not force and request.query_params.get("format") == "":
+            raise ValidationError({"format": ["Send format=json or format=sse, or leave it out."]})
+        return super().perform_content_negotiation(request, force)
+
     @extend_schema(
         operation_id="generations_events",
         summary="Stream a generation's progress (server-sent events)",
@@ -119,9 +151,14 @@ class GenerationEventsApi(WaitingApiView):
         ],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                OpenApiTypes.STR, description="A text/event-stream."
+                EVENT_SCHEMA, description="A text/event-stream."
             ),
-            **error_responses(404),
+            **error_responses(400, 404),
+            # With `Accept: text/event-stream` (or ?format=sse) the error is one `error` event.
+            **{
+                (status_code, "text/event-stream"): OpenApiResponse(ERROR_EVENT_SCHEMA)
+                for status_code in (400, 401, 404)
+            },
         },
     )
     async def get(

@@ -32,12 +32,18 @@ from ..services.lifecycle import generation_change_check, generation_delete
 from ..webhooks import EVENTS as WEBHOOK_EVENTS
 from ..webhooks import webhook_validate
 from .async_views import WaitingApiView
-from .pagination import NewestFirstCursorPagination, page_serializer
+from .pagination import PAGE_PARAMETERS, NewestFirstCursorPagination, page_serializer
 from .parsers import BoundedJSONParser, BoundedMultiPartParser
 from .references import references_read
-from .requests import AuthenticatedRequest
+from .requests import AuthenticatedRequest, query_data
 from .schema import error_responses
-from .serializers import DateOrDateTimeField, GenerationSerializer, ReferenceField
+from .serializers import (
+    DateOrDateTimeField,
+    GenerationSerializer,
+    MultipartReferencesField,
+    ReferenceField,
+    TextField,
+)
 
 # Long-poll: the longest wait a client may ask for.
 WAIT_MAX_S = 60
@@ -66,24 +72,28 @@ class GenerationCreateApi(APIView):
                 + "."
             },
         )
-        prompt = serializers.CharField(trim_whitespace=False)
-        size = serializers.CharField(
-            required=False, default="", help_text='A tier ("2K") or WIDTHxHEIGHT ("2048x1536").'
+        prompt = TextField(trim_whitespace=False)
+        size = TextField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text='A tier ("2K") or WIDTHxHEIGHT ("2048x1536").',
         )
-        aspect_ratio = serializers.CharField(
-            required=False, default="", help_text='With a tier size, e.g. "16:9".'
+        aspect_ratio = TextField(
+            required=False, allow_blank=True, default="", help_text='With a tier size, e.g. "16:9".'
         )
         num_images = serializers.IntegerField(required=False, default=1, min_value=1)
         seed = serializers.IntegerField(required=False, allow_null=True, default=None)
         guidance_scale = serializers.FloatField(required=False, allow_null=True, default=None)
-        output_format = serializers.CharField(required=False, default="")
+        output_format = TextField(required=False, allow_blank=True, default="")
         visibility = serializers.ChoiceField(
             choices=Generation.Visibility.choices,
             required=False,
             default=Generation.Visibility.PRIVATE,
         )
-        webhook_url = serializers.CharField(
+        webhook_url = TextField(
             required=False,
+            allow_blank=True,
             default="",
             help_text="HTTPS URL to receive a signed POST when the generation ends "
             "(Standard Webhooks headers; the secret is on /account/keys/).",
@@ -118,6 +128,26 @@ class GenerationCreateApi(APIView):
                     )
             return super().to_internal_value(data)
 
+    class MultipartInputSerializer(InputSerializer):
+        """The same request as a form: a form has no null, so an optional number is left out
+        (or sent empty) for none, and reference images may be files."""
+
+        seed = serializers.IntegerField(required=False, default=None)
+        guidance_scale = serializers.FloatField(required=False, default=None)
+        webhook_events = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(WEBHOOK_EVENTS)),
+            required=False,
+            default=None,
+            help_text="Which endings to send; default all of them.",
+        )
+        references = MultipartReferencesField(
+            required=False,
+            default=list,
+            max_length=MAX_REFERENCE_IMAGES,
+            help_text="Reference images in order: image files, or upload ids or https URLs as "
+            "text parts.",
+        )
+
     @extend_schema(
         operation_id="generations_create",
         summary="Create a generation",
@@ -135,7 +165,7 @@ class GenerationCreateApi(APIView):
         ],
         request={
             "application/json": InputSerializer,
-            "multipart/form-data": InputSerializer,
+            "multipart/form-data": MultipartInputSerializer,
         },
         responses={
             201: OpenApiResponse(GenerationSerializer, description="Created and queued."),
@@ -148,7 +178,11 @@ class GenerationCreateApi(APIView):
     def post(self, request: AuthenticatedRequest) -> Response:
         is_multipart = request.content_type.startswith("multipart/")
         # Multipart: text fields from the form, reference files from `references`.
-        serializer = self.InputSerializer(data=request.POST if is_multipart else request.data)
+        serializer = (
+            self.MultipartInputSerializer(data=request.POST)
+            if is_multipart
+            else self.InputSerializer(data=request.data)
+        )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         idempotency_key = request.headers.get("Idempotency-Key", "").strip()
@@ -226,10 +260,7 @@ class GenerationListApi(APIView):
         "are left out.",
         parameters=[
             FilterSerializer,
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`/`previous`."),
-            OpenApiParameter(
-                "limit", OpenApiTypes.INT, description="Page size, 1-100 (default 20)."
-            ),
+            *PAGE_PARAMETERS,
         ],
         responses={
             200: page_serializer("GenerationPage", GenerationSerializer(many=True)),
@@ -237,7 +268,7 @@ class GenerationListApi(APIView):
         },
     )
     def get(self, request: AuthenticatedRequest) -> Response:
-        serializer = self.FilterSerializer(data=request.query_params)
+        serializer = self.FilterSerializer(data=query_data(request))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         queryset = generation_list_api(
@@ -287,7 +318,7 @@ class GenerationRetrieveApi(WaitingApiView):
     def _checked(
         self, request: AuthenticatedRequest, generation_id: UUID
     ) -> tuple[Generation, int]:
-        serializer = self.FilterSerializer(data=request.query_params)
+        serializer = self.FilterSerializer(data=query_data(request))
         serializer.is_valid(raise_exception=True)
         generation = generation_or_404(request=request, generation_id=generation_id)
         return generation, serializer.validated_data["wait"]

@@ -14,6 +14,16 @@ from accounts.views import client_ip
 from .parsers import BoundedJSONParser
 from .requests import AuthenticatedRequest
 from .schema import error_responses
+from .serializers import TextField
+
+
+class BlankIsNullDateTimeField(serializers.DateTimeField):
+    """A date-time where an empty string means none, as a cleared form field sends it."""
+
+    def to_internal_value(self, value: object) -> object:
+        if value == "":
+            return None
+        return super().to_internal_value(value)
 
 
 class ApiKeySerializer(serializers.Serializer):
@@ -50,11 +60,12 @@ class KeyCreateApi(APIView):
     parser_classes = [BoundedJSONParser]
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(
-            max_length=100, help_text="What uses the key, e.g. the script or machine."
-        )
-        expires_at = serializers.DateTimeField(
-            required=False, allow_null=True, default=None, help_text="Empty: never expires."
+        name = TextField(max_length=100, help_text="What uses the key, e.g. the script or machine.")
+        expires_at = BlankIsNullDateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Absent, null or empty: never expires.",
         )
 
     class OutputSerializer(ApiKeySerializer):

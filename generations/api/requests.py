@@ -12,3 +12,10 @@ class AuthenticatedRequest(Request):
 
     user: User
     auth: Any
+
+
+def query_data(request: Request) -> dict[str, str]:
+    """The query string as a filter serializer should check it: one value per name, empty
+    values kept. Given the ``QueryDict`` itself, DRF treats ``?status=`` like an absent
+    parameter, so an empty filter would silently widen the answer instead of being refused."""
+    return {name: request.query_params[name] for name in request.query_params}

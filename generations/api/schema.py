@@ -22,7 +22,10 @@ class AutoSchema(SpectacularAutoSchema):
         parts = type(serializer).__qualname__.split(".")
         if len(parts) == 1:
             return parts[0]
-        return "".join(part.removesuffix("Api").removesuffix("Serializer") for part in parts)
+        name = "".join(part.removesuffix("Api").removesuffix("Serializer") for part in parts)
+        # Request components get a "Request" suffix (COMPONENT_SPLIT_REQUEST), so
+        # ``GenerationCreateApi.InputSerializer`` becomes ``GenerationCreateRequest``.
+        return name.removesuffix("Input") if direction == "request" else name
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -74,3 +77,55 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         status: OpenApiResponse(ErrorSerializer, description=descriptions[status])
         for status in sorted({401, *statuses})
     }
+
+
+# Which later operations take an id from a response: OpenAPI links, so clients (and a stateful
+# test run) can follow a created generation or upload to the operations on it.
+LINKS = {
+    ("/api/v1/generations", "post", ("200", "201")): {
+        "generation_id": "$response.body#/id",
+        "operations": [
+            "generations_retrieve",
+            "generations_events",
+            "generations_cancel",
+            "generations_delete",
+        ],
+    },
+    ("/api/v1/uploads", "post", ("201",)): {
+        "upload_id": "$response.body#/id",
+        "operations": ["uploads_delete"],
+    },
+    ("/api/v1/keys", "post", ("201",)): {
+        "key_id": "$response.body#/id",
+        "operations": ["keys_revoke"],
+    },
+}
+
+
+# Request bodies whose serializer refuses fields it does not know (a misspelt field must not
+# cost credits for the wrong request).
+CLOSED_REQUESTS = ("GenerationCreateRequest", "GenerationCreateMultipartRequest")
+
+
+def add_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: the ``links`` of ``LINKS`` on their responses, and
+    ``additionalProperties: false`` on the request bodies of ``CLOSED_REQUESTS``."""
+    for name in CLOSED_REQUESTS:
+        result["components"]["schemas"][name]["additionalProperties"] = False
+    for (path, method, statuses), link in LINKS.items():
+        operation = result["paths"].get(path, {}).get(method)
+        if operation is None:
+            continue
+        parameter = next(name for name in link if name != "operations")
+        for status_code in statuses:
+            response = operation["responses"].get(status_code)
+            if response is None:
+                continue
+            response["links"] = {
+                operation_id: {
+                    "operationId": operation_id,
+                    "parameters": {parameter: link[parameter]},
+                }
+                for operation_id in link["operations"]
+            }
+    return result

@@ -140,6 +140,7 @@ def generation_is_demo(generation: Generation) -> bool:
             },
             {
                 "type": "string",
+                "pattern": r"\S",
                 "description": "An https:// URL of an image, or a data: URI "
                 "(data:image/png;base64,...).",
             },
@@ -172,6 +173,27 @@ class ReferenceField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "format": "binary"}})
+class MultipartReferencesField(serializers.ListField):
+    """``references`` of a multipart request: the text parts (upload ids, URLs) are read here;
+    the file parts by the view, from ``request.FILES``."""
+
+    child = ReferenceField()
+
+
+class TextField(serializers.CharField):
+    """A string field that takes only strings: DRF's ``CharField`` turns a JSON number or
+    boolean into text (``{"name": 0}`` becomes "0"), which the schema says is not a string."""
+
+    default_error_messages = {"not_text": "Send text (a JSON string), not {kind}."}
+    KINDS = {bool: "true or false", int: "a number", float: "a number", list: "a list"}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_text", kind=self.KINDS.get(type(data), "an object"))
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(OpenApiTypes.STR)

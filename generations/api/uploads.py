@@ -14,7 +14,7 @@ from ..api_selectors import upload_get_owned, upload_list_owned
 from ..services.errors import ReferenceRejected
 from ..services.uploads import upload_create, upload_delete
 from .errors import InvalidReference
-from .pagination import NewestFirstCursorPagination, page_serializer
+from .pagination import PAGE_PARAMETERS, NewestFirstCursorPagination, page_serializer
 from .parsers import BoundedMultiPartParser
 from .references import file_read
 from .requests import AuthenticatedRequest
@@ -48,7 +48,11 @@ class UploadListCreateApi(APIView):
         summary="List your uploads",
         description="Newest first, paginated by cursor. Unused uploads count against your "
         "quota; an upload idle for a day is removed.",
-        responses={200: page_serializer("UploadPage", UploadOutputSerializer(many=True))},
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: page_serializer("UploadPage", UploadOutputSerializer(many=True)),
+            **error_responses(400),
+        },
     )
     def get(self, request: AuthenticatedRequest) -> Response:
         paginator = NewestFirstCursorPagination()

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..api_selectors import usage_by_day_and_model
-from .requests import AuthenticatedRequest
+from .requests import AuthenticatedRequest, query_data
 from .schema import error_responses
 
 USAGE_MAX_DAYS = 366
@@ -41,7 +41,7 @@ class UsageApi(APIView):
         responses={200: OutputSerializer, **error_responses(400)},
     )
     def get(self, request: AuthenticatedRequest) -> Response:
-        serializer = self.FilterSerializer(data=request.query_params)
+        serializer = self.FilterSerializer(data=query_data(request))
         serializer.is_valid(raise_exception=True)
         days = serializer.validated_data["days"]
         rows = usage_by_day_and_model(user=request.user, days=days)

@@ -1,11 +1,14 @@
 """OpenAI's error envelope: {"error": {"message", "type", "param", "code"}}."""
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -17,6 +20,8 @@ from ..catalog import SpecError
 from ..services import IdempotencyConflict
 
 logger = logging.getLogger(__name__)
+
+AsyncView = Callable[..., Awaitable[HttpResponse]]
 
 
 class OpenAIError(Exception):
@@ -35,6 +40,31 @@ class OpenAIError(Exception):
 
 def envelope(message: str, *, type_: str, code: str, param: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def allow_methods(*methods: str) -> Callable[[AsyncView], AsyncView]:
+    """``require_http_methods`` for the async views, answering 405 in OpenAI's envelope."""
+
+    def decorator(view: AsyncView) -> AsyncView:
+        @functools.wraps(view)
+        async def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method in methods:
+                return await view(request, *args, **kwargs)
+            allowed = ", ".join(methods)
+            response = JsonResponse(
+                envelope(
+                    f"{request.method} is not allowed on {request.path}; use {allowed}.",
+                    type_="invalid_request_error",
+                    code="method_not_allowed",
+                ),
+                status=405,
+            )
+            response["Allow"] = allowed
+            return response
+
+        return checked
+
+    return decorator
 
 
 def openai_error_response(exc: Exception) -> JsonResponse:
@@ -81,6 +111,16 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         return Response(
             envelope(str(exc), type_="invalid_request_error", code=exc.code),
             status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, MultiPartParserError):
+        return Response(
+            envelope(
+                f"The multipart body cannot be read ({exc}); send multipart/form-data with "
+                "its boundary, as an HTTP client or OpenAI SDK builds it.",
+                type_="invalid_request_error",
+                code="invalid_body",
+            ),
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(

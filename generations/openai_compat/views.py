@@ -15,13 +15,13 @@ from django.core.files.storage import default_storage
 from django.http import HttpRequest, JsonResponse
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 from rest_framework import exceptions
 from rest_framework.request import Request
 
 from accounts.authentication import ApiKeyAuthentication
 from accounts.models import ApiKey, User
 
+from ..api.generations import IDEMPOTENCY_KEY_MAX_LENGTH
 from ..api.references import file_read, references_read
 from ..catalog import GenerationSpec, list_models
 from ..db import db_release, off_loop
@@ -30,8 +30,9 @@ from ..models import Generation, OutputImage
 from ..notifications import generation_wait_terminal_async
 from ..services import generation_submit
 from .aliases import catalog_id_for
-from .errors import OpenAIError, openai_error_response
+from .errors import OpenAIError, allow_methods, openai_error_response
 from .inputs import ImagesGenerationsInput, ImagesInput
+from .schema import openai_schema
 
 # A generation's failure code -> (HTTP status, OpenAI type, OpenAI code). Provider trouble is
 # upstream (502/504), a refusal is the request's (400); 500 is kept for our own faults.
@@ -131,6 +132,19 @@ def _submit_edits(request: HttpRequest) -> tuple[Generation, str]:
     return _submit(request, user, api_key, data, references), data["response_format"]
 
 
+def _idempotency_key(request: HttpRequest) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise OpenAIError(
+            f"Idempotency-Key is at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
+            http_status=400,
+            type_="invalid_request_error",
+            code="invalid_value",
+            param="Idempotency-Key",
+        )
+    return key
+
+
 def _submit(
     request: HttpRequest,
     user: User,
@@ -144,7 +158,7 @@ def _submit(
             spec=_spec(data, references=len(references)),
             references=references,
             api_key=api_key,
-            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+            idempotency_key=_idempotency_key(request),
         )
     finally:
         db_release()  # the call now waits; the connection goes back to the pool meanwhile
@@ -210,13 +224,13 @@ async def _generate_and_wait(request: HttpRequest, submit: Any) -> JsonResponse:
 
 
 @csrf_exempt
-@require_POST
+@allow_methods("POST")
 async def images_generations(request: HttpRequest) -> JsonResponse:
     return await _generate_and_wait(request, _submit_generations)
 
 
 @csrf_exempt
-@require_POST
+@allow_methods("POST")
 async def images_edits(request: HttpRequest) -> JsonResponse:
     return await _generate_and_wait(request, _submit_edits)
 
@@ -232,9 +246,14 @@ def _models(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@require_GET
+@allow_methods("GET")
 async def models(request: HttpRequest) -> JsonResponse:
     try:
         return JsonResponse(await off_loop(_models)(request))
     except Exception as error:
         return openai_error_response(error)
+
+
+def schema(request: HttpRequest) -> JsonResponse:
+    """The OpenAPI description of these endpoints (``schema.py``), public like the native one."""
+    return JsonResponse(openai_schema())
