@@ -66,6 +66,33 @@ def test_json_script_data_is_read_and_nothing_runs_inline(page, local_account):
     # No violation either: the page fixture's watch checks that at teardown.
 
 
+def test_the_pages_no_other_browser_test_opens_keep_to_the_policy(page, settings, local_account):
+    settings.SIGNUP_OPEN = True
+    page.goto("/signup/")
+    expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
+
+    user = funded_user(5_000, username="tomas")
+    generation = make_generation(owner=user, attempts=[attempt_spec(local_account, images=1)])
+    log_in(page, "tomas")
+    page.goto("/account/keys/")
+    page.get_by_label("Name").fill("laptop")
+    page.get_by_role("button", name="Create key").click()
+    # copy.js shows the Copy button once it runs.
+    expect(page.get_by_role("button", name="Copy")).to_be_visible()
+    for url in (
+        "/account/credits/",
+        "/boards/",
+        reverse("generation-delete", args=[generation.id]),
+    ):
+        response = page.goto(url)
+        assert response is not None
+        assert response.ok, url
+    response = page.goto("/no/such/page/")
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+
+
 def test_the_admin_pages_keep_to_the_policy(page, local_account):
     staff = funded_user(5_000, username="root", is_staff=True, is_superuser=True)
     # Rows for every list and change page: a generation with its attempt and image, the
