@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -122,6 +123,8 @@ MIDDLEWARE = [
     # First: every later middleware's and view's log lines carry the request id.
     "seedream_site.observability.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every reply, error pages and static files included.
+    "csp.middleware.CSPMiddleware",
     # WhiteNoise, async-capable: a sync-only middleware would give every ASGI request a thread.
     "seedream_site.static_files.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -152,6 +155,27 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Content Security Policy ----------------------------------------------------------
+# The same in every profile. Scripts and styles are only our static files: pages hand
+# configuration to scripts in data attributes and json_script blocks (data, never run), so an
+# injected <script>, on...= handler or style= attribute is refused by the browser. Images come
+# from the site even when media is on S3 (pages stream outputs through session-checked views,
+# generations/pages/files.py; only API clients get presigned storage links), plus data: URIs
+# and the blob: previews of references about to be uploaded (static/js/compose.js).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Database -------------------------------------------------------------------------
 DATABASES = {

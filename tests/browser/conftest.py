@@ -4,12 +4,17 @@ against pytest-django's live server, with a real Celery worker and the local dem
 Playwright's own browser download is not used (and not available here): the system Chromium
 is launched by path. Without Chromium or Playwright these tests skip, unless
 ``REQUIRE_SERVICES=1`` (CI), where a missing browser is a failure rather than a silent skip.
+
+Every page runs under the site's Content-Security-Policy, and a test whose pages broke it
+fails at teardown (``ContentSecurityWatch``): an inline script or style added to a template or
+a script is caught by the first browser test that shows it.
 """
 
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -80,13 +85,76 @@ def browser(live_server, monkeypatch) -> Iterator:
             connections.close_all()
 
 
+# Runs in every document before its own scripts: each violation the browser reports to the
+# page (the `securitypolicyviolation` event) is handed to ContentSecurityWatch.
+_VIOLATION_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportContentSecurityViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "an inline item"}`
+    + ` at ${event.sourceFile || location.pathname}:${event.lineNumber}`
+    + ` (page ${location.pathname})`
+  );
+}, true);
+"""
+
+
+class ContentSecurityWatch:
+    """The Content-Security-Policy violations of the browser contexts it is attached to.
+
+    Two witnesses: the page's `securitypolicyviolation` event (the violation as a structured
+    report), and Chromium's console error ("Executing inline script violates the following
+    Content Security Policy directive ..."), which also covers pages with JavaScript turned off.
+    """
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def attach(self, context: Any) -> None:
+        context.expose_function("reportContentSecurityViolation", self._report)
+        context.add_init_script(_VIOLATION_LISTENER)
+        context.on("console", self._console)
+
+    def _report(self, description: str) -> None:
+        self.violations.append(f"event: {description}")
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"console: {message.text}")
+
+    def clear(self) -> None:
+        self.violations.clear()
+
+
 @pytest.fixture
-def page(browser, live_server) -> Iterator:
+def csp_watch(browser) -> Iterator[ContentSecurityWatch]:
+    """Attach to each context a test opens; the test fails at teardown if any page broke the
+    Content-Security-Policy. A test that breaks it on purpose clears what it expected."""
+    watch = ContentSecurityWatch()
+    yield watch
+    if watch.violations:
+        pytest.fail(
+            "The pages broke the Content-Security-Policy:\n" + "\n".join(watch.violations),
+            pytrace=False,
+        )
+
+
+def new_context(browser, live_server, watch: ContentSecurityWatch, **options: Any) -> Any:
+    """A browser context on the live server, watched for Content-Security-Policy violations."""
+    context = browser.new_context(base_url=live_server.url, **options)
+    watch.attach(context)
+    return context
+
+
+@pytest.fixture
+def page(browser, live_server, csp_watch) -> Iterator:
     """A fresh page whose relative URLs go to the live server."""
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, accept_downloads=True)
+    context = new_context(browser, live_server, csp_watch, viewport=DESKTOP, accept_downloads=True)
     browser_page = context.new_page()
     browser_page.set_default_timeout(20_000)
     yield browser_page
+    if not browser_page.is_closed():
+        # A round trip to the page delivers the reports it sent before this point.
+        browser_page.evaluate("() => true")
     context.close()
 
 

@@ -7,7 +7,13 @@ import pytest
 from playwright.sync_api import expect
 
 from generations.models import Generation
-from tests.browser.conftest import PHONE, assert_fits_the_screen, log_in, screenshot
+from tests.browser.conftest import (
+    PHONE,
+    assert_fits_the_screen,
+    log_in,
+    new_context,
+    screenshot,
+)
 from tests.conftest import funded_user, make_png
 from tests.integration.conftest import wait_for_terminal
 
@@ -121,12 +127,14 @@ def test_a_failure_says_why_and_that_the_credits_came_back(page, worker, local_a
     screenshot(page, "04-phone-failure", full_page=False)
 
 
-def test_the_basic_flow_works_without_javascript(browser, live_server, worker, local_account):
+def test_the_basic_flow_works_without_javascript(
+    browser, live_server, csp_watch, worker, local_account
+):
     """No script at all: the plain form submits, a reload shows the result, and a star is a
     plain POST. (The live parts are conveniences, not requirements.)"""
     user = funded_user(10_000, username="noor")
-    context = browser.new_context(
-        base_url=live_server.url, viewport=PHONE, java_script_enabled=False
+    context = new_context(
+        browser, live_server, csp_watch, viewport=PHONE, java_script_enabled=False
     )
     page = context.new_page()
     try:
