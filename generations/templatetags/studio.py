@@ -33,13 +33,15 @@ def dimensions(generation: Generation) -> str:
 
 
 @register.filter
-def aspect_style(generation: Generation) -> str:
-    """A CSS ``aspect-ratio`` so a tile keeps its shape before its image has arrived."""
+def aspect_viewbox(generation: Generation) -> str:
+    """An SVG ``viewBox`` of the requested size, so a placeholder keeps the image's shape
+    before it arrives; a box scales by its viewBox, where a ``style`` attribute would need the
+    Content-Security-Policy to allow inline styles."""
     params = generation.params or {}
     width, height = params.get("width"), params.get("height")
     if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
-        return f"aspect-ratio: {width} / {height};"
-    return "aspect-ratio: 1 / 1;"
+        return f"0 0 {width} {height}"
+    return "0 0 1 1"
 
 
 def _seconds_between(start: datetime | None, end: datetime | None) -> int | None:
