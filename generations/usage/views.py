@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import ProviderAccount
+from ..routing import demo_renderer_state
 from ..services.provider_accounts import provider_account_set_enabled
 from .chart import spend_chart
 from .export import csv_response
@@ -97,6 +98,7 @@ def provider_health_view(request: HttpRequest, *, site: admin.AdminSite) -> Http
             for account in health.accounts
         ],
         "can_change": request.user.has_perm("generations.change_provideraccount"),
+        "demo": demo_renderer_state(),
     }
     return TemplateResponse(request, "admin/usage/health.html", context)
 
