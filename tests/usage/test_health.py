@@ -154,3 +154,11 @@ def test_the_page_says_the_demo_renderer_is_not_active_when_real_accounts_serve_
 
 def test_the_page_says_nothing_of_a_demo_renderer_that_does_not_exist(admin_client, ark):
     assert "demo renderer" not in admin_client.get(HEALTH_URL).content.decode()
+
+
+@pytest.mark.parametrize("account", ["abc", "²", "9" * 5000, "-1", ""])
+def test_switching_an_account_that_is_not_a_number_is_a_404(admin_client, ark, account):
+    response = admin_client.post(HEALTH_URL, {"account": account, "action": "disable"})
+    assert response.status_code == 404
+    ark.refresh_from_db()
+    assert ark.enabled
