@@ -36,6 +36,7 @@ from .models import (
     ProviderAttempt,
     ReferenceImage,
 )
+from .selectors import demo_output_exists, generation_is_demo
 from .services.provider_accounts import (
     EDITABLE_FIELDS,
     ProviderAccountInput,
@@ -44,7 +45,13 @@ from .services.provider_accounts import (
     provider_account_set_key,
     provider_account_update,
 )
-from .usage.filters import ApiKeyFilter, ModelFilter, ProviderFilter, ServedByFilter
+from .usage.filters import (
+    ApiKeyFilter,
+    DemoOutputFilter,
+    ModelFilter,
+    ProviderFilter,
+    ServedByFilter,
+)
 from .usage.views import provider_health_view, usage_report_view
 
 
@@ -61,7 +68,10 @@ def _last_attempt(field: str) -> Subquery:
 
 DETAIL_SECTIONS: list[tuple[str, list[str]]] = [
     ("Request", ["id", "owner", "api_key", "model", "prompt", "params", "num_images"]),
-    ("Outcome", ["status", "error_code", "error_message", "image_errors", "seed_used"]),
+    (
+        "Outcome",
+        ["status", "demo_output", "error_code", "error_message", "image_errors", "seed_used"],
+    ),
     ("Credits", ["price_per_image", "credits_held", "credits_charged", "ledger"]),
     ("Times", ["created_at", "started_at", "finished_at", "duration", "deleted_at"]),
 ]
@@ -80,6 +90,7 @@ class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "images",
         "credits_charged",
         "served_by",
+        "demo_output",
         "deleted",
     ]
     list_filter = [
@@ -89,6 +100,7 @@ class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ApiKeyFilter,
         ProviderFilter,
         ServedByFilter,
+        DemoOutputFilter,
         "created_at",
         "visibility",
         ("deleted_at", admin.EmptyFieldListFilter),
@@ -108,7 +120,11 @@ class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Generation._meta.fields] + ["ledger", "duration"]
+        return [field.name for field in Generation._meta.fields] + [
+            "demo_output",
+            "ledger",
+            "duration",
+        ]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         """The fields in groups; any field added to the model later lands in "Other"."""
@@ -132,6 +148,7 @@ class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     .values("count")
                 ),
                 served_by_label=_last_attempt("account__label"),
+                is_demo=demo_output_exists(),
             )
         )
 
@@ -160,6 +177,11 @@ class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Served by")
     def served_by(self, generation: Generation) -> str:
         return getattr(generation, "served_by_label", None) or "—"
+
+    @admin.display(description="Demo output", boolean=True)
+    def demo_output(self, generation: Generation) -> bool:
+        """Images from the built-in demo renderer: placeholders, not Seedream output."""
+        return generation_is_demo(generation)
 
     @admin.display(description="Deleted", boolean=True)
     def deleted(self, generation: Generation) -> bool:

@@ -75,7 +75,9 @@ def link_check(*, output_id: int, variant: str, exp: str, sig: str, now: float) 
     """Verify a presented link in constant time; an expired link is reported after the
     signature check, so a forged expiry never learns more than a tampered one."""
     expires = int_from_text(exp)
-    if variant not in VARIANTS or expires is None or not sig:
+    # A signature is URL-safe base64, so ASCII; compare_digest refuses (TypeError) to compare
+    # other text, which answered 500.
+    if variant not in VARIANTS or expires is None or not sig or not sig.isascii():
         return LinkCheck(valid=False, problem="This link is not valid.")
     signature_ok = any(
         hmac.compare_digest(sig, _signature(output_id, variant, expires, secret=secret))

@@ -1,10 +1,13 @@
 """Which provider accounts may serve a generation, best first, and each one's adapter config."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from .catalog import list_models
 from .credentials import credential_decrypt
 from .models import ProviderAccount
 from .providers import AccountConfig
@@ -19,13 +22,52 @@ def accounts_for_model(*, model_id: str) -> list[ProviderAccount]:
     The demo renderer serves a model only while no real account does: it never stands in for a
     real provider that failed (its placeholders would be charged as Seedream images).
     """
-    accounts = [
-        account
-        for account in ProviderAccount.objects.filter(enabled=True).order_by("priority", "id")
-        if model_id in account.models_served
+    enabled = list(ProviderAccount.objects.filter(enabled=True).order_by("priority", "id"))
+    # Stable: the priority order is kept among equally healthy accounts.
+    return sorted(_serving(enabled, model_id=model_id), key=_recently_failing)
+
+
+def _serving(enabled: Sequence[ProviderAccount], *, model_id: str) -> list[ProviderAccount]:
+    """Of the ``enabled`` accounts, those that serve ``model_id``: the real ones, or the demo
+    renderer only while no real account serves it."""
+    listed = [account for account in enabled if model_id in account.models_served]
+    real = [account for account in listed if not account.is_demo]
+    return real or listed
+
+
+@dataclass(frozen=True)
+class DemoRenderer:
+    """The built-in demo renderer's accounts and the models it serves right now."""
+
+    accounts: list[ProviderAccount]
+    models_served: list[str]
+
+    @property
+    def active(self) -> bool:
+        return bool(self.models_served)
+
+    @property
+    def enabled(self) -> bool:
+        return any(account.enabled for account in self.accounts)
+
+
+def demo_renderer_state() -> DemoRenderer:
+    """Which models would get demo placeholders now: those an enabled demo account lists and
+    no enabled real account serves (``accounts_for_model``'s rule), in catalog order."""
+    accounts = list(ProviderAccount.objects.order_by("priority", "id"))
+    enabled = [account for account in accounts if account.enabled]
+    listed = {model for account in enabled if account.is_demo for model in account.models_served}
+    catalog = [model.id for model in list_models()]
+    # Catalog order first; a model the catalog no longer lists goes last.
+    in_order = [model for model in catalog if model in listed] + sorted(listed - set(catalog))
+    served = [
+        model_id
+        for model_id in in_order
+        if any(account.is_demo for account in _serving(enabled, model_id=model_id))
     ]
-    real = [account for account in accounts if account.kind != ProviderAccount.Kind.LOCAL]
-    return sorted(real or accounts, key=_recently_failing)  # stable: priority order kept
+    return DemoRenderer(
+        accounts=[account for account in accounts if account.is_demo], models_served=served
+    )
 
 
 def _recently_failing(account: ProviderAccount) -> bool:

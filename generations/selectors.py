@@ -19,6 +19,7 @@ from .models import (
     BoardItem,
     Generation,
     OutputImage,
+    ProviderAccount,
     ProviderAttempt,
     ReferenceImage,
     Star,
@@ -45,12 +46,43 @@ def generations_visible_to(*, user: User) -> QuerySet[Generation]:
     return Generation.objects.filter(visible_q(user=user))
 
 
+def demo_output_exists(*, generation: str = "pk") -> Exists:
+    """Whether the built-in demo renderer delivered images of the generation ``generation``
+    names (an outer reference: ``"pk"`` on generations, ``"generation_id"`` on board items).
+
+    ``ProviderAttempt.delivered_demo_images`` is the same rule for one attempt in hand.
+    """
+    return Exists(
+        ProviderAttempt.objects.filter(
+            generation=OuterRef(generation),
+            provider_kind=ProviderAccount.Kind.LOCAL,
+            images_returned__gt=0,
+        )
+    )
+
+
+def generation_is_demo(generation: Generation) -> bool:
+    """Whether ``generation``'s images are demo placeholders rather than Seedream output.
+
+    Reads the ``is_demo`` annotation when a list added it (``demo_output_exists``), else the
+    attempts through ``.all()``, so a prefetched generation costs no query either way.
+    """
+    annotated = getattr(generation, "is_demo", None)
+    if annotated is not None:
+        return bool(annotated)
+    return any(attempt.delivered_demo_images for attempt in generation.attempts.all())
+
+
 def _for_cards(queryset: QuerySet[Generation], *, user: User) -> QuerySet[Generation]:
-    """What a generation card renders: author, images, and whether ``user`` starred it."""
+    """What a generation card renders: author, images, whether ``user`` starred it and
+    whether its images are demo placeholders."""
     return (
         queryset.select_related("owner")
         .prefetch_related("outputs")
-        .annotate(is_starred=Exists(Star.objects.filter(user=user, generation=OuterRef("pk"))))
+        .annotate(
+            is_starred=Exists(Star.objects.filter(user=user, generation=OuterRef("pk"))),
+            is_demo=demo_output_exists(),
+        )
     )
 
 
@@ -164,9 +196,11 @@ def references_get_visible(
 
 
 def _board_items_for(*, user: User) -> QuerySet[BoardItem]:
-    """Board items whose generation ``user`` may see, with what a tile renders."""
+    """Board items whose generation ``user`` may see, with what a tile renders (``is_demo``:
+    the item's generation shows demo placeholders)."""
     return (
         BoardItem.objects.filter(visible_q(user=user, prefix="generation__"))
+        .annotate(is_demo=demo_output_exists(generation="generation_id"))
         .select_related("generation__owner", "output")
         .prefetch_related("generation__outputs")
         .order_by("-added_at", "-id")

@@ -1,5 +1,8 @@
 from django.urls import path
 
+# Registers the <row_id:…> converter the routes below use.
+from seedream_site import converters  # noqa: F401
+
 from . import views
 
 urlpatterns = [
@@ -34,23 +37,23 @@ urlpatterns = [
         views.board_item_add_view,
         name="board-item-add",
     ),
-    path("images/<int:output_id>/", views.output_file, {"variant": "full"}, name="output-file"),
+    path("images/<row_id:output_id>/", views.output_file, {"variant": "full"}, name="output-file"),
     path(
-        "images/<int:output_id>/thumbnail/",
+        "images/<row_id:output_id>/thumbnail/",
         views.output_file,
         {"variant": "thumbnail"},
         name="output-thumbnail",
     ),
-    path("references/<int:reference_id>/", views.reference_file, name="reference-file"),
+    path("references/<row_id:reference_id>/", views.reference_file, name="reference-file"),
     path("boards/", views.boards_index, name="boards"),
-    path("boards/<int:board_id>/", views.board_detail, name="board-detail"),
-    path("boards/<int:board_id>/edit/", views.board_update_view, name="board-update"),
-    path("boards/<int:board_id>/delete/", views.board_delete_view, name="board-delete"),
+    path("boards/<row_id:board_id>/", views.board_detail, name="board-detail"),
+    path("boards/<row_id:board_id>/edit/", views.board_update_view, name="board-update"),
+    path("boards/<row_id:board_id>/delete/", views.board_delete_view, name="board-delete"),
     path(
-        "boards/items/<int:item_id>/remove/",
+        "boards/items/<row_id:item_id>/remove/",
         views.board_item_remove_view,
         name="board-item-remove",
     ),
     # Signed, expiring links for clients without a session (generations.media_links).
-    path("media/o/<int:output_id>/<str:variant>", views.media_signed, name="media-signed"),
+    path("media/o/<row_id:output_id>/<str:variant>", views.media_signed, name="media-signed"),
 ]

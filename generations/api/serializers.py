@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from ..media_links import absolute_url, output_url, thumbnail_url
 from ..models import Generation, OutputImage
+from ..selectors import generation_is_demo
 
 
 class OutputImageSerializer(serializers.Serializer):
@@ -119,14 +120,6 @@ class GenerationSerializer(serializers.Serializer):
     @extend_schema_field(serializers.BooleanField())
     def get_demo(self, generation: Generation) -> bool:
         return generation_is_demo(generation)
-
-
-def generation_is_demo(generation: Generation) -> bool:
-    # Reads the attempts through .all(), so a prefetched list costs no query.
-    return any(
-        attempt.provider_kind == "local" and attempt.images_returned
-        for attempt in generation.attempts.all()
-    )
 
 
 @extend_schema_field(

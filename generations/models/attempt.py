@@ -1,5 +1,7 @@
 from django.db import models
 
+from .provider_account import ProviderAccount
+
 
 class ProviderAttempt(models.Model):
     """One call to one provider account on behalf of a generation."""
@@ -54,3 +56,11 @@ class ProviderAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_kind} {self.outcome}"
+
+    @property
+    def delivered_demo_images(self) -> bool:
+        """Images of this call came from the built-in demo renderer: placeholders, not Seedream.
+
+        The same rule as a query: ``generations.selectors.demo_output_exists``.
+        """
+        return self.provider_kind == ProviderAccount.Kind.LOCAL and self.images_returned > 0

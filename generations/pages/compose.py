@@ -144,12 +144,17 @@ def _submit(request: AuthenticatedHttpRequest, form: ComposeForm) -> str | None:
         form.add_error("carried_references", "A kept reference image is no longer stored.")
         return None
     references += [upload.read() for upload in form.cleaned_data["references"]]
+    idempotency_key = request.POST.get("idempotency_key", "")[:255]
+    if "\x00" in idempotency_key:
+        # Not a key this page wrote (those are hex), and PostgreSQL cannot store the character.
+        form.add_error(None, "This form was damaged on its way here: reload the page and retry.")
+        return None
     try:
         generation = generation_submit(
             user=request.user,
             spec=form.to_spec(),
             references=references,
-            idempotency_key=request.POST.get("idempotency_key", "")[:255],
+            idempotency_key=idempotency_key,
             visibility=form.cleaned_data["visibility"],
         )
     except SpecError as error:

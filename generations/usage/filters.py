@@ -16,6 +16,7 @@ from seedream_site.parsing import int_from_text
 
 from ..catalog import list_models
 from ..models import Generation, ProviderAccount, ProviderAttempt
+from ..selectors import demo_output_exists
 from .dimensions import (
     NONE_VALUE,
     PARAM_API_KEY,
@@ -94,3 +95,20 @@ class ProviderFilter(admin.SimpleListFilter):
             generation=OuterRef("pk"), provider_kind=self.value()
         )
         return queryset.filter(Exists(attempts))
+
+
+class DemoOutputFilter(admin.SimpleListFilter):
+    """Generations whose images the built-in demo renderer drew (placeholders), or the rest."""
+
+    title = "demo output"
+    parameter_name = "demo"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Demo placeholders"), ("no", "Not demo")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Generation]) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(demo_output_exists())
+        if self.value() == "no":
+            return queryset.filter(~demo_output_exists())
+        return queryset

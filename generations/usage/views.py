@@ -16,8 +16,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import User
+from seedream_site.parsing import int_from_text
 
 from ..models import ProviderAccount
+from ..routing import demo_renderer_state
 from ..services.provider_accounts import provider_account_set_enabled
 from .chart import spend_chart
 from .export import csv_response
@@ -97,6 +99,7 @@ def provider_health_view(request: HttpRequest, *, site: admin.AdminSite) -> Http
             for account in health.accounts
         ],
         "can_change": request.user.has_perm("generations.change_provideraccount"),
+        "demo": demo_renderer_state(),
     }
     return TemplateResponse(request, "admin/usage/health.html", context)
 
@@ -104,7 +107,8 @@ def provider_health_view(request: HttpRequest, *, site: admin.AdminSite) -> Http
 def _set_enabled(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("generations.change_provideraccount"):
         raise PermissionDenied
-    account = get_object_or_404(ProviderAccount, pk=request.POST.get("account", ""))
+    # Not a number is no such account (404); the ORM raised ValueError on it (500).
+    account = get_object_or_404(ProviderAccount, pk=int_from_text(request.POST.get("account")))
     enable = request.POST.get("action") == "enable"
     staff = cast(User, request.user)  # admin_view lets only logged-in staff through
     reason = request.POST.get("reason", "").strip()[:200]

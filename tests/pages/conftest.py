@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import User
-from generations.models import Generation, OutputImage
+from generations.models import Generation, OutputImage, ProviderAttempt
 from tests.conftest import funded_user
 
 PRICE_PER_IMAGE = 30
@@ -36,7 +36,10 @@ def make_generation(
     created_days_ago: int = 0,
     width: int = 1024,
     height: int = 1024,
+    served_by: str = "",
 ) -> Generation:
+    """``served_by``: a provider kind ("ark", "local" for the demo renderer) recorded as one
+    call that returned the delivered images; empty records no call."""
     delivered = images if status == Generation.Status.SUCCEEDED else 0
     terminal = status in Generation.TERMINAL_STATUSES
     generation = Generation.objects.create(
@@ -73,6 +76,15 @@ def make_generation(
             height=72,
             format="jpeg",
             bytes=len(content),
+        )
+    if served_by:
+        ProviderAttempt.objects.create(
+            generation=generation,
+            provider_kind=served_by,
+            outcome=ProviderAttempt.Outcome.SUCCEEDED
+            if delivered
+            else ProviderAttempt.Outcome.FAILED,
+            images_returned=delivered,
         )
     generation.refresh_from_db()
     return generation

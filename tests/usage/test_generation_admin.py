@@ -148,3 +148,32 @@ def test_detail_links_to_its_ledger_entries(admin_client, three):
     assert link in page.content.decode()
     entries = admin_client.get(link).context["cl"].result_list
     assert sorted(entry.kind for entry in entries) == ["capture", "hold"]
+
+
+def test_demo_output_has_a_column_a_filter_and_a_line_on_the_change_page(
+    admin_client, three, user, local_account
+):
+    demo = make_generation(
+        owner=user,
+        prompt="a lighthouse in placeholder grey",
+        attempts=[attempt_spec(local_account, images=1)],
+    )
+    real = {three["keyed"], three["failed_over"], three["failed"]}
+
+    page = admin_client.get(LIST_URL)
+    body = page.content.decode()
+    assert "column-demo_output" in body
+    assert "By demo output" in body
+    assert "Demo placeholders" in body
+    assert listed(admin_client, demo="yes") == {demo}
+    assert listed(admin_client, demo="no") == real
+    assert listed(admin_client, demo="maybe") == real | {demo}
+
+    change = reverse("admin:generations_generation_change", args=[demo.pk])
+    body = admin_client.get(change).content.decode()
+    assert "Demo output" in body
+    assert 'alt="True"' in body.split("Demo output", 1)[1][:400]
+    body = admin_client.get(
+        reverse("admin:generations_generation_change", args=[three["keyed"].pk])
+    ).content.decode()
+    assert 'alt="False"' in body.split("Demo output", 1)[1][:400]

@@ -121,3 +121,44 @@ def test_changelist_actions_write_audit_events(admin_client, admin_user, ark, fa
     assert (
         AuditEvent.objects.filter(action="provider_account.disabled", actor=admin_user).count() == 2
     )
+
+
+def test_the_page_says_when_the_demo_renderer_serves_models(admin_client, local_account, ark):
+    # ark serves seedream-4.0; the demo renderer serves every other catalog model.
+    body = admin_client.get(HEALTH_URL).content.decode()
+    assert "The demo renderer is active." in body
+    notice = body[body.index('id="demo-renderer"') : body.index("</section>")]
+    assert "Seedream 4.5" in notice
+    assert "<code>seedream-4.5</code>" in notice
+    assert "<code>seedream-4.0</code>" not in notice
+    assert "To turn it off" in notice
+    assert reverse("admin:generations_provideraccount_change", args=[local_account.pk]) in notice
+
+
+def test_the_page_says_the_demo_renderer_is_not_active_when_disabled(admin_client, local_account):
+    provider_account_set_enabled(account=local_account, enabled=False, actor=None, reason="off")
+    body = admin_client.get(HEALTH_URL).content.decode()
+    assert "The demo renderer is active." not in body
+    assert "The demo renderer is not active: its account is disabled." in body
+
+
+def test_the_page_says_the_demo_renderer_is_not_active_when_real_accounts_serve_all(
+    admin_client, local_account, ark
+):
+    ark.models_served = list(local_account.models_served)
+    ark.save(update_fields=["models_served"])
+    body = admin_client.get(HEALTH_URL).content.decode()
+    assert "The demo renderer is active." not in body
+    assert "every model it lists has an enabled real account" in body
+
+
+def test_the_page_says_nothing_of_a_demo_renderer_that_does_not_exist(admin_client, ark):
+    assert "demo renderer" not in admin_client.get(HEALTH_URL).content.decode()
+
+
+@pytest.mark.parametrize("account", ["abc", "²", "9" * 5000, "-1", ""])
+def test_switching_an_account_that_is_not_a_number_is_a_404(admin_client, ark, account):
+    response = admin_client.post(HEALTH_URL, {"account": account, "action": "disable"})
+    assert response.status_code == 404
+    ark.refresh_from_db()
+    assert ark.enabled
