@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 import accounts.views
 from generations.openai_compat import views as openai_views
+from seedream_site.api_docs import api_docs
 from seedream_site.observability import views as observability_views
 
 urlpatterns = [
@@ -16,7 +17,7 @@ urlpatterns = [
     path("v1/", include("generations.openai_compat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/schema/openai/", openai_views.schema, name="api-schema-openai"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="accounts/login.html"),

@@ -129,3 +129,11 @@ def test_the_admin_pages_keep_to_the_policy(page, local_account):
     page.locator("select[name='action']").select_option("grant_credits")
     page.locator("button[name='index']").click()
     expect(page.locator("input[name='apply']")).to_have_value("Grant credits")
+
+
+def test_the_api_docs_show_both_descriptions_under_the_policy(page):
+    page.goto("/api/docs/")
+    expect(page.get_by_text("/api/v1/generations/{generation_id}/events")).to_be_visible()
+    page.locator("#schema-choice").select_option(label="OpenAI-compatible API (/v1/)")
+    expect(page.get_by_text("/v1/images/edits")).to_be_visible()
+    # The watch every browser test runs under fails the test on any violation.

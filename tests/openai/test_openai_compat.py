@@ -161,3 +161,57 @@ def test_an_edit_with_a_mask_is_refused_not_ignored(local_account):
     assert refused.value.body["param"] == "mask"
     assert refused.value.body["code"] == "unsupported_parameter"
     assert not Generation.objects.exists()
+
+
+def test_a_wrong_method_is_a_405_in_openais_envelope(client):
+    response = client.get("/v1/images/generations")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert client.post("/v1/models").json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_multipart_body_without_its_boundary_is_a_400_not_a_500(local_account):
+    issued = api_key_create(user=funded_user(10_000), name="raw")
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=application), base_url="http://testserver"
+    ) as raw:
+        response = raw.post(
+            "/v1/images/edits",
+            headers={
+                "Authorization": f"Bearer {issued.key}",
+                "Content-Type": "multipart/form-data",
+            },
+            content=b"prompt=x",
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_body"
+    assert not Generation.objects.exists()
+
+
+def test_an_idempotency_key_over_255_characters_is_refused(local_account):
+    client = sdk_client(funded_user(10_000))
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.generate(
+            model="seedream-4.0",
+            prompt="a kite",
+            size="1K",
+            extra_headers={"Idempotency-Key": "k" * 256},
+        )
+    assert refused.value.body["param"] == "Idempotency-Key"
+    assert not Generation.objects.exists()
+
+
+def test_empty_optional_strings_mean_the_default_and_a_number_is_not_a_prompt(local_account):
+    client = sdk_client(funded_user(10_000))
+    result = client.images.generate(
+        model="seedream-4.0",
+        prompt="a kite",
+        size="1K",
+        extra_body={"aspect_ratio": "", "output_format": ""},
+    )
+    assert len(result.data) == 1
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.generate(model="seedream-4.0", prompt=7, size="1K")  # type: ignore[arg-type]
+    assert refused.value.body["param"] == "prompt"
+    assert Generation.objects.count() == 1
