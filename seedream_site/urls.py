@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("generations.urls")),
 ]
 
+handler400 = "seedream_site.error_pages.bad_request"
 handler403 = "seedream_site.error_pages.permission_denied"
 handler404 = "seedream_site.error_pages.page_not_found"
 handler500 = "seedream_site.error_pages.server_error"

@@ -51,3 +51,31 @@ def test_an_uncaught_error_answers_500_in_the_interfaces_shape(path, shape):
     else:
         assert b"Something went wrong" in response.content
         assert b"Back to the workspace" in response.content
+
+
+def too_many_fields() -> dict[str, str]:
+    return {f"field{i}": "1" for i in range(1_100)}  # DATA_UPLOAD_MAX_NUMBER_FIELDS is 1000
+
+
+def test_a_body_django_refuses_while_reading_keeps_the_apis_shape(user, local_account):
+    response = key_client(user).post(
+        "/api/v1/generations",
+        {"model": "seedream-4.0", "prompt": "x", **too_many_fields()},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "at most 1000 fields" in response.json()["error"]["message"]
+
+
+def test_a_body_over_djangos_limit_is_a_413_in_each_shape(client, user, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    api = key_client(user).post(
+        "/api/v1/generations", {"model": "seedream-4.0", "prompt": "x" * 500}, format="multipart"
+    )
+    assert api.status_code == 413
+    assert api.json()["error"]["code"] == "request_too_large"
+    client.force_login(user)
+    page = client.post("/", {"prompt": "x" * 500})
+    assert page.status_code == 413
+    assert b"Request too large" in page.content
