@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -50,8 +49,9 @@ def make_run_command(port: int) -> str:
     )
     commands = dry_run.stdout.replace("\\\n", " ").splitlines()
     [honcho] = [command for command in commands if "/honcho " in command]
-    # The web server and the worker; beat has nothing to do here.
-    return f"{honcho} web worker"
+    # `exec env`: the shell becomes honcho, so stopping it stops what it started (honcho waits
+    # for its processes). The web server and the worker only; beat has nothing to do here.
+    return f"exec env {honcho} web worker"
 
 
 @contextlib.contextmanager
@@ -66,7 +66,6 @@ def make_run_stack(port: int, extra_env: dict[str, str]):
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        start_new_session=True,  # its own process group: sh, honcho and what honcho starts
     )
     stack.log_path = log.name  # type: ignore[attr-defined]
     try:
@@ -79,12 +78,13 @@ def make_run_stack(port: int, extra_env: dict[str, str]):
             time.sleep(0.2)
         yield stack
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(stack.pid, signal.SIGTERM)
+        # Honcho stops the web server and the worker, and exits once they have: a worker left
+        # running would take the next test's tasks.
+        stack.terminate()
         try:
             stack.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(stack.pid, signal.SIGKILL)
+            stack.kill()
             stack.wait()
 
 
