@@ -2,7 +2,10 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
-PORT ?= 8000
+# The web server's port: `make run PORT=8101`, PORT in the environment, PORT in .env, or 8000.
+ifeq ($(origin PORT),undefined)
+PORT := $(or $(shell sed -n 's/^PORT=\([0-9][0-9]*\)[[:space:]]*$$/\1/p' .env 2>/dev/null | tail -n 1),8000)
+endif
 STAMP = $(VENV)/.installed
 
 .PHONY: run test install lint format typecheck bench-inflight clean
@@ -17,12 +20,17 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## The platform on the embedded default: web server on 127.0.0.1:$(PORT) and one worker.
+# WEB_PORT tells every process where the web server is (links in webhooks point there): honcho
+# gives each process a PORT of its own (the worker's is $(PORT)+100). Honcho reads no .env
+# (--env /dev/null): it would put .env above this environment and serve .env's PORT whatever
+# make was told; the settings read .env themselves, under what the environment sets.
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py bootstrap_platform
 	@echo "Seedream Studio: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server and the worker)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start --port $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) \
+		$(BIN)/honcho --procfile Procfile.dev start --env /dev/null --port $(PORT)
 
 ## Lint, format check, then the whole test suite.
 test: $(STAMP)

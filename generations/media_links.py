@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urljoin
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
@@ -66,8 +67,18 @@ def thumbnail_url(output: OutputImage, *, now: float | None = None) -> str:
     return _signed_url(output, VARIANT_THUMBNAIL, now=now)
 
 
-def absolute_url(url: str) -> str:
-    """``url`` made absolute with ``settings.PUBLIC_BASE_URL`` (already-absolute URLs pass)."""
+def absolute_url(url: str, *, request: HttpRequest | None) -> str:
+    """``url`` made absolute for a client outside the browser; already-absolute URLs (S3's
+    presigned ones) pass unchanged.
+
+    In a reply, pass the ``request`` answered: the link then names the scheme and host the client
+    reached this server by (its ``Host``, already checked against ``ALLOWED_HOSTS``, or a trusted
+    proxy's ``X-Forwarded-Host``), whatever port or name that was. Only where no request is being
+    answered (a worker sending a webhook) pass ``None``: the link is then on
+    ``settings.PUBLIC_BASE_URL``.
+    """
+    if request is not None:
+        return request.build_absolute_uri(url)
     return urljoin(settings.PUBLIC_BASE_URL.rstrip("/") + "/", url)
 
 

@@ -153,7 +153,8 @@ def webhook_payload(generation: Generation) -> dict[str, Any]:
                     "index": output.index,
                     "width": output.width,
                     "height": output.height,
-                    "url": absolute_url(output_url(output)),
+                    # Sent by a worker, answering no request: on PUBLIC_BASE_URL.
+                    "url": absolute_url(output_url(output), request=None),
                 }
                 for output in generation.outputs.all()
             ],

@@ -95,10 +95,14 @@ if not SECURE_HSTS_PRELOAD:
     # Preloading puts the domain in browsers' built-in lists, which takes months to undo: an
     # operator's decision (DJANGO_HSTS_PRELOAD=true), not a default the deploy check forces.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
-# Behind a proxy that ends TLS, Django sees plain HTTP and would redirect forever. Trust the
-# proxy's X-Forwarded-Proto only when asked: a proxy that does not overwrite the header would
-# let any client claim HTTPS.
-if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+# Behind a proxy, Django sees the proxy's connection: plain HTTP (and would redirect forever
+# where TLS ends at the proxy) on the proxy's host name. Links in replies are built from the
+# request (request.build_absolute_uri), so they need the client's scheme and host. Trust the
+# proxy's X-Forwarded-Proto and X-Forwarded-Host only when asked: a proxy that does not
+# overwrite them would let any client claim HTTPS or put its own host name in the links.
+# DJANGO_TRUST_PROXY_HEADERS trusts both; DJANGO_SECURE_PROXY_SSL_HEADER, the scheme alone.
+USE_X_FORWARDED_HOST = env.bool("DJANGO_TRUST_PROXY_HEADERS", default=False)
+if USE_X_FORWARDED_HOST or env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
@@ -374,8 +378,12 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Requests per API key and per user (DRF rate syntax: N/second|minute|hour|day).
 API_RATE_PER_KEY = env.str("API_RATE_PER_KEY", default="120/min")
 API_RATE_PER_USER = env.str("API_RATE_PER_USER", default="240/min")
-# Where clients reach this server; makes absolute the links sent outside a request (webhooks).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Where clients reach this server, for links built outside any request: webhooks, which
+# workers send (a reply to a request takes its links' host from that request). By default the
+# web server of `make run`, whose port the Makefile hands every process as WEB_PORT: honcho
+# gives each process a PORT of its own, so a worker's PORT is not the web server's.
+WEB_PORT = env.int("WEB_PORT", default=8000)
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{WEB_PORT}")
 # Host names that user-supplied URLs may reach even on private addresses (generations.fetching).
 # Development and tests only (a local webhook receiver); empty in production.
 FETCH_ALLOW_PRIVATE_HOSTS = env.list("FETCH_ALLOW_PRIVATE_HOSTS", default=[])

@@ -219,7 +219,7 @@ class GenerationCreateApi(APIView):
             webhook_events=data["webhook_events"],
         )
         response = Response(
-            GenerationSerializer(generation).data,
+            GenerationSerializer(generation, context={"request": request}).data,
             status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
         )
         if idempotency_key:
@@ -284,7 +284,9 @@ class GenerationListApi(APIView):
         )
         paginator = NewestFirstCursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(GenerationSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            GenerationSerializer(page, many=True, context={"request": request}).data
+        )
 
 
 class GenerationRetrieveApi(WaitingApiView):
@@ -313,7 +315,7 @@ class GenerationRetrieveApi(WaitingApiView):
             generation = await off_loop(generation_or_404)(
                 request=request, generation_id=generation.id
             )
-        return await off_loop(_generation_response)(generation)
+        return await off_loop(_generation_response)(generation, request=request)
 
     def _checked(
         self, request: AuthenticatedRequest, generation_id: UUID
@@ -324,8 +326,8 @@ class GenerationRetrieveApi(WaitingApiView):
         return generation, serializer.validated_data["wait"]
 
 
-def _generation_response(generation: Generation) -> Response:
-    return Response(GenerationSerializer(generation).data)
+def _generation_response(generation: Generation, *, request: AuthenticatedRequest) -> Response:
+    return Response(GenerationSerializer(generation, context={"request": request}).data)
 
 
 class GenerationCancelApi(APIView):
@@ -343,7 +345,8 @@ class GenerationCancelApi(APIView):
         generation_cancel(generation=generation, user=request.user)
         return Response(
             GenerationSerializer(
-                generation_or_404(request=request, generation_id=generation_id)
+                generation_or_404(request=request, generation_id=generation_id),
+                context={"request": request},
             ).data
         )
 

@@ -16,7 +16,11 @@ from ..selectors import generation_is_demo
 
 
 class OutputImageSerializer(serializers.Serializer):
-    """One stored image; the links are signed and expire (``settings.MEDIA_LINK_TTL_S``)."""
+    """One stored image; the links are signed and expire (``settings.MEDIA_LINK_TTL_S``).
+
+    Needs the request answered in its context (``{"request": request}``, also through a
+    ``GenerationSerializer``): the links are on the host the client reached, not a configured one.
+    """
 
     index = serializers.IntegerField(help_text="Position in the generated group, from 0.")
     width = serializers.IntegerField()
@@ -30,11 +34,11 @@ class OutputImageSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.URLField())
     def get_url(self, output: OutputImage) -> str:
-        return absolute_url(output_url(output))
+        return absolute_url(output_url(output), request=self.context["request"])
 
     @extend_schema_field(serializers.URLField())
     def get_thumbnail_url(self, output: OutputImage) -> str:
-        return absolute_url(thumbnail_url(output))
+        return absolute_url(thumbnail_url(output), request=self.context["request"])
 
 
 class AttemptSerializer(serializers.Serializer):
@@ -76,7 +80,8 @@ class ParamsSerializer(serializers.Serializer):
 
 
 class GenerationSerializer(serializers.Serializer):
-    """A generation with its outputs, cost and attempts.
+    """A generation with its outputs, cost and attempts; needs ``{"request": request}`` as its
+    context, like ``OutputImageSerializer``.
 
     Reads ``outputs`` and ``attempts`` through ``.all()``, so a list must prefetch both
     (``generations.api_selectors``) to stay at a fixed number of queries.

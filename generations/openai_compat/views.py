@@ -164,7 +164,9 @@ def _submit(
         db_release()  # the call now waits; the connection goes back to the pool meanwhile
 
 
-def _result(generation_id: str, *, finished: bool, response_format: str) -> dict[str, Any]:
+def _result(
+    generation_id: str, *, finished: bool, response_format: str, request: HttpRequest
+) -> dict[str, Any]:
     # The images with their generation in one query; a generation without any, alone.
     outputs = list(
         OutputImage.objects.filter(generation_id=generation_id)
@@ -195,7 +197,7 @@ def _result(generation_id: str, *, finished: bool, response_format: str) -> dict
             with default_storage.open(str(output.file.name), "rb") as stored:
                 items.append({"b64_json": base64.b64encode(stored.read()).decode()})
         else:
-            items.append({"url": absolute_url(output_url(output))})
+            items.append({"url": absolute_url(output_url(output), request=request)})
     return {
         "created": int((generation.finished_at or generation.created_at).timestamp()),
         "data": items,
@@ -216,7 +218,7 @@ async def _generate_and_wait(request: HttpRequest, submit: Any) -> JsonResponse:
             generation_id=str(generation.id), timeout_s=settings.OPENAI_WAIT_TIMEOUT_S
         )
         body = await off_loop(_result)(
-            str(generation.id), finished=finished, response_format=response_format
+            str(generation.id), finished=finished, response_format=response_format, request=request
         )
     except Exception as error:
         return openai_error_response(error)

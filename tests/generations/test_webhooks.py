@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, WebhookSecret
+from accounts.services.keys import api_key_create
 from accounts.services.webhook_secret import webhook_secret_for
 from generations import tasks, webhooks
 from generations.catalog import GenerationSpec, SpecError
@@ -119,6 +121,33 @@ def test_a_finished_generation_sends_a_signed_delivery(
     )
     assert delivery.next_attempt_at is None
     assert delivery.duration_ms is not None
+
+
+def test_webhook_links_are_on_the_public_base_url_not_the_submitting_requests_host(
+    user, local_account, receiver, settings, django_capture_on_commit_callbacks
+):
+    # The worker that sends a webhook answers no request: its links are on PUBLIC_BASE_URL,
+    # whichever host name the generation was submitted by.
+    settings.PUBLIC_BASE_URL = "https://studio.example.com"
+    settings.ALLOWED_HOSTS = ["studio.lan"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(user=user, name='t').key}")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            "/api/v1/generations",
+            {
+                "model": "seedream-4.0",
+                "prompt": "a paper boat",
+                "size": "1K",
+                "webhook_url": receiver.url("/hook"),
+            },
+            format="json",
+            HTTP_HOST="studio.lan:8101",
+        )
+    assert created.status_code == 201, created.json()
+    [request] = receiver.requests
+    [output] = json.loads(request.body)["data"]["outputs"]
+    assert output["url"].startswith("https://studio.example.com/media/o/"), output
 
 
 def test_a_changed_body_or_another_secret_does_not_verify(user, receiver, scheduled):

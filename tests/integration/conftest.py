@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 from django.conf import settings
@@ -30,12 +31,10 @@ def database_url_of_test_database() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
 
 
-def start_process(
-    command: list[str], *, name: str, extra_env: dict[str, str] | None = None
-) -> subprocess.Popen:
-    """A platform process on the production settings (the test settings run tasks inline),
-    pointed at the test database, the test media folder and the broker this test process
-    sends to; its output goes to a log file read by ``worker_log``."""
+def process_environment(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a platform process on the production settings (the test settings run
+    tasks inline), pointed at the test database, the test media folder and the broker this test
+    process sends to."""
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "seedream_site.settings",
@@ -46,14 +45,26 @@ def start_process(
     }
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         environment["BROKER_DIR"] = str(settings.BROKER_DIR)
+    return environment
+
+
+def process_log(name: str) -> IO[str]:
     # A file, not a pipe: a chatty process would block on a full pipe nobody reads.
-    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed with the process
+    return tempfile.NamedTemporaryFile(
         mode="w+", prefix=f"seedream-{name}-", suffix=".log", delete=False
     )
+
+
+def start_process(
+    command: list[str], *, name: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """A platform process (``process_environment``); its output goes to a log file read by
+    ``worker_log``."""
+    log = process_log(name)
     process = subprocess.Popen(
         [sys.executable, "-m", *command],
         cwd=PROJECT_ROOT,
-        env=environment,
+        env=process_environment(extra_env),
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,

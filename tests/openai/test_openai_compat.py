@@ -19,10 +19,10 @@ from tests.conftest import funded_user, make_png
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def sdk_client(user) -> openai.OpenAI:
+def sdk_client(user, *, server: str = "http://testserver") -> openai.OpenAI:
     issued = api_key_create(user=user, name="sdk")
     return openai.OpenAI(
-        base_url="http://testserver/v1",
+        base_url=f"{server}/v1",
         api_key=issued.key,
         max_retries=0,
         http_client=httpx.Client(transport=httpx.WSGITransport(app=application)),
@@ -38,14 +38,25 @@ def test_generate_returns_urls_that_download_without_a_session(local_account):
     assert result.created > 0
     anonymous = httpx.Client(transport=httpx.WSGITransport(app=application))
     for image in result.data:
-        path = image.url.split("://", 1)[1].split("/", 1)[1]
-        response = anonymous.get(f"http://testserver/{path}")
+        assert image.url.startswith("http://testserver/media/o/")
+        response = anonymous.get(image.url)
         assert response.status_code == 200
         assert Image.open(io.BytesIO(response.content)).size == (1024, 1024)
     generation = Generation.objects.get()
     assert generation.model == "seedream-4.0"
     assert generation.api_key is not None
     assert CreditAccount.objects.get(user=user).available == 10_000 - 2 * 30
+
+
+def test_urls_are_on_the_host_the_client_reached(local_account, settings):
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "studio.lan"]
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    client = sdk_client(funded_user(10_000), server="http://studio.lan:8101")
+    result = client.images.generate(model="seedream-4.0", prompt="a lighthouse", size="1K")
+    [image] = result.data
+    assert image.url.startswith("http://studio.lan:8101/media/o/")
+    anonymous = httpx.Client(transport=httpx.WSGITransport(app=application))
+    assert anonymous.get(image.url).status_code == 200
 
 
 def test_b64_json_and_seedream_extensions(local_account):

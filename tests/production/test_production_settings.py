@@ -128,6 +128,27 @@ def test_https_settings_are_configurable():
     assert loaded["LOG_FORMAT"] == "plain"
 
 
+def test_proxy_headers_are_trusted_only_when_asked():
+    default = load_settings(production_environment())
+    assert default["USE_X_FORWARDED_HOST"] is False
+    assert "SECURE_PROXY_SSL_HEADER" not in default
+    trusted = load_settings(production_environment(DJANGO_TRUST_PROXY_HEADERS="true"))
+    assert trusted["USE_X_FORWARDED_HOST"] is True
+    assert trusted["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    # The older switch still trusts the scheme alone.
+    scheme_only = load_settings(production_environment(DJANGO_SECURE_PROXY_SSL_HEADER="true"))
+    assert scheme_only["USE_X_FORWARDED_HOST"] is False
+    assert scheme_only["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def test_public_base_url_defaults_to_the_web_server_of_make_run():
+    assert load_settings({})["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    # The Makefile passes the port it serves on to every process as WEB_PORT.
+    assert load_settings({"WEB_PORT": "8101"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:8101"
+    explicit = load_settings({"WEB_PORT": "8101", "PUBLIC_BASE_URL": "https://studio.example.com"})
+    assert explicit["PUBLIC_BASE_URL"] == "https://studio.example.com"
+
+
 def test_development_profile_is_unchanged():
     loaded = load_settings({})
     assert loaded["SESSION_COOKIE_SECURE"] is False

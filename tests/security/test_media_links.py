@@ -157,12 +157,24 @@ def test_a_deleted_generations_links_stop_working(client, output):
     assert client.get(url).status_code == 404
 
 
-def test_absolute_url_uses_the_public_base_url(output, settings):
+def test_without_a_request_absolute_url_uses_the_public_base_url(output, settings):
     settings.PUBLIC_BASE_URL = "https://studio.example.com/"
-    assert absolute_url(output_url(output)).startswith(
+    assert absolute_url(output_url(output), request=None).startswith(
         f"https://studio.example.com/media/o/{output.pk}/full?exp="
     )
-    assert absolute_url("https://bucket.s3.amazonaws.com/x") == "https://bucket.s3.amazonaws.com/x"
+    presigned = "https://bucket.s3.amazonaws.com/x"
+    assert absolute_url(presigned, request=None) == presigned
+
+
+def test_with_a_request_absolute_url_uses_its_host(output, settings, rf):
+    settings.PUBLIC_BASE_URL = "https://studio.example.com/"
+    settings.ALLOWED_HOSTS = ["studio.lan"]
+    request = rf.get("/", HTTP_HOST="studio.lan:8101")
+    assert absolute_url(output_url(output), request=request).startswith(
+        f"http://studio.lan:8101/media/o/{output.pk}/full?exp="
+    )
+    presigned = "https://bucket.s3.amazonaws.com/x"
+    assert absolute_url(presigned, request=request) == presigned
 
 
 def test_s3_storage_gets_its_own_presigned_url(output, settings, monkeypatch):
