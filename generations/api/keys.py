@@ -1,8 +1,11 @@
 """``/api/v1/keys``: the caller's own API keys: list, create (the secret shown once), revoke."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.fields import empty
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,10 +23,8 @@ from .serializers import TextField
 class BlankIsNullDateTimeField(serializers.DateTimeField):
     """A date-time where an empty string means none, as a cleared form field sends it."""
 
-    def to_internal_value(self, value: object) -> object:
-        if value == "":
-            return None
-        return super().to_internal_value(value)
+    def run_validation(self, data: Any = empty) -> Any:
+        return super().run_validation(None if data == "" else data)
 
 
 class ApiKeySerializer(serializers.Serializer):

@@ -3,7 +3,7 @@
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -21,7 +21,7 @@ from ..services import IdempotencyConflict
 
 logger = logging.getLogger(__name__)
 
-AsyncView = Callable[..., Awaitable[HttpResponse]]
+AsyncView = TypeVar("AsyncView", bound=Callable[..., Awaitable[HttpResponse]])
 
 
 class OpenAIError(Exception):
@@ -62,7 +62,7 @@ def allow_methods(*methods: str) -> Callable[[AsyncView], AsyncView]:
             response["Allow"] = allowed
             return response
 
-        return checked
+        return cast(AsyncView, checked)
 
     return decorator
 

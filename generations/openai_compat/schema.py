@@ -34,12 +34,14 @@ def _field_schema(field: serializers.Field) -> dict[str, Any]:
             schema["maximum"] = field.max_value
     elif isinstance(field, serializers.FloatField):
         schema = {"type": "number"}
-    else:
+    elif isinstance(field, serializers.CharField):
         schema = {"type": "string"}
         if not field.allow_blank:
             schema["minLength"] = 1
         if field.max_length is not None:
             schema["maxLength"] = field.max_length
+    else:
+        raise TypeError(f"No schema for {type(field).__name__}; describe it in openai_schema().")
     if field.allow_null:
         schema["type"] = [schema["type"], "null"]
     default = field.default
