@@ -62,7 +62,7 @@ from generations.providers.http import (
 from generations.providers.registry import register_adapter
 from generations.providers.wire import (
     accepted_call,
-    image_facts,
+    fetch_image,
     provider_model_id,
     reference_wire_value,
     reply_json_object,
@@ -117,8 +117,7 @@ class AceDataAdapter(BaseAdapter):
         self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         super().__init__(account, transport=transport)
-        # Polling waits through these, so tests can run a long task without real time passing.
-        self.sleep: Callable[[float], None] = time.sleep
+        # Polling waits through this and `sleep`, so tests run a long task without real time.
         self.clock: Callable[[], float] = time.monotonic
 
     @property
@@ -293,11 +292,7 @@ class AceDataAdapter(BaseAdapter):
         url = entry.get("image_url")
         if not isinstance(url, str) or not url:
             raise BadResponse(message="an image entry has no image_url", request_id=request_id)
-        content = self.download_image(url)
-        width, height, mime = image_facts(content, request_id=request_id)
-        return ProviderImage(
-            index=index, content=content, url=url, width=width, height=height, mime=mime
-        )
+        return fetch_image(self, url, index=index)
 
 
 def ace_error(

@@ -58,6 +58,7 @@ from generations.providers.contract import (
 from generations.providers.errors import AuthError, BadRequest, BadResponse, ProviderError
 from generations.providers.http import map_transport_errors, parse_retry_after, request_id_from
 from generations.providers.registry import register_adapter
+from generations.providers.wire import fetch_image
 
 __all__ = ["ARK_BASE_URLS", "ARK_MODELS", "ArkAdapter", "ArkModel", "BytePlusAdapter", "ark_error"]
 
@@ -280,7 +281,6 @@ class ArkAdapter(BaseAdapter):
         failure = entry.get("error")
         if failure:
             return image_failure(failure, index, secrets=self.secrets)
-        url: str | None = None
         encoded = entry.get("b64_json")
         if isinstance(encoded, str) and encoded:
             try:
@@ -288,15 +288,14 @@ class ArkAdapter(BaseAdapter):
             except (binascii.Error, ValueError) as exc:
                 raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
         elif isinstance(entry.get("url"), str) and entry["url"]:
-            url = entry["url"]
-            content = self.download_image(url)
+            return fetch_image(self, entry["url"], index=index)
         else:
             raise BadResponse(
                 message="an image entry has no url or b64_json", request_id=request_id
             )
         width, height, mime = _inspect_image(content, request_id=request_id)
         return ProviderImage(
-            index=index, content=content, url=url, width=width, height=height, mime=mime
+            index=index, content=content, url=None, width=width, height=height, mime=mime
         )
 
 

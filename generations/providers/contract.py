@@ -8,6 +8,7 @@ the in-process emulators.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -194,6 +195,9 @@ class BaseAdapter(ABC):
     @abstractmethod
     def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
         """See `ProviderAdapter.generate`."""
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)  # an attribute so tests replace it
 
     def http_client(self, *, headers: Mapping[str, str] | None = None) -> httpx.Client:
         """A client for this account through the one factory, with the account's timeouts."""

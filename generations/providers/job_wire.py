@@ -37,24 +37,22 @@ from generations.providers.errors import (
 )
 from generations.providers.http import error_from_response, redact
 from generations.providers.jobs import JobAdapter, JobStatus
-from generations.providers.wire import image_facts, wants_watermark
+from generations.providers.wire import fetch_image, wants_watermark
 
 __all__ = [
-    "FLAKY_DOWNLOAD_PAUSE_S",
     "PASSING_POLL_FAILURES",
     "TRANSIENT_POLL_ERRORS",
     "collect_outputs",
     "failed_job_error",
-    "fetch_output",
     "http_error",
     "job_canceled",
+    "missing_images",
     "poll_failure",
     "poll_record",
     "refuse_unsupported",
     "same_origin_url",
 ]
 
-FLAKY_DOWNLOAD_PAUSE_S = 0.5  # CDNs may publish a file a moment after the job names it
 # A poll whose own exchange failed like this is "not done yet": the job still runs at the
 # provider and the next poll asks again, within the generation's deadline.
 PASSING_POLL_FAILURES: tuple[type[ProviderError], ...] = (Unavailable, ProviderTimeout, RateLimited)
@@ -68,55 +66,32 @@ _BALANCE_MARKS = ("credit", "balance", "quota", "insufficient", "plan", "subscri
 # --- outputs -------------------------------------------------------------------------------
 
 
-def fetch_output(
-    adapter: JobAdapter, url: str, *, index: int, raise_transport_errors: bool
-) -> ProviderImage | ProviderImageFailure:
-    """Download one output now (provider links expire).
-
-    A link answering 404 is tried once more after `FLAKY_DOWNLOAD_PAUSE_S`, for files published
-    a moment late; a link that stays gone, is not an image or is too large is this image's
-    `ProviderImageFailure`. A connection that fails or times out is raised when
-    `raise_transport_errors` (Replicate, fal: the poll reports not-done and the next poll
-    downloads again), else it is this image's failure too (Scenario, SinanCode).
-    """
-    try:
-        try:
-            content = adapter.download_image(url)
-        except BadResponse as error:
-            if error.http_status != 404:
-                raise
-            adapter.sleep(FLAKY_DOWNLOAD_PAUSE_S)
-            content = adapter.download_image(url)
-        width, height, mime = image_facts(content)
-    except ProviderError as error:
-        if raise_transport_errors and not isinstance(error, BadResponse):
-            raise
-        return ProviderImageFailure(index, error.code, redact(error.message, adapter.secrets))
-    return ProviderImage(
-        index=index, content=content, url=url, width=width, height=height, mime=mime
-    )
-
-
 def collect_outputs(
     adapter: JobAdapter, urls: Sequence[str], *, expected: int, provider: str
 ) -> list[ProviderImage | ProviderImageFailure]:
-    """Every output downloaded (`fetch_output`, transport failures raised, so the caller's poll
+    """Every output downloaded (`wire.fetch_image`, transport failures raised, so the caller's poll
     is retried), then one `ProviderImageFailure` per image the provider made fewer than asked."""
     outcomes = [
-        fetch_output(adapter, url, index=index, raise_transport_errors=True)
+        fetch_image(adapter, url, index=index, raise_transport_errors=True)
         for index, url in enumerate(urls)
     ]
-    for index in range(len(urls), expected):
-        # A group may legitimately come out smaller (the model decides), or the provider's
-        # output filter took an image out; the provider does not say which.
-        outcomes.append(
-            ProviderImageFailure(
-                index=index,
-                code=ProviderError.code,
-                message=f"{provider} returned {len(urls)} of the {expected} images asked for",
-            )
+    return outcomes + missing_images(returned=len(urls), expected=expected, provider=provider)
+
+
+def missing_images(*, returned: int, expected: int, provider: str) -> list[ProviderImageFailure]:
+    """One `ProviderImageFailure` per image of the group the provider did not return.
+
+    A group may legitimately come out smaller (the model decides), or the provider's output
+    filter took an image out; the provider does not say which. Either way the caller learns
+    which images are missing, as with a failure the provider names."""
+    return [
+        ProviderImageFailure(
+            index=index,
+            code=ProviderError.code,
+            message=f"{provider} returned {returned} of the {expected} images asked for",
         )
-    return outcomes
+        for index in range(returned, expected)
+    ]
 
 
 # --- polls ---------------------------------------------------------------------------------

@@ -76,9 +76,6 @@ class JobAdapter(BaseAdapter):
     def cancel(self, job: ProviderJob) -> None:
         """Ask the provider to stop the job; best effort, never raises for an unknown job."""
 
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)  # an attribute so tests replace it
-
     def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
         """Submit and poll in this thread (for `check`, scripts and tests; the worker does not
         use this: it polls from re-scheduled tasks)."""

@@ -57,14 +57,19 @@ from generations.providers.http import map_transport_errors
 from generations.providers.job_wire import (
     TRANSIENT_POLL_ERRORS,
     failed_job_error,
-    fetch_output,
     http_error,
+    missing_images,
     poll_record,
     refuse_unsupported,
 )
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
-from generations.providers.wire import accepted_call, provider_model_id, reply_json_object
+from generations.providers.wire import (
+    accepted_call,
+    fetch_image,
+    provider_model_id,
+    reply_json_object,
+)
 
 __all__ = ["SCENARIO_MODEL_IDS", "ScenarioAdapter"]
 
@@ -266,11 +271,14 @@ class ScenarioAdapter(JobAdapter):
         except TRANSIENT_POLL_ERRORS as error:
             return JobStatus(done=False, provider_status=f"success; assets {error.code}")
         outcomes: list[ProviderOutcome] = [
-            fetch_output(self, url, index=index, raise_transport_errors=False)
+            fetch_image(self, url, index=index)
             if url
             else ProviderImageFailure(index, BadResponse.code, "the asset has no url")
             for index, url in enumerate(urls)
         ]
+        outcomes += missing_images(
+            returned=len(urls), expected=int(job.state.get("max_images") or 1), provider="Scenario"
+        )
         delivered = sum(isinstance(outcome, ProviderImage) for outcome in outcomes)
         raw = {
             "provider": self.kind,

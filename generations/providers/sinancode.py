@@ -46,8 +46,8 @@ from generations.providers.errors import AuthError, BadRequest, BadResponse, Una
 from generations.providers.http import map_transport_errors
 from generations.providers.job_wire import (
     failed_job_error,
-    fetch_output,
     http_error,
+    missing_images,
     poll_record,
     refuse_unsupported,
 )
@@ -55,6 +55,7 @@ from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
 from generations.providers.wire import (
     accepted_call,
+    fetch_image,
     provider_model_id,
     reference_wire_value,
     reply_json_object,
@@ -196,11 +197,16 @@ class SinanCodeAdapter(JobAdapter):
         for index, entry in enumerate(results):
             url = _result_url(entry)
             if url:
-                outcomes.append(fetch_output(self, url, index=index, raise_transport_errors=False))
+                outcomes.append(fetch_image(self, url, index=index))
             else:
                 outcomes.append(
                     ProviderImageFailure(index, BadResponse.code, "a result entry has no url")
                 )
+        outcomes += missing_images(
+            returned=len(results),
+            expected=int(job.state.get("max_images") or 1),
+            provider="SinanCode",
+        )
         delivered = sum(isinstance(outcome, ProviderImage) for outcome in outcomes)
         raw = {
             "provider": self.kind,

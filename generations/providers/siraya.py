@@ -63,6 +63,7 @@ from generations.providers.http import (
 from generations.providers.registry import register_adapter
 from generations.providers.wire import (
     accepted_call,
+    fetch_image,
     image_facts,
     provider_model_id,
     reference_wire_value,
@@ -247,8 +248,7 @@ class SirayaAdapter(BaseAdapter):
             except (binascii.Error, ValueError) as exc:
                 raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
         elif isinstance(link, str) and link:
-            url = link
-            content = self.download_image(link)
+            return fetch_image(self, link, index=index)
         elif isinstance(failure, Mapping):
             # ASSUMPTION: a relayed Ark per-image failure (`data[].error`), not in §6.
             code, message = str(failure.get("code") or ""), str(failure.get("message") or "")

@@ -13,12 +13,21 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from generations.providers.contract import AccountConfig, ProviderRequest, ReferenceInput
+from generations.providers.contract import (
+    AccountConfig,
+    BaseAdapter,
+    ProviderImage,
+    ProviderImageFailure,
+    ProviderRequest,
+    ReferenceInput,
+)
 from generations.providers.errors import BadRequest, BadResponse, ProviderError
 from generations.providers.http import redact, request_id_from
 
 __all__ = [
+    "FLAKY_DOWNLOAD_PAUSE_S",
     "accepted_call",
+    "fetch_image",
     "image_facts",
     "provider_model_id",
     "reference_wire_value",
@@ -86,6 +95,39 @@ def image_facts(content: bytes, *, request_id: str | None = None) -> tuple[int, 
             message="the provider sent image bytes that are not a readable image",
             request_id=request_id,
         ) from exc
+
+
+FLAKY_DOWNLOAD_PAUSE_S = 0.5  # CDNs may publish a file a moment after the reply names it
+
+
+def fetch_image(
+    adapter: BaseAdapter, url: str, *, index: int, raise_transport_errors: bool = False
+) -> ProviderImage | ProviderImageFailure:
+    """Download one output now (provider links expire): the image, or this image's failure.
+
+    A link answering 404 is tried once more after `FLAKY_DOWNLOAD_PAUSE_S`, for files published
+    a moment late; a link that stays gone, is not an image or is too large is this image's
+    `ProviderImageFailure`, never the whole call's: the provider made (and billed) the others.
+    A connection that fails or times out is raised when `raise_transport_errors` (Replicate,
+    fal: the poll reports not-done and the next poll downloads again), else it is this image's
+    failure too.
+    """
+    try:
+        try:
+            content = adapter.download_image(url)
+        except BadResponse as error:
+            if error.http_status != 404:
+                raise
+            adapter.sleep(FLAKY_DOWNLOAD_PAUSE_S)
+            content = adapter.download_image(url)
+        width, height, mime = image_facts(content)
+    except ProviderError as error:
+        if raise_transport_errors and not isinstance(error, BadResponse):
+            raise
+        return ProviderImageFailure(index, error.code, redact(error.message, adapter.secrets))
+    return ProviderImage(
+        index=index, content=content, url=url, width=width, height=height, mime=mime
+    )
 
 
 def reply_json_object(

@@ -417,7 +417,6 @@ def test_bad_polling_options_fail_before_any_call(emulator: AceDataEmulator) -> 
         ("drop", Unavailable, False),  # sent: Ace may be generating it
         ("hang", ProviderTimeout, False),
         ("malformed", BadResponse, False),
-        ("expired_url", BadResponse, False),  # made and billed: never send it elsewhere
         ("refuse", ContentRefused, False),
         ("auth", AuthError, True),
     ],

@@ -364,7 +364,6 @@ def test_golden_request_body(
         ("hang", ProviderTimeout, False),
         ("malformed", BadResponse, False),
         ("refuse", ContentRefused, False),
-        ("expired_url", BadResponse, False),
     ],
 )
 def test_fault_maps_to_its_error(

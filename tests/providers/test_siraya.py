@@ -17,6 +17,7 @@ from generations.providers import (
     ContentRefused,
     ProviderError,
     ProviderImage,
+    ProviderImageFailure,
     ProviderOutcome,
     ProviderRequest,
     ProviderTimeout,
@@ -347,15 +348,15 @@ def test_a_fault_named_in_the_prompt_works_too(emulator: SirayaEmulator) -> None
     assert error.provider_code == "InputTextSensitiveContentDetected"
 
 
-def test_an_expired_link_is_a_bad_response_that_must_not_fail_over(
-    emulator: SirayaEmulator,
-) -> None:
+def test_an_expired_link_fails_the_image_not_the_call(emulator: SirayaEmulator) -> None:
+    # Siraya made (and billed) the image already: the call ends with this image's failure,
+    # never an error another account would be tried after.
     emulator.faults.add("expired_url")
 
-    error = failure_of(emulator, make_request(), response_format="url")
+    outcomes = run(emulator, make_request(), response_format="url")
 
-    assert type(error) is BadResponse
-    assert error.failover_safe is False  # Siraya made (and billed) the image already
+    assert [type(outcome) for outcome in outcomes] == [ProviderImageFailure, ProviderUsage]
+    assert outcomes[0].code == BadResponse.code
 
 
 @pytest.mark.parametrize("fault", ["latency", "partial"])
