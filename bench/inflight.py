@@ -7,7 +7,12 @@ call at a time would give ratio ~= N; all N in flight gives ratio ~= 1.
 
 With ``--provider replicate|fal|scenario|sinancode`` the generations go instead to that
 provider's emulator on a loopback port, whose jobs take L seconds: the worker submits each job
-and polls it from re-scheduled tasks, so no thread waits on a running job.
+and polls it from re-scheduled tasks, so no thread waits on a running job. With ``--provider
+ark`` they go to the Ark emulator, which answers each call after L seconds (streamed, with an
+image link to download): the synchronous path, whose calls wait on the worker's event loop.
+
+Each round also reports the worker's CPU seconds per generation (from /proc) and its peak
+resident memory and thread count while the round ran.
 
 Runs on a throwaway embedded default (SQLite + filesystem broker in a temporary folder) unless
 DATABASE_URL / CELERY_BROKER_URL name other services.
@@ -21,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,9 +48,9 @@ def main() -> None:
     parser.add_argument(
         "--provider",
         default="local",
-        choices=["local", *JOB_URL_SUFFIX],
-        help="local: the demo renderer sleeping L s per call; otherwise a job provider's "
-        "emulator whose jobs take L s",
+        choices=["local", *EMULATOR_URL_SUFFIX],
+        help="local: the demo renderer sleeping L s per call; ark: the Ark emulator answering "
+        "each call after L s; otherwise a job provider's emulator whose jobs take L s",
     )
     parser.add_argument("--timeout", type=float, default=600.0)
     arguments = parser.parse_args()
@@ -73,12 +79,14 @@ def main() -> None:
         emulator, base_url, api_key = start_emulator(arguments.provider, arguments.latency)
         only_account(
             kind=arguments.provider,
-            base_url=f"{base_url}{JOB_URL_SUFFIX[arguments.provider]}",
+            base_url=f"{base_url}{EMULATOR_URL_SUFFIX[arguments.provider]}",
             api_key=api_key,
             model=arguments.model,
         )
 
-    def one_round(round_number: int) -> tuple[float, float, int]:
+    def one_round(round_number: int) -> tuple[float, float, int, dict]:
+        cpu_before = process_cpu_s(worker.pid)
+        watch = ProcessWatch(worker.pid)
         started = time.monotonic()
         ids = [
             generation_submit(
@@ -109,8 +117,16 @@ def main() -> None:
                 )
             time.sleep(0.1)
         wall = time.monotonic() - started
+        watch.stop()
         succeeded = Generation.objects.filter(id__in=ids, status="succeeded").count()
-        return wall, submitted, succeeded
+        worker_figures = {
+            "cpu_ms_per_generation": round(
+                (process_cpu_s(worker.pid) - cpu_before) * 1000 / arguments.n, 1
+            ),
+            "peak_rss_mb": round(watch.peak_rss_kb / 1024, 1),
+            "peak_threads": watch.peak_threads,
+        }
+        return wall, submitted, succeeded, worker_figures
 
     worker = start_worker()
     try:
@@ -122,13 +138,14 @@ def main() -> None:
             emulator.terminate()
             emulator.wait(timeout=30)
 
-    walls = [wall for wall, _, _ in rounds]
+    walls = [wall for wall, _, _, _ in rounds]
     print(
         json.dumps(
             {
                 **wall_figures(n=arguments.n, latency_s=arguments.latency, walls=walls),
-                "submit_s": [round(submitted, 3) for _, submitted, _ in rounds],
-                "succeeded": [succeeded for _, _, succeeded in rounds],
+                "submit_s": [round(submitted, 3) for _, submitted, _, _ in rounds],
+                "succeeded": [succeeded for _, _, succeeded, _ in rounds],
+                "worker": [figures for _, _, _, figures in rounds],
                 "worker_concurrency": settings.CELERY_WORKER_CONCURRENCY,
                 "worker_pool": settings.CELERY_WORKER_POOL,
                 "broker": settings.CELERY_BROKER_URL.split(":")[0],
@@ -141,20 +158,21 @@ def main() -> None:
     )
 
 
-JOB_URL_SUFFIX = {"replicate": "/v1", "fal": "", "scenario": "/v1", "sinancode": "/v1"}
+EMULATOR_URL_SUFFIX = {
+    "ark": "/api/v3",
+    "replicate": "/v1",
+    "fal": "",
+    "scenario": "/v1",
+    "sinancode": "/v1",
+}
 
 
-def start_emulator(provider: str, job_seconds: float) -> tuple[subprocess.Popen, str, str]:
-    """The provider's emulator in a process of its own (as a real provider is elsewhere)."""
+def start_emulator(provider: str, seconds: float) -> tuple[subprocess.Popen, str, str]:
+    """The provider's emulator in a process of its own (as a real provider is elsewhere):
+    jobs that take ``seconds``, or (Ark) calls answered after ``seconds``."""
+    timing = ["--latency", str(seconds)] if provider == "ark" else ["--job-seconds", str(seconds)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.emulators.serve",
-            provider,
-            "--job-seconds",
-            str(job_seconds),
-        ],
+        [sys.executable, "-m", "tests.emulators.serve", provider, *timing],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -165,6 +183,36 @@ def start_emulator(provider: str, job_seconds: float) -> tuple[subprocess.Popen,
         process.kill()
         raise SystemExit(f"the {provider} emulator did not start")
     return process, line[1], line[2]
+
+
+def process_cpu_s(pid: int) -> float:
+    """User plus system CPU seconds the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class ProcessWatch:
+    """Samples a process's resident memory and thread count every 0.2 s until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_rss_kb, self.peak_threads = pid, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            status = dict(
+                line.split(":", 1)
+                for line in Path(f"/proc/{self.pid}/status").read_text().splitlines()
+                if ":" in line
+            )
+            self.peak_rss_kb = max(self.peak_rss_kb, int(status["VmRSS"].split()[0]))
+            self.peak_threads = max(self.peak_threads, int(status["Threads"]))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def start_worker() -> subprocess.Popen:

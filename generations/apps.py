@@ -12,6 +12,8 @@ class GenerationsConfig(AppConfig):
 
         # Pillow's own decompression-bomb guard, at our limit, for every image opened anywhere.
         Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
-        # Registers the tasks with Celery in every process, so services send them by name
-        # (generations.dispatch) without importing the module that imports them.
-        from . import tasks  # noqa: F401
+        # tasks: registers the tasks with Celery in every process, so services send them by
+        # name (generations.dispatch) without importing the module that imports them.
+        # worker: connects the worker's signals (lease renewal, recovery sweeps, the
+        # provider-call loop); they fire only in a Celery worker.
+        from . import tasks, worker  # noqa: F401

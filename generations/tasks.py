@@ -8,6 +8,7 @@ from django.db import InterfaceError, OperationalError
 
 from seedream_site.observability.context import bind_generation
 
+from .leases import lease_kept
 from .models import ProviderAttempt
 from .services.jobs import attempt_cancel_at_provider, generation_poll
 from .services.maintenance import deleted_generation_files_remove, generations_reap
@@ -15,7 +16,6 @@ from .services.provider_health import provider_health_rollup
 from .services.run import generation_run
 from .services.uploads import uploads_remove_idle
 from .webhooks import webhook_deliver
-from .worker import lease_kept
 
 # A database that is briefly unreachable or out of connections must not strand a generation:
 # these tasks retry with back-off (each is idempotent, see the notes beside them).

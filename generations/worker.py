@@ -2,6 +2,10 @@
 on, and now and then recovers lost runs and sends what the outbox still holds (run tasks, and
 webhooks whose first try the broker did not take).
 
+Provider calls answered in the response wait on the process's event loop
+(``providers.calls.CALL_LOOP``), started here too; a worker shutting down waits for the calls
+on it (``WORKER_SHUTDOWN_CALL_WAIT_S``) before it exits.
+
 One daemon thread per worker process does all of it, started by Celery's signals: in the main
 process for the threads and solo pools (``worker_ready``), in each child for prefork
 (``worker_process_init``). The renewal is one UPDATE for all of the process's generations; a
@@ -10,13 +14,11 @@ worker's thread finds the lapsed leases (``generations.services.recovery``). Tes
 tasks inline start no thread: a lease then simply lasts its first ``GENERATION_LEASE_S``.
 """
 
-import contextlib
 import logging
 import os
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from celery import signals
 from django.conf import settings
@@ -24,36 +26,19 @@ from django.db import transaction
 
 from .db import db_release
 from .dispatch import generations_dispatch_pending
+from .leases import leases_held
 from .models import Generation
+from .providers.calls import CALL_LOOP
 from .services.lifecycle import lease_deadline
 from .services.recovery import generations_recover_lost
 from .webhooks import webhooks_enqueue_missed
 
 logger = logging.getLogger(__name__)
 
-# The generations this process is working on (a Counter: a run and a poll may overlap).
-_working: Counter[str] = Counter()
-_working_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def lease_kept(generation_id: str) -> Iterator[None]:
-    """While inside, this process's housekeeping thread renews the generation's lease."""
-    with _working_lock:
-        _working[generation_id] += 1
-    try:
-        yield
-    finally:
-        with _working_lock:
-            _working[generation_id] -= 1
-            if _working[generation_id] <= 0:
-                del _working[generation_id]
-
 
 def leases_renew() -> int:
     """Renew the leases of every running generation this process works on (one UPDATE)."""
-    with _working_lock:
-        working = list(_working)
+    working = leases_held()
     if not working:
         return 0
     with transaction.atomic():
@@ -81,11 +66,13 @@ _started_in: int | None = None
 
 
 def housekeeping_start(*, sweep: bool) -> None:
-    """Start this process's housekeeping thread (once per process)."""
+    """Start this process's housekeeping thread and its provider-call loop (once per process)."""
     global _started_in
     if _started_in == os.getpid():
         return
     _started_in = os.getpid()
+    if settings.PROVIDER_CALLS_ON_LOOP:
+        CALL_LOOP.start()
     threading.Thread(
         target=_housekeeping_loop, kwargs={"sweep": sweep}, name="generation-leases", daemon=True
     ).start()
@@ -113,3 +100,12 @@ def _on_worker_ready(**_kwargs: object) -> None:
 @signals.worker_process_init.connect
 def _on_worker_child(**_kwargs: object) -> None:
     housekeeping_start(sweep=False)
+
+
+@signals.worker_shutting_down.connect
+def _on_worker_shutting_down(**_kwargs: object) -> None:
+    # Calls on the loop are not tasks Celery waits for: give them their time to end, so a
+    # restart does not cut off images a provider is about to deliver (and bill).
+    deadline = time.monotonic() + settings.WORKER_SHUTDOWN_CALL_WAIT_S
+    while CALL_LOOP.in_flight() and time.monotonic() < deadline:
+        time.sleep(0.2)

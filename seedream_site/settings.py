@@ -492,6 +492,13 @@ OPENAI_WAIT_TIMEOUT_S = env.float("OPENAI_WAIT_TIMEOUT_S", default=300.0)
 GENERATION_LEASE_S = env.int("GENERATION_LEASE_S", default=30)
 WORKER_HEARTBEAT_S = env.float("WORKER_HEARTBEAT_S", default=10.0)
 RECOVERY_SWEEP_S = env.float("RECOVERY_SWEEP_S", default=10.0)
+# Provider calls answered in the response wait on the worker process's event loop, holding no
+# thread; what they deliver is stored by this many threads, one call's outcomes in order.
+PROVIDER_FINISHER_THREADS = env.int("PROVIDER_FINISHER_THREADS", default=8)
+# False: such calls hold a worker thread each, as job-less calls once did (for comparison).
+PROVIDER_CALLS_ON_LOOP = env.bool("PROVIDER_CALLS_ON_LOOP", default=True)
+# A worker shutting down waits this long for the calls on its loop to end.
+WORKER_SHUTDOWN_CALL_WAIT_S = env.float("WORKER_SHUTDOWN_CALL_WAIT_S", default=30.0)
 # A generation QUEUED this long is sent to the workers again (its message may be lost).
 QUEUE_REDISPATCH_S = env.int("QUEUE_REDISPATCH_S", default=300)
 # Periodic jobs, run by `celery -A seedream_site beat` (one beat process per installation).

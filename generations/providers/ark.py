@@ -31,7 +31,7 @@ import base64
 import binascii
 import io
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
@@ -41,24 +41,22 @@ import httpx
 from PIL import Image
 
 from generations.providers.ark_stream import (
+    StreamReader,
     ark_error,
     image_failure,
     json_or_none,
-    stream_outcomes,
     usage_from,
 )
+from generations.providers.calls import CallAdapter, HttpCall, ImageLink, ReplyItem, ReplyReader
 from generations.providers.contract import (
-    BaseAdapter,
     ProviderImage,
     ProviderImageFailure,
-    ProviderOutcome,
     ProviderRequest,
     ReferenceInput,
 )
 from generations.providers.errors import AuthError, BadRequest, BadResponse, ProviderError
-from generations.providers.http import map_transport_errors, parse_retry_after, request_id_from
+from generations.providers.http import parse_retry_after, request_id_from
 from generations.providers.registry import register_adapter
-from generations.providers.wire import fetch_image
 
 __all__ = ["ARK_BASE_URLS", "ARK_MODELS", "ArkAdapter", "ArkModel", "BytePlusAdapter", "ark_error"]
 
@@ -118,7 +116,7 @@ ARK_MODELS: Mapping[str, ArkModel] = MappingProxyType(
 
 
 @register_adapter
-class ArkAdapter(BaseAdapter):
+class ArkAdapter(CallAdapter):
     """Volcengine Ark (China). Account options: `model_ids` (catalog id -> model or `ep-` id),
     `watermark` (default False), `response_format` ("url" default, or "b64_json"), `stream`
     (default True; streaming delivers each image as soon as it is made)."""
@@ -136,30 +134,25 @@ class ArkAdapter(BaseAdapter):
     def base_url(self) -> str:
         return (self.account.base_url or self.default_base_url).rstrip("/")
 
-    def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
+    def call_for(self, request: ProviderRequest) -> HttpCall:
         body = self.request_body(request)
         if not self.account.api_key:
             raise AuthError(message=f"the {self.provider_name} account has no API key")
-        with (
-            self.http_client(headers=self._headers()) as client,
-            map_transport_errors(secrets=self.secrets),
-            client.stream("POST", f"{self.base_url}{GENERATIONS_PATH}", json=body) as response,
-        ):
-            if response.status_code != 200:
-                response.read()
-                raise self._error_from_response(response)
-            request_id = request_id_from(response)
-            if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
-                yield from stream_outcomes(
-                    response.iter_bytes(),
-                    read_entry=partial(self._entry_outcome, request_id=request_id),
-                    read_error=partial(self._reported_error, request_id=request_id),
-                    request_id=request_id,
-                )
-            else:
-                # Validation errors come back as plain JSON even when we asked for a stream.
-                response.read()
-                yield from self._read_json(response, request_id=request_id)
+        return HttpCall("POST", f"{self.base_url}{GENERATIONS_PATH}", self._headers(), body)
+
+    def reader(self, response: httpx.Response) -> ReplyReader:
+        request_id = request_id_from(response)
+        if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
+            return StreamReader(
+                read_entry=partial(self._entry_outcome, request_id=request_id),
+                read_error=partial(self._reported_error, request_id=request_id),
+                request_id=request_id,
+            )
+        # Validation errors come back as plain JSON even when we asked for a stream.
+        return _JsonReply(partial(self._read_json, request_id=request_id))
+
+    def error_from_reply(self, response: httpx.Response) -> ProviderError:
+        return self._error_from_response(response)
 
     def check(self) -> str:
         return self.check_with_empty_request(
@@ -247,14 +240,13 @@ class ArkAdapter(BaseAdapter):
         """An `error` object inside a 200 reply (JSON or stream): its code says what it is."""
         return ark_error(error, http_status=200, request_id=request_id, secrets=self.secrets)
 
-    def _read_json(
-        self, response: httpx.Response, *, request_id: str | None
-    ) -> Iterator[ProviderOutcome]:
-        reply = json_or_none(response.content)
+    def _read_json(self, content: bytes, *, request_id: str | None) -> list[ReplyItem]:
+        reply = json_or_none(content)
         if not isinstance(reply, Mapping):
             raise BadResponse(
-                message=f"the provider's reply is not a JSON object: {response.text[:120]!r}",
-                http_status=response.status_code,
+                message="the provider's reply is not a JSON object: "
+                f"{content[:120].decode('utf-8', 'replace')!r}",
+                http_status=200,
                 request_id=request_id,
             )
         data = reply.get("data")
@@ -265,17 +257,18 @@ class ArkAdapter(BaseAdapter):
             raise BadResponse(
                 message="the provider's reply has no data list", request_id=request_id
             )
-        delivered = 0
-        for index, entry in enumerate(data):
-            outcome = self._entry_outcome(entry, index, request_id=request_id)
-            delivered += isinstance(outcome, ProviderImage)
-            yield outcome
-        yield usage_from(reply.get("usage"), delivered=delivered)
+        items = [
+            self._entry_outcome(entry, index, request_id=request_id)
+            for index, entry in enumerate(data)
+        ]
+        delivered = sum(not isinstance(item, ProviderImageFailure) for item in items)
+        return [*items, usage_from(reply.get("usage"), delivered=delivered)]
 
     def _entry_outcome(
         self, entry: object, index: int, *, request_id: str | None
-    ) -> ProviderImage | ProviderImageFailure:
-        """One `data[]` item or image event: a failure, or the image with its bytes."""
+    ) -> ProviderImage | ProviderImageFailure | ImageLink:
+        """One `data[]` item or image event: a failure, the image with its bytes, or its link
+        (the executor downloads it)."""
         if not isinstance(entry, Mapping):
             raise BadResponse(message="an image entry is not an object", request_id=request_id)
         failure = entry.get("error")
@@ -288,7 +281,7 @@ class ArkAdapter(BaseAdapter):
             except (binascii.Error, ValueError) as exc:
                 raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
         elif isinstance(entry.get("url"), str) and entry["url"]:
-            return fetch_image(self, entry["url"], index=index)
+            return ImageLink(index, entry["url"])
         else:
             raise BadResponse(
                 message="an image entry has no url or b64_json", request_id=request_id
@@ -312,6 +305,20 @@ class BytePlusAdapter(ArkAdapter):
 
 
 # --- small readers -----------------------------------------------------------------------
+
+
+class _JsonReply:
+    """A JSON reply: read whole at its end."""
+
+    def __init__(self, read: Callable[[bytes], list[ReplyItem]]) -> None:
+        self.read, self.body = read, bytearray()
+
+    def feed(self, chunk: bytes) -> list[ReplyItem]:
+        self.body.extend(chunk)
+        return []
+
+    def close(self) -> list[ReplyItem]:
+        return self.read(bytes(self.body))
 
 
 def _size_field(request: ProviderRequest) -> str:

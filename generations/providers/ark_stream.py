@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from generations.providers.contract import (
-    ProviderImage,
     ProviderImageFailure,
-    ProviderOutcome,
     ProviderUsage,
 )
 from generations.providers.errors import (
@@ -44,6 +42,8 @@ from generations.providers.http import redact
 __all__ = [
     "DONE",
     "ServerSentEvent",
+    "SseDecoder",
+    "StreamReader",
     "ark_error",
     "image_failure",
     "is_count",
@@ -61,7 +61,8 @@ COMPLETED = "image_generation.completed"
 # A line longer than this is not an event we can use: a 4K PNG as b64_json is ~30 MB of text.
 MAX_LINE_BYTES = 128 * 1024 * 1024
 
-EntryReader = Callable[[Mapping[str, Any], int], ProviderImage | ProviderImageFailure]
+# An entry's outcome: an image, its failure, or (for the call executor) a link to download.
+EntryReader = Callable[[Mapping[str, Any], int], Any]
 ErrorReader = Callable[[object], ProviderError]
 
 
@@ -71,57 +72,83 @@ class ServerSentEvent:
     data: str
 
 
-def stream_outcomes(
-    chunks: Iterable[bytes],
-    *,
-    read_entry: EntryReader,
-    read_error: ErrorReader,
-    request_id: str | None,
-) -> Iterator[ProviderOutcome]:
-    """Each image event's outcome as it arrives, then one `ProviderUsage`.
+class StreamReader:
+    """Ark's event stream read as it arrives (`feed`), then its end (`close`): each image event's
+    outcome, then one `ProviderUsage`.
 
     An error event raises `read_error(error)`, unless images came before it (then they stand
     and the usage decides the bill). A stream that stops before `completed` or `[DONE]` raises
     `Unavailable` that is not failover-safe: the provider was already generating.
     """
-    delivered = yielded = 0
-    usage: object = None
-    finished = False
-    for event in iter_sse_events(chunks):
+
+    def __init__(
+        self, *, read_entry: EntryReader, read_error: ErrorReader, request_id: str | None
+    ) -> None:
+        self.read_entry, self.read_error, self.request_id = read_entry, read_error, request_id
+        self.events = SseDecoder()
+        self.delivered = self.yielded = 0
+        self.usage: object = None
+        self.finished = False
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        return [item for event in self.events.feed(chunk) for item in self._event(event)]
+
+    def close(self) -> list[Any]:
+        items = [item for event in self.events.close() for item in self._event(event)]
+        if not self.finished:
+            raise Unavailable(
+                message="the provider's event stream ended before the generation completed",
+                request_id=self.request_id,
+                before_accepted=False,
+            )
+        return [*items, usage_from(self.usage, delivered=self.delivered)]
+
+    def _event(self, event: ServerSentEvent) -> list[Any]:
+        if self.finished:
+            return []  # after [DONE] nothing counts
         if event.data == DONE:
-            finished = True
-            break
+            self.finished = True
+            return []
         payload = json_or_none(event.data.encode())
         if not isinstance(payload, Mapping):
             raise BadResponse(
                 message=f"the provider sent an unreadable event: {event.data[:120]!r}",
-                request_id=request_id,
+                request_id=self.request_id,
             )
         kind = payload.get("type") or event.event
         if kind in (PARTIAL_SUCCEEDED, PARTIAL_FAILED):
             index = payload.get("image_index")
             if not is_count(index):
                 raise BadResponse(
-                    message="an image event has no image_index", request_id=request_id
+                    message="an image event has no image_index", request_id=self.request_id
                 )
-            outcome = read_entry(payload, index)
-            delivered += isinstance(outcome, ProviderImage)
-            yielded += 1
-            yield outcome
-        elif kind == COMPLETED:
-            finished, usage = True, payload.get("usage")
-            if payload.get("error") and not yielded:
-                raise read_error(payload["error"])
-        elif payload.get("error") and not yielded:
-            raise read_error(payload["error"])
+            outcome = self.read_entry(payload, index)
+            # An image named by link is counted as delivered; its download may yet fail.
+            self.delivered += not isinstance(outcome, ProviderImageFailure)
+            self.yielded += 1
+            return [outcome]
+        if kind == COMPLETED:
+            self.finished, self.usage = True, payload.get("usage")
+            if payload.get("error") and not self.yielded:
+                raise self.read_error(payload["error"])
+        elif payload.get("error") and not self.yielded:
+            raise self.read_error(payload["error"])
         # Any other event type is a feature we do not use; skipping it keeps us working.
-    if not finished:
-        raise Unavailable(
-            message="the provider's event stream ended before the generation completed",
-            request_id=request_id,
-            before_accepted=False,
-        )
-    yield usage_from(usage, delivered=delivered)
+        return []
+
+
+def stream_outcomes(
+    chunks: Iterable[bytes],
+    *,
+    read_entry: EntryReader,
+    read_error: ErrorReader,
+    request_id: str | None,
+) -> Iterator[Any]:
+    """`StreamReader` over a whole stream: each outcome as its event arrives, then the usage."""
+    reader = StreamReader(read_entry=read_entry, read_error=read_error, request_id=request_id)
+    for chunk in chunks:
+        yield from reader.feed(chunk)
+    yield from reader.close()
 
 
 def usage_from(raw: object, *, delivered: int) -> ProviderUsage:
@@ -253,42 +280,58 @@ def _describe(code: str, message: str, param: str = "") -> str:
 # --- SSE framing ---------------------------------------------------------------------------
 
 
-def iter_sse_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
-    """Parse an SSE byte stream into one `ServerSentEvent` per `data:` line.
+class SseDecoder:
+    """SSE framing as bytes arrive: one `ServerSentEvent` per `data:` line.
 
     A blank line forgets the current event name; comments (`:`), `id:` and `retry:` are
     ignored because Ark sends none and we never reconnect a paid generation.
     Raises `BadResponse` for text that is not UTF-8 or a line beyond `MAX_LINE_BYTES`.
     """
-    event = ""
-    for raw_line in _iter_lines(chunks):
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.event = ""
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        self.buffer.extend(chunk)
+        events: list[ServerSentEvent] = []
+        start = 0
+        while (end := self.buffer.find(b"\n", start)) != -1:
+            self._line(bytes(self.buffer[start:end]).removesuffix(b"\r"), events)
+            start = end + 1
+        del self.buffer[:start]
+        if len(self.buffer) > MAX_LINE_BYTES:
+            raise BadResponse(message="the provider's event stream has an overlong line")
+        return events
+
+    def close(self) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        if self.buffer:
+            self._line(bytes(self.buffer).removesuffix(b"\r"), events)
+            self.buffer.clear()
+        return events
+
+    def _line(self, raw_line: bytes, events: list[ServerSentEvent]) -> None:
         try:
             line = raw_line.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadResponse(message="the provider's event stream is not UTF-8 text") from exc
         if not line:
-            event = ""
-            continue
+            self.event = ""
+            return
         if line.startswith(":"):
-            continue
+            return
         field, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if field == "event":
-            event = value
+            self.event = value
         elif field == "data":
-            yield ServerSentEvent(event=event, data=value)
+            events.append(ServerSentEvent(event=self.event, data=value))
 
 
-def _iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    buffer = bytearray()
+def iter_sse_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
+    """`SseDecoder` over a whole byte stream."""
+    decoder = SseDecoder()
     for chunk in chunks:
-        buffer.extend(chunk)
-        start = 0
-        while (end := buffer.find(b"\n", start)) != -1:
-            yield bytes(buffer[start:end]).removesuffix(b"\r")
-            start = end + 1
-        del buffer[:start]
-        if len(buffer) > MAX_LINE_BYTES:
-            raise BadResponse(message="the provider's event stream has an overlong line")
-    if buffer:
-        yield bytes(buffer).removesuffix(b"\r")
+        yield from decoder.feed(chunk)
+    yield from decoder.close()

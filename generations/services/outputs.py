@@ -34,6 +34,48 @@ class AttemptResult:
     error: ProviderError | None = None
 
 
+class OutcomeConsumer:
+    """One attempt's outcomes taken one at a time: each image stored as it arrives, each
+    failure and the usage noted; ``finish`` records the attempt (not saved here: the caller
+    saves it with the generation's next state). A provider call on the worker's event loop
+    hands its outcomes over one by one (``services.run``); ``outcomes_consume`` reads them
+    from an iterator in the caller's thread."""
+
+    def __init__(
+        self, *, generation: Generation, attempt: ProviderAttempt, started: float | None = None
+    ) -> None:
+        self.generation, self.attempt = generation, attempt
+        self.started = time.monotonic() if started is None else started
+        self.already_stored = set(generation.outputs.values_list("index", flat=True))
+        self.result = AttemptResult()
+
+    def take(self, outcome: ProviderOutcome) -> None:
+        result = self.result
+        if isinstance(outcome, ProviderImage):
+            if outcome.index in self.already_stored or outcome.index >= self.generation.num_images:
+                return
+            failure = output_store(generation=self.generation, image=outcome)
+            if failure is None:
+                result.stored += 1
+                self.already_stored.add(outcome.index)
+            else:
+                result.image_errors.append(failure)
+        elif isinstance(outcome, ProviderImageFailure):
+            result.image_errors.append(
+                {"index": outcome.index, "code": outcome.code, "message": outcome.message}
+            )
+        elif isinstance(outcome, ProviderUsage):
+            result.usage = {"generated_images": outcome.generated_images, **outcome.raw}
+
+    def fail(self, error: ProviderError) -> None:
+        """The call ended with ``error``; what was stored so far stands."""
+        self.result.error = error
+
+    def finish(self) -> AttemptResult:
+        attempt_record(attempt=self.attempt, result=self.result, started=self.started)
+        return self.result
+
+
 def outcomes_consume(
     *,
     generation: Generation,
@@ -47,9 +89,7 @@ def outcomes_consume(
     midway ends the attempt with what was stored so far. The attempt is not saved here; the
     caller saves it with the generation's next state.
     """
-    already_stored = set(generation.outputs.values_list("index", flat=True))
-    result = AttemptResult()
-    started = time.monotonic() if started is None else started
+    consumer = OutcomeConsumer(generation=generation, attempt=attempt, started=started)
     pending = iter(outcomes)
     try:
         while True:
@@ -57,25 +97,10 @@ def outcomes_consume(
             outcome = next(pending, None)
             if outcome is None:
                 break
-            if isinstance(outcome, ProviderImage):
-                if outcome.index in already_stored or outcome.index >= generation.num_images:
-                    continue
-                failure = output_store(generation=generation, image=outcome)
-                if failure is None:
-                    result.stored += 1
-                    already_stored.add(outcome.index)
-                else:
-                    result.image_errors.append(failure)
-            elif isinstance(outcome, ProviderImageFailure):
-                result.image_errors.append(
-                    {"index": outcome.index, "code": outcome.code, "message": outcome.message}
-                )
-            elif isinstance(outcome, ProviderUsage):
-                result.usage = {"generated_images": outcome.generated_images, **outcome.raw}
+            consumer.take(outcome)
     except ProviderError as error:
-        result.error = error
-    attempt_record(attempt=attempt, result=result, started=started)
-    return result
+        consumer.fail(error)
+    return consumer.finish()
 
 
 def attempt_record(*, attempt: ProviderAttempt, result: AttemptResult, started: float) -> None:

@@ -5,14 +5,22 @@ RUNNING one hands it to ``recovery`` (which acts only once the run's lease has l
 of the group already stored are skipped, and the end is one lifecycle transition, so running it
 twice never stores an image twice or settles twice.
 
-Synchronous and streaming providers are called in the worker's thread. Job-based providers
+Providers that answer in the response (``CallAdapter``) are called on the worker process's
+event loop (``providers.calls``), holding no thread while they work; outside a worker (tests,
+an inline task) the same call runs in the caller's thread. Job-based providers
 (``JobAdapter``) are only submitted here; ``generations.services.jobs`` polls them from
 re-scheduled tasks, so a job that runs for a minute does not hold a worker thread for a minute.
 """
 
 import dataclasses
 import logging
+import os
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -21,21 +29,24 @@ from django.utils import timezone
 from .. import dispatch
 from ..credentials import CredentialUnreadable
 from ..db import after_commit, db_release
+from ..leases import lease_hold, lease_release
 from ..models import Generation, ProviderAccount, ProviderAttempt
 from ..providers import (
     AuthError,
     JobAdapter,
     ProviderError,
+    ProviderOutcome,
     ProviderRequest,
     RateLimited,
     ReferenceInput,
     Unavailable,
     build_adapter,
 )
+from ..providers.calls import CALL_LOOP, CallAdapter, call_outcomes
 from ..routing import account_config, accounts_for_model
 from .images import storage_read
 from .lifecycle import generation_finish, generation_lease_renew, generation_start
-from .outputs import AttemptResult, attempt_record, outcomes_consume
+from .outputs import AttemptResult, OutcomeConsumer, attempt_record, outcomes_consume
 from .poll_schedule import first_poll_delay_s, typical_job
 from .provider_accounts import provider_account_record_outcome
 from .recovery import generation_recover
@@ -132,6 +143,17 @@ def generation_route(
             if failed is None:
                 return  # submitted: the poll task takes it from here
             result = failed
+        elif isinstance(adapter, CallAdapter) and CALL_LOOP.running():
+            # On the worker's event loop: this thread is free as soon as the call is sent.
+            _call_on_loop(
+                generation,
+                attempt=attempt,
+                adapter=adapter,
+                request=request,
+                started=started,
+                tried=tried,
+            )
+            return
         else:
             result = outcomes_consume(
                 generation=generation,
@@ -142,6 +164,111 @@ def generation_route(
         if attempt_conclude(generation, attempt=attempt, result=result):
             return
         last_error = result.error
+
+
+def _call_on_loop(
+    generation: Generation,
+    *,
+    attempt: ProviderAttempt,
+    adapter: CallAdapter,
+    request: ProviderRequest,
+    started: float,
+    tried: list[int],
+) -> None:
+    """Run one provider call on the worker's event loop, holding no thread while the provider
+    works: each outcome is stored as it arrives by a finisher thread (one call's outcomes in
+    order), and the last step concludes the attempt, failing over to the next account as a
+    thread-held call would. The generation's lease is renewed throughout; a worker lost midway
+    leaves a lapsing lease, and recovery fails the open call (``worker_lost``)."""
+    generation_id = str(generation.id)
+    consumer = OutcomeConsumer(generation=generation, attempt=attempt, started=started)
+    lane = _Lane(_finishers())
+
+    def take(outcome: ProviderOutcome) -> None:
+        try:
+            consumer.take(outcome)
+        finally:
+            db_release()
+
+    def conclude(error: BaseException | None) -> None:
+        try:
+            if isinstance(error, ProviderError):
+                consumer.fail(error)
+            elif error is not None:
+                raise error
+            result = consumer.finish()
+            if not attempt_conclude(generation, attempt=attempt, result=result):
+                generation_route(generation, request=request, last_error=result.error, tried=tried)
+        except (OperationalError, InterfaceError):
+            # The database is out of reach: the lease lapses and recovery takes the run up.
+            logger.warning("generation %s: the call ended with the database away", generation_id)
+        except Exception:
+            generation_fail_internal(generation)
+        finally:
+            lease_release(generation_id)
+            db_release()
+
+    async def call() -> None:
+        error: BaseException | None = None
+        try:
+            async for outcome in call_outcomes(adapter, request):
+                lane.submit(take, outcome)
+        except Exception as failure:
+            error = failure
+        lane.submit(conclude, error)
+
+    lease_hold(generation_id)
+    CALL_LOOP.submit(call())
+
+
+class _Lane:
+    """Runs the functions given to it one after another on a shared pool, holding a pool
+    thread only while there is one to run."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._pending: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self._lock = threading.Lock()
+        self._busy = False
+
+    def submit(self, function: Callable[..., None], *args: Any) -> None:
+        with self._lock:
+            self._pending.append((function, args))
+            if self._busy:
+                return
+            self._busy = True
+        self._pool.submit(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._busy = False
+                    return
+                function, args = self._pending.popleft()
+            try:
+                function(*args)
+            except Exception:
+                logger.exception("a provider call's finishing step failed")
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _finishers() -> ThreadPoolExecutor:
+    """This process's finisher threads (a forked child makes its own)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (
+                os.getpid(),
+                ThreadPoolExecutor(
+                    max_workers=settings.PROVIDER_FINISHER_THREADS,
+                    thread_name_prefix="provider-finish",
+                ),
+            )
+        return _pool[1]
 
 
 def attempt_conclude(

@@ -202,7 +202,8 @@ class Emulator:
                         body=_maybe_json(request.body),
                     )
                 )
-        if self.latency_s:
+        # The provider's working time; its files (a CDN) answer at once.
+        if self.latency_s and not request.path.startswith("/files/"):
             time.sleep(self.latency_s)
         for method, pattern, handler in self._routes:
             match = pattern.match(request.path)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.ledger import ledger_mismatches
 from accounts.models import CreditAccount
-from generations import worker
+from generations import leases, worker
 from generations.catalog import GenerationSpec
 from generations.models import Generation, OutputImage, ProviderAttempt
 from generations.services import generation_run, generation_submit
@@ -142,7 +142,7 @@ def test_the_housekeeping_renews_only_this_process_s_generations(user, local_acc
     mine, others = running(user), running(user)
     lapse(mine)
     lapse(others)
-    with worker.lease_kept(str(mine.id)):
+    with leases.lease_kept(str(mine.id)):
         assert worker.leases_renew() == 1
     mine.refresh_from_db()
     others.refresh_from_db()

@@ -73,7 +73,9 @@ def start_process(
     return process
 
 
-def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_worker(
+    extra_env: dict[str, str] | None = None, *, concurrency: int = 8
+) -> subprocess.Popen:
     """A worker process on the test database; tasks are sent to the broker, not run inline."""
     celery_app.conf.task_always_eager = False
     return start_process(
@@ -85,7 +87,7 @@ def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
             "--pool",
             "threads",
             "--concurrency",
-            "8",
+            str(concurrency),
             "--loglevel",
             "INFO",
             "--without-gossip",
