@@ -141,4 +141,4 @@ def assert_same_call(
         for field in sorted(set(expected) | set(sent))
         if field not in allowed and expected.get(field, "<absent>") != sent.get(field, "<absent>")
     }
-    assert mismatches == {}, "(reference, ours) per field"
+    assert mismatches == {}, f"(reference, ours) per field: {mismatches}"
