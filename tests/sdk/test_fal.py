@@ -115,7 +115,9 @@ def test_sdk_raises_a_failed_jobs_error_on_the_result(
         handle.get(interval=0.01)
 
     assert raised.value.status_code == status
-    assert raised.value.message[0]["type"] == kind
+    # fal's `detail` is a list of errors here; the SDK hands it on as the message.
+    detail: Any = raised.value.message
+    assert detail[0]["type"] == kind
 
 
 def test_sdk_cancels_a_queued_request(emulator: FalEmulator) -> None:
