@@ -93,7 +93,7 @@ def test_sdk_reads_the_throttle_answer(emulator: ReplicateEmulator) -> None:
 
 def test_sdk_retries_a_throttled_poll_after_retry_after(emulator: ReplicateEmulator) -> None:
     prediction = sdk_create(emulator)
-    emulator.faults.add("rate_limit", seconds=0, path="/v1/predictions/")
+    emulator.faults.add("rate_limit", seconds=1, path="/v1/predictions/")
 
     prediction.reload()
     prediction.reload()
