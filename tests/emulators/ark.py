@@ -165,6 +165,7 @@ class ArkEmulator(Emulator):
         if not isinstance(body, dict):
             # ASSUMPTION: Ark's answer to a body that is not a JSON object.
             return error_reply(400, "InvalidParameter", "the request body is not JSON", request_id)
+        body = without_nulls(body)
         prompt = body["prompt"] if isinstance(body.get("prompt"), str) else ""
         fault = self.fault_for(request, prompt)
         if fault is not None and fault.kind in FAULT_ERRORS:
@@ -310,6 +311,21 @@ def error_reply(
         }
     }
     return EmulatorResponse.json(status, payload, {"X-Request-Id": request_id, **(headers or {})})
+
+
+def without_nulls(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with every null field dropped, in nested objects too: Ark reads null as absent.
+
+    The official SDKs (volcengine, byteplus) send each parameter the caller left unset as JSON
+    null (`"seed": null`, `"sequential_image_generation_options": {"max_images": null}`), and
+    the real API accepts those requests; checking `param in body` on the raw body would refuse
+    every one of them.
+    """
+    return {
+        name: without_nulls(value) if isinstance(value, dict) else value
+        for name, value in body.items()
+        if value is not None
+    }
 
 
 def usage_of(entries: list[dict[str, Any]]) -> dict[str, int]:

@@ -185,3 +185,49 @@ def test_urls_are_served_by_the_emulator() -> None:
 
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/jpeg"
+
+
+# The body volcengine-python-sdk and byteplus-python-sdk-v2 send for a call that sets only
+# these fields: every other parameter of `images.generate` goes out as null.
+SDK_NULLS = {
+    "seed": None,
+    "guidance_scale": None,
+    "optimize_prompt": None,
+    "optimize_prompt_options": None,
+    "tools": None,
+    "output_format": None,
+    "layer_decomposition": None,
+}
+
+
+def test_null_fields_of_the_official_sdks_count_as_absent() -> None:
+    body = body_for(
+        size="2048x2048",
+        image=png_uri(),
+        response_format="url",
+        watermark=False,
+        sequential_image_generation="auto",
+        sequential_image_generation_options={"max_images": 2},
+        **SDK_NULLS,
+    )
+
+    response = post(ArkEmulator(), body)
+
+    assert response.status_code == 200, response.text
+    assert [entry["size"] for entry in response.json()["data"]] == ["2048x2048"] * 2
+
+
+def test_a_null_inside_an_object_counts_as_absent_too() -> None:
+    body = body_for(
+        size="2048x2048",
+        image=[png_uri()] * 3,
+        sequential_image_generation="auto",
+        sequential_image_generation_options={"max_images": None},
+        response_format=None,
+    )
+
+    reply = post(ArkEmulator(), body).json()
+
+    # max_images absent: the documented default 15 shrinks to fit the 3 references.
+    assert len(reply["data"]) == 12
+    assert reply["data"][0]["url"].startswith("http")
