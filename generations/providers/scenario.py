@@ -4,7 +4,8 @@ Wire facts: providers.md §3 and §9, and Scenario's Bytedance model table (shar
 `POST {base}/generate/custom/{modelId}` with the model's parameters flat in the body answers
 `{"job": {"jobId", "status": "queued"}, "creativeUnitsCost"}`; `GET {base}/jobs/{jobId}` gives
 the job until its status is `success` (then `job.metadata.assetIds[]` -> `GET {base}/assets/{id}`
--> `asset.url`), `failure` or `canceled`. Reference images must be Scenario assets first:
+-> `asset.url`), `failure` (the reason in `job.metadata.error`, as Scenario's SDK models it) or
+`canceled`. Reference images must be Scenario assets first:
 `POST {base}/assets` `{"image", "name"}` -> `{"asset": {"id"}}`. `base_url` includes `/v1`.
 
 Credentials: Scenario authenticates with HTTP Basic over an API key *and* secret, so the
@@ -88,6 +89,7 @@ class _ModelShape:
     tiers: tuple[str, ...] = ()
     ratios: tuple[str, ...] = COMMON_RATIOS
     side_range: tuple[int, int] | None = None
+    height_range: tuple[int, int] | None = None  # when height's limits differ from width's
     max_references: int = 0
     group: bool = False
     seed: bool = False
@@ -96,10 +98,15 @@ class _ModelShape:
 _SHAPES: Mapping[str, _ModelShape] = {
     "seedream-4.0": _ModelShape("tier", ("1K", "2K", "4K"), max_references=14, group=True),
     "seedream-4.5": _ModelShape("tier", ("2K", "4K"), max_references=10, group=True),
-    # Width/height 1024-6240 per providers.md §3.3 (page of 2026-07); seed 000 (2026-03) printed
-    # 4704/4096 maxima. The newer page wins. ASSUMPTION: 14 references, as on every Ark 5.0 lite.
+    # Width 1024-4704, height 1024-4096: the model table's own min/max columns (seed 000).
+    # providers.md §3.3 summarised them as 1024-6240 a side, which Scenario refuses past 4704
+    # wide or 4096 high. ASSUMPTION: 14 references, as on every Ark 5.0 lite.
     "seedream-5.0-lite": _ModelShape(
-        "lite", side_range=(1024, 6240), max_references=14, group=True
+        "lite",
+        side_range=(1024, 4704),
+        height_range=(1024, 4096),
+        max_references=14,
+        group=True,
     ),
     "seedream-3.0-t2i": _ModelShape("exact", side_range=(512, 2048), seed=True),
     "dreamina-3.1": _ModelShape(
@@ -163,7 +170,7 @@ class ScenarioAdapter(JobAdapter):
             status = str(record.get("status") or "")
             if status == "failure":
                 raise failed_job_error(
-                    "Scenario", record.get("error"), job_id=job.job_id, secrets=self.secrets
+                    "Scenario", _job_failure(record), job_id=job.job_id, secrets=self.secrets
                 )
             if status == "canceled":
                 raise Unavailable(
@@ -310,10 +317,12 @@ def _size_fields(request: ProviderRequest, shape: _ModelShape) -> dict[str, Any]
         return {"resolution": tier, "aspectRatio": ratio}
     if shape.side_range is not None:
         low, high = shape.side_range
-        if not (low <= request.width <= high and low <= request.height <= high):
+        height_low, height_high = shape.height_range or shape.side_range
+        if not (low <= request.width <= high and height_low <= request.height <= height_high):
             raise BadRequest(
-                message=f"Scenario's {request.model} takes width and height from {low} to "
-                f"{high} pixels; got {request.width}x{request.height}"
+                message=f"Scenario's {request.model} takes a width of {low}-{high} and a height "
+                f"of {height_low}-{height_high} pixels; "
+                f"got {request.width}x{request.height}"
             )
     sides = {"width": request.width, "height": request.height}
     if shape.size_style == "dreamina":
@@ -321,6 +330,14 @@ def _size_fields(request: ProviderRequest, shape: _ModelShape) -> dict[str, Any]
     if shape.size_style == "lite" and tier:
         return {"aspectRatio": ratio, **sides}
     return sides
+
+
+def _job_failure(record: Mapping[str, Any]) -> object:
+    """Why a job failed: `job.metadata.error`, where Scenario's own SDK models it, else a
+    top-level `job.error` (the shape a docs copy and older clients show)."""
+    metadata = record.get("metadata")
+    reason = metadata.get("error") if isinstance(metadata, Mapping) else None
+    return reason or record.get("error")
 
 
 def _job_path(job: ProviderJob) -> str:
