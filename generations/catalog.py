@@ -98,6 +98,8 @@ class CatalogModel:
     guidance_range: tuple[float, float] | None = None
     # `output_format` exists on 5.0-lite only; everything else returns JPEG (§1.3).
     output_formats: tuple[str, ...] = ("jpeg",)
+    # The shape a tier takes when the caller names none: the provider's own default.
+    default_aspect_ratio: str = DEFAULT_ASPECT_RATIO
 
     @property
     def accepts_explicit_size(self) -> bool:
@@ -110,7 +112,7 @@ class CatalogModel:
             for key, value in asdict(self).items()
         }
         data["accepts_explicit_size"] = self.accepts_explicit_size
-        data["default_aspect_ratio"] = DEFAULT_ASPECT_RATIO if self.aspect_ratios else ""
+        data["default_aspect_ratio"] = self.default_aspect_ratio if self.aspect_ratios else ""
         data["max_prompt_length"] = MAX_PROMPT_LENGTH
         table = TIER_SIZES_BY_MODEL.get(self.id, {})
         data["tier_dimensions"] = {
@@ -257,6 +259,7 @@ _MODELS: tuple[CatalogModel, ...] = (
         size_tiers=("1K", "2K"),  # Scenario `resolution`, default 2K
         default_size="2K",
         aspect_ratios=ASPECT_RATIOS,  # the common ones plus 9:21
+        default_aspect_ratio="4:3",  # Scenario's `aspectRatio` default (seed 000)
         # Scenario's custom width/height are 512-3024 per side; the product and aspect limits
         # are only what those side limits imply.
         min_pixels=512 * 512,
@@ -287,7 +290,7 @@ def get_model(model_id: str) -> CatalogModel:
 
 
 def tier_dimensions(model_id: str, tier: str, aspect_ratio: str = "") -> tuple[int, int]:
-    """Recommended WxH for a tier keyword and aspect ratio ("" = 1:1) on a model.
+    """Recommended WxH for a tier keyword and aspect ratio ("" = the model's default) on a model.
 
     SeedEdit's "adaptive" follows the reference image; it answers the 1024x1024 stand-in.
     """

@@ -156,7 +156,7 @@ def keyword_dimensions(
             )
             return None
         return ADAPTIVE_FALLBACK_DIMENSIONS
-    aspect_ratio = aspect_ratio or DEFAULT_ASPECT_RATIO
+    aspect_ratio = aspect_ratio or model.default_aspect_ratio
     if aspect_ratio not in model.aspect_ratios:
         add_error(
             errors,
@@ -182,7 +182,7 @@ def resolve_size(
         dimensions = keyword_dimensions(model, keyword, aspect_ratio, errors)
         if dimensions is None:
             return None
-        tier_aspect = "" if keyword == ADAPTIVE_SIZE else aspect_ratio or DEFAULT_ASPECT_RATIO
+        tier_aspect = "" if keyword == ADAPTIVE_SIZE else aspect_ratio or model.default_aspect_ratio
         return ResolvedSize(keyword, tier_aspect, *dimensions)
 
     parsed = parse_explicit_size(size)

@@ -193,7 +193,8 @@ def test_refused_tier_message_names_the_forms():
         ("seedream-4.0", "", "16:9", 2848, 1600),
         ("seedream-3.0-t2i", "", "", 1024, 1024),
         ("seededit-3.0-i2i", "", "", 1024, 1024),
-        ("dreamina-3.1", "", "", 2048, 2048),
+        # Scenario's Dreamina 3.1 defaults to 4:3 (seed 000, `aspectRatio` default).
+        ("dreamina-3.1", "", "", 2304, 1728),
     ],
 )
 def test_empty_size_uses_the_model_default(model_id, size, aspect_ratio, width, height):
@@ -205,6 +206,13 @@ def test_empty_size_uses_the_model_default(model_id, size, aspect_ratio, width, 
 def test_tier_without_aspect_ratio_defaults_to_square():
     resolved = validate_spec(spec("seedream-4.5", size="4K"))
     assert (resolved.aspect_ratio, resolved.width, resolved.height) == ("1:1", 4096, 4096)
+
+
+def test_dreamina_tier_without_aspect_ratio_takes_scenarios_4_3_default():
+    # Seed 000: Dreamina 3.1's `aspectRatio` defaults to 4:3 at Scenario, not 1:1.
+    resolved = validate_spec(spec("dreamina-3.1", size="1K"))
+    assert (resolved.aspect_ratio, resolved.width, resolved.height) == ("4:3", 1472, 1104)
+    assert get_model("dreamina-3.1").as_dict()["default_aspect_ratio"] == "4:3"
 
 
 def test_tier_with_aspect_ratio_resolves_to_the_table_size():
