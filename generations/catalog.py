@@ -317,7 +317,18 @@ def validate_spec(spec: GenerationSpec) -> ResolvedSpec:
         errors.update(exc.errors)
         raise SpecError(errors) from None
 
-    resolved_size = resolve_size(model, spec.size or "", spec.aspect_ratio or "", errors)
+    # An edit keeps its reference's shape unless the caller names one (only tiered models
+    # that take references; a count the checks below refuse changes nothing here).
+    follows_reference = (
+        model.image_to_image and isinstance(spec.reference_count, int) and spec.reference_count > 0
+    )
+    resolved_size = resolve_size(
+        model,
+        spec.size or "",
+        spec.aspect_ratio or "",
+        errors,
+        follows_reference=follows_reference,
+    )
     check_image_counts(model, spec.num_images, spec.reference_count, errors)
     seed = _check_seed(model, spec.seed, errors)
     guidance_scale = _check_guidance(model, spec.guidance_scale, errors)

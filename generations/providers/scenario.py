@@ -15,6 +15,8 @@ not). A key without ':' is refused with `AuthError` before any call.
 Request decisions:
 - Model ids per catalog id (`SCENARIO_MODEL_IDS`, overridable with `options["model_ids"]`); the
   parameter shape follows the catalog id, so an override may point at another variant.
+- An edit (reference images) without an aspect ratio keeps the reference's shape: `aspectRatio`
+  `auto` on 4.0 / 4.5 Edit, `match_input_image` on 5.0 lite (seed 000).
 - Seedream 4.0 / 4.5 Edit take only a `size` tier with an `aspectRatio`, so an explicit
   WIDTHxHEIGHT is refused for them (rounding it to a tier would hand back another size).
   5.0 lite gets the concrete `width`/`height` (plus `aspectRatio` for a tier), Seedream 3 its
@@ -93,11 +95,17 @@ class _ModelShape:
     max_references: int = 0
     group: bool = False
     seed: bool = False
+    # The `aspectRatio` that keeps the reference's shape (seed 000), for edits naming none.
+    match_input: str = ""
 
 
 _SHAPES: Mapping[str, _ModelShape] = {
-    "seedream-4.0": _ModelShape("tier", ("1K", "2K", "4K"), max_references=14, group=True),
-    "seedream-4.5": _ModelShape("tier", ("2K", "4K"), max_references=10, group=True),
+    "seedream-4.0": _ModelShape(
+        "tier", ("1K", "2K", "4K"), max_references=14, group=True, match_input="auto"
+    ),
+    "seedream-4.5": _ModelShape(
+        "tier", ("2K", "4K"), max_references=10, group=True, match_input="auto"
+    ),
     # Width 1024-4704, height 1024-4096: the model table's own min/max columns (seed 000).
     # providers.md §3.3 summarised them as 1024-6240 a side, which Scenario refuses past 4704
     # wide or 4096 high. ASSUMPTION: 14 references, as on every Ark 5.0 lite.
@@ -107,6 +115,7 @@ _SHAPES: Mapping[str, _ModelShape] = {
         height_range=(1024, 4096),
         max_references=14,
         group=True,
+        match_input="match_input_image",
     ),
     "seedream-3.0-t2i": _ModelShape("exact", side_range=(512, 2048), seed=True),
     "dreamina-3.1": _ModelShape(
@@ -301,10 +310,11 @@ class ScenarioAdapter(JobAdapter):
 def _size_fields(request: ProviderRequest, shape: _ModelShape) -> dict[str, Any]:
     """Size parameters per model family; `BadRequest` for a size the model cannot take."""
     tier = request.size.strip().upper() if request.size.strip().upper() in TIERS else ""
-    ratio = request.aspect_ratio or "1:1"
+    follows_reference = bool(request.references and not request.aspect_ratio and shape.match_input)
+    ratio = shape.match_input if follows_reference else request.aspect_ratio or "1:1"
     if tier and (tier not in shape.tiers and shape.size_style != "lite"):
         raise BadRequest(message=f"Scenario's {request.model} has no {tier} size")
-    if tier and ratio not in shape.ratios:
+    if tier and not follows_reference and ratio not in shape.ratios:
         raise BadRequest(message=f"Scenario's {request.model} has no {ratio} aspect ratio")
     if shape.size_style == "tier":
         if not tier:
