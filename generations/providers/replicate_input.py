@@ -18,7 +18,9 @@ Request decisions:
   anything outside is refused before the call, as are tiers, aspect ratios and custom sizes a
   model's (or pinned version's) schema lacks (§2.3).
 - `sequential_image_generation` and `max_images` are always sent (defaults change between
-  schema versions); 5.0 lite gets `output_format` (its default is PNG). No seed, guidance or
+  schema versions), and so is `enhance_prompt` (Replicate's default is on, seed 001; ours is
+  off, the account option `enhance_prompt` turns it on); 5.0 lite gets `output_format` (its
+  default is PNG). No seed, guidance or
   watermark input exists (§9.5): asking for one is refused, not silently dropped.
 - References go as URLs or data URIs (Replicate recommends data URIs only up to 256 KB;
   uploading through its Files API would lift that, not done yet).
@@ -126,9 +128,14 @@ def account_option_error(problem: str) -> BadRequest:
     return error
 
 
-def prediction_input(request: ProviderRequest, *, version: str = "") -> dict[str, Any]:
+def prediction_input(
+    request: ProviderRequest, *, version: str = "", enhance_prompt: bool = False
+) -> dict[str, Any]:
     """The prediction's `input` for `request`, following the pinned `version`'s schema
-    when there is one; `BadRequest` for what Replicate (or that version) cannot do."""
+    when there is one; `BadRequest` for what Replicate (or that version) cannot do.
+
+    `enhance_prompt` is always sent: Replicate's default is on (seed 001), ours off.
+    """
     schema = input_schema(request.model, version)
     if request.seed is not None or request.guidance_scale is not None:
         raise BadRequest(message="Replicate's Seedream models take no seed or guidance scale")
@@ -148,6 +155,7 @@ def prediction_input(request: ProviderRequest, *, version: str = "") -> dict[str
         payload["image_input"] = [reference_wire_value(ref) for ref in request.references]
     payload["sequential_image_generation"] = "auto" if request.max_images > 1 else "disabled"
     payload["max_images"] = request.max_images
+    payload["enhance_prompt"] = enhance_prompt
     if schema.output_format:
         payload["output_format"] = request.output_format
     return payload

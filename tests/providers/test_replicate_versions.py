@@ -61,6 +61,7 @@ PINNED_GOLDEN: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "aspect_ratio": "16:9",
             "sequential_image_generation": "disabled",
             "max_images": 1,
+            "enhance_prompt": False,
         },
     ),
     (  # 4.0 pinned, 1K; a group of 2
@@ -73,6 +74,7 @@ PINNED_GOLDEN: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "aspect_ratio": "1:1",
             "sequential_image_generation": "auto",
             "max_images": 2,
+            "enhance_prompt": False,
         },
     ),
     (  # the 4.5 beta has no match_input_image: a reference without a shape goes out square
@@ -87,6 +89,7 @@ PINNED_GOLDEN: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "image_input": [PNG_DATA_URI],
             "sequential_image_generation": "disabled",
             "max_images": 1,
+            "enhance_prompt": False,
         },
     ),
     (  # a version that takes custom sizes
@@ -101,6 +104,7 @@ PINNED_GOLDEN: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "height": 2000,
             "sequential_image_generation": "disabled",
             "max_images": 1,
+            "enhance_prompt": False,
         },
     ),
 ]  # fmt: skip
