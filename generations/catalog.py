@@ -164,11 +164,13 @@ _MODELS: tuple[CatalogModel, ...] = (
     CatalogModel(
         id="seedream-5.0-lite",
         label="Seedream 5.0 Lite",
-        description="The newest Seedream: 2K or 3K images, up to 14 references, JPEG or PNG.",
+        description="The newest Seedream: 2K, 3K or 4K images, up to 14 references, JPEG or PNG.",
         text_to_image=True,
         image_to_image=True,
-        # The official page lists 2K/3K only; resellers' 4K is unverified, so refused (§1.4).
-        size_tiers=("2K", "3K"),
+        # The official page lists 2K/3K; Siraya (seed 004) and Ace (seed 002) also serve 4K.
+        # Providers without it refuse 4K before any call, and the request fails over to one
+        # that serves it. Explicit sizes keep the official pixel range below.
+        size_tiers=("2K", "3K", "4K"),
         default_size="2K",  # Ark default 2048x2048 (§1.3)
         aspect_ratios=COMMON_ASPECT_RATIOS,
         min_pixels=3_686_400,  # 2560 x 1440

@@ -52,6 +52,7 @@ from generations.providers.errors import (
     QuotaError,
     RateLimited,
     Unavailable,
+    unserved_request,
 )
 from generations.providers.http import (
     build_http_client,
@@ -97,6 +98,9 @@ _GUIDANCE_MODELS = frozenset({"seedream-3.0-t2i", "seededit-3.0-i2i"})
 # Ace has already billed. An account's longer read timeout still wins.
 SYNC_READ_TIMEOUT_S = 300.0
 _OUTPUT_FORMAT_MODELS = frozenset({"seedream-5.0-lite"})
+# Tiers Ace lists as presets (seed 002) whose non-square WxH passes the pixel range Ace relays
+# from Ark (§1.4: 5.0 lite at most 10,404,496 px; ASSUMPTION: Ace enforces it too).
+_KEYWORD_ONLY_TIERS: Mapping[str, tuple[str, ...]] = {"seedream-5.0-lite": ("4K",)}
 
 # `error.code` values (§4.3 table, §9.8). ASSUMPTION: `disabled` (a 400 listed with the token
 # codes) means a disabled token or application, so another account may serve.
@@ -211,6 +215,16 @@ class AceDataAdapter(JobAdapter):
             )
             refusal.failover_safe = True
             raise refusal
+        if request.size in _KEYWORD_ONLY_TIERS.get(
+            request.model, ()
+        ) and request.aspect_ratio not in (
+            "",
+            SQUARE,
+        ):
+            raise unserved_request(
+                f"Ace Data Cloud serves {request.model} at {request.size} only as the keyword, "
+                f"which takes its shape from the prompt; not at {request.aspect_ratio}"
+            )
         body: dict[str, Any] = {
             "action": "generate",  # as in every example of Ace's guide
             "model": model_id,

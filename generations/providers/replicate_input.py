@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from generations.providers.contract import AccountConfig, ProviderRequest
-from generations.providers.errors import BadRequest
+from generations.providers.errors import BadRequest, unserved_request
 from generations.providers.wire import reference_wire_value
 
 __all__ = [
@@ -162,13 +162,13 @@ def prediction_input(
 
 
 def schema_refusal(request: ProviderRequest, schema: ReplicateSchema, problem: str) -> BadRequest:
-    """`BadRequest` for an input the schema lacks, before any call.
+    """`BadRequest` for an input the schema lacks, before any call. It may fail over: nothing
+    was sent, and another account may serve the request (4K on 5.0 lite at Siraya, say).
 
-    When the lack is a pinned version's, the message names the version and the fix, and the
-    refusal may fail over: nothing was sent, and another account may serve the request.
+    When the lack is a pinned version's, the message names the version and the fix.
     """
     if not schema.version:
-        return BadRequest(message=f"Replicate's {request.model} {problem}")
+        return unserved_request(f"Replicate's {request.model} {problem}")
     error = BadRequest(
         message=f"Replicate's {request.model} version {schema.version[:8]}, which this account "
         f"pins, {problem}. Change the request, or have staff pin a version that takes it "

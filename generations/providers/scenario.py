@@ -55,6 +55,7 @@ from generations.providers.errors import (
     BadRequest,
     BadResponse,
     Unavailable,
+    unserved_request,
 )
 from generations.providers.http import map_transport_errors
 from generations.providers.job_wire import (
@@ -329,10 +330,10 @@ def _size_fields(request: ProviderRequest, shape: _ModelShape) -> dict[str, Any]
         low, high = shape.side_range
         height_low, height_high = shape.height_range or shape.side_range
         if not (low <= request.width <= high and height_low <= request.height <= height_high):
-            raise BadRequest(
-                message=f"Scenario's {request.model} takes a width of {low}-{high} and a height "
-                f"of {height_low}-{height_high} pixels; "
-                f"got {request.width}x{request.height}"
+            # Another provider may take these sides (5.0 lite's 4K 16:9 at Siraya, say).
+            raise unserved_request(
+                f"Scenario's {request.model} takes a width of {low}-{high} and a height "
+                f"of {height_low}-{height_high} pixels; got {request.width}x{request.height}"
             )
     sides = {"width": request.width, "height": request.height}
     if shape.size_style == "dreamina":
