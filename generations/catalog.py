@@ -98,6 +98,8 @@ class CatalogModel:
     guidance_range: tuple[float, float] | None = None
     # `output_format` exists on 5.0-lite only; everything else returns JPEG (§1.3).
     output_formats: tuple[str, ...] = ("jpeg",)
+    # The shape a tier takes when the caller names none: the provider's own default.
+    default_aspect_ratio: str = DEFAULT_ASPECT_RATIO
 
     @property
     def accepts_explicit_size(self) -> bool:
@@ -110,7 +112,7 @@ class CatalogModel:
             for key, value in asdict(self).items()
         }
         data["accepts_explicit_size"] = self.accepts_explicit_size
-        data["default_aspect_ratio"] = DEFAULT_ASPECT_RATIO if self.aspect_ratios else ""
+        data["default_aspect_ratio"] = self.default_aspect_ratio if self.aspect_ratios else ""
         data["max_prompt_length"] = MAX_PROMPT_LENGTH
         table = TIER_SIZES_BY_MODEL.get(self.id, {})
         data["tier_dimensions"] = {
@@ -162,11 +164,13 @@ _MODELS: tuple[CatalogModel, ...] = (
     CatalogModel(
         id="seedream-5.0-lite",
         label="Seedream 5.0 Lite",
-        description="The newest Seedream: 2K or 3K images, up to 14 references, JPEG or PNG.",
+        description="The newest Seedream: 2K, 3K or 4K images, up to 14 references, JPEG or PNG.",
         text_to_image=True,
         image_to_image=True,
-        # The official page lists 2K/3K only; resellers' 4K is unverified, so refused (§1.4).
-        size_tiers=("2K", "3K"),
+        # The official page lists 2K/3K; Siraya (seed 004) and Ace (seed 002) also serve 4K.
+        # Providers without it refuse 4K before any call, and the request fails over to one
+        # that serves it. Explicit sizes keep the official pixel range below.
+        size_tiers=("2K", "3K", "4K"),
         default_size="2K",  # Ark default 2048x2048 (§1.3)
         aspect_ratios=COMMON_ASPECT_RATIOS,
         min_pixels=3_686_400,  # 2560 x 1440
@@ -257,6 +261,7 @@ _MODELS: tuple[CatalogModel, ...] = (
         size_tiers=("1K", "2K"),  # Scenario `resolution`, default 2K
         default_size="2K",
         aspect_ratios=ASPECT_RATIOS,  # the common ones plus 9:21
+        default_aspect_ratio="4:3",  # Scenario's `aspectRatio` default (seed 000)
         # Scenario's custom width/height are 512-3024 per side; the product and aspect limits
         # are only what those side limits imply.
         min_pixels=512 * 512,
@@ -287,7 +292,7 @@ def get_model(model_id: str) -> CatalogModel:
 
 
 def tier_dimensions(model_id: str, tier: str, aspect_ratio: str = "") -> tuple[int, int]:
-    """Recommended WxH for a tier keyword and aspect ratio ("" = 1:1) on a model.
+    """Recommended WxH for a tier keyword and aspect ratio ("" = the model's default) on a model.
 
     SeedEdit's "adaptive" follows the reference image; it answers the 1024x1024 stand-in.
     """
@@ -314,7 +319,18 @@ def validate_spec(spec: GenerationSpec) -> ResolvedSpec:
         errors.update(exc.errors)
         raise SpecError(errors) from None
 
-    resolved_size = resolve_size(model, spec.size or "", spec.aspect_ratio or "", errors)
+    # An edit keeps its reference's shape unless the caller names one (only tiered models
+    # that take references; a count the checks below refuse changes nothing here).
+    follows_reference = (
+        model.image_to_image and isinstance(spec.reference_count, int) and spec.reference_count > 0
+    )
+    resolved_size = resolve_size(
+        model,
+        spec.size or "",
+        spec.aspect_ratio or "",
+        errors,
+        follows_reference=follows_reference,
+    )
     check_image_counts(model, spec.num_images, spec.reference_count, errors)
     seed = _check_seed(model, spec.seed, errors)
     guidance_scale = _check_guidance(model, spec.guidance_scale, errors)

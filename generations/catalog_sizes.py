@@ -156,7 +156,7 @@ def keyword_dimensions(
             )
             return None
         return ADAPTIVE_FALLBACK_DIMENSIONS
-    aspect_ratio = aspect_ratio or DEFAULT_ASPECT_RATIO
+    aspect_ratio = aspect_ratio or model.default_aspect_ratio
     if aspect_ratio not in model.aspect_ratios:
         add_error(
             errors,
@@ -169,9 +169,20 @@ def keyword_dimensions(
 
 
 def resolve_size(
-    model: CatalogModel, raw_size: str, raw_aspect: str, errors: Errors
+    model: CatalogModel,
+    raw_size: str,
+    raw_aspect: str,
+    errors: Errors,
+    *,
+    follows_reference: bool = False,
 ) -> ResolvedSize | None:
-    """Normalize `size` + `aspect_ratio` for a model ("" = its default), or record why not."""
+    """Normalize `size` + `aspect_ratio` for a model ("" = its default), or record why not.
+
+    With `follows_reference` (an edit: reference images attached) a tier without an aspect
+    ratio keeps "" as its aspect ratio: the provider's own "match the input" option shapes the
+    image like the reference. Its pixels are then the default shape's, a stand-in until the
+    provider reports the real size (as for "adaptive").
+    """
     size = raw_size.strip() or model.default_size
     aspect_ratio = raw_aspect.strip()
     keyword = size_keyword(size)
@@ -182,8 +193,9 @@ def resolve_size(
         dimensions = keyword_dimensions(model, keyword, aspect_ratio, errors)
         if dimensions is None:
             return None
-        tier_aspect = "" if keyword == ADAPTIVE_SIZE else aspect_ratio or DEFAULT_ASPECT_RATIO
-        return ResolvedSize(keyword, tier_aspect, *dimensions)
+        if keyword == ADAPTIVE_SIZE or (follows_reference and not aspect_ratio):
+            return ResolvedSize(keyword, "", *dimensions)
+        return ResolvedSize(keyword, aspect_ratio or model.default_aspect_ratio, *dimensions)
 
     parsed = parse_explicit_size(size)
     if parsed is None:

@@ -74,7 +74,12 @@ class ComposeForm(forms.Form):
         help_text="A tier such as 2K, or WIDTHxHEIGHT; empty uses the model's default.",
         widget=forms.TextInput(attrs={"list": "size-options", "autocomplete": "off"}),
     )
-    aspect_ratio = forms.ChoiceField(label="Aspect ratio", required=False)
+    aspect_ratio = forms.ChoiceField(
+        label="Aspect ratio",
+        required=False,
+        help_text="Default keeps the reference image's shape when one is attached; "
+        "without references, the model's default shape.",
+    )
     num_images = forms.IntegerField(label="Images", min_value=1, max_value=15, initial=1)
     seed = forms.IntegerField(label="Seed", required=False)
     guidance_scale = forms.FloatField(label="Guidance scale", required=False)

@@ -15,26 +15,27 @@ Request decisions (the same as ark.py's where Ace only relays Ark's fields):
 - the group models always get `sequential_image_generation` and `max_images` (under `auto`,
   `max_images` defaults to 15 and every image is paid for); a tier with a non-square aspect
   ratio goes out as the table's WxH, because the tier keyword takes the shape from the prompt;
-- `seed`/`guidance_scale` only for 3.0-t2i and SeedEdit, `output_format` only for 5.0 lite;
+- `seed` only for 3.0-t2i (Ace's OpenAPI and guide, seed 002: no other model accepts it; a
+  seed for SeedEdit is refused before any call, failover-safe, since Ark takes it there),
+  `guidance_scale` for 3.0-t2i and SeedEdit, `output_format` only for 5.0 lite;
 - no `stream`, no `callback_url`: the NDJSON stream's line payload is not documented and a
   callback needs a public URL; `async` polling gives the same result through a firewall.
 
-Account options: `model_ids`, `watermark` (False), `async` (False), `poll_interval_s` (2.0),
-`deadline_s` (300: the whole call, polling included, then `ProviderTimeout`).
+Both modes are jobs (jobs.py): async submits and the worker's re-scheduled polls read the task,
+sync holds the submit until the images exist (reading for at least `SYNC_READ_TIMEOUT_S`) and
+hands over a finished job. The generation's deadline bounds the polling.
+
+Account options: `model_ids`, `watermark` (False), `async` (False).
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import httpx
 
 from generations.providers.contract import (
-    AccountConfig,
-    BaseAdapter,
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
@@ -51,14 +52,18 @@ from generations.providers.errors import (
     QuotaError,
     RateLimited,
     Unavailable,
+    unserved_request,
 )
 from generations.providers.http import (
+    build_http_client,
     error_from_status,
     map_transport_errors,
     parse_retry_after,
     redact,
     request_id_from,
 )
+from generations.providers.job_wire import poll_failure
+from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
 from generations.providers.wire import (
     accepted_call,
@@ -85,8 +90,18 @@ ACE_MODEL_IDS: Mapping[str, str] = {
     "seededit-3.0-i2i": "doubao-seededit-3-0-i2i-250628",
 }
 _GROUP_MODELS = frozenset({"seedream-5.0-lite", "seedream-4.5", "seedream-4.0"})
-_SEED_AND_GUIDANCE_MODELS = frozenset({"seedream-3.0-t2i", "seededit-3.0-i2i"})
+# `seed` is taken by 3.0-t2i alone: "other models do not accept this parameter" (seed 002, Ace's
+# OpenAPI). `guidance_scale` by 3.0-t2i and SeedEdit (seed 002).
+_SEED_MODELS = frozenset({"seedream-3.0-t2i"})
+_GUIDANCE_MODELS = frozenset({"seedream-3.0-t2i", "seededit-3.0-i2i"})
+# How long the sync call may read at least. Ace holds it open until the images are made, which
+# takes 1-2 minutes (a group longer); the usual 120 s account default would cut off replies
+# Ace has already billed. An account's longer read timeout still wins.
+SYNC_READ_TIMEOUT_S = 300.0
 _OUTPUT_FORMAT_MODELS = frozenset({"seedream-5.0-lite"})
+# Tiers Ace lists as presets (seed 002) whose non-square WxH passes the pixel range Ace relays
+# from Ark (§1.4: 5.0 lite at most 10,404,496 px; ASSUMPTION: Ace enforces it too).
+_KEYWORD_ONLY_TIERS: Mapping[str, tuple[str, ...]] = {"seedream-5.0-lite": ("4K",)}
 
 # `error.code` values (§4.3 table, §9.8). ASSUMPTION: `disabled` (a 400 listed with the token
 # codes) means a disabled token or application, so another account may serve.
@@ -110,42 +125,79 @@ _REFUSAL_MARKS = ("sensitivecontent", "sensitive content", "sensitive informatio
 
 
 @register_adapter
-class AceDataAdapter(BaseAdapter):
-    kind = "acedata"
+class AceDataAdapter(JobAdapter):
+    """A job provider in both modes, so no worker thread waits for a task to finish.
 
-    def __init__(
-        self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        super().__init__(account, transport=transport)
-        # Polling waits through this and `sleep`, so tests run a long task without real time.
-        self.clock: Callable[[], float] = time.monotonic
+    Async (`options["async"]`): the submit answers `{"task_id"}` at once and each poll reads
+    the task record once; the worker schedules the polls (jobs.py). Sync: the submit holds the
+    call until Ace has made the images and returns a job already `finished`, whose first poll
+    only downloads them (as Replicate's held create does). Ace documents no way to stop a task.
+    """
+
+    kind = "acedata"
+    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
 
     @property
     def base_url(self) -> str:
         return (self.account.base_url or DEFAULT_BASE_URL).rstrip("/")
-
-    def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
-        body = self.request_body(request)
-        poll_interval_s = self._seconds_option("poll_interval_s", 2.0)
-        deadline = self.clock() + self._seconds_option("deadline_s", 300.0)
-        if not self.account.api_key:
-            raise AuthError(message="the Ace Data Cloud account has no API key")
-        headers = {"Authorization": f"Bearer {self.account.api_key}", "Accept": "application/json"}
-        with self.http_client(headers=headers) as client:
-            reply = self._post(client, IMAGES_PATH, body)
-            # From here on Ace holds the call: nothing raised may send it to another account.
-            with accepted_call():
-                if body.get("async") and "data" not in reply and reply.get("success") is not False:
-                    reply = self._wait_for_task(
-                        client, reply, poll_interval_s=poll_interval_s, deadline=deadline
-                    )
-                yield from self._outcomes(reply, model_id=body["model"])
 
     def check(self) -> str:
         return self.check_with_empty_request(
             f"{self.base_url}{IMAGES_PATH}",
             headers={"Authorization": f"Bearer {self.account.api_key}"},
         )
+
+    # --- job contract --------------------------------------------------------------------
+    def submit(self, request: ProviderRequest) -> ProviderJob:
+        body = self.request_body(request)
+        asynchronous = bool(body.get("async"))
+        # A sync call is answered only once the images exist: 1-2 minutes per Ace's guide, more
+        # for a group. Reading for less would drop a reply Ace has already billed.
+        read_timeout_s = (
+            self.account.read_timeout_s
+            if asynchronous
+            else max(self.account.read_timeout_s, SYNC_READ_TIMEOUT_S)
+        )
+        with self._client(read_timeout_s=read_timeout_s) as client:
+            reply = self._post(client, IMAGES_PATH, body)
+        state: dict[str, Any] = {"model_id": body["model"]}
+        # From here on Ace holds the call: nothing raised may send it to another account.
+        with accepted_call():
+            if asynchronous and "data" not in reply and reply.get("success") is not False:
+                task_id = reply.get("task_id")
+                if not isinstance(task_id, str) or not task_id:
+                    raise BadResponse(message="Ace accepted the async call but sent no task_id")
+                return ProviderJob(job_id=task_id, state=state)
+            self._raise_if_failed(reply)
+        job_id = str(reply.get("task_id") or reply.get("trace_id") or "")
+        return ProviderJob(job_id=job_id, state={**state, "reply": dict(reply)}, finished=True)
+
+    def poll(self, job: ProviderJob) -> JobStatus:
+        reply = job.state.get("reply")
+        if not isinstance(reply, Mapping):
+            try:
+                with self._client() as client:
+                    record = self._post(
+                        client, TASKS_PATH, {"id": job.job_id, "action": "retrieve"}
+                    )
+            except ProviderError as error:
+                # Throttling, 5xx and dropped connections are "not done yet"; the next poll
+                # asks again within the generation's deadline.
+                return poll_failure(error)
+            reply = _task_response(record)
+            if reply is None:
+                return JobStatus(done=False, provider_status="pending")
+        with accepted_call():
+            self._raise_if_failed(reply)
+            try:
+                outcomes = self._outcomes(reply, model_id=str(job.state.get("model_id") or ""))
+            except (Unavailable, ProviderTimeout) as error:
+                # A download that could not connect: the images are made; fetch them next poll.
+                return poll_failure(error, provider_status="finished; downloading")
+        return JobStatus(done=True, outcomes=tuple(outcomes), provider_status="finished")
+
+    def cancel(self, job: ProviderJob) -> None:
+        """Nothing to ask: Ace documents no cancel for a task (§4.4); it runs to its end."""
 
     # --- request -------------------------------------------------------------------------
     def request_body(self, request: ProviderRequest) -> dict[str, Any]:
@@ -156,6 +208,24 @@ class AceDataAdapter(BaseAdapter):
             raise BadRequest(message=f"{request.model} makes one image per request")
         if request.output_format != "jpeg" and request.model not in _OUTPUT_FORMAT_MODELS:
             raise BadRequest(message=f"{request.model} returns JPEG images only")
+        if request.seed is not None and request.model not in _SEED_MODELS:
+            # Nothing was sent, and another account (Ark takes SeedEdit's seed) may honour it.
+            refusal = BadRequest(
+                message=f"Ace Data Cloud takes a seed for seedream-3.0-t2i only, "
+                f"not for {request.model}"
+            )
+            refusal.failover_safe = True
+            raise refusal
+        if request.size in _KEYWORD_ONLY_TIERS.get(
+            request.model, ()
+        ) and request.aspect_ratio not in (
+            "",
+            SQUARE,
+        ):
+            raise unserved_request(
+                f"Ace Data Cloud serves {request.model} at {request.size} only as the keyword, "
+                f"which takes its shape from the prompt; not at {request.aspect_ratio}"
+            )
         body: dict[str, Any] = {
             "action": "generate",  # as in every example of Ace's guide
             "model": model_id,
@@ -167,11 +237,10 @@ class AceDataAdapter(BaseAdapter):
         if group:
             body["sequential_image_generation"] = "auto" if request.max_images > 1 else "disabled"
             body["sequential_image_generation_options"] = {"max_images": request.max_images}
-        if request.model in _SEED_AND_GUIDANCE_MODELS:
-            if request.seed is not None:
-                body["seed"] = request.seed
-            if request.guidance_scale is not None:
-                body["guidance_scale"] = request.guidance_scale
+        if request.model in _SEED_MODELS and request.seed is not None:
+            body["seed"] = request.seed
+        if request.model in _GUIDANCE_MODELS and request.guidance_scale is not None:
+            body["guidance_scale"] = request.guidance_scale
         body["watermark"] = wants_watermark(self.account, request)
         body["response_format"] = "url"
         if request.model in _OUTPUT_FORMAT_MODELS:
@@ -180,18 +249,22 @@ class AceDataAdapter(BaseAdapter):
             body["async"] = True
         return body
 
-    def _seconds_option(self, name: str, default: float) -> float:
-        value = self.account.options.get(name, default)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value <= 0
-        ):
-            raise ValueError(f"acedata option {name} must be a positive number, got {value!r}")
-        return float(value)
-
     # --- calls ---------------------------------------------------------------------------
+    def _client(self, *, read_timeout_s: float | None = None) -> httpx.Client:
+        """A client with the account's timeouts, or a longer read for the held sync call."""
+        if not self.account.api_key:
+            raise AuthError(message="the Ace Data Cloud account has no API key")
+        return build_http_client(
+            base_url=self.account.base_url,
+            headers={
+                "Authorization": f"Bearer {self.account.api_key}",
+                "Accept": "application/json",
+            },
+            connect_timeout_s=self.account.connect_timeout_s,
+            read_timeout_s=read_timeout_s or self.account.read_timeout_s,
+            transport=self.transport,
+        )
+
     def _post(self, client: httpx.Client, path: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """POST and return the JSON object of a 200; a mapped `ProviderError` for the rest."""
         with map_transport_errors(secrets=self.secrets):
@@ -212,67 +285,38 @@ class AceDataAdapter(BaseAdapter):
             secrets=self.secrets,
         )
 
-    def _wait_for_task(
-        self,
-        client: httpx.Client,
-        accepted: Mapping[str, Any],
-        *,
-        poll_interval_s: float,
-        deadline: float,
-    ) -> Mapping[str, Any]:
-        """Poll the task until its `response` has `success`, or raise `ProviderTimeout`.
-
-        Polling only reads, so throttling, 5xx and dropped connections on a poll are waited
-        out (a rate limit for at least its Retry-After) rather than ending the call.
-        """
-        task_id = accepted.get("task_id")
-        if not isinstance(task_id, str) or not task_id:
-            raise BadResponse(message="Ace accepted the async call but sent no task_id")
-        wait = poll_interval_s
-        while True:
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                raise ProviderTimeout(
-                    message=f"Ace Data Cloud task {task_id} had not finished by the deadline",
-                    before_accepted=False,
-                )
-            self.sleep(min(wait, remaining))
-            wait = poll_interval_s
-            try:
-                record = self._post(client, TASKS_PATH, {"id": task_id, "action": "retrieve"})
-            except RateLimited as throttled:
-                wait = max(poll_interval_s, throttled.retry_after or 0.0)
-                continue
-            except (Unavailable, ProviderTimeout):
-                continue
-            finished = _task_response(record)
-            if finished is not None:
-                return finished
-
     # --- replies -------------------------------------------------------------------------
-    def _outcomes(self, reply: Mapping[str, Any], *, model_id: str) -> Iterator[ProviderOutcome]:
-        trace_id = str(reply.get("trace_id") or "") or None
+    def _raise_if_failed(self, reply: Mapping[str, Any]) -> None:
+        """A reply (or finished task) with `success: false` as its `ProviderError`."""
         if reply.get("success") is False:
+            trace_id = str(reply.get("trace_id") or "") or None
             raise ace_error(
                 reply.get("error"), http_status=None, request_id=trace_id, secrets=self.secrets
             )
+
+    def _outcomes(self, reply: Mapping[str, Any], *, model_id: str) -> list[ProviderOutcome]:
+        """Every image downloaded (or its failure), then the usage."""
+        trace_id = str(reply.get("trace_id") or "") or None
         data = reply.get("data")
         if not isinstance(data, list) or not data:
             raise BadResponse(message="Ace's reply has no images", request_id=trace_id)
-        delivered = 0
-        for index, entry in enumerate(data):
-            outcome = self._entry_outcome(entry, index=index, request_id=trace_id)
-            delivered += isinstance(outcome, ProviderImage)
-            yield outcome
-        yield ProviderUsage(
-            generated_images=delivered,
-            raw={
-                "provider": self.kind,
-                "model": model_id,
-                "task_id": reply.get("task_id"),
-                "trace_id": trace_id,
-            },
+        outcomes: list[ProviderOutcome] = [
+            self._entry_outcome(entry, index=index, request_id=trace_id)
+            for index, entry in enumerate(data)
+        ]
+        delivered = sum(isinstance(outcome, ProviderImage) for outcome in outcomes)
+        outcomes.append(
+            ProviderUsage(
+                generated_images=delivered,
+                raw={
+                    "provider": self.kind,
+                    "model": model_id,
+                    "task_id": reply.get("task_id"),
+                    "trace_id": trace_id,
+                },
+            )
         )
+        return outcomes
 
     def _entry_outcome(
         self, entry: object, *, index: int, request_id: str | None
@@ -292,7 +336,7 @@ class AceDataAdapter(BaseAdapter):
         url = entry.get("image_url")
         if not isinstance(url, str) or not url:
             raise BadResponse(message="an image entry has no image_url", request_id=request_id)
-        return fetch_image(self, url, index=index)
+        return fetch_image(self, url, index=index, raise_transport_errors=True)
 
 
 def ace_error(

@@ -54,7 +54,13 @@ from generations.providers.contract import (
     ProviderRequest,
     ReferenceInput,
 )
-from generations.providers.errors import AuthError, BadRequest, BadResponse, ProviderError
+from generations.providers.errors import (
+    AuthError,
+    BadRequest,
+    BadResponse,
+    ProviderError,
+    unserved_request,
+)
 from generations.providers.http import parse_retry_after, request_id_from
 from generations.providers.registry import register_adapter
 
@@ -70,6 +76,7 @@ ARK_BASE_URLS: Mapping[str, str] = MappingProxyType(
 GENERATIONS_PATH = "/images/generations"
 RESPONSE_FORMATS = ("url", "b64_json")
 SQUARE = "1:1"
+TIERS = ("1K", "2K", "3K", "4K")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +88,7 @@ class ArkModel:
     group: bool = False  # sequential group generation and SSE streaming: the same three models
     seed_and_guidance: bool = False
     output_format: bool = False
+    tiers: tuple[str, ...] = ()  # size keywords (§1.4)
 
 
 ARK_MODELS: Mapping[str, ArkModel] = MappingProxyType(
@@ -90,16 +98,19 @@ ARK_MODELS: Mapping[str, ArkModel] = MappingProxyType(
             byteplus_id="seedream-5-0-260128",
             group=True,
             output_format=True,
+            tiers=("2K", "3K"),  # the official page: no 4K for 5.0 lite (§1.4)
         ),
         "seedream-4.5": ArkModel(
             volcengine_id="doubao-seedream-4-5-251128",
             byteplus_id="seedream-4-5-251128",
             group=True,
+            tiers=("2K", "4K"),
         ),
         "seedream-4.0": ArkModel(
             volcengine_id="doubao-seedream-4-0-250828",
             byteplus_id="seedream-4-0-250828",
             group=True,
+            tiers=("1K", "2K", "4K"),
         ),
         "seedream-3.0-t2i": ArkModel(
             volcengine_id="doubao-seedream-3-0-t2i-250415",
@@ -170,6 +181,11 @@ class ArkAdapter(CallAdapter):
             )
         if request.max_images > 1 and not model.group:
             raise BadRequest(message=f"{request.model} makes one image per request")
+        if request.size in TIERS and request.size not in model.tiers:
+            raise unserved_request(
+                f"{self.provider_name} serves {request.model} at {', '.join(model.tiers)}, "
+                f"not {request.size}"
+            )
         body: dict[str, Any] = {
             "model": self._provider_model_id(request.model, model),
             "prompt": request.prompt,

@@ -23,6 +23,7 @@ __all__ = [
     "QuotaError",
     "RateLimited",
     "Unavailable",
+    "unserved_request",
 ]
 
 
@@ -236,6 +237,15 @@ class BadResponse(ProviderError):
     code = "bad_response"
     failover_safe = False
     default_message = "The image provider sent a reply that could not be understood."
+
+
+def unserved_request(message: str) -> BadRequest:
+    """A request the catalog allows but this provider does not serve (a size tier only some
+    providers offer), refused before any call: nothing was sent, so another account may take it.
+    """
+    error = BadRequest(message=message)
+    error.failover_safe = True
+    return error
 
 
 def _error_classes(base: type[ProviderError] = ProviderError) -> list[type[ProviderError]]:

@@ -12,13 +12,20 @@ Request decisions:
 - Endpoints: seedream-4.0 -> fal-ai/bytedance/seedream/v4, 4.5 -> .../v4.5, each with
   `/text-to-image`, or `/edit` when there are references. `account.options["model_ids"]` maps
   a catalog id to another root. Other catalog ids are refused before any call.
-- `image_size` is always `{width, height}`: the pixels the catalog resolved for the tier and
-  aspect ratio. fal's named presets (square_hd, landscape_16_9, ...) are ~1 MP shapes that would
-  lose the tier, and `auto_2K`/`auto_4K` let the model pick the shape, losing the user's ratio.
-  ASSUMPTION (a third-party mirror of the schema, §7.2): at most 4096 px per side, so 4K shapes
-  other than 1:1 are refused before the call, naming what fits.
-- `num_images: 1` and `max_images: N` (fal allows 1-6); more than 6 images or more than 10
-  references (fal would silently keep the last 10) are refused before the call. `seed` goes
+- `image_size` is `{width, height}`: the pixels the catalog resolved for the tier and aspect
+  ratio. fal's named presets (square_hd, landscape_16_9, ...) are ~1 MP shapes that would lose
+  the tier, and `auto_2K`/`auto_4K` let the model pick the shape, losing the user's ratio; they
+  are used only for an edit that names no aspect ratio, which keeps its reference's shape
+  (`auto` for 1K). fal's Seedream 4.5 schema limits the total: "width and height must be between
+  1920 and 4096, or total number of pixels must be between 2560*1440 and 4096*4096", so a 4K
+  16:9 (5504x3040, 16.7 MP) is taken although a side passes 4096. Sizes over 4096*4096 px are
+  refused before the call. ASSUMPTION: 4.0 has the same ceiling (its page states only the
+  921,600 px floor, below which fal scales up).
+- The catalog's `num_images` is a count of images asked for, so it goes out in fal's exact form,
+  `num_images: N` separate generations of `max_images: 1` each, rather than one generation of
+  "up to N" (`max_images: N`) that the model may cut short. The catalog has no sequential-group
+  request; when it gets one, that is where `max_images` > 1 belongs. More than 6 images or more
+  than 10 references (fal would silently keep the last 10) are refused before the call. `seed` goes
   when given (fal honours and echoes it; the catalog normally forbids it on 4.x). No guidance,
   watermark or output format input exists: asking for one is refused.
 
@@ -68,9 +75,13 @@ FAL_MODELS: Mapping[str, str] = {
     "seedream-4.5": "fal-ai/bytedance/seedream/v4.5",
 }
 TEXT_TO_IMAGE, EDIT = "text-to-image", "edit"
-MAX_SIDE = 4096
-MAX_IMAGES = 6  # `max_images` 1-6 (§7.2)
+# fal's Seedream 4.5 schema: "total number of pixels must be between 2560*1440 and 4096*4096".
+MAX_PIXELS = 4096 * 4096
+MAX_IMAGES = 6  # `num_images` 1-6 (§7.2)
 MAX_REFERENCES = 10  # `image_urls`: beyond 10 fal silently keeps the last 10 (§7.2)
+# The presets with which the model picks the shape, for an edit: its input's (§7.2). 4.5 has no
+# plain `auto`, but it has no 1K tier either.
+_AUTO_PRESETS: Mapping[str, str] = {"2K": "auto_2K", "4K": "auto_4K"}
 RUNNING_STATUSES = ("IN_QUEUE", "IN_PROGRESS")
 CONTENT_POLICY = "content_policy_violation"
 # A request id fal cannot know: its status answers 404 with a good key, 401 with a bad one.
@@ -205,8 +216,8 @@ class FalAdapter(JobAdapter):
         body: dict[str, Any] = {
             "prompt": request.prompt,
             "image_size": fal_image_size(request),
-            "num_images": 1,
-            "max_images": request.max_images,
+            "num_images": request.max_images,
+            "max_images": 1,
         }
         if request.references:
             body["image_urls"] = [reference_wire_value(ref) for ref in request.references]
@@ -247,16 +258,19 @@ class FalAdapter(JobAdapter):
         return error
 
 
-def fal_image_size(request: ProviderRequest) -> dict[str, int]:
-    """`{width, height}` for the request's pixels, or `BadRequest` past fal's side limit."""
+def fal_image_size(request: ProviderRequest) -> dict[str, int] | str:
+    """`{width, height}` for the request's pixels, an `auto*` preset for an edit that keeps its
+    reference's shape, or `BadRequest` past fal's pixel limit."""
     if "x" not in request.size and not request.size.endswith("K"):
         raise BadRequest(message=f"fal takes a size tier or WIDTHxHEIGHT; not {request.size}")
-    if request.width > MAX_SIDE or request.height > MAX_SIDE:
+    if request.references and not request.aspect_ratio and request.size.endswith("K"):
+        return _AUTO_PRESETS.get(request.size, "auto")
+    pixels = request.width * request.height
+    if pixels > MAX_PIXELS:
         asked = f"{request.size} at {request.aspect_ratio}" if request.aspect_ratio else ""
         raise BadRequest(
-            message=f"fal takes at most {MAX_SIDE} px per side; "
-            f"{asked or request.size} is {request.width}x{request.height}. "
-            f"Choose 4K at 1:1 or an explicit size such as 4096x3072"
+            message=f"fal takes at most {MAX_PIXELS:,} pixels (4096x4096); "
+            f"{asked or request.size} is {request.width}x{request.height}, {pixels:,} pixels"
         )
     return {"width": request.width, "height": request.height}
 

@@ -80,6 +80,7 @@ from generations.providers.wire import (
 __all__ = [
     "REPLICATE_MODELS",
     "ReplicateAdapter",
+    "enhance_prompt_option",
     "prediction_error",
     "prefer_wait_longest_s",
     "prefer_wait_seconds",
@@ -101,6 +102,20 @@ PREFER_WAIT_MARGIN_S = 2  # the held answer must arrive before our read timeout 
 # Replicate's word for a run stopped by a content filter (ASSUMPTION: E005, "flagged as
 # sensitive", NSFW); matched case-insensitively in the prediction's `error`.
 _REFUSAL_MARKS = ("e005", "sensitive", "nsfw", "content policy", "safety checker", "flagged")
+
+
+def enhance_prompt_option(account: AccountConfig) -> bool:
+    """The account option `enhance_prompt` (default off): whether Replicate rewrites the prompt.
+
+    Replicate's own default is on (seed 001), which sends a longer, different prompt to the
+    model and takes longer; a user's prompt goes out as written unless staff turn it on.
+    """
+    value = account.options.get("enhance_prompt", False)
+    if not isinstance(value, bool):
+        raise account_option_error(
+            f"the account option enhance_prompt must be true or false, got {value!r}"
+        )
+    return value
 
 
 def prefer_wait_seconds(account: AccountConfig, *, typical_job_s: float | None) -> int:
@@ -150,7 +165,8 @@ class ReplicateAdapter(JobAdapter):
     def submit(self, request: ProviderRequest) -> ProviderJob:
         model_path = provider_model_id(self.account, request.model, REPLICATE_MODELS, "Replicate")
         version = pinned_version(self.account, request.model)
-        payload = prediction_input(request, version=version)
+        enhance_prompt = enhance_prompt_option(self.account)
+        payload = prediction_input(request, version=version, enhance_prompt=enhance_prompt)
         wait_s = prefer_wait_seconds(self.account, typical_job_s=request.typical_job_s)
         if version:
             url, body = f"{self.base_url}/predictions", {"version": version, "input": payload}
@@ -172,6 +188,7 @@ class ReplicateAdapter(JobAdapter):
             "model": model_path,
             "version": version,
             "expected_images": request.max_images,
+            "enhance_prompt": enhance_prompt,
             "get_url": same_origin_url(urls.get("get"), base_url=self.base_url, fallback=own),
             "cancel_url": same_origin_url(
                 urls.get("cancel"), base_url=self.base_url, fallback=f"{own}/cancel"
@@ -241,6 +258,8 @@ class ReplicateAdapter(JobAdapter):
         }
         if job.state.get("version"):
             raw["version"] = job.state["version"]
+        if "enhance_prompt" in job.state:
+            raw["enhance_prompt"] = bool(job.state["enhance_prompt"])
         # generated_images: what Replicate made and bills, fetched or not.
         usage = ProviderUsage(generated_images=len(urls), raw=raw)
         return JobStatus(

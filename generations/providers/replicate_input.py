@@ -18,7 +18,9 @@ Request decisions:
   anything outside is refused before the call, as are tiers, aspect ratios and custom sizes a
   model's (or pinned version's) schema lacks (§2.3).
 - `sequential_image_generation` and `max_images` are always sent (defaults change between
-  schema versions); 5.0 lite gets `output_format` (its default is PNG). No seed, guidance or
+  schema versions), and so is `enhance_prompt` (Replicate's default is on, seed 001; ours is
+  off, the account option `enhance_prompt` turns it on); 5.0 lite gets `output_format` (its
+  default is PNG). No seed, guidance or
   watermark input exists (§9.5): asking for one is refused, not silently dropped.
 - References go as URLs or data URIs (Replicate recommends data URIs only up to 256 KB;
   uploading through its Files API would lift that, not done yet).
@@ -32,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from generations.providers.contract import AccountConfig, ProviderRequest
-from generations.providers.errors import BadRequest
+from generations.providers.errors import BadRequest, unserved_request
 from generations.providers.wire import reference_wire_value
 
 __all__ = [
@@ -126,9 +128,14 @@ def account_option_error(problem: str) -> BadRequest:
     return error
 
 
-def prediction_input(request: ProviderRequest, *, version: str = "") -> dict[str, Any]:
+def prediction_input(
+    request: ProviderRequest, *, version: str = "", enhance_prompt: bool = False
+) -> dict[str, Any]:
     """The prediction's `input` for `request`, following the pinned `version`'s schema
-    when there is one; `BadRequest` for what Replicate (or that version) cannot do."""
+    when there is one; `BadRequest` for what Replicate (or that version) cannot do.
+
+    `enhance_prompt` is always sent: Replicate's default is on (seed 001), ours off.
+    """
     schema = input_schema(request.model, version)
     if request.seed is not None or request.guidance_scale is not None:
         raise BadRequest(message="Replicate's Seedream models take no seed or guidance scale")
@@ -148,19 +155,20 @@ def prediction_input(request: ProviderRequest, *, version: str = "") -> dict[str
         payload["image_input"] = [reference_wire_value(ref) for ref in request.references]
     payload["sequential_image_generation"] = "auto" if request.max_images > 1 else "disabled"
     payload["max_images"] = request.max_images
+    payload["enhance_prompt"] = enhance_prompt
     if schema.output_format:
         payload["output_format"] = request.output_format
     return payload
 
 
 def schema_refusal(request: ProviderRequest, schema: ReplicateSchema, problem: str) -> BadRequest:
-    """`BadRequest` for an input the schema lacks, before any call.
+    """`BadRequest` for an input the schema lacks, before any call. It may fail over: nothing
+    was sent, and another account may serve the request (4K on 5.0 lite at Siraya, say).
 
-    When the lack is a pinned version's, the message names the version and the fix, and the
-    refusal may fail over: nothing was sent, and another account may serve the request.
+    When the lack is a pinned version's, the message names the version and the fix.
     """
     if not schema.version:
-        return BadRequest(message=f"Replicate's {request.model} {problem}")
+        return unserved_request(f"Replicate's {request.model} {problem}")
     error = BadRequest(
         message=f"Replicate's {request.model} version {schema.version[:8]}, which this account "
         f"pins, {problem}. Change the request, or have staff pin a version that takes it "

@@ -4,7 +4,8 @@ Wire facts: providers.md §3 and §9, and Scenario's Bytedance model table (shar
 `POST {base}/generate/custom/{modelId}` with the model's parameters flat in the body answers
 `{"job": {"jobId", "status": "queued"}, "creativeUnitsCost"}`; `GET {base}/jobs/{jobId}` gives
 the job until its status is `success` (then `job.metadata.assetIds[]` -> `GET {base}/assets/{id}`
--> `asset.url`), `failure` or `canceled`. Reference images must be Scenario assets first:
+-> `asset.url`), `failure` (the reason in `job.metadata.error`, as Scenario's SDK models it) or
+`canceled`. Reference images must be Scenario assets first:
 `POST {base}/assets` `{"image", "name"}` -> `{"asset": {"id"}}`. `base_url` includes `/v1`.
 
 Credentials: Scenario authenticates with HTTP Basic over an API key *and* secret, so the
@@ -14,6 +15,8 @@ not). A key without ':' is refused with `AuthError` before any call.
 Request decisions:
 - Model ids per catalog id (`SCENARIO_MODEL_IDS`, overridable with `options["model_ids"]`); the
   parameter shape follows the catalog id, so an override may point at another variant.
+- An edit (reference images) without an aspect ratio keeps the reference's shape: `aspectRatio`
+  `auto` on 4.0 / 4.5 Edit, `match_input_image` on 5.0 lite (seed 000).
 - Seedream 4.0 / 4.5 Edit take only a `size` tier with an `aspectRatio`, so an explicit
   WIDTHxHEIGHT is refused for them (rounding it to a tier would hand back another size).
   5.0 lite gets the concrete `width`/`height` (plus `aspectRatio` for a tier), Seedream 3 its
@@ -52,6 +55,7 @@ from generations.providers.errors import (
     BadRequest,
     BadResponse,
     Unavailable,
+    unserved_request,
 )
 from generations.providers.http import map_transport_errors
 from generations.providers.job_wire import (
@@ -93,18 +97,31 @@ class _ModelShape:
     tiers: tuple[str, ...] = ()
     ratios: tuple[str, ...] = COMMON_RATIOS
     side_range: tuple[int, int] | None = None
+    height_range: tuple[int, int] | None = None  # when height's limits differ from width's
     max_references: int = 0
     group: bool = False
     seed: bool = False
+    # The `aspectRatio` that keeps the reference's shape (seed 000), for edits naming none.
+    match_input: str = ""
 
 
 _SHAPES: Mapping[str, _ModelShape] = {
-    "seedream-4.0": _ModelShape("tier", ("1K", "2K", "4K"), max_references=14, group=True),
-    "seedream-4.5": _ModelShape("tier", ("2K", "4K"), max_references=10, group=True),
-    # Width/height 1024-6240 per providers.md §3.3 (page of 2026-07); seed 000 (2026-03) printed
-    # 4704/4096 maxima. The newer page wins. ASSUMPTION: 14 references, as on every Ark 5.0 lite.
+    "seedream-4.0": _ModelShape(
+        "tier", ("1K", "2K", "4K"), max_references=14, group=True, match_input="auto"
+    ),
+    "seedream-4.5": _ModelShape(
+        "tier", ("2K", "4K"), max_references=10, group=True, match_input="auto"
+    ),
+    # Width 1024-4704, height 1024-4096: the model table's own min/max columns (seed 000).
+    # providers.md §3.3 summarised them as 1024-6240 a side, which Scenario refuses past 4704
+    # wide or 4096 high. ASSUMPTION: 14 references, as on every Ark 5.0 lite.
     "seedream-5.0-lite": _ModelShape(
-        "lite", side_range=(1024, 6240), max_references=14, group=True
+        "lite",
+        side_range=(1024, 4704),
+        height_range=(1024, 4096),
+        max_references=14,
+        group=True,
+        match_input="match_input_image",
     ),
     "seedream-3.0-t2i": _ModelShape("exact", side_range=(512, 2048), seed=True),
     "dreamina-3.1": _ModelShape(
@@ -168,7 +185,7 @@ class ScenarioAdapter(JobAdapter):
             status = str(record.get("status") or "")
             if status == "failure":
                 raise failed_job_error(
-                    "Scenario", record.get("error"), job_id=job.job_id, secrets=self.secrets
+                    "Scenario", _job_failure(record), job_id=job.job_id, secrets=self.secrets
                 )
             if status == "canceled":
                 raise Unavailable(
@@ -302,10 +319,11 @@ class ScenarioAdapter(JobAdapter):
 def _size_fields(request: ProviderRequest, shape: _ModelShape) -> dict[str, Any]:
     """Size parameters per model family; `BadRequest` for a size the model cannot take."""
     tier = request.size.strip().upper() if request.size.strip().upper() in TIERS else ""
-    ratio = request.aspect_ratio or "1:1"
+    follows_reference = bool(request.references and not request.aspect_ratio and shape.match_input)
+    ratio = shape.match_input if follows_reference else request.aspect_ratio or "1:1"
     if tier and (tier not in shape.tiers and shape.size_style != "lite"):
         raise BadRequest(message=f"Scenario's {request.model} has no {tier} size")
-    if tier and ratio not in shape.ratios:
+    if tier and not follows_reference and ratio not in shape.ratios:
         raise BadRequest(message=f"Scenario's {request.model} has no {ratio} aspect ratio")
     if shape.size_style == "tier":
         if not tier:
@@ -318,10 +336,12 @@ def _size_fields(request: ProviderRequest, shape: _ModelShape) -> dict[str, Any]
         return {"resolution": tier, "aspectRatio": ratio}
     if shape.side_range is not None:
         low, high = shape.side_range
-        if not (low <= request.width <= high and low <= request.height <= high):
-            raise BadRequest(
-                message=f"Scenario's {request.model} takes width and height from {low} to "
-                f"{high} pixels; got {request.width}x{request.height}"
+        height_low, height_high = shape.height_range or shape.side_range
+        if not (low <= request.width <= high and height_low <= request.height <= height_high):
+            # Another provider may take these sides (5.0 lite's 4K 16:9 at Siraya, say).
+            raise unserved_request(
+                f"Scenario's {request.model} takes a width of {low}-{high} and a height "
+                f"of {height_low}-{height_high} pixels; got {request.width}x{request.height}"
             )
     sides = {"width": request.width, "height": request.height}
     if shape.size_style == "dreamina":
@@ -329,6 +349,14 @@ def _size_fields(request: ProviderRequest, shape: _ModelShape) -> dict[str, Any]
     if shape.size_style == "lite" and tier:
         return {"aspectRatio": ratio, **sides}
     return sides
+
+
+def _job_failure(record: Mapping[str, Any]) -> object:
+    """Why a job failed: `job.metadata.error`, where Scenario's own SDK models it, else a
+    top-level `job.error` (the shape a docs copy and older clients show)."""
+    metadata = record.get("metadata")
+    reason = metadata.get("error") if isinstance(metadata, Mapping) else None
+    return reason or record.get("error")
 
 
 def _job_path(job: ProviderJob) -> str:

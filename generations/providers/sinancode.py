@@ -42,7 +42,13 @@ from generations.providers.contract import (
     ProviderRequest,
     ProviderUsage,
 )
-from generations.providers.errors import AuthError, BadRequest, BadResponse, Unavailable
+from generations.providers.errors import (
+    AuthError,
+    BadRequest,
+    BadResponse,
+    Unavailable,
+    unserved_request,
+)
 from generations.providers.http import map_transport_errors
 from generations.providers.job_wire import (
     failed_job_error,
@@ -221,10 +227,19 @@ class SinanCodeAdapter(JobAdapter):
 
 
 def sinancode_size(request: ProviderRequest, version: str) -> str:
-    """A tier keyword at 1:1 where the version lists it; otherwise the concrete WIDTHxHEIGHT."""
+    """A tier keyword at 1:1 where the version lists it; otherwise the concrete WIDTHxHEIGHT.
+
+    A tier above the version's largest (4K on 5.0 lite) is refused before the call, may fail
+    over: its pixels pass what the version takes (§5: 5.0 lite is 2K/3K).
+    """
     tier = request.size.strip().upper()
-    if tier in _TIERS.get(version, _TIERS["4.0"]) and request.aspect_ratio in ("", "1:1"):
+    tiers = _TIERS.get(version, _TIERS["4.0"])
+    if tier in tiers and request.aspect_ratio in ("", "1:1"):
         return tier
+    if tier.endswith("K") and tier[:-1].isdigit() and tier > max(tiers):
+        raise unserved_request(
+            f"SinanCode serves Seedream {version} at {', '.join(tiers)}, not {tier}"
+        )
     return f"{request.width}x{request.height}"
 
 

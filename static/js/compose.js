@@ -26,6 +26,7 @@
   var sizeChips = document.getElementById("size-chips");
   var sizeOptions = document.getElementById("size-options");
   var resolved = document.getElementById("size-resolved");
+  var followsReference = document.getElementById("aspect-follows-reference");
   var caps = document.getElementById("model-caps");
   var note = document.getElementById("model-note");
   var maxUploadBytes = Number(dropzone.dataset.maxBytes || 0);
@@ -123,6 +124,7 @@
     syncFiles();
     renderUploads();
     updateSlots();
+    applySizeHelp();
     priceChanged();
   }
 
@@ -158,7 +160,12 @@
     });
     var aspect = aspectSelect.value || model.default_aspect_ratio;
     var dims = Object.keys(model.tier_dimensions).filter(function (key) { return key.toUpperCase() === tier; });
-    if (dims.length && model.tier_dimensions[dims[0]][aspect]) {
+    // An edit with no aspect ratio chosen keeps the reference's shape (the catalog's rule).
+    var keepsShape = model.image_to_image && referenceCount() > 0 && !aspectSelect.value;
+    followsReference.hidden = !(keepsShape && model.aspect_ratios.length);
+    if (dims.length && keepsShape) {
+      resolved.textContent = dims[0] + " in the reference image's shape.";
+    } else if (dims.length && model.tier_dimensions[dims[0]][aspect]) {
       resolved.textContent = dims[0] + (aspect ? " at " + aspect : "") + " → " + model.tier_dimensions[dims[0]][aspect].replace("x", "×") + " px";
     } else if (tier === "ADAPTIVE") {
       resolved.textContent = "The size follows the reference image.";
@@ -269,6 +276,7 @@
       box.checked = false;
       chip.hidden = true;
       updateSlots();
+      applySizeHelp();
       priceChanged();
       say("Reference removed.");
       fileInput.focus();

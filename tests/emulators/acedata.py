@@ -69,7 +69,8 @@ class ModelRules:
     default_size: str
     max_references: int
     group: bool = False
-    seed_and_guidance: bool = False
+    seed: bool = False  # only 3.0-t2i: "other models do not accept this parameter" (seed 002)
+    guidance: bool = False
     output_format: bool = False
     needs_reference: bool = False
 
@@ -104,14 +105,15 @@ MODELS: dict[str, ModelRules] = {
         pixel_range=(262_144, 4_194_304),
         default_size="1024x1024",
         max_references=0,
-        seed_and_guidance=True,
+        seed=True,
+        guidance=True,
     ),
     "doubao-seededit-3-0-i2i-250628": ModelRules(
         presets=(ADAPTIVE,),
         pixel_range=(262_144, 4_194_304),
         default_size=ADAPTIVE,
         max_references=1,
-        seed_and_guidance=True,
+        guidance=True,
         needs_reference=True,
     ),
 }
@@ -287,8 +289,8 @@ def _validation_problem(body: dict[str, Any]) -> str:
         return f"at most {rules.max_references} reference images are allowed for this model."
     if rules.needs_reference and not images:
         return "image is required for image-to-image models."
-    for name in ("seed", "guidance_scale"):
-        if name in body and not rules.seed_and_guidance:
+    for name, taken in (("seed", rules.seed), ("guidance_scale", rules.guidance)):
+        if name in body and not taken:
             return f"{name} is not supported by this model."
     if "seed" in body and not _whole_in(body["seed"], -1, 2_147_483_647):
         return "seed must be an integer in [-1, 2147483647]."

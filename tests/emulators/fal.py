@@ -13,8 +13,12 @@ Routes (the emulator's root stands for https://queue.fal.run):
 Queue URLs hang off the app root (`fal-ai/bytedance`), not the endpoint path (§7.1 gotcha).
 Timing is `JobEmulator`'s: `ready_after_polls` status polls or `job_seconds` of wall time.
 
-ASSUMPTIONS where §7 found nothing: `{width, height}` sides are at most 4096 (a third-party
-mirror); below 921,600 px an image is scaled up keeping its aspect (fal's page); the named
+Sizes: `{width, height}` follows fal's Seedream 4.5 schema, "width and height must be between
+1920 and 4096, or total number of pixels must be between 2560*1440 and 4096*4096"; for 4.0 the
+4096*4096 ceiling is an ASSUMPTION (its page states only the floor: below 921,600 px an image
+is scaled up keeping its aspect).
+
+ASSUMPTIONS where §7 found nothing: the named
 presets are fal's usual ~1 MP shapes and `auto*` come out square; the emulated model makes
 `num_images * max_images` images; unknown fields are refused (stricter catches adapter
 mistakes); the result of a canceled request is a 400 naming the cancellation.
@@ -65,8 +69,11 @@ FIELDS = frozenset(
         "enable_safety_checker", "enhance_prompt_mode",
     }
 )  # fmt: skip
-MAX_SIDE = 4096
 MIN_PIXELS = 921_600
+MAX_PIXELS = 4096 * 4096
+# Seedream 4.5: either both sides in 1920-4096, or the total in 2560*1440 to 4096*4096.
+V45_SIDES = (1920, 4096)
+V45_PIXELS = (2560 * 1440, MAX_PIXELS)
 MAX_REFERENCES = 10
 MAX_TOTAL_IMAGES = 15
 REFUSAL = {
@@ -126,7 +133,7 @@ class FalEmulator(JobEmulator):
             return EmulatorResponse.json(404, {"detail": f"Application '{endpoint}' not found"})
         if not isinstance(body, dict):
             return _invalid(["body"], "the body must be a JSON object", "model_attributes_type")
-        problem = _body_problem(body, edit=endpoint.endswith("/edit"))
+        problem = _body_problem(body, endpoint=endpoint, edit=endpoint.endswith("/edit"))
         if problem is not None:
             return _invalid(*problem)
         width, height = _dimensions(body, edit=endpoint.endswith("/edit"))
@@ -222,14 +229,16 @@ class FalEmulator(JobEmulator):
         return {"response": own, "status": f"{own}/status", "cancel": f"{own}/cancel"}
 
 
-def _body_problem(body: dict[str, Any], *, edit: bool) -> tuple[list[str], str, str] | None:
+def _body_problem(
+    body: dict[str, Any], *, endpoint: str, edit: bool
+) -> tuple[list[str], str, str] | None:
     """(loc, msg, type) of the first field the schema refuses, or None."""
     for name in sorted(set(body) - FIELDS - ({"image_urls"} if edit else set())):
         return ["body", name], "Extra inputs are not permitted", "extra_forbidden"
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         return ["body", "prompt"], "Field required", "missing"
-    size_problem = _size_problem(body.get("image_size"))
+    size_problem = _size_problem(body.get("image_size"), v45="/v4.5/" in endpoint)
     if size_problem:
         return ["body", "image_size"], size_problem, "value_error"
     for name in ("num_images", "max_images"):
@@ -253,13 +262,24 @@ def _body_problem(body: dict[str, Any], *, edit: bool) -> tuple[list[str], str, 
     return None
 
 
-def _size_problem(size: object) -> str:
+def _size_problem(size: object, *, v45: bool) -> str:
     if size is None or (isinstance(size, str) and size in PRESETS):
         return ""
     if not isinstance(size, dict) or set(size) != {"width", "height"}:
         return f"image_size must be one of {', '.join(PRESETS)} or {{width, height}}"
-    if not all(whole_in(size[side], 1, MAX_SIDE) for side in ("width", "height")):
-        return f"width and height must be integers between 1 and {MAX_SIDE}"
+    width, height = size["width"], size["height"]
+    if not (whole_in(width, 1, 10**6) and whole_in(height, 1, 10**6)):
+        return "width and height must be positive integers"
+    pixels = width * height
+    if v45:
+        sides_fit = all(V45_SIDES[0] <= side <= V45_SIDES[1] for side in (width, height))
+        if not (sides_fit or V45_PIXELS[0] <= pixels <= V45_PIXELS[1]):
+            return (
+                "Width and height must be between 1920 and 4096, or total number of pixels "
+                "must be between 2560*1440 and 4096*4096."
+            )
+    elif pixels > MAX_PIXELS:
+        return "total number of pixels must be at most 4096*4096"
     return ""
 
 

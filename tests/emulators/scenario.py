@@ -9,7 +9,9 @@ stores an uploaded reference and `GET /v1/assets/{id}` answers `{"asset": {"id",
 HTTP Basic over `api_key` ("KEY:SECRET"). Errors: `{"message", "reason"}` (§3.4, a skill doc).
 
 Every ASSUMPTION marks what §3 calls "not found": the running status spelling ("in-progress"),
-the shape of `job.error` (a string), the cancel body (`{"action": "cancel"}`), the output size
+the failure reason's shape (a string in `job.metadata.error`, where Scenario's SDK models it;
+`failure_field="job"` puts it at the top-level `job.error` of older copies, "both" adds a
+generic `job.error` beside it), the cancel body (`{"action": "cancel"}`), the output size
 of a tier (our catalog's tables, which Scenario does not print), strict refusal of unknown
 parameters, and a job making exactly `maxImages` images when sequential generation is on.
 
@@ -64,6 +66,7 @@ class ScenarioModel:
     resolutions: tuple[str, ...] = ()  # `resolution` (Dreamina)
     ratios: tuple[str, ...] = ()
     sides: tuple[int, int] | None = None  # `width` / `height`
+    height_sides: tuple[int, int] | None = None  # `height`, where it differs from `width`
     max_references: int = 0
     group: bool = False
 
@@ -78,11 +81,12 @@ MODELS: dict[str, ScenarioModel] = {
     "model_bytedance-seedream-4-5-editing": ScenarioModel(
         _EDIT, sizes=("4K", "2K"), ratios=(*RATIOS, "auto"), max_references=10, group=True
     ),
-    # Sides per providers.md §3.3 (1024-6240, the newer page); ASSUMPTION: 14 references.
+    # Width 1024-4704, height 1024-4096 (seed 000's min/max columns); ASSUMPTION: 14 references.
     "model_bytedance-seedream-5-0-lite": ScenarioModel(
         (_EDIT - {"size"}) | {"width", "height"},
         ratios=("match_input_image", *RATIOS),
-        sides=(1024, 6240),
+        sides=(1024, 4704),
+        height_sides=(1024, 4096),
         max_references=14,
         group=True,
     ),
@@ -109,10 +113,13 @@ class ScenarioEmulator(Emulator):
         ready_after_polls: int = 1,
         job_seconds: float | None = None,
         launch_id_field: str = "jobId",  # a docs copy shows `id` (§3.1)
+        # "job": the reason at `job.error` instead; "both": a generic `job.error` besides it
+        failure_field: str = "metadata",
     ) -> None:
         super().__init__(api_key=api_key, latency_s=latency_s)
         self.lifecycle = JobLifecycle(ready_after_polls=ready_after_polls, job_seconds=job_seconds)
         self.launch_id_field = launch_id_field
+        self.failure_field = failure_field
         self.jobs: dict[str, EmulatedJob] = {}
         self.assets: dict[str, dict[str, Any]] = {}
         self._state_lock = threading.Lock()  # jobs, assets and the counter; never the base lock
@@ -255,8 +262,9 @@ class ScenarioEmulator(Emulator):
             if name in body and body[name] not in allowed:
                 return f"{name} must be one of {', '.join(allowed)}"
         for name in ("width", "height"):
-            if name in body and model.sides and not _whole_in(body[name], *model.sides):
-                return f"{name} must be between {model.sides[0]} and {model.sides[1]}"
+            sides = (name == "height" and model.height_sides) or model.sides
+            if name in body and sides and not _whole_in(body[name], *sides):
+                return f"{name} must be between {sides[0]} and {sides[1]}"
         sides_given = bool({"width", "height"} & set(body))
         # ASSUMPTION: Dreamina refuses sides without `custom` (strict, to catch mistakes).
         if model.resolutions and sides_given and body.get("aspectRatio") != "custom":
@@ -312,7 +320,13 @@ class ScenarioEmulator(Emulator):
             "metadata": {"assetIds": list(job.outputs), "modelId": job.params["_model"]},
         }
         if job.phase == FAILED:
-            record["error"] = REFUSAL_ERROR if job.fault == "refuse" else RUN_FAILURE_ERROR
+            reason = REFUSAL_ERROR if job.fault == "refuse" else RUN_FAILURE_ERROR
+            if self.failure_field == "job":
+                record["error"] = reason
+            else:
+                record["metadata"]["error"] = reason
+            if self.failure_field == "both":
+                record["error"] = "Job failed"
         return record
 
     def _next_id(self, prefix: str) -> str:

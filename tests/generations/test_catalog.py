@@ -121,7 +121,8 @@ def test_as_dict_lists_tier_dimensions_for_the_compose_form():
 @pytest.mark.parametrize(
     ("model_id", "tiers"),
     [
-        ("seedream-5.0-lite", ("2K", "3K")),
+        # 4K: Siraya (seed 004) and Ace (seed 002) serve it; the official page lists 2K/3K.
+        ("seedream-5.0-lite", ("2K", "3K", "4K")),
         ("seedream-4.5", ("2K", "4K")),
         ("seedream-4.0", ("1K", "2K", "4K")),
         ("seedream-3.0-t2i", ()),
@@ -158,7 +159,6 @@ def test_valid_tiers_are_accepted_case_insensitively_and_normalized(model_id, si
     ("model_id", "size"),
     [
         ("seedream-5.0-lite", "1K"),
-        ("seedream-5.0-lite", "4K"),  # listed by resellers only; unverified, so refused
         ("seedream-4.5", "1k"),
         ("seedream-4.5", "3K"),
         ("seedream-4.0", "3K"),
@@ -193,7 +193,8 @@ def test_refused_tier_message_names_the_forms():
         ("seedream-4.0", "", "16:9", 2848, 1600),
         ("seedream-3.0-t2i", "", "", 1024, 1024),
         ("seededit-3.0-i2i", "", "", 1024, 1024),
-        ("dreamina-3.1", "", "", 2048, 2048),
+        # Scenario's Dreamina 3.1 defaults to 4:3 (seed 000, `aspectRatio` default).
+        ("dreamina-3.1", "", "", 2304, 1728),
     ],
 )
 def test_empty_size_uses_the_model_default(model_id, size, aspect_ratio, width, height):
@@ -205,6 +206,13 @@ def test_empty_size_uses_the_model_default(model_id, size, aspect_ratio, width, 
 def test_tier_without_aspect_ratio_defaults_to_square():
     resolved = validate_spec(spec("seedream-4.5", size="4K"))
     assert (resolved.aspect_ratio, resolved.width, resolved.height) == ("1:1", 4096, 4096)
+
+
+def test_dreamina_tier_without_aspect_ratio_takes_scenarios_4_3_default():
+    # Seed 000: Dreamina 3.1's `aspectRatio` defaults to 4:3 at Scenario, not 1:1.
+    resolved = validate_spec(spec("dreamina-3.1", size="1K"))
+    assert (resolved.aspect_ratio, resolved.width, resolved.height) == ("4:3", 1472, 1104)
+    assert get_model("dreamina-3.1").as_dict()["default_aspect_ratio"] == "4:3"
 
 
 def test_tier_with_aspect_ratio_resolves_to_the_table_size():
@@ -665,8 +673,12 @@ def test_tier_dimensions_refuses_what_the_model_lacks(model_id, tier, aspect_rat
 
 @pytest.mark.parametrize("model", list_models(), ids=lambda model: model.id)
 def test_every_tier_size_is_itself_a_valid_explicit_size_for_the_model(model):
-    """The tier table and the explicit-size limits must agree: each cell passes validation."""
+    """The tier table and the explicit-size limits must agree: each cell passes validation.
+
+    Except 5.0 lite's 4K, which only resellers serve: explicit sizes keep the official range."""
     for tier in model.size_tiers:
+        if (model.id, tier) == ("seedream-5.0-lite", "4K"):
+            continue
         for aspect_ratio in model.aspect_ratios:
             width, height = tier_dimensions(model.id, tier, aspect_ratio)
             resolved = validate_spec(spec(model.id, size=f"{width}x{height}"))

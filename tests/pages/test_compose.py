@@ -229,3 +229,29 @@ def test_images_fill_in_as_each_one_is_stored(client, user):
     assert body.count("thumb placeholder") == 2
     assert reverse("output-thumbnail", args=[template.pk]) in body
     assert 'hx-trigger="every 2s"' in body
+
+
+def test_an_edit_without_aspect_ratio_keeps_the_reference_shape(
+    client, user, local_account, django_capture_on_commit_callbacks
+):
+    # The aspect ratio stays empty for an edit, so the provider's "match the input" option
+    # (Replicate `match_input_image`, Scenario `auto`) shapes it, not a default square.
+    client.force_login(user)
+    upload = SimpleUploadedFile("wide.png", make_png(160, 90, (200, 90, 30)), "image/png")
+    submit(client, django_capture_on_commit_callbacks, references=[upload])
+
+    assert Generation.objects.get().params["aspect_ratio"] == ""
+
+
+def test_the_page_says_an_edit_keeps_the_reference_shape(client, user):
+    client.force_login(user)
+    body = client.get(reverse("workspace")).content.decode()
+    assert "keeps the reference image&#x27;s shape when one is attached" in body
+    # The note beside the size controls shows once references are attached (compose.js),
+    # at once when the page carries kept references.
+    assert '<p class="help" id="aspect-follows-reference" hidden>' in body
+
+    source = make_generation(user, images=1)
+    output = source.outputs.get()
+    page = client.get(f"{reverse('workspace')}?reference_output={output.pk}").content.decode()
+    assert '<p class="help" id="aspect-follows-reference">' in page

@@ -224,3 +224,20 @@ def test_a_teammate_sees_the_provider_and_a_plain_reason_staff_see_the_raw_error
     staff = client.get(page).content.decode()
     assert local_account.label in staff
     assert "HTTP 503: ConnectError: [Errno -2]" in staff
+
+
+def test_the_page_says_whether_the_prompt_was_enhanced(client, user):
+    # Replicate's `enhance_prompt` (seed 001) is sent explicitly and recorded with the call.
+    generation = make_generation(user, images=1, served_by="replicate")
+    ProviderAttempt.objects.filter(generation=generation).update(
+        usage={"generated_images": 1, "enhance_prompt": False}
+    )
+    client.force_login(user)
+    body = client.get(reverse("generation-detail", args=[generation.id])).content.decode()
+    assert "Prompt enhancement" in body
+    assert "Off: the prompt went out as written" in body
+    other = make_generation(user, images=1, served_by="ark")
+    assert (
+        "Prompt enhancement"
+        not in client.get(reverse("generation-detail", args=[other.id])).content.decode()
+    )

@@ -4,6 +4,7 @@ import base64
 import io
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -45,34 +46,35 @@ def emulator() -> AceDataEmulator:
 
 
 class FakeTime:
-    """The adapter's `sleep` and `clock`: sleeping only moves the clock on."""
+    """The adapter's `sleep` (used only by the blocking `generate`): recorded, not slept."""
 
     def __init__(self) -> None:
-        self.now = 1_000.0
         self.sleeps: list[float] = []
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 def make_adapter(
-    emulator: AceDataEmulator, *, fake_time: FakeTime | None = None, **options: Any
+    emulator: AceDataEmulator,
+    *,
+    fake_time: FakeTime | None = None,
+    read_timeout_s: float = 120.0,
+    transport: httpx.BaseTransport | None = None,
+    **options: Any,
 ) -> AceDataAdapter:
     account = AccountConfig(
         kind="acedata",
         label="Ace Data Cloud (test)",
         base_url=emulator.base_url,
         api_key="test-key",
+        read_timeout_s=read_timeout_s,
         options=options,
     )
-    adapter = build_adapter(account, transport=emulator.transport())
+    adapter = build_adapter(account, transport=transport or emulator.transport())
     assert isinstance(adapter, AceDataAdapter)
-    fake_time = fake_time or FakeTime()
-    adapter.sleep, adapter.clock = fake_time.sleep, fake_time.clock
+    # Tests replace `sleep` by design (jobs.py makes it an attribute for this).
+    adapter.sleep = (fake_time or FakeTime()).sleep  # type: ignore[method-assign]
     return adapter
 
 
@@ -156,60 +158,96 @@ def test_a_group_yields_every_image_in_order(emulator: AceDataEmulator) -> None:
 # --- async: task and polling -------------------------------------------------------------
 
 
-def test_async_polls_the_task_until_it_has_a_response() -> None:
+def test_async_is_a_job_whose_polls_each_read_the_task_once() -> None:
+    # The worker re-schedules polls (jobs.py); nothing waits in a thread for the task.
     emulator = AceDataEmulator(task_ready_after_polls=3)
     fake_time = FakeTime()
+    adapter = make_adapter(emulator, fake_time=fake_time, **ASYNC)
 
-    outcomes = run(
-        emulator,
-        make_request(max_images=2),
-        fake_time=fake_time,
-        poll_interval_s=0.5,
-        **ASYNC,
-    )
+    job = adapter.submit(make_request(max_images=2))
+    (task_id,) = emulator.tasks
+    assert (job.job_id, job.finished) == (task_id, False)
+    first, second = adapter.poll(job), adapter.poll(job)
+    finished = adapter.poll(job)
 
-    assert len(images_of(outcomes)) == 2
-    assert fake_time.sleeps == [0.5, 0.5, 0.5]  # no real time passed
-    create, *polls = emulator.requests
+    assert (first.done, second.done, finished.done) == (False, False, True)
+    assert first.provider_status == "pending"
+    assert len(images_of(list(finished.outcomes))) == 2
+    assert fake_time.sleeps == []  # no poll waited
+    create, *polls = [call for call in emulator.requests if call.path.startswith("/seedream")]
     assert create.path == "/seedream/images"
     assert create.body["async"] is True
-    (task_id,) = emulator.tasks
     assert [(poll.path, poll.body) for poll in polls] == [
         ("/seedream/tasks", {"id": task_id, "action": "retrieve"})
     ] * 3
-    assert isinstance(outcomes[-1], ProviderUsage)
-    assert outcomes[-1].raw["task_id"] == task_id
+    usage = finished.outcomes[-1]
+    assert isinstance(usage, ProviderUsage)
+    assert usage.raw["task_id"] == task_id
 
 
-def test_async_gives_up_at_the_deadline_without_failing_over() -> None:
-    emulator = AceDataEmulator(task_ready_after_polls=1_000)
-    fake_time = FakeTime()
+def test_sync_submit_hands_over_a_finished_job_whose_poll_only_downloads(
+    emulator: AceDataEmulator,
+) -> None:
+    adapter = make_adapter(emulator)
 
-    with pytest.raises(ProviderTimeout) as caught:
-        run(
-            emulator,
-            make_request(),
-            fake_time=fake_time,
-            poll_interval_s=2,
-            deadline_s=7,
-            **ASYNC,
-        )
+    job = adapter.submit(make_request())
+    calls_after_submit = len(emulator.requests)
+    status = adapter.poll(job)
 
-    assert caught.value.failover_safe is False  # the task may still run, and bill
-    assert fake_time.sleeps == [2, 2, 2, 1]
-    assert len(emulator.requests) == 1 + 4
+    assert job.finished is True
+    assert status.done is True
+    assert len(images_of(list(status.outcomes))) == 1
+    assert all(
+        not call.path.startswith("/seedream") for call in emulator.requests[calls_after_submit:]
+    )
+
+
+def test_cancel_asks_nothing_of_ace(emulator: AceDataEmulator) -> None:
+    adapter = make_adapter(emulator, **ASYNC)
+    job = adapter.submit(make_request())
+
+    adapter.cancel(job)
+
+    assert len(emulator.requests) == 1
 
 
 @pytest.mark.parametrize("fault", ["rate_limit", "server_error", "unavailable", "drop", "hang"])
-def test_async_waits_out_a_failed_poll(emulator: AceDataEmulator, fault: str) -> None:
+def test_a_failed_poll_is_not_done_yet(emulator: AceDataEmulator, fault: str) -> None:
+    adapter = make_adapter(emulator, **ASYNC)
+    job = adapter.submit(make_request())
     emulator.faults.add(fault, seconds=9, path="/seedream/tasks")
-    fake_time = FakeTime()
 
-    outcomes = run(emulator, make_request(), fake_time=fake_time, **ASYNC)
+    assert adapter.poll(job).done is False
+    assert adapter.poll(job).done is True
 
-    assert len(images_of(outcomes)) == 1
-    # A rate limit is waited out for its Retry-After, anything else for one interval.
-    assert fake_time.sleeps == [2.0, 9 if fault == "rate_limit" else 2.0]
+
+class TimeoutRecorder(httpx.BaseTransport):
+    """The emulator's transport, noting each call's read timeout."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.read_timeouts: list[tuple[str, float]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.read_timeouts.append((request.url.path, request.extensions["timeout"]["read"]))
+        return self.inner.handle_request(request)
+
+
+def test_the_sync_call_reads_for_at_least_five_minutes(emulator: AceDataEmulator) -> None:
+    # Ace's sync call is answered once the images exist, 1-2 minutes and more for a group;
+    # the usual 120 s would drop replies Ace has billed. Async calls keep the account's value.
+    recorder = TimeoutRecorder(emulator.transport())
+    make_adapter(emulator, transport=recorder).submit(make_request())
+    make_adapter(emulator, transport=recorder, read_timeout_s=600.0).submit(make_request())
+    async_adapter = make_adapter(emulator, transport=recorder, **ASYNC)
+    async_adapter.poll(async_adapter.submit(make_request()))
+
+    assert [timeout for path, timeout in recorder.read_timeouts if path.startswith("/seed")] == [
+        300.0,
+        600.0,
+        120.0,
+        120.0,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -399,10 +437,43 @@ def test_what_ace_cannot_do_is_refused_before_any_call(
     assert emulator.requests == []
 
 
-def test_bad_polling_options_fail_before_any_call(emulator: AceDataEmulator) -> None:
-    with pytest.raises(ValueError, match="poll_interval_s"):
-        run(emulator, make_request(), poll_interval_s=0)
+def test_a_seed_goes_to_seedream_3_only(emulator: AceDataEmulator) -> None:
+    # Seed 002: "Only doubao-seedream-3.0-t2i supports this parameter ... other models do not
+    # accept this parameter". Ark takes SeedEdit's seed, so the refusal may fail over.
+    seededit = make_request(
+        model="seededit-3.0-i2i",
+        size="adaptive",
+        aspect_ratio="",
+        width=1024,
+        height=1024,
+        seed=7,
+        references=(ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),),
+    )
+
+    error = failure_of(emulator, seededit)
+
+    assert type(error) is BadRequest
+    assert error.failover_safe is True
+    assert "seed" in error.message
     assert emulator.requests == []
+
+
+def test_the_emulator_refuses_a_seed_for_seededit(emulator: AceDataEmulator) -> None:
+    with httpx.Client(transport=emulator.transport()) as client:
+        response = client.post(
+            f"{emulator.base_url}/seedream/images",
+            json={
+                "model": "doubao-seededit-3-0-i2i-250628",
+                "prompt": PROMPT,
+                "size": "adaptive",
+                "image": [PNG_DATA_URI],
+                "seed": 7,
+            },
+            headers={"Authorization": "Bearer test-key"},
+        )
+
+    assert response.status_code == 400
+    assert "seed" in response.json()["error"]["message"]
 
 
 # --- faults and provider errors ----------------------------------------------------------
@@ -447,6 +518,17 @@ def test_a_partial_group_yields_the_failed_image_and_counts_only_the_rest(
     assert (failure.index, failure.code) == (3, "content_refused")
     assert isinstance(usage, ProviderUsage)
     assert usage.generated_images == 3
+
+
+def test_an_expired_link_fails_that_image_only(emulator: AceDataEmulator) -> None:
+    emulator.faults.add("expired_url")
+
+    (failure, usage) = run(emulator, make_request())
+
+    assert isinstance(failure, ProviderImageFailure)
+    assert failure.code == BadResponse.code
+    assert isinstance(usage, ProviderUsage)
+    assert usage.generated_images == 0
 
 
 def test_latency_only_delays(emulator: AceDataEmulator) -> None:
@@ -521,7 +603,7 @@ def test_over_a_loopback_port() -> None:
             label="Ace",
             base_url=base_url,
             api_key="test-key",
-            options={"async": True, "poll_interval_s": 0.01},
+            options={"async": True},
         )
         outcomes = list(build_adapter(account).generate(make_request(max_images=2)))
 

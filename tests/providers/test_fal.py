@@ -203,11 +203,11 @@ GOLDEN_BODIES: list[tuple[dict[str, Any], str, dict[str, Any]]] = [
             "references": (ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),),
         },
         "fal-ai/bytedance/seedream/v4.5/edit",
-        {
+        {  # three images asked for: three generations of one (the exact form), not "up to 3"
             "prompt": PROMPT,
             "image_size": {"width": 2848, "height": 1600},
-            "num_images": 1,
-            "max_images": 3,
+            "num_images": 3,
+            "max_images": 1,
             "image_urls": [REFERENCE_URL],
         },
     ),
@@ -222,12 +222,13 @@ GOLDEN_BODIES: list[tuple[dict[str, Any], str, dict[str, Any]]] = [
             "seed": 42,
         },
     ),
-    (  # 4K fits fal's 4096 px sides only as a square
-        {"size": "4K", "width": 4096, "height": 4096},
-        "fal-ai/bytedance/seedream/v4/text-to-image",
+    (  # 4K at 16:9: a side past 4096, within fal's 4096*4096 total-pixel limit
+        {"model": "seedream-4.5", "size": "4K", "aspect_ratio": "16:9"}
+        | {"width": 5504, "height": 3040},
+        "fal-ai/bytedance/seedream/v4.5/text-to-image",
         {
             "prompt": PROMPT,
-            "image_size": {"width": 4096, "height": 4096},
+            "image_size": {"width": 5504, "height": 3040},
             "num_images": 1,
             "max_images": 1,
         },
@@ -245,6 +246,36 @@ def test_outgoing_body(
     assert submit.path == f"/{endpoint}"
     assert submit.body == expected
     assert images_of(outcomes)  # and the emulator, which validates like fal, took it
+
+
+def test_exactly_the_images_asked_for_come_back(emulator: FalEmulator) -> None:
+    outcomes = run(emulator, make_request(max_images=4))
+
+    assert len(images_of(outcomes)) == 4
+    assert emulator.requests[0].body["num_images"] == 4
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "size", "status"),
+    [
+        ("v4.5/text-to-image", {"width": 5504, "height": 3040}, 200),  # 16.7 MP
+        ("v4.5/text-to-image", {"width": 1920, "height": 1920}, 200),  # sides in 1920-4096
+        ("v4.5/text-to-image", {"width": 5000, "height": 3400}, 422),  # 17 MP
+        ("v4.5/text-to-image", {"width": 1280, "height": 720}, 422),  # under 2560*1440
+        ("v4/text-to-image", {"width": 5000, "height": 3400}, 422),
+    ],
+)
+def test_the_emulator_applies_fals_pixel_limit(
+    emulator: FalEmulator, endpoint: str, size: dict[str, int], status: int
+) -> None:
+    with httpx.Client(transport=emulator.transport()) as client:
+        response = client.post(
+            f"{emulator.base_url}/fal-ai/bytedance/seedream/{endpoint}",
+            json={"prompt": PROMPT, "image_size": size},
+            headers={"Authorization": f"Key {emulator.api_key}"},
+        )
+
+    assert response.status_code == status
 
 
 def test_the_seed_fal_used_is_kept(emulator: FalEmulator) -> None:
@@ -267,8 +298,8 @@ def test_a_model_id_override_picks_another_root(emulator: FalEmulator) -> None:
     [
         ({"model": "dreamina-3.1"}, "does not serve dreamina-3.1"),
         ({"model": "seedream-5.0-lite"}, "does not serve seedream-5.0-lite"),
-        ({"size": "4K", "aspect_ratio": "16:9", "width": 5504, "height": 3040}, "4096 px"),
-        ({"size": "5000x1200", "aspect_ratio": "", "width": 5000, "height": 1200}, "4096 px"),
+        # fal: "total number of pixels must be between 2560*1440 and 4096*4096" (4.5 schema)
+        ({"size": "5000x3400", "aspect_ratio": "", "width": 5000, "height": 3400}, "16,777,216"),
         ({"max_images": 7}, "at most 6 images"),
         (
             {"references": (ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),)

@@ -199,7 +199,7 @@ def test_generate_blocks_until_done_without_waiting_for_real() -> None:
 # --- the exact outgoing body -------------------------------------------------------------
 
 GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] = [
-    (  # a tier with its aspect ratio; group fields always explicit
+    (  # a tier with its aspect ratio; group fields and enhance_prompt (off) always explicit
         {},
         {},
         "bytedance/seedream-4",
@@ -209,6 +209,7 @@ GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "aspect_ratio": "1:1",
             "sequential_image_generation": "disabled",
             "max_images": 1,
+            "enhance_prompt": False,
         },
     ),
     (  # an explicit size is `custom` with width/height, no aspect ratio
@@ -223,6 +224,7 @@ GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "height": 2000,
             "sequential_image_generation": "disabled",
             "max_images": 1,
+            "enhance_prompt": False,
         },
     ),
     (  # 5.0 lite: a PNG group of 3 at 3K 16:9 with a URL reference
@@ -245,6 +247,7 @@ GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "image_input": [REFERENCE_URL],
             "sequential_image_generation": "auto",
             "max_images": 3,
+            "enhance_prompt": False,
             "output_format": "png",
         },
     ),
@@ -262,11 +265,13 @@ GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "image_input": [PNG_DATA_URI],
             "sequential_image_generation": "disabled",
             "max_images": 1,
+            "enhance_prompt": False,
         },
     ),
     (  # no references and no aspect ratio: square
         {"aspect_ratio": "", "size": "4K", "width": 4096, "height": 4096},
-        {"model_ids": {"seedream-4.0": "bytedance/seedream-4.5"}},  # an account override
+        # an account override, and prompt enhancement turned on for the account
+        {"model_ids": {"seedream-4.0": "bytedance/seedream-4.5"}, "enhance_prompt": True},
         "bytedance/seedream-4.5",
         {
             "prompt": PROMPT,
@@ -274,6 +279,7 @@ GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] 
             "aspect_ratio": "1:1",
             "sequential_image_generation": "disabled",
             "max_images": 1,
+            "enhance_prompt": True,
         },
     ),
 ]  # fmt: skip
@@ -630,3 +636,24 @@ def test_jobs_that_take_wall_time_finish_concurrently_over_a_loopback_port() -> 
     assert early == [False] * 8
     assert results == [True] * 8
     assert len(emulator.files) == 8
+
+
+def test_prompt_enhancement_is_off_unless_the_account_turns_it_on(
+    emulator: ReplicateEmulator,
+) -> None:
+    # Replicate's `enhance_prompt` defaults to true (seed 001): we send it, off by default, and
+    # the generation's usage records what was sent.
+    usage = run(emulator, make_request())[-1]
+
+    assert emulator.requests[0].body["input"]["enhance_prompt"] is False
+    assert usage.raw["enhance_prompt"] is False
+
+
+def test_an_enhance_prompt_option_that_is_not_a_boolean_is_refused_before_any_call(
+    emulator: ReplicateEmulator,
+) -> None:
+    with pytest.raises(BadRequest, match="enhance_prompt") as caught:
+        run(emulator, make_request(), enhance_prompt="yes")
+
+    assert caught.value.failover_safe is True
+    assert emulator.requests == []

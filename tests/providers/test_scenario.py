@@ -368,6 +368,11 @@ REFUSED = {
     "4.5 has no 1K": {"model": "seedream-4.5", "size": "1K", "width": 1024, "height": 1024},
     "5.0 lite side under 1024": {"model": "seedream-5.0-lite", "size": "1000x4000"}
     | {"width": 1000, "height": 4000, "aspect_ratio": ""},
+    # Seed 000: 5.0 Lite's width is 1024-4704 and its height 1024-4096 at Scenario.
+    "5.0 lite wider than 4704": {"model": "seedream-5.0-lite", "size": "4800x2000"}
+    | {"width": 4800, "height": 2000, "aspect_ratio": ""},
+    "5.0 lite taller than 4096": {"model": "seedream-5.0-lite", "size": "2000x4200"}
+    | {"width": 2000, "height": 4200, "aspect_ratio": ""},
     "seededit not served": {"model": "seededit-3.0-i2i", "size": "adaptive", "aspect_ratio": ""}
     | {"references": (REFERENCE,)},
     "4.5 takes 10 references": {"model": "seedream-4.5", "references": (REFERENCE,) * 11},
@@ -507,6 +512,27 @@ def test_a_refused_prompt_fails_the_job_as_content_refused(emulator: ScenarioEmu
 
     assert caught.value.failover_safe is False
     assert "moderation" in str(caught.value)
+
+
+@pytest.mark.parametrize("failure_field", ["metadata", "job"])
+def test_a_refusal_is_read_from_metadata_error_or_the_job_error(failure_field: str) -> None:
+    # Scenario's SDK models the failure reason as `job.metadata.error`; older copies show a
+    # top-level `job.error`. Either way a moderation refusal is a refusal, with its message.
+    emulator = ScenarioEmulator(failure_field=failure_field)
+    adapter, _ = make_adapter(emulator)
+    job = adapter.submit(make_request(prompt=f"{PROMPT} [fault:refuse]"))
+
+    with pytest.raises(ContentRefused, match="content moderation"):
+        adapter.poll(job)
+
+
+def test_metadata_error_wins_over_a_generic_top_level_error() -> None:
+    emulator = ScenarioEmulator(failure_field="both")  # `job.error` says only "Job failed"
+    adapter, _ = make_adapter(emulator)
+    job = adapter.submit(make_request(prompt=f"{PROMPT} [fault:refuse]"))
+
+    with pytest.raises(ContentRefused, match="content moderation"):
+        adapter.poll(job)
 
 
 def test_a_job_that_fails_after_running_is_not_failover_safe(emulator: ScenarioEmulator) -> None:
@@ -672,6 +698,9 @@ EMULATOR_REFUSALS = {
     "seedream 3 too tall": ("model_bytedance-seedream-3", {"width": 512, "height": 4096}),
     "dreamina sides need custom": ("model_bytedance-dreamina-3-1", {"width": 800}),
     "no seed on 4.0": ("model_bytedance-seedream-4-editing", {"seed": 1}),
+    # Seed 000's min/max columns for Seedream 5.0 Lite.
+    "5.0 lite too wide": ("model_bytedance-seedream-5-0-lite", {"width": 4800, "height": 2000}),
+    "5.0 lite too tall": ("model_bytedance-seedream-5-0-lite", {"width": 2000, "height": 4200}),
 }
 
 

@@ -34,8 +34,10 @@ ARGUMENTS = {
     "prompt": PROMPT,
     "image_urls": [fal_client.encode(reference_png(), "image/png")],
     "image_size": "auto_2K",
-    "num_images": 1,
-    "max_images": IMAGES,
+    # The exact form: num_images images, one per run (providers.md §7.2); "1 and up to N"
+    # would let the model decide how many.
+    "num_images": IMAGES,
+    "max_images": 1,
     "seed": SEED,
 }
 

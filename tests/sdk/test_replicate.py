@@ -36,6 +36,8 @@ INPUT = {
     "aspect_ratio": "1:1",
     "sequential_image_generation": "auto",
     "max_images": IMAGES,
+    # Replicate turns prompt enhancement on by default; we say off unless the account asks.
+    "enhance_prompt": False,
 }
 
 
