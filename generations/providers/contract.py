@@ -54,12 +54,17 @@ def _require_exactly_one(owner: str, content: bytes | None, url: str | None) -> 
 
 @dataclass(frozen=True, slots=True)
 class ReferenceInput:
-    """One reference image: inline bytes (from our storage) or a URL the provider can fetch."""
+    """One reference image: inline bytes (from our storage) or a URL the provider can fetch.
+
+    `link` goes with stored bytes: a signed, expiring link to the same file in our storage, for
+    providers that take references only as URLs (`wire.deliver_reference` chooses per provider).
+    """
 
     # Image bytes would flood logs and tracebacks; the mime and size say enough.
     content: bytes | None = field(repr=False)
     url: str | None
     mime: str
+    link: str | None = None
 
     def __post_init__(self) -> None:
         _require_exactly_one("ReferenceInput", self.content, self.url)
