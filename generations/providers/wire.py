@@ -1,13 +1,15 @@
-"""What several adapters do alike on the wire: choose the provider's model id, encode a
-reference image, mark errors after the provider took the call, read image headers and JSON
-replies. One place for each, so adapters differ only where their providers do."""
+"""What several adapters do alike on the wire: choose the provider's model id, deliver a
+reference image the way the provider documents, mark errors after the provider took the call,
+read image headers and JSON replies. One place for each, so adapters differ only where their
+providers do."""
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,7 +20,9 @@ from generations.providers.errors import BadRequest, BadResponse, ProviderError
 from generations.providers.http import redact, request_id_from
 
 __all__ = [
+    "ReferenceRoute",
     "accepted_call",
+    "deliver_reference",
     "image_facts",
     "provider_model_id",
     "reference_wire_value",
@@ -49,11 +53,60 @@ def reference_wire_value(reference: ReferenceInput) -> str:
     """
     if reference.url is not None:
         return reference.url
+    return reference_data_uri(reference)
+
+
+def reference_data_uri(reference: ReferenceInput) -> str:
+    """The stored bytes as a `data:image/<fmt>;base64,` URI, the format in lower case."""
     kind, _, subtype = reference.mime.lower().partition("/")
     if kind != "image" or not subtype or reference.content is None:
         raise BadRequest(message=f"a reference image has an unusable type {reference.mime!r}")
     encoded = base64.b64encode(reference.content).decode("ascii")
     return f"data:image/{subtype};base64,{encoded}"
+
+
+@dataclass(frozen=True)
+class ReferenceRoute:
+    """How one provider documents taking a reference image.
+
+    `inline_below_bytes`: stored bytes smaller than this go inline as a data URI (0: never).
+    `upload`: the provider's own storage, called with a reference that has bytes; returns what
+    goes on the wire (a URL, or an asset id). `takes_urls`: whether a URL may go on the wire.
+    """
+
+    provider: str
+    inline_below_bytes: int = 0
+    upload: Callable[[ReferenceInput], str] | None = None
+    takes_urls: bool = True
+
+
+def deliver_reference(reference: ReferenceInput, route: ReferenceRoute) -> str:
+    """What goes on the wire for `reference`, in this order of preference:
+
+    1. a URL reference as it is, where the provider takes URLs (it is already fetchable);
+    2. stored bytes inline, where the provider documents data URIs and they are under its limit;
+    3. the provider's own upload, where it has one (a URL reference is handed over too: a
+       provider that takes only its own assets needs it copied);
+    4. our signed link to the stored file (`reference.link`), for providers that fetch URLs.
+
+    `BadRequest` (failover-safe: nothing was sent) when none applies, e.g. a URL-only provider
+    and a reference without a link.
+    """
+    if reference.url is not None and route.takes_urls:
+        return reference.url
+    content = reference.content
+    if content is not None and len(content) < route.inline_below_bytes:
+        return reference_data_uri(reference)
+    if route.upload is not None:
+        return route.upload(reference)
+    if reference.link is not None and route.takes_urls:
+        return reference.link
+    error = BadRequest(
+        message=f"{route.provider} takes reference images only as links it can fetch, and this "
+        "reference has no link to our storage"
+    )
+    error.failover_safe = True
+    raise error
 
 
 def wants_watermark(account: AccountConfig, request: ProviderRequest) -> bool:
