@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
@@ -473,6 +475,23 @@ def data_uri_bytes(value: object) -> bytes | None:
         return base64.b64decode(found["payload"], validate=True)
     except ValueError:
         return None
+
+
+def multipart_parts(request: EmulatorRequest) -> dict[str, tuple[bytes, str]]:
+    """The parts of a `multipart/form-data` body by name: (bytes, content type)."""
+    content_type = request.header("content-type")
+    if not content_type.startswith("multipart/form-data"):
+        return {}
+    message = BytesParser(policy=email_policy).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
+    )
+    parts: dict[str, tuple[bytes, str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            parts[name] = (payload, part.get_content_type())
+    return parts
 
 
 def is_url(value: object) -> bool:

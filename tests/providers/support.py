@@ -1,6 +1,7 @@
 """Small helpers every adapter's tests use."""
 
 import io
+import random
 from collections.abc import Sequence
 
 import httpx
@@ -52,3 +53,14 @@ class StoredReferences:
             return httpx.Response(200, content=content, headers={"Content-Type": mime})
 
         return httpx.MockTransport(serve)
+
+
+def noisy_png(*, at_least_bytes: int, seed: int = 0) -> bytes:
+    """A real PNG of random pixels (which do not compress) of at least `at_least_bytes`."""
+    side = int((at_least_bytes / 3) ** 0.5) + 16
+    pixels_bytes = random.Random(seed).randbytes(side * side * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), pixels_bytes).save(buffer, format="PNG", compress_level=1)
+    content = buffer.getvalue()
+    assert len(content) >= at_least_bytes
+    return content
