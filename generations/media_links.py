@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import base64
 import hmac
+import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -32,6 +33,7 @@ from django.utils.crypto import salted_hmac
 
 from seedream_site.parsing import int_from_text
 
+from .fetching import address_refusal
 from .models import OutputImage, ReferenceImage
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "output_url",
     "reference_link",
     "reference_link_check",
+    "reference_links_unreachable",
     "thumbnail_url",
 ]
 
@@ -50,6 +53,9 @@ VARIANT_THUMBNAIL = "thumbnail"
 VARIANTS = (VARIANT_FULL, VARIANT_THUMBNAIL)
 _SALT = "generations.media_links"
 _REFERENCE_SALT = "generations.media_links.reference"
+# Names that resolve only inside a local network (RFC 6762 .local, RFC 8375 .home.arpa and
+# common private conventions).
+_LOCAL_ONLY_SUFFIXES = frozenset({"local", "internal", "lan", "home", "arpa", "test", "invalid"})
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,31 @@ def reference_link(reference: ReferenceImage, *, now: float | None = None) -> st
     path = reverse("media-reference-signed", kwargs={"reference_id": reference.pk})
     query = urlencode({"exp": expires, "sig": _reference_signature(reference.pk, expires)})
     return absolute_url(f"{path}?{query}", request=None)
+
+
+def reference_links_unreachable() -> str:
+    """Why a provider on the internet could not fetch our reference links, or "".
+
+    On S3 the links are the bucket's own. Otherwise they are on ``PUBLIC_BASE_URL``, which must
+    not name a loopback, private or otherwise non-public address, nor a name only a local
+    network resolves. Names are not resolved here (the check must not depend on DNS).
+    """
+    if _storage_presigns():
+        return ""
+    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        reason = address_refusal(address)
+        return f"a {reason} address" if reason else ""
+    name = host.lower().rstrip(".")
+    if not name or name == "localhost" or name.endswith(".localhost"):
+        return "a loopback address"
+    if "." not in name or name.rsplit(".", 1)[1] in _LOCAL_ONLY_SUFFIXES:
+        return "a name only a local network resolves"
+    return ""
 
 
 def reference_link_check(*, reference_id: int, exp: str, sig: str, now: float) -> LinkCheck:

@@ -189,6 +189,9 @@ class BaseAdapter(ABC):
     """Common base of every adapter: holds the account and the (test-injectable) transport."""
 
     kind: ClassVar[str] = ""
+    # True where stored references reach the provider only as links to our storage, which it
+    # fetches: our links must then be reachable from the internet (the account check says so).
+    fetches_reference_links: ClassVar[bool] = False
 
     def __init__(
         self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None

@@ -90,6 +90,7 @@ _PROBE_TASK_ID = "00000000-0000-0000-0000-000000000000"
 class SinanCodeAdapter(JobAdapter):
     kind = "sinancode"
     default_base_url: ClassVar[str] = "https://api.sinancode.com/v1"
+    fetches_reference_links = REFERENCE_ROUTE.links_only
 
     @property
     def base_url(self) -> str:

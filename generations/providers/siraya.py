@@ -155,6 +155,7 @@ _BALANCE_MARKS = ("balance", "quota", "insufficient", "overdue", "arrears", "bil
 @register_adapter
 class SirayaAdapter(BaseAdapter):
     kind = "siraya"
+    fetches_reference_links = REFERENCE_ROUTE.links_only
 
     @property
     def base_url(self) -> str:

@@ -79,6 +79,11 @@ class ReferenceRoute:
     upload: Callable[[ReferenceInput], str] | None = None
     takes_urls: bool = True
 
+    @property
+    def links_only(self) -> bool:
+        """Stored references reach this provider only as our links, which it must fetch."""
+        return self.takes_urls and self.upload is None and self.inline_below_bytes <= 0
+
 
 def deliver_reference(reference: ReferenceInput, route: ReferenceRoute) -> str:
     """What goes on the wire for `reference`, in this order of preference:
