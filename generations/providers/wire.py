@@ -47,13 +47,10 @@ def provider_model_id(
 
 
 def reference_wire_value(reference: ReferenceInput) -> str:
-    """A reference as the string resellers take: its URL, or a `data:image/<fmt>;base64,` URI.
-
-    Ark (upstream of both resellers) wants the format in lower case.
-    """
-    if reference.url is not None:
-        return reference.url
-    return reference_data_uri(reference)
+    """A reference as Ark (and Ace Data Cloud, relaying it) takes it: its URL, or a
+    `data:image/<fmt>;base64,` URI with the format in lower case, up to 10 MB (BP-API), else
+    our signed link."""
+    return deliver_reference(reference, ARK_REFERENCE_ROUTE)
 
 
 def reference_data_uri(reference: ReferenceInput) -> str:
@@ -85,6 +82,10 @@ class ReferenceRoute:
         return self.takes_urls and self.upload is None and self.inline_below_bytes <= 0
 
 
+# Ark: "http(s) URL or data:image/<fmt>;base64,<b64>", at most 10 MB per image (BP-API).
+ARK_REFERENCE_ROUTE = ReferenceRoute(provider="Ark", inline_below_bytes=10 * 1024 * 1024 + 1)
+
+
 def deliver_reference(reference: ReferenceInput, route: ReferenceRoute) -> str:
     """What goes on the wire for `reference`, in this order of preference:
 
@@ -106,10 +107,14 @@ def deliver_reference(reference: ReferenceInput, route: ReferenceRoute) -> str:
         return route.upload(reference)
     if reference.link is not None and route.takes_urls:
         return reference.link
-    error = BadRequest(
-        message=f"{route.provider} takes reference images only as links it can fetch, and this "
-        "reference has no link to our storage"
-    )
+    if route.links_only:
+        problem = f"{route.provider} takes reference images only as links it can fetch"
+    else:
+        problem = (
+            f"{route.provider} takes reference images inline only under "
+            f"{route.inline_below_bytes:,} bytes"
+        )
+    error = BadRequest(message=f"{problem}, and this reference has no link to our storage")
     error.failover_safe = True
     raise error
 
