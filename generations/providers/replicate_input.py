@@ -33,7 +33,6 @@ from typing import Any
 
 from generations.providers.contract import AccountConfig, ProviderRequest, ReferenceInput
 from generations.providers.errors import BadRequest
-from generations.providers.wire import reference_wire_value
 
 __all__ = [
     "VERSION_SCHEMAS",
@@ -130,7 +129,7 @@ def prediction_input(
     request: ProviderRequest,
     *,
     version: str = "",
-    reference_value: Callable[[ReferenceInput], str] = reference_wire_value,
+    reference_value: Callable[[ReferenceInput], str],
 ) -> dict[str, Any]:
     """The prediction's `input` for `request`, following the pinned `version`'s schema
     when there is one; `BadRequest` for what Replicate (or that version) cannot do.
