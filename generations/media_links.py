@@ -9,15 +9,21 @@ already handed out before they expire.
 
 When the default storage is S3 (django-storages), the storage's own presigned URL is returned
 instead and the bucket enforces the expiry.
+
+Reference images get the same kind of link, ``/media/r/<id>?exp=<unix>&sig=<hmac>`` (its own
+salt, so an output's signature never opens a reference): providers that take references only
+as URLs fetch them from there (``reference_link``).
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import ipaddress
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -27,7 +33,8 @@ from django.utils.crypto import salted_hmac
 
 from seedream_site.parsing import int_from_text
 
-from .models import OutputImage
+from .fetching import address_refusal
+from .models import OutputImage, ReferenceImage
 
 __all__ = [
     "VARIANTS",
@@ -35,6 +42,9 @@ __all__ = [
     "absolute_url",
     "link_check",
     "output_url",
+    "reference_link",
+    "reference_link_check",
+    "reference_links_unreachable",
     "thumbnail_url",
 ]
 
@@ -42,6 +52,10 @@ VARIANT_FULL = "full"
 VARIANT_THUMBNAIL = "thumbnail"
 VARIANTS = (VARIANT_FULL, VARIANT_THUMBNAIL)
 _SALT = "generations.media_links"
+_REFERENCE_SALT = "generations.media_links.reference"
+# Names that resolve only inside a local network (RFC 6762 .local, RFC 8375 .home.arpa and
+# common private conventions).
+_LOCAL_ONLY_SUFFIXES = frozenset({"local", "internal", "lan", "home", "arpa", "test", "invalid"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,57 @@ def thumbnail_url(output: OutputImage, *, now: float | None = None) -> str:
     return _signed_url(output, VARIANT_THUMBNAIL, now=now)
 
 
+def reference_link(reference: ReferenceImage, *, now: float | None = None) -> str:
+    """An absolute link to a stored reference image, valid ``settings.MEDIA_LINK_TTL_S``.
+
+    For a provider to fetch, from a worker (no request is being answered): on
+    ``settings.PUBLIC_BASE_URL``, or S3's presigned URL.
+    """
+    ttl = settings.MEDIA_LINK_TTL_S
+    if _storage_presigns():
+        # django-storages' S3Storage.url(name, parameters=None, expire=None, http_method=None)
+        return default_storage.url(reference.file.name, expire=ttl)  # type: ignore[call-arg]
+    expires = int(time.time() if now is None else now) + ttl
+    path = reverse("media-reference-signed", kwargs={"reference_id": reference.pk})
+    query = urlencode({"exp": expires, "sig": _reference_signature(reference.pk, expires)})
+    return absolute_url(f"{path}?{query}", request=None)
+
+
+def reference_links_unreachable() -> str:
+    """Why a provider on the internet could not fetch our reference links, or "".
+
+    On S3 the links are the bucket's own. Otherwise they are on ``PUBLIC_BASE_URL``, which must
+    not name a loopback, private or otherwise non-public address, nor a name only a local
+    network resolves. Names are not resolved here (the check must not depend on DNS).
+    """
+    if _storage_presigns():
+        return ""
+    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        reason = address_refusal(address)
+        return f"a {reason} address" if reason else ""
+    name = host.lower().rstrip(".")
+    if not name or name == "localhost" or name.endswith(".localhost"):
+        return "a loopback address"
+    if "." not in name or name.rsplit(".", 1)[1] in _LOCAL_ONLY_SUFFIXES:
+        return "a name only a local network resolves"
+    return ""
+
+
+def reference_link_check(*, reference_id: int, exp: str, sig: str, now: float) -> LinkCheck:
+    """``link_check`` for a reference link."""
+    return _check(
+        exp,
+        sig,
+        now=now,
+        sign=lambda expires, secret: _reference_signature(reference_id, expires, secret=secret),
+    )
+
+
 def absolute_url(url: str, *, request: HttpRequest | None) -> str:
     """``url`` made absolute for a client outside the browser; already-absolute URLs (S3's
     presigned ones) pass unchanged.
@@ -85,13 +150,24 @@ def absolute_url(url: str, *, request: HttpRequest | None) -> str:
 def link_check(*, output_id: int, variant: str, exp: str, sig: str, now: float) -> LinkCheck:
     """Verify a presented link in constant time; an expired link is reported after the
     signature check, so a forged expiry never learns more than a tampered one."""
+    if variant not in VARIANTS:
+        return LinkCheck(valid=False, problem="This link is not valid.")
+    return _check(
+        exp,
+        sig,
+        now=now,
+        sign=lambda expires, secret: _signature(output_id, variant, expires, secret=secret),
+    )
+
+
+def _check(exp: str, sig: str, *, now: float, sign: Callable[[int, str], str]) -> LinkCheck:
     expires = int_from_text(exp)
     # A signature is URL-safe base64, so ASCII; compare_digest refuses (TypeError) to compare
     # other text, which answered 500.
-    if variant not in VARIANTS or expires is None or not sig or not sig.isascii():
+    if expires is None or not sig or not sig.isascii():
         return LinkCheck(valid=False, problem="This link is not valid.")
     signature_ok = any(
-        hmac.compare_digest(sig, _signature(output_id, variant, expires, secret=secret))
+        hmac.compare_digest(sig, sign(expires, secret))
         for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
     )
     if not signature_ok:
@@ -123,7 +199,13 @@ def _storage_presigns() -> bool:
 
 
 def _signature(output_id: int, variant: str, expires: int, *, secret: str | None = None) -> str:
-    digest = salted_hmac(
-        _SALT, f"{output_id}:{variant}:{expires}", secret=secret, algorithm="sha256"
-    ).digest()
+    return _sign(_SALT, f"{output_id}:{variant}:{expires}", secret=secret)
+
+
+def _reference_signature(reference_id: int, expires: int, *, secret: str | None = None) -> str:
+    return _sign(_REFERENCE_SALT, f"{reference_id}:{expires}", secret=secret)
+
+
+def _sign(salt: str, message: str, *, secret: str | None) -> str:
+    digest = salted_hmac(salt, message, secret=secret, algorithm="sha256").digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

@@ -56,4 +56,9 @@ urlpatterns = [
     ),
     # Signed, expiring links for clients without a session (generations.media_links).
     path("media/o/<row_id:output_id>/<str:variant>", views.media_signed, name="media-signed"),
+    path(
+        "media/r/<row_id:reference_id>",
+        views.media_reference_signed,
+        name="media-reference-signed",
+    ),
 ]

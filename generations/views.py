@@ -16,7 +16,13 @@ from .pages.detail import (
     generation_star,
     generation_visibility,
 )
-from .pages.files import generation_zip, media_signed, output_file, reference_file
+from .pages.files import (
+    generation_zip,
+    media_reference_signed,
+    media_signed,
+    output_file,
+    reference_file,
+)
 from .pages.gallery import gallery
 
 __all__ = [
@@ -35,6 +41,7 @@ __all__ = [
     "generation_star",
     "generation_visibility",
     "generation_zip",
+    "media_reference_signed",
     "media_signed",
     "output_file",
     "reference_file",

@@ -379,7 +379,8 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 API_RATE_PER_KEY = env.str("API_RATE_PER_KEY", default="120/min")
 API_RATE_PER_USER = env.str("API_RATE_PER_USER", default="240/min")
 # Where clients reach this server, for links built outside any request: webhooks, which
-# workers send (a reply to a request takes its links' host from that request). By default the
+# workers send, and reference images for providers that fetch them by URL (a reply to a request
+# takes its links' host from that request). By default the
 # web server of `make run`, whose port the Makefile hands every process as WEB_PORT: honcho
 # gives each process a PORT of its own, so a worker's PORT is not the web server's.
 WEB_PORT = env.int("WEB_PORT", default=8000)

@@ -1,7 +1,8 @@
 """Image files for the pages: one image (shown or downloaded), a reference, or all as a zip.
 
 Every file is read through ``default_storage`` and only for someone who may see its
-generation; signed links for clients without a session live in ``media_signed``.
+generation; signed links for clients without a session live in ``media_signed`` (outputs) and
+``media_reference_signed`` (references, fetched by providers that take only URLs).
 """
 
 import io
@@ -25,8 +26,8 @@ from django.views.decorators.http import require_GET
 from seedream_site.streaming import ThreadedStreamingHttpResponse
 
 from ..db import db_release
-from ..media_links import VARIANT_THUMBNAIL, link_check
-from ..models import OutputImage
+from ..media_links import VARIANT_THUMBNAIL, LinkCheck, link_check, reference_link_check
+from ..models import OutputImage, ReferenceImage
 from ..selectors import output_get_visible, references_get_visible
 from .common import AuthenticatedHttpRequest, generation_or_404
 
@@ -190,10 +191,35 @@ def media_signed(request: HttpRequest, output_id: int, variant: str) -> HttpResp
         raise Http404("No such image.")
     is_thumbnail = variant == VARIANT_THUMBNAIL
     name = output.thumbnail.name if is_thumbnail else output.file.name
+    mime = "image/jpeg" if is_thumbnail else f"image/{output.format}"
+    return _signed_file_response(name, mime=mime, check=check)
+
+
+@require_GET
+def media_reference_signed(request: HttpRequest, reference_id: int) -> HttpResponseBase:
+    """A reference image behind a signed, expiring link (``media_links.reference_link``), for a
+    provider to fetch. As ``media_signed``: the signature is the permission."""
+    check = reference_link_check(
+        reference_id=reference_id,
+        exp=request.GET.get("exp", ""),
+        sig=request.GET.get("sig", ""),
+        now=time.time(),
+    )
+    if not check.valid:
+        return HttpResponseForbidden(check.problem, content_type="text/plain; charset=utf-8")
+    reference = ReferenceImage.objects.filter(
+        pk=reference_id, generation__deleted_at__isnull=True
+    ).first()
+    if reference is None:
+        raise Http404("No such image.")
+    return _signed_file_response(reference.file.name, mime=f"image/{reference.format}", check=check)
+
+
+def _signed_file_response(name: str | None, *, mime: str, check: LinkCheck) -> FileResponse:
     if not name or not default_storage.exists(name):
         raise Http404("No such image.")
     response = FileResponse(default_storage.open(name, "rb"))
-    response["Content-Type"] = "image/jpeg" if is_thumbnail else f"image/{output.format}"
+    response["Content-Type"] = mime
     # Shared caches must not keep it, and the browser no longer than the link is valid.
     response["Cache-Control"] = f"private, max-age={check.remaining_s}"
     return response

@@ -63,6 +63,7 @@ from generations.providers.errors import (
 )
 from generations.providers.http import parse_retry_after, request_id_from
 from generations.providers.registry import register_adapter
+from generations.providers.wire import reference_wire_value
 
 __all__ = ["ARK_BASE_URLS", "ARK_MODELS", "ArkAdapter", "ArkModel", "BytePlusAdapter", "ark_error"]
 
@@ -344,14 +345,8 @@ def _size_field(request: ProviderRequest) -> str:
 
 
 def _reference_field(reference: ReferenceInput) -> str:
-    if reference.url is not None:
-        return reference.url
-    kind, _, subtype = reference.mime.lower().partition("/")
-    if kind != "image" or not subtype or reference.content is None:
-        raise BadRequest(message=f"a reference image has an unusable type {reference.mime!r}")
     # Ark requires the format in lower case: data:image/png;base64,...
-    encoded = base64.b64encode(reference.content).decode("ascii")
-    return f"data:image/{subtype};base64,{encoded}"
+    return reference_wire_value(reference)
 
 
 def _inspect_image(content: bytes, *, request_id: str | None) -> tuple[int, int, str | None]:

@@ -55,12 +55,17 @@ def _require_exactly_one(owner: str, content: bytes | None, url: str | None) -> 
 
 @dataclass(frozen=True, slots=True)
 class ReferenceInput:
-    """One reference image: inline bytes (from our storage) or a URL the provider can fetch."""
+    """One reference image: inline bytes (from our storage) or a URL the provider can fetch.
+
+    `link` goes with stored bytes: a signed, expiring link to the same file in our storage, for
+    providers that take references only as URLs (`wire.deliver_reference` chooses per provider).
+    """
 
     # Image bytes would flood logs and tracebacks; the mime and size say enough.
     content: bytes | None = field(repr=False)
     url: str | None
     mime: str
+    link: str | None = None
 
     def __post_init__(self) -> None:
         _require_exactly_one("ReferenceInput", self.content, self.url)
@@ -185,6 +190,9 @@ class BaseAdapter(ABC):
     """Common base of every adapter: holds the account and the (test-injectable) transport."""
 
     kind: ClassVar[str] = ""
+    # True where stored references reach the provider only as links to our storage, which it
+    # fetches: our links must then be reachable from the internet (the account check says so).
+    fetches_reference_links: ClassVar[bool] = False
 
     def __init__(
         self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None

@@ -29,6 +29,15 @@ Request decisions:
   when given (fal honours and echoes it; the catalog normally forbids it on 4.x). No guidance,
   watermark or output format input exists: asking for one is refused.
 
+References: fal's CDN page says models take file inputs as URLs and only "some models also
+accept data URIs", naming none, so nothing goes inline: stored references are uploaded to fal's
+storage first, as fal-client's `upload` does with its "fal" repository
+(`_upload_via_storage`): `POST {storage}/storage/upload/initiate?storage_type=gcs`
+`{"file_name", "content_type"}` with our key answers `{"upload_url", "file_url"}`; the bytes go
+by `PUT upload_url` (a signed URL: no key), and `file_url` goes in `image_urls`. `storage` is
+the account option `storage_base_url` (default https://rest.fal.ai). Uploads come before the
+queue submit, so their failures may still fail over. A URL reference goes as it is.
+
 Errors: fal's model errors are `{"detail": [{"loc", "msg", "type"}]}` (fal's error docs),
 validation at 422; a refusal has type `content_policy_violation`. ASSUMPTION: for Seedream a
 refusal and a failed run surface when the result is fetched (422 / 5xx), as §7.1 says failures
@@ -43,7 +52,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import ProviderRequest, ProviderUsage
+from generations.providers.contract import ProviderRequest, ProviderUsage, ReferenceInput
 from generations.providers.errors import (
     AuthError,
     BadRequest,
@@ -61,15 +70,17 @@ from generations.providers.job_wire import (
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
 from generations.providers.wire import (
+    ReferenceRoute,
     accepted_call,
+    deliver_reference,
     provider_model_id,
-    reference_wire_value,
     reply_json_object,
 )
 
 __all__ = ["FAL_MODELS", "FalAdapter", "fal_error", "fal_image_size"]
 
 DEFAULT_BASE_URL = "https://queue.fal.run"
+DEFAULT_STORAGE_BASE_URL = "https://rest.fal.ai"
 FAL_MODELS: Mapping[str, str] = {
     "seedream-4.0": "fal-ai/bytedance/seedream/v4",
     "seedream-4.5": "fal-ai/bytedance/seedream/v4.5",
@@ -220,10 +231,44 @@ class FalAdapter(JobAdapter):
             "max_images": 1,
         }
         if request.references:
-            body["image_urls"] = [reference_wire_value(ref) for ref in request.references]
+            route = ReferenceRoute(provider="fal", upload=self._upload_to_storage)
+            body["image_urls"] = [deliver_reference(ref, route) for ref in request.references]
         if request.seed is not None:
             body["seed"] = request.seed
         return body
+
+    # --- references ----------------------------------------------------------------------
+    def _upload_to_storage(self, reference: ReferenceInput) -> str:
+        """Upload a stored reference to fal's storage; returns the `file_url` fal serves it at."""
+        if reference.content is None:
+            raise ValueError("only stored bytes are uploaded")
+        subtype = reference.mime.lower().partition("/")[2] or "png"
+        storage = str(self.account.options.get("storage_base_url") or DEFAULT_STORAGE_BASE_URL)
+        response = self._call(
+            "POST",
+            f"{storage.rstrip('/')}/storage/upload/initiate?storage_type=gcs",
+            {"file_name": f"reference.{subtype}", "content_type": f"image/{subtype}"},
+        )
+        if response.status_code not in (200, 201):
+            raise self._error_from(response)
+        reply = reply_json_object(response, secrets=self.secrets)
+        upload_url, file_url = reply.get("upload_url"), reply.get("file_url")
+        if not (_is_http_url(upload_url) and _is_http_url(file_url)):
+            raise BadResponse(message="fal's storage sent no upload_url and file_url")
+        # A signed URL on the storage bucket: our key must not go with it.
+        with self.http_client() as client, map_transport_errors(secrets=self.secrets):
+            stored = client.put(
+                str(upload_url),
+                content=reference.content,
+                headers={"Content-Type": f"image/{subtype}"},
+            )
+        if stored.status_code not in (200, 201, 204):
+            raise error_from_response(
+                stored,
+                message=f"fal's storage refused the reference upload (HTTP {stored.status_code})",
+                secrets=self.secrets,
+            )
+        return str(file_url)
 
     # --- HTTP ----------------------------------------------------------------------------
     def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> httpx.Response:
@@ -296,6 +341,10 @@ def fal_error(response: httpx.Response, *, secrets: tuple[str, ...] = ()) -> tup
     if not message:
         message = f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
     return kind, redact(message, secrets)
+
+
+def _is_http_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
 def _app_root(endpoint: str) -> str:

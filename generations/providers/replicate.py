@@ -30,6 +30,13 @@ replicate_input.py's):
   (unified)"; R-PY `types/prediction_create_params.py`: "the ID of the model version that you
   want to run"); unpinned models through their model path, as above.
 
+References (R-FILES, R-PY-OLD): Replicate takes a file input as a URL or a data URI, the latter
+"only recommended if the file is less than 1MB"; its clients upload anything else with
+`POST {base}/files` (multipart, the bytes in the part `content`) and put the file's `urls.get`
+in the input. So stored references under 1,000,000 bytes go inline and larger ones are
+uploaded first (before the paid create, so an upload failure may still fail over); a URL
+reference goes as it is.
+
 Errors: ASSUMPTION: besides the documented 429 `{"detail": ...}`, errors are problem details
 `{"title", "detail", "status"}` (§2.2 found no other shape); statuses map the usual way. A
 failed prediction whose `error` reads like a content filter (Replicate's E005 "flagged as
@@ -38,6 +45,11 @@ sensitive", ASSUMPTION) is `ContentRefused`; any other failure after the job was
 
 Downloads, poll failures and the canceled-job error come from job_wire.py, shared with the
 other job providers.
+
+R-FILES = replicate.com/docs/topics/predictions/input-files ("Option 3: Data URI ... only
+recommended if the file is less than 1MB"); R-PY-OLD = replicate/replicate-python
+`replicate/file.py` (`files.create`: multipart `POST /v1/files`) and `replicate/helpers.py`
+(`encode_json`: the created file's `urls["get"]` goes in the input).
 """
 
 from __future__ import annotations
@@ -48,7 +60,12 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import AccountConfig, ProviderRequest, ProviderUsage
+from generations.providers.contract import (
+    AccountConfig,
+    ProviderRequest,
+    ProviderUsage,
+    ReferenceInput,
+)
 from generations.providers.errors import (
     AuthError,
     BadResponse,
@@ -72,7 +89,9 @@ from generations.providers.replicate_input import (
     prediction_input,
 )
 from generations.providers.wire import (
+    ReferenceRoute,
     accepted_call,
+    deliver_reference,
     provider_model_id,
     reply_json_object,
 )
@@ -87,6 +106,8 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.replicate.com/v1"
+# Data URIs are "only recommended if the file is less than 1MB" (R-FILES); larger files upload.
+INLINE_REFERENCE_BELOW_BYTES = 1_000_000
 REPLICATE_MODELS: Mapping[str, str] = {
     "seedream-4.0": "bytedance/seedream-4",
     "seedream-4.5": "bytedance/seedream-4.5",
@@ -166,7 +187,12 @@ class ReplicateAdapter(JobAdapter):
         model_path = provider_model_id(self.account, request.model, REPLICATE_MODELS, "Replicate")
         version = pinned_version(self.account, request.model)
         enhance_prompt = enhance_prompt_option(self.account)
-        payload = prediction_input(request, version=version, enhance_prompt=enhance_prompt)
+        payload = prediction_input(
+            request,
+            version=version,
+            enhance_prompt=enhance_prompt,
+            reference_value=lambda reference: deliver_reference(reference, self._reference_route()),
+        )
         wait_s = prefer_wait_seconds(self.account, typical_job_s=request.typical_job_s)
         if version:
             url, body = f"{self.base_url}/predictions", {"version": version, "input": payload}
@@ -269,7 +295,35 @@ class ReplicateAdapter(JobAdapter):
             ran_s=seconds_between(prediction.get("created_at"), prediction.get("completed_at")),
         )
 
-    # --- request -------------------------------------------------------------------------
+    # --- references ----------------------------------------------------------------------
+    def _reference_route(self) -> ReferenceRoute:
+        return ReferenceRoute(
+            provider="Replicate",
+            inline_below_bytes=INLINE_REFERENCE_BELOW_BYTES,
+            upload=self._upload_file,
+        )
+
+    def _upload_file(self, reference: ReferenceInput) -> str:
+        """`POST {base}/files` with the bytes; the file's `urls.get` is what the input takes."""
+        if reference.content is None:
+            raise ValueError("only stored bytes are uploaded")
+        if not self.account.api_key:
+            raise AuthError(message="the Replicate account has no API token")
+        subtype = reference.mime.lower().partition("/")[2] or "png"
+        part = (f"reference.{subtype}", reference.content, f"image/{subtype}")
+        with (
+            self.http_client(headers={"Authorization": f"Bearer {self.account.api_key}"}) as client,
+            map_transport_errors(secrets=self.secrets),
+        ):
+            response = client.post(f"{self.base_url}/files", files={"content": part})
+        if response.status_code not in (200, 201):
+            raise self._error_from(response)
+        urls = reply_json_object(response, secrets=self.secrets).get("urls")
+        url = urls.get("get") if isinstance(urls, Mapping) else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise BadResponse(message="Replicate stored a reference image but sent no link to it")
+        return url
+
     # --- HTTP ----------------------------------------------------------------------------
     def _call(
         self,

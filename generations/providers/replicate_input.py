@@ -22,20 +22,19 @@ Request decisions:
   off, the account option `enhance_prompt` turns it on); 5.0 lite gets `output_format` (its
   default is PNG). No seed, guidance or
   watermark input exists (§9.5): asking for one is refused, not silently dropped.
-- References go as URLs or data URIs (Replicate recommends data URIs only up to 256 KB;
-  uploading through its Files API would lift that, not done yet).
+- References: the caller says how each goes on the wire (`reference_value`); replicate.py
+  inlines small ones and uploads the rest through Replicate's Files API.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from generations.providers.contract import AccountConfig, ProviderRequest
+from generations.providers.contract import AccountConfig, ProviderRequest, ReferenceInput
 from generations.providers.errors import BadRequest, unserved_request
-from generations.providers.wire import reference_wire_value
 
 __all__ = [
     "VERSION_SCHEMAS",
@@ -129,12 +128,18 @@ def account_option_error(problem: str) -> BadRequest:
 
 
 def prediction_input(
-    request: ProviderRequest, *, version: str = "", enhance_prompt: bool = False
+    request: ProviderRequest,
+    *,
+    version: str = "",
+    enhance_prompt: bool = False,
+    reference_value: Callable[[ReferenceInput], str],
 ) -> dict[str, Any]:
     """The prediction's `input` for `request`, following the pinned `version`'s schema
     when there is one; `BadRequest` for what Replicate (or that version) cannot do.
 
     `enhance_prompt` is always sent: Replicate's default is on (seed 001), ours off.
+    `reference_value` makes each reference's `image_input` entry; it is called only once every
+    refusal has been made, so an upload it does is never wasted on a refused request.
     """
     schema = input_schema(request.model, version)
     if request.seed is not None or request.guidance_scale is not None:
@@ -152,7 +157,7 @@ def prediction_input(
         raise schema_refusal(request, schema, "returns JPEG images only")
     payload: dict[str, Any] = {"prompt": request.prompt, **replicate_size(request, schema)}
     if request.references:
-        payload["image_input"] = [reference_wire_value(ref) for ref in request.references]
+        payload["image_input"] = [reference_value(ref) for ref in request.references]
     payload["sequential_image_generation"] = "auto" if request.max_images > 1 else "disabled"
     payload["max_images"] = request.max_images
     payload["enhance_prompt"] = enhance_prompt

@@ -5,8 +5,13 @@ Wire facts: providers.md §3 and §9, and Scenario's Bytedance model table (shar
 `{"job": {"jobId", "status": "queued"}, "creativeUnitsCost"}`; `GET {base}/jobs/{jobId}` gives
 the job until its status is `success` (then `job.metadata.assetIds[]` -> `GET {base}/assets/{id}`
 -> `asset.url`), `failure` (the reason in `job.metadata.error`, as Scenario's SDK models it) or
-`canceled`. Reference images must be Scenario assets first:
-`POST {base}/assets` `{"image", "name"}` -> `{"asset": {"id"}}`. `base_url` includes `/v1`.
+`canceled`. `base_url` includes `/v1`.
+
+References must be Scenario assets first, uploaded the way Scenario's "Uploading Assets" guide
+says by size (SC-UPLOAD): images under 6MB by `POST {base}/assets` `{"image", "name"}` ->
+`{"asset": {"id"}}`; 6MB and over by the multi-part flow of `scenario_uploads.py`. Uploads
+come before the paid launch, so their failures may still fail over; a URL reference is copied
+through our client.
 
 Credentials: Scenario authenticates with HTTP Basic over an API key *and* secret, so the
 account's `api_key` holds both as ``KEY:SECRET`` (the secret may itself contain ':'; the key may
@@ -26,6 +31,9 @@ Request decisions:
   Seedream 3 and Dreamina 3.1. A guidance scale, PNG output or a watermark (none exists on
   Scenario) are refused rather than silently dropped.
 
+SC-UPLOAD = docs.scenario.com/get-started/content/uploading-assets ("POST /v1/assets - For
+uploading small images (< 6MB) ... POST /v1/uploads - For uploading larger images (≥ 6MB)").
+
 The job helpers both task providers use (image download with one retry, failed-job and HTTP
 error mapping, poll retries, refusals) live in job_wire.py. As for SinanCode, a download that
 fails after its one retry, transport failures included, fails that image only.
@@ -34,6 +42,7 @@ fails after its one retry, transport failures included, fails that image only.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -68,8 +77,11 @@ from generations.providers.job_wire import (
 )
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
+from generations.providers.scenario_uploads import asset_id_of, upload_in_parts
 from generations.providers.wire import (
+    ReferenceRoute,
     accepted_call,
+    deliver_reference,
     fetch_image,
     provider_model_id,
     reply_json_object,
@@ -87,6 +99,7 @@ SCENARIO_MODEL_IDS: Mapping[str, str] = {
 COMMON_RATIOS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
 TIERS = ("1K", "2K", "3K", "4K")
 MAX_TOTAL_IMAGES = 15  # references + generated, on every group model (seed 000)
+ASSET_BELOW_BYTES = 6_000_000  # `POST /assets` is for images under 6MB (SC-UPLOAD)
 
 
 @dataclass(frozen=True)
@@ -154,7 +167,14 @@ class ScenarioAdapter(JobAdapter):
         with self._client() as client:
             # Uploads come before the paid launch, so their failures may still fail over.
             asset_ids = [
-                self._upload(client, reference, index)
+                deliver_reference(
+                    reference,
+                    ReferenceRoute(
+                        provider="Scenario",
+                        upload=functools.partial(self._upload, client, index=index),
+                        takes_urls=False,
+                    ),
+                )
                 for index, reference in enumerate(request.references)
             ]
             if asset_ids:
@@ -260,20 +280,29 @@ class ScenarioAdapter(JobAdapter):
             raise http_error(response, secrets=self.secrets)
         return reply_json_object(response, secrets=self.secrets)
 
-    def _upload(self, client: httpx.Client, reference: ReferenceInput, index: int) -> str:
+    def _upload(self, client: httpx.Client, reference: ReferenceInput, *, index: int) -> str:
+        """The reference as a new Scenario asset; returns the asset id."""
         content = reference.content
         if content is None:
             # Scenario only takes assets; a URL reference is copied through our own client.
             content = self.download_image(str(reference.url))
         subtype = reference.mime.lower().partition("/")[2] or "png"
+        name = f"reference-{index + 1}.{subtype}"
+        if len(content) >= ASSET_BELOW_BYTES:
+            with self.http_client() as storage:  # presigned part URLs: no credentials
+                return upload_in_parts(
+                    content,
+                    name=name,
+                    mime=f"image/{subtype}",
+                    call=functools.partial(self._call, client),
+                    storage=storage,
+                    secrets=self.secrets,
+                    sleep=self.sleep,
+                )
         # ASSUMPTION: `image` takes a data URI (§3.1 says base64 only; the emulator takes both).
         data_uri = f"data:image/{subtype};base64,{base64.b64encode(content).decode('ascii')}"
-        body = {"image": data_uri, "name": f"reference-{index + 1}.{subtype}"}
-        asset = self._call(client, "POST", "/assets", body).get("asset")
-        asset_id = asset.get("id") if isinstance(asset, Mapping) else None
-        if not isinstance(asset_id, str) or not asset_id:
-            raise BadResponse(message="Scenario stored a reference image but sent no asset id")
-        return asset_id
+        asset = self._call(client, "POST", "/assets", {"image": data_uri, "name": name})
+        return asset_id_of(asset.get("asset"), "id")
 
     # --- replies -------------------------------------------------------------------------
     def _finished(

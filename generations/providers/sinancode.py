@@ -13,8 +13,8 @@ Decisions:
 - `size`: a tier the version lists goes out as the keyword only at 1:1, because a tier lets the
   model take the shape from the prompt; any other shape (and 4.0's 1K, not a SinanCode tier)
   goes out as the request's concrete WIDTHxHEIGHT, which the page accepts for every version.
-- `images` are documented as URLs. ASSUMPTION: our references are stored bytes, so they go as
-  `data:image/...;base64,` URIs (Ark, upstream, takes those); a URL reference goes as is.
+- `images` are documented as URLs only (seed 003: "Input images ... Example: [\"https://...\"]"),
+  so stored references go as our signed link to them; a URL reference goes as is.
 - Status: `completed` and `failed` are terminal (third-party client), `processing` documented;
   anything else counts as still queued (§9.7). ASSUMPTION: `canceled`/`cancelled` are terminal
   too, so a job someone stopped does not poll until the deadline.
@@ -60,15 +60,18 @@ from generations.providers.job_wire import (
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
 from generations.providers.wire import (
+    ReferenceRoute,
     accepted_call,
+    deliver_reference,
     fetch_image,
     provider_model_id,
-    reference_wire_value,
     reply_json_object,
 )
 
 __all__ = ["SINANCODE_VERSIONS", "SinanCodeAdapter", "sinancode_size"]
 
+# `images`: reference image URLs (seed 003); no data URIs are documented.
+REFERENCE_ROUTE = ReferenceRoute(provider="SinanCode")
 SINANCODE_VERSIONS: Mapping[str, str] = {
     "seedream-5.0-lite": "5.0-lite",
     "seedream-4.5": "4.5",
@@ -94,6 +97,7 @@ _PROBE_TASK_ID = "00000000-0000-0000-0000-000000000000"
 class SinanCodeAdapter(JobAdapter):
     kind = "sinancode"
     default_base_url: ClassVar[str] = "https://api.sinancode.com/v1"
+    fetches_reference_links = REFERENCE_ROUTE.links_only
 
     @property
     def base_url(self) -> str:
@@ -171,7 +175,7 @@ class SinanCodeAdapter(JobAdapter):
             "size": sinancode_size(request, version),
         }
         if request.references:
-            body["images"] = [reference_wire_value(ref) for ref in request.references]
+            body["images"] = [deliver_reference(ref, REFERENCE_ROUTE) for ref in request.references]
         return body
 
     # --- calls ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Wire facts come from providers.md §6 and Siraya's own Seedream page (shared seed 004, which also
 prints the 4K table and a reply example): `POST {base}/v1/images/generations`, synchronous, one
-image per call, `size` required, at most one reference image (`image`, a single string),
+image per call, `size` required, at most one reference image (`image`, a single string: a
+"Reference image URL", so a stored reference goes as our signed link to it, never inline),
 `watermark` (default false) and `response_format` (default `b64_json`). `base_url` is the origin
 (default https://llm.siraya.ai); the path supplies `/v1`.
 
@@ -62,7 +63,9 @@ from generations.providers.http import (
 )
 from generations.providers.registry import register_adapter
 from generations.providers.wire import (
+    ReferenceRoute,
     accepted_call,
+    deliver_reference,
     fetch_image,
     image_facts,
     provider_model_id,
@@ -88,6 +91,8 @@ DEFAULT_BASE_URL = "https://llm.siraya.ai"
 GENERATIONS_PATH = "/v1/images/generations"
 RESPONSE_FORMATS = ("b64_json", "url")
 SQUARE = "1:1"
+# "image: Reference image URL" (seed 004): a URL only, so our signed link to the stored file.
+REFERENCE_ROUTE = ReferenceRoute(provider="Siraya")
 
 SIRAYA_MODELS: Mapping[str, str] = {
     "seedream-4.0": "ByteDance-Seedream-4.0",
@@ -151,6 +156,7 @@ _BALANCE_MARKS = ("balance", "quota", "insufficient", "overdue", "arrears", "bil
 @register_adapter
 class SirayaAdapter(BaseAdapter):
     kind = "siraya"
+    fetches_reference_links = REFERENCE_ROUTE.links_only
 
     @property
     def base_url(self) -> str:
@@ -202,7 +208,7 @@ class SirayaAdapter(BaseAdapter):
             "response_format": self._response_format(),
         }
         if request.references:
-            body["image"] = reference_wire_value(request.references[0])
+            body["image"] = deliver_reference(request.references[0], REFERENCE_ROUTE)
         return body
 
     def _response_format(self) -> str:

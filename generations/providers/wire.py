@@ -1,13 +1,15 @@
-"""What several adapters do alike on the wire: choose the provider's model id, encode a
-reference image, mark errors after the provider took the call, read image headers and JSON
-replies. One place for each, so adapters differ only where their providers do."""
+"""What several adapters do alike on the wire: choose the provider's model id, deliver a
+reference image the way the provider documents, mark errors after the provider took the call,
+read image headers and JSON replies. One place for each, so adapters differ only where their
+providers do."""
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,7 +28,9 @@ from generations.providers.http import redact, request_id_from
 
 __all__ = [
     "FLAKY_DOWNLOAD_PAUSE_S",
+    "ReferenceRoute",
     "accepted_call",
+    "deliver_reference",
     "fetch_image",
     "image_facts",
     "provider_model_id",
@@ -52,17 +56,76 @@ def provider_model_id(
 
 
 def reference_wire_value(reference: ReferenceInput) -> str:
-    """A reference as the string resellers take: its URL, or a `data:image/<fmt>;base64,` URI.
+    """A reference as Ark (and Ace Data Cloud, relaying it) takes it: its URL, or a
+    `data:image/<fmt>;base64,` URI with the format in lower case, up to 10 MB (BP-API), else
+    our signed link."""
+    return deliver_reference(reference, ARK_REFERENCE_ROUTE)
 
-    Ark (upstream of both resellers) wants the format in lower case.
-    """
-    if reference.url is not None:
-        return reference.url
+
+def reference_data_uri(reference: ReferenceInput) -> str:
+    """The stored bytes as a `data:image/<fmt>;base64,` URI, the format in lower case."""
     kind, _, subtype = reference.mime.lower().partition("/")
     if kind != "image" or not subtype or reference.content is None:
         raise BadRequest(message=f"a reference image has an unusable type {reference.mime!r}")
     encoded = base64.b64encode(reference.content).decode("ascii")
     return f"data:image/{subtype};base64,{encoded}"
+
+
+@dataclass(frozen=True)
+class ReferenceRoute:
+    """How one provider documents taking a reference image.
+
+    `inline_below_bytes`: stored bytes smaller than this go inline as a data URI (0: never).
+    `upload`: the provider's own storage, called with a reference that has bytes; returns what
+    goes on the wire (a URL, or an asset id). `takes_urls`: whether a URL may go on the wire.
+    """
+
+    provider: str
+    inline_below_bytes: int = 0
+    upload: Callable[[ReferenceInput], str] | None = None
+    takes_urls: bool = True
+
+    @property
+    def links_only(self) -> bool:
+        """Stored references reach this provider only as our links, which it must fetch."""
+        return self.takes_urls and self.upload is None and self.inline_below_bytes <= 0
+
+
+# Ark: "http(s) URL or data:image/<fmt>;base64,<b64>", at most 10 MB per image (BP-API).
+ARK_REFERENCE_ROUTE = ReferenceRoute(provider="Ark", inline_below_bytes=10 * 1024 * 1024 + 1)
+
+
+def deliver_reference(reference: ReferenceInput, route: ReferenceRoute) -> str:
+    """What goes on the wire for `reference`, in this order of preference:
+
+    1. a URL reference as it is, where the provider takes URLs (it is already fetchable);
+    2. stored bytes inline, where the provider documents data URIs and they are under its limit;
+    3. the provider's own upload, where it has one (a URL reference is handed over too: a
+       provider that takes only its own assets needs it copied);
+    4. our signed link to the stored file (`reference.link`), for providers that fetch URLs.
+
+    `BadRequest` (failover-safe: nothing was sent) when none applies, e.g. a URL-only provider
+    and a reference without a link.
+    """
+    if reference.url is not None and route.takes_urls:
+        return reference.url
+    content = reference.content
+    if content is not None and len(content) < route.inline_below_bytes:
+        return reference_data_uri(reference)
+    if route.upload is not None:
+        return route.upload(reference)
+    if reference.link is not None and route.takes_urls:
+        return reference.link
+    if route.links_only:
+        problem = f"{route.provider} takes reference images only as links it can fetch"
+    else:
+        problem = (
+            f"{route.provider} takes reference images inline only under "
+            f"{route.inline_below_bytes:,} bytes"
+        )
+    error = BadRequest(message=f"{problem}, and this reference has no link to our storage")
+    error.failover_safe = True
+    raise error
 
 
 def wants_watermark(account: AccountConfig, request: ProviderRequest) -> bool:

@@ -18,6 +18,7 @@ from accounts.services.audit import audit_record
 
 from ..catalog import list_models
 from ..credentials import credential_encrypt, credential_rotate
+from ..media_links import reference_links_unreachable
 from ..models import ProviderAccount
 from ..providers import (
     AuthError,
@@ -35,6 +36,12 @@ HEALTH_RESOLUTION = timedelta(seconds=30)
 
 class ProviderAccountInvalid(ValueError):
     code = "invalid_provider_account"
+
+
+class ReferenceLinksUnreachable(ProviderAccountInvalid):
+    """The provider fetches reference images from our links, and they are not on the internet."""
+
+    code = "reference_links_unreachable"
 
 
 @dataclass(frozen=True)
@@ -211,10 +218,23 @@ def provider_account_record_outcome(
 def provider_account_check(*, account: ProviderAccount) -> str:
     """Make the cheapest call that proves the credentials work; returns what it showed.
 
-    Raises ``ProviderError`` (``AuthError`` for a bad key) when they do not.
+    Raises ``ProviderError`` (``AuthError`` for a bad key) when they do not, and
+    ``ReferenceLinksUnreachable`` when they do but the provider takes reference images only as
+    links it fetches from us and ``PUBLIC_BASE_URL`` is not reachable from the internet.
     """
     adapter = build_adapter(account_config(account))
-    return adapter.check()
+    shown = adapter.check()
+    problem = reference_links_unreachable() if adapter.fetches_reference_links else ""
+    if problem:
+        provider = account.get_kind_display()
+        raise ReferenceLinksUnreachable(
+            f"{shown} But {provider} takes reference images only as links it downloads from "
+            f"this site, and PUBLIC_BASE_URL ({settings.PUBLIC_BASE_URL}) is {problem}, which "
+            f"{provider} cannot reach: every generation with a reference image would fail "
+            "there. Set PUBLIC_BASE_URL to the https address this site has on the internet, or "
+            "keep media on S3 (STORAGE_BACKEND=s3), whose presigned links it can fetch."
+        )
+    return shown
 
 
 def provider_accounts_rotate_keys() -> int:

@@ -30,6 +30,7 @@ from .. import dispatch
 from ..credentials import CredentialUnreadable
 from ..db import after_commit, db_release
 from ..leases import lease_hold, lease_release
+from ..media_links import reference_link
 from ..models import Generation, ProviderAccount, ProviderAttempt
 from ..providers import (
     AuthError,
@@ -378,11 +379,14 @@ def poll_schedule(
 
 def provider_request(generation: Generation) -> ProviderRequest:
     params = generation.params
+    # Each reference goes with its bytes and a signed link to them: the adapter delivers it
+    # the way its provider documents (inline, through the provider's upload, or by URL).
     references = tuple(
         ReferenceInput(
             content=storage_read(str(reference.file.name)),
             url=None,
             mime=f"image/{reference.format}",
+            link=reference_link(reference),
         )
         for reference in (generation.references.all() if params.get("reference_count", 1) else ())
     )

@@ -4,6 +4,13 @@ An emulator is a WSGI application. Tests use it in-process through ``emulator.tr
 (an httpx transport, no socket) or on a loopback port with ``with emulator.serve(): ...``
 (``emulator.base_url`` is then ``http://127.0.0.1:<port>``). Both run the same code.
 
+Reference images: a provider that takes references as URLs fetches them before it generates.
+Give an emulator a ``reference_transport`` (an httpx transport reaching the server that hosts the
+link, e.g. our Django app) and it does the same through ``fetch_reference``, refusing the request
+when the link does not serve an image; without one, URL references are taken on trust. Which
+references an emulator takes inline (data URIs) is each provider's rule, checked with
+``data_uri_bytes``.
+
 Faults are injected per emulator (``emulator.faults.add(...)``, consumed in order by matching
 requests) or per request (a ``[fault:<kind>]`` token in the prompt, for end-to-end tests that
 cannot reach the emulator object).
@@ -11,6 +18,7 @@ cannot reach the emulator object).
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import json
@@ -22,6 +30,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
@@ -173,6 +183,8 @@ class Emulator:
         self.files: dict[str, tuple[bytes, str]] = {}
         self._flaky: set[str] = set()
         self.base_url = "http://emulator.invalid"
+        self.reference_transport: httpx.BaseTransport | None = None
+        self.fetched_references: list[tuple[str, bytes]] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._lock = threading.Lock()
         self.route(
@@ -285,6 +297,28 @@ class Emulator:
         content, fmt = stored
         return EmulatorResponse(200, content, {"Content-Type": f"image/{fmt}"})
 
+    # --- reference images ----------------------------------------------------------------
+    def fetch_reference(self, url: str) -> str:
+        """Fetch a URL reference as the provider would: "" when it served an image, else the
+        problem to answer with. Without a ``reference_transport`` the URL is taken on trust."""
+        if self.reference_transport is None:
+            return ""
+        try:
+            with httpx.Client(transport=self.reference_transport, timeout=10.0) as client:
+                response = client.get(url)
+        except httpx.HTTPError as error:
+            return f"the reference image at {url} could not be downloaded: {error}"
+        if response.status_code != 200:
+            return f"the reference image at {url} answered HTTP {response.status_code}"
+        try:
+            with Image.open(io.BytesIO(response.content)) as image:
+                image.verify()
+        except Exception:  # Pillow raises many types for bytes that are not an image
+            return f"the reference image at {url} is not an image"
+        with self._lock:
+            self.fetched_references.append((url, response.content))
+        return ""
+
     # --- running -------------------------------------------------------------------------
     def transport(self) -> httpx.BaseTransport:
         """An in-process httpx transport: no socket, same handlers and faults."""
@@ -347,6 +381,9 @@ class _InProcessTransport(httpx.BaseTransport):
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: hundreds of calls opened at once (a benchmark's
+    # worker, as against a provider's load balancer) would find connections reset.
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a dropped connection (an injected fault) is expected, not news
@@ -428,6 +465,41 @@ def _maybe_json(body: bytes) -> Any:
         return json.loads(body) if body else None
     except ValueError:
         return body
+
+
+_DATA_URI = re.compile(r"^data:image/[a-z0-9.+-]+;base64,(?P<payload>[A-Za-z0-9+/=]+)$")
+
+
+def data_uri_bytes(value: object) -> bytes | None:
+    """The decoded bytes of a `data:image/<fmt>;base64,` URI; None for anything else."""
+    found = _DATA_URI.match(value) if isinstance(value, str) else None
+    if found is None:
+        return None
+    try:
+        return base64.b64decode(found["payload"], validate=True)
+    except ValueError:
+        return None
+
+
+def multipart_parts(request: EmulatorRequest) -> dict[str, tuple[bytes, str]]:
+    """The parts of a `multipart/form-data` body by name: (bytes, content type)."""
+    content_type = request.header("content-type")
+    if not content_type.startswith("multipart/form-data"):
+        return {}
+    message = BytesParser(policy=email_policy).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
+    )
+    parts: dict[str, tuple[bytes, str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            parts[name] = (payload, part.get_content_type())
+    return parts
+
+
+def is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
 def render_test_image(*, width: int, height: int, fmt: str = "jpeg", seed: int = 0) -> bytes:

@@ -10,7 +10,15 @@ Routes (the emulator's root stands for https://queue.fal.run):
   the job's error: there is no failed status, failures surface here (§7.1);
 - `PUT /{owner}/{app}/requests/{id}/cancel` answers 202 `CANCELLATION_REQUESTED`, or 400
   `ALREADY_COMPLETED` (ASSUMPTION: fal's own client uses PUT; the bodies are not in §7).
+- `POST /storage/upload/initiate?storage_type=gcs` `{"file_name", "content_type"}` answers
+  `{"upload_url", "file_url"}`; `PUT upload_url` (signed, no key) stores the bytes, which
+  `file_url` then serves: fal's storage upload as fal-client's `_upload_via_storage` does it
+  (the emulator's root stands for https://rest.fal.ai there).
 Queue URLs hang off the app root (`fal-ai/bytedance`), not the endpoint path (§7.1 gotcha).
+`image_urls` entries: URLs only. fal's CDN page says models take file inputs as URLs and "some
+models also accept data URIs", naming none; ASSUMPTION: Seedream is not one of them, so a data
+URI is refused. A `file_url` must name an uploaded file; any other URL is fetched through the
+`reference_transport` when the emulator has one.
 Timing is `JobEmulator`'s: `ready_after_polls` status polls or `job_seconds` of wall time.
 
 Sizes: `{width, height}` follows fal's Seedream 4.5 schema, "width and height must be between
@@ -38,7 +46,7 @@ import math
 import uuid
 from typing import Any
 
-from tests.emulators.base import EmulatorRequest, EmulatorResponse, Fault
+from tests.emulators.base import EmulatorRequest, EmulatorResponse, Fault, is_url
 from tests.emulators.replicate import OUTCOME_FAULTS, EmulatedJob, JobEmulator, whole_in
 from tests.emulators.siraya import (
     gateway_unavailable,
@@ -109,10 +117,69 @@ class FalEmulator(JobEmulator):
             job_seconds=job_seconds,
         )
         requests = r"/(?P<root>[^/]+/[^/]+)/requests/(?P<id>[0-9a-f-]+)"
+        # Before the submit route, which would take any POST path of three parts.
+        self.route("POST", r"/storage/upload/initiate", self._storage_initiate)
+        self.route("PUT", r"/storage/uploads/(?P<file_id>[0-9a-f]+)", self._storage_put)
+        self._pending_uploads: dict[str, str] = {}  # file id -> format, until its PUT
         self.route("POST", r"/(?P<endpoint>[^/]+/[^/]+/.+)", self._submit)
         self.route("GET", f"{requests}/status", self._status)
         self.route("GET", requests, self._result)
         self.route("PUT", f"{requests}/cancel", self._cancel)
+
+    # --- storage -------------------------------------------------------------------------
+    def _storage_initiate(self, request: EmulatorRequest) -> EmulatorResponse:
+        if not self._authorized(request):
+            return _unauthorized()
+        early = _fault_reply(self.fault_for(request))
+        if early is not None:
+            return early
+        try:
+            body = request.json
+        except ValueError:
+            body = None
+        content_type = body.get("content_type") if isinstance(body, dict) else None
+        if content_type not in ("image/png", "image/jpeg"):
+            # ASSUMPTION: the emulator stores only the image types it can serve back.
+            return _invalid(["body", "content_type"], "unsupported content type", "enum")
+        file_id = uuid.uuid4().hex
+        fmt = content_type.partition("/")[2]
+        with self._lock:
+            self._pending_uploads[file_id] = fmt
+        return EmulatorResponse.json(
+            200,
+            {
+                "upload_url": f"{self.base_url}/storage/uploads/{file_id}?signature=emulated",
+                "file_url": f"{self.base_url}/files/{file_id}.{fmt}",
+            },
+        )
+
+    def _storage_put(self, request: EmulatorRequest) -> EmulatorResponse:
+        assert request.match is not None
+        file_id = request.match["file_id"]
+        with self._lock:
+            fmt = self._pending_uploads.pop(file_id, None)
+            if fmt is not None:
+                self.files[file_id] = (request.body, fmt)
+        if fmt is None:
+            return EmulatorResponse(
+                403, b"signature does not match", {"Content-Type": "text/plain"}
+            )
+        return EmulatorResponse(200, b"")
+
+    def _references_problem(self, body: dict[str, Any]) -> tuple[list[str], str, str] | None:
+        own_files = f"{self.base_url}/files/"
+        for entry in body.get("image_urls") or []:
+            if not is_url(entry):
+                return ["body", "image_urls"], "Input should be a valid URL", "url_parsing"
+            if entry.startswith(own_files):
+                file_id = entry.removeprefix(own_files).split(".", 1)[0]
+                if file_id not in self.files:
+                    return ["body", "image_urls"], f"File not found: {entry}", "file_download_error"
+                continue
+            problem = self.fetch_reference(entry)
+            if problem:
+                return ["body", "image_urls"], problem, "file_download_error"
+        return None
 
     # --- routes --------------------------------------------------------------------------
     def _submit(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -133,7 +200,9 @@ class FalEmulator(JobEmulator):
             return EmulatorResponse.json(404, {"detail": f"Application '{endpoint}' not found"})
         if not isinstance(body, dict):
             return _invalid(["body"], "the body must be a JSON object", "model_attributes_type")
-        problem = _body_problem(body, endpoint=endpoint, edit=endpoint.endswith("/edit"))
+        problem = _body_problem(
+            body, endpoint=endpoint, edit=endpoint.endswith("/edit")
+        ) or self._references_problem(body)
         if problem is not None:
             return _invalid(*problem)
         width, height = _dimensions(body, edit=endpoint.endswith("/edit"))

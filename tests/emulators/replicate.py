@@ -11,7 +11,14 @@ Routes, under `/v1` as on https://api.replicate.com/v1:
   read, the rest is made up;
 - `GET /v1/predictions/{id}` answers the prediction, moving it along its timeline;
 - `POST /v1/predictions/{id}/cancel` cancels an unfinished prediction;
-- `GET /v1/account` answers `{"type", "username", "name"}` (the token check).
+- `GET /v1/account` answers `{"type", "username", "name"}` (the token check);
+- `POST /v1/files` stores the multipart part `content` and answers 201 with the file object,
+  whose `urls.get` an input may then name (replicate-python `replicate/file.py`).
+`image_input` entries: a data URI is refused from 1,000,000 decoded bytes ("only recommended if
+the file is less than 1MB", replicate.com/docs/topics/predictions/input-files; ASSUMPTION:
+Replicate itself recommends rather than refuses, the stricter emulator catches an adapter that
+inlines large files); a file URL must name an uploaded file; any other URL is fetched through
+the `reference_transport` when the emulator has one.
 Outputs are images this emulator serves; their WxH follow Ark's tier table (ASSUMPTION:
 Replicate relays Ark's sizes; `match_input_image` comes out 1:1).
 
@@ -50,7 +57,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from generations.catalog_sizes import ARK_TIER_SIZES
-from tests.emulators.base import Emulator, EmulatorRequest, EmulatorResponse, Fault
+from tests.emulators.base import (
+    Emulator,
+    EmulatorRequest,
+    EmulatorResponse,
+    Fault,
+    data_uri_bytes,
+    multipart_parts,
+)
 from tests.emulators.siraya import (
     gateway_unavailable,
     is_image_reference,
@@ -69,6 +83,8 @@ FAILURE_TEXT = "Prediction failed: CUDA error: an illegal memory access was enco
 ASPECTS = ("match_input_image", "1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
 SIDE_RANGE = (1024, 4096)
 MAX_TOTAL_IMAGES = 15
+# Data URIs are "only recommended if the file is less than 1MB" (input-files docs).
+INLINE_BELOW_BYTES = 1_000_000
 
 
 @dataclass
@@ -265,8 +281,59 @@ class ReplicateEmulator(JobEmulator):
         self.route("GET", r"/v1/predictions/(?P<id>[a-z0-9]+)", self._get)
         self.route("POST", r"/v1/predictions/(?P<id>[a-z0-9]+)/cancel", self._cancel)
         self.route("GET", r"/v1/account", self._account)
+        self.route("POST", r"/v1/files", self._create_file)
+        self.uploaded_files: dict[str, tuple[bytes, str]] = {}
 
     # --- routes --------------------------------------------------------------------------
+    def _create_file(self, request: EmulatorRequest) -> EmulatorResponse:
+        if not self._authorized(request):
+            return _unauthenticated()
+        early = _fault_reply(self.fault_for(request))
+        if early is not None:
+            return early
+        content = multipart_parts(request).get("content")
+        if content is None:
+            # ASSUMPTION: a missing `content` part is a 400 problem.
+            return _problem(400, "Bad request", "content is required")
+        data, content_type = content
+        file_id = secrets.token_hex(12)
+        with self._lock:
+            self.uploaded_files[file_id] = (data, content_type)
+        now = datetime.now(UTC).isoformat()
+        return EmulatorResponse.json(
+            201,
+            {
+                "id": file_id,
+                "name": "file",
+                "content_type": content_type,
+                "size": len(data),
+                "etag": file_id,
+                "checksums": {},
+                "metadata": {},
+                "created_at": now,
+                "expires_at": None,
+                "urls": {"get": f"{self.base_url}/v1/files/{file_id}"},
+            },
+        )
+
+    def _references_problem(self, payload: dict[str, Any]) -> tuple[str, str] | None:
+        """(field, description) for an `image_input` entry Replicate would not take."""
+        own_files = f"{self.base_url}/v1/files/"
+        for entry in payload.get("image_input", []):
+            inline = data_uri_bytes(entry)
+            if inline is not None and len(inline) >= INLINE_BELOW_BYTES:
+                return "image_input", "data URIs are for files under 1MB; upload larger files"
+            if inline is not None:
+                continue
+            if entry.startswith(own_files):
+                if entry.removeprefix(own_files) not in self.uploaded_files:
+                    return "image_input", f"no such file: {entry}"
+                continue
+            problem = self.fetch_reference(entry)
+            if problem:
+                return "image_input", problem
+        return None
+
     def _create(self, request: EmulatorRequest) -> EmulatorResponse:
         assert request.match is not None
         return self._create_prediction(
@@ -305,7 +372,7 @@ class ReplicateEmulator(JobEmulator):
             )
         if not isinstance(payload, dict):
             return _invalid("input", "input is required and must be an object")
-        problem = _input_problem(schema, payload)
+        problem = _input_problem(schema, payload) or self._references_problem(payload)
         if problem:
             return _invalid(*problem)
         width, height = _dimensions(payload)

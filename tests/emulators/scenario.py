@@ -6,6 +6,15 @@ them and answers `{"job": {"jobId", "status": "queued", ...}, "creativeUnitsCost
 /v1/jobs/{jobId}` moves the job on; `POST /v1/jobs/{jobId}/action` cancels it; `POST /v1/assets`
 stores an uploaded reference and `GET /v1/assets/{id}` answers `{"asset": {"id", "url",
 "mimeType", ...}}` for references and results alike; `GET /v1/models` lists the five models.
+Uploads follow Scenario's "Uploading Assets" guide (docs.scenario.com/get-started/content/
+uploading-assets): `POST /v1/assets` takes images under 6MB and refuses larger ones (ASSUMPTION:
+with a 400 naming `/v1/uploads`); larger images go through the multi-part flow: `POST
+/v1/uploads` answers the upload with a presigned URL per part, each part is `PUT` there
+(refused if it carries an Authorization header too, as S3 refuses two auth mechanisms, or if a
+part but the last is under S3's 5 MiB), `POST /v1/uploads/{id}/action` `{"action": "complete"}`
+assembles it (status `validating`), and `GET /v1/uploads/{id}` then answers it `imported` with
+its asset's id in `entityId` (docs.scenario.com/api/resources/uploads/methods/trigger_action,
+sdk-helpers/uploads).
 HTTP Basic over `api_key` ("KEY:SECRET"). Errors: `{"message", "reason"}` (§3.4, a skill doc).
 
 Every ASSUMPTION marks what §3 calls "not found": the running status spelling ("in-progress"),
@@ -53,6 +62,10 @@ from tests.emulators.sinancode import (
 )
 
 # Written out from seed 000 again, not imported from the adapter: the emulator is the witness.
+# "POST /v1/assets - For uploading small images (< 6MB)" (the Uploading Assets guide).
+ASSET_BELOW_BYTES = 6_000_000
+S3_MIN_PART_BYTES = 5 * 1024 * 1024  # S3 multipart: every part but the last
+IMAGE_TYPES = ("image/png", "image/jpeg")
 RATIOS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")
 REFUSAL_ERROR = "Your request was blocked by content moderation (sensitive content detected)."
 RUN_FAILURE_ERROR = "Inference failed: the model provider returned an internal error."
@@ -130,6 +143,13 @@ class ScenarioEmulator(Emulator):
         self.route("POST", r"/v1/assets", self._upload)
         self.route("GET", r"/v1/assets/(?P<asset>[A-Za-z0-9_-]+)", self._asset)
         self.route("GET", r"/v1/models", self._models)
+        self.route("POST", r"/v1/uploads", self._upload_create)
+        self.route("POST", r"/v1/uploads/(?P<upload>[A-Za-z0-9_-]+)/action", self._upload_action)
+        self.route("GET", r"/v1/uploads/(?P<upload>[A-Za-z0-9_-]+)", self._upload_get)
+        # The presigned part URLs (S3 in production), outside the API and its credentials.
+        self.route("PUT", r"/part-storage/(?P<upload>[A-Za-z0-9_-]+)/(?P<part>[0-9]+)", self._part)
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self._parts: dict[str, dict[int, bytes]] = {}
 
     @property
     def api_url(self) -> str:
@@ -205,12 +225,116 @@ class ScenarioEmulator(Emulator):
         if decoded is None:
             return _error(400, "invalid_image", "image must be a base64-encoded image")
         content, fmt, (width, height) = decoded
+        if len(content) >= ASSET_BELOW_BYTES:
+            return _error(
+                400, "image_too_large", "Images of 6MB or more must be uploaded with /v1/uploads"
+            )
+        asset = dict(self._new_asset(content, fmt, width, height), name=str(body.get("name", "")))
+        return EmulatorResponse.json(200, {"asset": asset})
+
+    def _new_asset(self, content: bytes, fmt: str, width: int, height: int) -> dict[str, Any]:
         url = self._store_bytes(content, fmt)
         with self._state_lock:
             asset_id = self._next_id("asset")
             self.assets[asset_id] = _asset(asset_id, url, fmt, width, height, "uploaded")
-            asset = dict(self.assets[asset_id], name=str(body.get("name", "")))
-        return EmulatorResponse.json(200, {"asset": asset})
+            return dict(self.assets[asset_id])
+
+    # --- multi-part uploads --------------------------------------------------------------
+    def _upload_create(self, request: EmulatorRequest) -> EmulatorResponse:
+        early = self._gate(request)
+        if isinstance(early, EmulatorResponse):
+            return early
+        body = request.json if _is_json_object(request) else {}
+        parts, size = body.get("parts"), body.get("fileSize")
+        if not (isinstance(parts, int) and isinstance(size, int) and 1 <= parts <= size):
+            return _error(400, "invalid_parameter", "parts and fileSize must be positive integers")
+        if not isinstance(body.get("fileName"), str) or body.get("contentType") not in IMAGE_TYPES:
+            return _error(
+                400, "invalid_parameter", "fileName and an image contentType are required"
+            )
+        storage = f"{self.base_url}/part-storage"
+        with self._state_lock:
+            upload_id = self._next_id("upload")
+            upload = {
+                "id": upload_id,
+                "fileName": body["fileName"],
+                "contentType": body["contentType"],
+                "fileSize": size,
+                "kind": body.get("kind", "asset"),
+                "source": "multipart",
+                "status": "pending",
+                "partsCount": parts,
+                "parts": [
+                    {
+                        "number": number,
+                        "url": f"{storage}/{upload_id}/{number}?X-Amz-Signature=emulated",
+                        "expires": "2099-01-01T00:00:00.000Z",
+                    }
+                    for number in range(1, parts + 1)
+                ],
+            }
+            self.uploads[upload_id] = upload
+            self._parts[upload_id] = {}
+            return EmulatorResponse.json(200, {"upload": dict(upload)})
+
+    def _part(self, request: EmulatorRequest) -> EmulatorResponse:
+        assert request.match is not None
+        if request.header("authorization"):
+            # S3: "Only one auth mechanism allowed" (the URL already carries its signature).
+            return EmulatorResponse(400, b"InvalidArgument", {"Content-Type": "application/xml"})
+        upload_id, number = request.match["upload"], int(request.match["part"])
+        with self._state_lock:
+            upload = self.uploads.get(upload_id)
+            if upload is None or not 1 <= number <= upload["partsCount"]:
+                return EmulatorResponse(403, b"SignatureDoesNotMatch", {})
+            self._parts[upload_id][number] = request.body
+        return EmulatorResponse(200, b"", {"ETag": f'"{upload_id}-{number}"'})
+
+    def _upload_action(self, request: EmulatorRequest) -> EmulatorResponse:
+        early = self._gate(request)
+        if isinstance(early, EmulatorResponse):
+            return early
+        assert request.match is not None
+        body = request.json if _is_json_object(request) else {}
+        if body.get("action") != "complete":
+            return _error(400, "invalid_parameter", "action must be complete")
+        with self._state_lock:
+            upload = self.uploads.get(request.match["upload"])
+            received = dict(self._parts.get(request.match["upload"], {}))
+        if upload is None:
+            return _error(404, "not_found", "Upload not found")
+        count = upload["partsCount"]
+        if sorted(received) != list(range(1, count + 1)):
+            return _error(400, "missing_parts", "Every part must be uploaded before completing")
+        if any(len(received[number]) < S3_MIN_PART_BYTES for number in range(1, count)):
+            return _error(400, "part_too_small", "Every part but the last must be at least 5MB")
+        content = b"".join(received[number] for number in range(1, count + 1))
+        decoded = _decode_image(base64.b64encode(content).decode("ascii"))
+        with self._state_lock:
+            if len(content) != upload["fileSize"] or decoded is None:
+                upload.update(status="failed", errorMessage="the file is not the image announced")
+            else:
+                _, fmt, (width, height) = decoded
+                upload.update(status="validating", _pending=(content, fmt, width, height))
+            answer = _public(upload)
+        return EmulatorResponse.json(200, {"upload": answer})
+
+    def _upload_get(self, request: EmulatorRequest) -> EmulatorResponse:
+        early = self._gate(request)
+        if isinstance(early, EmulatorResponse):
+            return early
+        assert request.match is not None
+        with self._state_lock:
+            upload = self.uploads.get(request.match["upload"])
+            pending = upload.pop("_pending", None) if upload is not None else None
+        if upload is None:
+            return _error(404, "not_found", "Upload not found")
+        if pending is not None:
+            asset = self._new_asset(*pending)
+            with self._state_lock:
+                upload.update(status="imported", entityId=asset["id"])
+        with self._state_lock:
+            return EmulatorResponse.json(200, {"upload": _public(upload)})
 
     def _asset(self, request: EmulatorRequest) -> EmulatorResponse:
         early = self._gate(request)
@@ -400,6 +524,10 @@ def _is_json_object(request: EmulatorRequest) -> bool:
 
 def _whole_in(value: object, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _public(upload: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in upload.items() if not name.startswith("_")}
 
 
 def _error(

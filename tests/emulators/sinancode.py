@@ -9,7 +9,9 @@ version or WIDTHxHEIGHT; `version` 4.0 / 4.5 / 5.0-lite) and answers `{"task_id"
 ASSUMPTIONS where §5 says "not found": a task is `pending` before it runs (§9.7: anything but
 `processing`/`completed`/`failed` means queued); HTTP errors are `{"error_code", "error_msg"}`;
 unknown fields are refused; explicit sizes follow Ark's pixel ranges per version (§9.3); a tier
-comes out square; `images` may hold data URIs as well as URLs; an unknown task id is a 404;
+comes out square; `images` holds URLs only (a data URI is refused: seed 003 documents URLs), each
+fetched when the task is accepted if the emulator has a `reference_transport`; an unknown task
+id is a 404;
 refusals relay Ark's `InputTextSensitiveContentDetected`. `result` holds URL strings, or
 `{"type", "url"}` objects with `result_objects=True` (both renderings exist, §5).
 
@@ -30,11 +32,17 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.emulators.base import Emulator, EmulatorRequest, EmulatorResponse, Fault, parse_size
+from tests.emulators.base import (
+    Emulator,
+    EmulatorRequest,
+    EmulatorResponse,
+    Fault,
+    is_url,
+    parse_size,
+)
 from tests.emulators.siraya import (
     bearer_token,
     gateway_unavailable,
-    is_image_reference,
     malformed_reply,
     retry_after_headers,
 )
@@ -173,6 +181,11 @@ class SinanCodeEmulator(Emulator):
         problem = _problem(body)
         if problem:
             return _error(400, "invalid_parameter", problem)
+        # ASSUMPTION: references are downloaded when the task is accepted, and a link that
+        # serves no image refuses the task there (the page documents no error for it).
+        unfetchable = next(filter(None, map(self.fetch_reference, body.get("images", []))), "")
+        if unfetchable:
+            return _error(400, "invalid_parameter", unfetchable)
         job_fault = fault.kind if fault is not None and fault.kind in JOB_FAULTS else ""
         job = EmulatedJob(id=str(uuid.uuid4()), params=body, fault=job_fault)
         with self._state_lock:
@@ -243,7 +256,9 @@ def _problem(body: dict[str, Any]) -> str:
     if version not in VERSION_TIERS:
         return "version must be one of 4.0, 4.5, 5.0-lite"
     images = body.get("images", [])
-    if not isinstance(images, list) or not all(map(is_image_reference, images)):
+    # "Input images ... Example: [\"https://example.com/1.jpg\", ...]" (seed 003): URLs only.
+    # ASSUMPTION: a data URI is refused with this message.
+    if not isinstance(images, list) or not all(map(is_url, images)):
         return "images must be a list of image URLs"
     if len(images) > 14:
         return "images takes at most 14 reference images"

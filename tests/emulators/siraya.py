@@ -3,8 +3,10 @@
 `POST /v1/images/generations` validates the way Siraya documents it: the three model names,
 `size` required and either a shorthand the model supports or a WxH from Siraya's table, 4.5 and
 5.0 lite refusing anything under 3,686,400 pixels with Siraya's own message, `image` a single
-reference. It answers `{"created", "data": [{"b64_json"}], "usage": {"total_tokens"}}` (one
-image) or, with `response_format: "url"`, links to images it serves itself.
+reference URL (a data URI is refused: the page documents a URL), fetched before generating
+when the emulator has a `reference_transport`. It answers `{"created", "data": [{"b64_json"}],
+"usage": {"total_tokens"}}` (one image) or, with `response_format: "url"`, links to images it
+serves itself.
 
 Every ASSUMPTION below marks behaviour §6 calls "not found".
 
@@ -32,6 +34,7 @@ from tests.emulators.base import (
     EmulatorRequest,
     EmulatorResponse,
     Fault,
+    is_url,
     parse_size,
     render_test_image,
 )
@@ -89,6 +92,10 @@ class SirayaEmulator(Emulator):
         problem = _validation_problem(body)
         if problem is not None:
             return problem
+        unfetchable = self.fetch_reference(body["image"]) if "image" in body else ""
+        if unfetchable:
+            # ASSUMPTION: a link Siraya cannot download is a 400 naming the image.
+            return _error(400, "invalid_image", unfetchable)
         if fault is not None and fault.kind == "refuse":
             # ASSUMPTION: Siraya relays Ark's refusal code in the OpenAI envelope.
             return _error(400, "InputTextSensitiveContentDetected", REFUSAL_MESSAGE, "BadRequest")
@@ -132,8 +139,9 @@ def _validation_problem(body: dict[str, Any]) -> EmulatorResponse | None:
     if problem:
         return _error(400, "invalid_size", problem)
     image = body.get("image")
-    # The page types `image` as one string; a list is what Ark takes, not Siraya.
-    if image is not None and not (isinstance(image, str) and is_image_reference(image)):
+    # The page types `image` as one string, "Reference image URL": a list is what Ark takes,
+    # and a data URI is not documented. ASSUMPTION: Siraya refuses one, with this message.
+    if image is not None and not is_url(image):
         return _error(400, "invalid_image", "image must be a single image URL.")
     if not isinstance(body.get("watermark", False), bool):
         return _error(400, "invalid_parameter", "watermark must be a boolean.")

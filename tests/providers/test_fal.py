@@ -142,22 +142,59 @@ def test_a_queued_request_reports_no_progress_yet() -> None:
     assert statuses[2].done
 
 
-def test_image_to_image_uses_the_edit_endpoint_with_every_reference(
+def test_image_to_image_uploads_stored_references_to_fals_storage(
     emulator: FalEmulator,
 ) -> None:
+    # fal takes file inputs as URLs ("some models also accept data URIs", none named: fal's CDN
+    # page); fal-client uploads bytes with initiate + PUT and sends the `file_url`.
+    second = render_test_image(width=32, height=32, fmt="png", seed=8)
     references = (
         ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
         ReferenceInput(content=None, url=REFERENCE_URL, mime="image/jpeg"),
-        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+        ReferenceInput(content=second, url=None, mime="image/png"),
     )
     request = make_request(references=references, aspect_ratio="16:9", width=2848, height=1600)
 
     (image,) = images_of(run(emulator, request))
 
     assert pixels(image) == (2848, 1600)
-    submit = emulator.requests[0]
+    initiate, put, initiate_again, put_again, submit = emulator.requests[:5]
+    assert (initiate.method, initiate.path) == ("POST", "/storage/upload/initiate")
+    assert initiate.headers["authorization"] == "Key test-key"
+    assert initiate.body == {"file_name": "reference.png", "content_type": "image/png"}
+    assert (put.method, put_again.method) == ("PUT", "PUT")
+    assert "authorization" not in put.headers  # a signed URL: our key stays home
+    assert (put.body, put_again.body) == (PNG_REFERENCE, second)
+    assert initiate_again.path == "/storage/upload/initiate"
     assert submit.path == "/fal-ai/bytedance/seedream/v4/edit"
-    assert submit.body["image_urls"] == [PNG_DATA_URI, REFERENCE_URL, PNG_DATA_URI]
+    first_url, url_reference, second_url = submit.body["image_urls"]
+    assert url_reference == REFERENCE_URL
+    with httpx.Client(transport=emulator.transport()) as client:
+        assert client.get(first_url).content == PNG_REFERENCE
+        assert client.get(second_url).content == second
+
+
+def test_the_emulator_refuses_a_data_uri_reference(emulator: FalEmulator) -> None:
+    with httpx.Client(transport=emulator.transport()) as client:
+        response = client.post(
+            f"{emulator.base_url}/fal-ai/bytedance/seedream/v4/edit",
+            json={"prompt": PROMPT, "image_urls": [PNG_DATA_URI]},
+            headers={"Authorization": "Key test-key"},
+        )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "image_urls"]
+
+
+def test_a_failed_storage_upload_stops_before_the_queue_submit(emulator: FalEmulator) -> None:
+    emulator.faults.add("server_error", path="/storage/upload/initiate")
+    reference = ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png")
+
+    with pytest.raises(Unavailable) as caught:
+        run(emulator, make_request(references=(reference,)))
+
+    assert caught.value.failover_safe
+    assert [call.path for call in emulator.requests] == ["/storage/upload/initiate"]
 
 
 def test_a_group_yields_every_image_in_order(emulator: FalEmulator) -> None:

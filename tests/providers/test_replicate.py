@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from generations.providers import (
@@ -29,7 +30,7 @@ from generations.providers.job_wire import same_origin_url, seconds_between
 from generations.providers.replicate import ReplicateAdapter, prediction_error
 from tests.emulators.base import render_test_image
 from tests.emulators.replicate import REFUSAL_TEXT, ReplicateEmulator
-from tests.providers.support import Sleeps, images_of, pixels
+from tests.providers.support import Sleeps, images_of, noisy_png, pixels
 
 PROMPT = "a lighthouse at dawn, oil on canvas"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
@@ -174,6 +175,56 @@ def test_image_to_image_sends_every_reference(emulator: ReplicateEmulator) -> No
     sent = emulator.requests[0].body["input"]
     assert sent["image_input"] == [PNG_DATA_URI, REFERENCE_URL, PNG_DATA_URI]
     assert sent["aspect_ratio"] == "16:9"
+
+
+def test_a_reference_of_1mb_or_more_is_uploaded_and_sent_as_its_file_url(
+    emulator: ReplicateEmulator,
+) -> None:
+    # Data URIs are "only recommended if the file is less than 1MB" (replicate.com/docs/topics/
+    # predictions/input-files); larger files go through `POST /v1/files`, as Replicate's
+    # clients do (replicate-python `replicate/file.py`, `helpers.encode_json`).
+    large = noisy_png(at_least_bytes=1_000_000)
+    references = (
+        ReferenceInput(content=large, url=None, mime="image/png"),
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+    )
+
+    (image,) = images_of(run(emulator, make_request(references=references)))
+
+    upload, create = emulator.requests[:2]
+    assert (upload.method, upload.path) == ("POST", "/v1/files")
+    assert upload.headers["authorization"] == "Bearer test-key"
+    ((file_id, (stored, content_type)),) = emulator.uploaded_files.items()
+    assert (stored, content_type) == (large, "image/png")
+    sent = create.body["input"]["image_input"]
+    assert sent == [f"{emulator.base_url}/v1/files/{file_id}", PNG_DATA_URI]
+    assert pixels(image) == (2048, 2048)
+
+
+def test_the_emulator_refuses_a_data_uri_of_1mb_or_more(emulator: ReplicateEmulator) -> None:
+    large = noisy_png(at_least_bytes=1_000_000)
+    data_uri = "data:image/png;base64," + base64.b64encode(large).decode()
+    with httpx.Client(transport=emulator.transport()) as client:
+        response = client.post(
+            f"{emulator.base_url}/v1/models/bytedance/seedream-4/predictions",
+            json={"input": {"prompt": PROMPT, "image_input": [data_uri]}},
+            headers={"Authorization": "Bearer test-key"},
+        )
+
+    assert response.status_code == 422
+    assert "under 1MB" in response.json()["detail"]
+
+
+def test_a_failed_upload_stops_before_the_paid_create(emulator: ReplicateEmulator) -> None:
+    emulator.faults.add("server_error", path="/v1/files")  # consumed by the upload only
+    large = noisy_png(at_least_bytes=1_000_000)
+    request = make_request(references=(ReferenceInput(content=large, url=None, mime="image/png"),))
+
+    with pytest.raises(Unavailable) as caught:
+        run(emulator, request)
+
+    assert caught.value.failover_safe
+    assert [call.path for call in emulator.requests] == ["/v1/files"]
 
 
 def test_a_group_yields_every_image_in_order(emulator: ReplicateEmulator) -> None:

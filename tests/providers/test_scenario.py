@@ -34,7 +34,7 @@ from generations.providers.job_wire import http_error
 from generations.providers.scenario import ScenarioAdapter
 from tests.emulators.base import render_test_image
 from tests.emulators.scenario import ScenarioEmulator
-from tests.providers.support import images_of
+from tests.providers.support import images_of, noisy_png
 
 PROMPT = "a lighthouse keeper's cat watching the storm"
 KEY = "test-key:test-secret"
@@ -191,6 +191,73 @@ def test_image_to_image_uploads_every_reference_first(emulator: ScenarioEmulator
     assert job.state["reference_asset_ids"] == ["asset_0001", "asset_0002", "asset_0003"]
     assert adapter.poll(job).done is False
     assert images_of(adapter.poll(job).outcomes)
+
+
+def test_a_reference_of_6mb_or_more_goes_through_the_multi_part_upload(
+    emulator: ScenarioEmulator,
+) -> None:
+    # "POST /v1/assets - For uploading small images (< 6MB) ... POST /v1/uploads - For
+    # uploading larger images (≥ 6MB)" (Scenario's Uploading Assets guide).
+    adapter, sleeps = make_adapter(emulator)
+    large = noisy_png(at_least_bytes=8_000_000)  # two parts of about 7 MiB
+    references = (
+        ReferenceInput(content=large, url=None, mime="image/png"),
+        ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png"),
+    )
+
+    job = adapter.submit(make_request(references=references))
+
+    calls = emulator.requests
+    assert [(call.method, call.path) for call in calls] == [
+        ("POST", "/v1/uploads"),
+        ("PUT", "/part-storage/upload_0001/1"),
+        ("PUT", "/part-storage/upload_0001/2"),
+        ("POST", "/v1/uploads/upload_0001/action"),
+        ("GET", "/v1/uploads/upload_0001"),
+        ("POST", "/v1/assets"),
+        ("POST", "/v1/generate/custom/model_bytedance-seedream-4-editing"),
+    ]
+    assert calls[0].body == {
+        "fileName": "reference-1.png",
+        "contentType": "image/png",
+        "fileSize": len(large),
+        "parts": 2,
+        "kind": "image",
+    }
+    assert all("authorization" not in call.headers for call in calls[1:3])
+    assert calls[3].body == {"action": "complete"}
+    assert sleeps == [1.0]  # one wait for the import
+    large_asset, small_asset = calls[-1].body["referenceImages"]
+    with httpx.Client(transport=emulator.transport()) as client:
+        assert client.get(emulator.assets[large_asset]["url"]).content == large
+    assert small_asset != large_asset
+    assert job.state["reference_asset_ids"] == [large_asset, small_asset]
+
+
+def test_the_emulator_refuses_an_asset_upload_of_6mb_or_more(emulator: ScenarioEmulator) -> None:
+    large = noisy_png(at_least_bytes=6_000_000)
+    token = base64.b64encode(KEY.encode()).decode()
+    with httpx.Client(transport=emulator.transport()) as client:
+        response = client.post(
+            f"{emulator.api_url}/assets",
+            json={"image": base64.b64encode(large).decode(), "name": "large.png"},
+            headers={"Authorization": f"Basic {token}"},
+        )
+
+    assert response.status_code == 400
+    assert "/v1/uploads" in response.json()["message"]
+
+
+def test_a_failed_import_is_refused_before_the_launch(emulator: ScenarioEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    # Bytes that are no image: Scenario's import fails them after the parts were taken.
+    reference = ReferenceInput(content=bytes(6_000_000), url=None, mime="image/png")
+
+    with pytest.raises(BadRequest) as caught:
+        adapter.submit(make_request(references=(reference,)))
+
+    assert "could not import" in caught.value.message
+    assert not any(call.path.startswith("/v1/generate") for call in emulator.requests)
 
 
 def test_a_group_delivers_every_image_in_order(emulator: ScenarioEmulator) -> None:

@@ -31,12 +31,13 @@ from generations.providers import (
 from generations.providers.sinancode import SinanCodeAdapter
 from tests.emulators.base import render_test_image
 from tests.emulators.sinancode import SinanCodeEmulator
-from tests.providers.support import images_of
+from tests.providers.support import StoredReferences, images_of
 
 PROMPT = "a paper boat sailing down a rainy street"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=4)
 PNG_DATA_URI = "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode()
-REFERENCE = ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png")
+STORAGE = StoredReferences()
+REFERENCE = STORAGE.reference(PNG_REFERENCE)
 REFERENCE_URL = "https://media.example/uploads/cat.png"
 
 
@@ -154,18 +155,44 @@ def test_text_to_image_per_version(
     assert usage.generated_images == 1
 
 
-def test_image_to_image_sends_every_reference(emulator: SinanCodeEmulator) -> None:
+def test_image_to_image_sends_every_reference_as_a_url(emulator: SinanCodeEmulator) -> None:
+    # SinanCode documents `images` as URLs only (seed 003): stored references go as our signed
+    # links, which the emulator fetches; a URL reference goes as it is.
     adapter, _ = make_adapter(emulator)
+    second = STORAGE.reference(render_test_image(width=32, height=32, fmt="png", seed=9))
+    storage_and_cdn = httpx.MockTransport(
+        lambda request: (
+            STORAGE.transport().handle_request(request)
+            if request.url.host == "studio.example"
+            else httpx.Response(200, content=PNG_REFERENCE, headers={"Content-Type": "image/png"})
+        )
+    )
+    emulator.reference_transport = storage_and_cdn
     references = (
         REFERENCE,
         ReferenceInput(content=None, url=REFERENCE_URL, mime="image/png"),
-        REFERENCE,
+        second,
     )
 
     outcomes = run_job(adapter, make_request(references=references))
 
-    assert submitted_bodies(emulator)[0]["images"] == [PNG_DATA_URI, REFERENCE_URL, PNG_DATA_URI]
+    assert submitted_bodies(emulator)[0]["images"] == [REFERENCE.link, REFERENCE_URL, second.link]
+    assert [url for url, _ in emulator.fetched_references] == [
+        REFERENCE.link,
+        REFERENCE_URL,
+        second.link,
+    ]
+    assert emulator.fetched_references[2][1] == second.content
     assert len(images_of(outcomes)) == 1
+
+
+def test_a_link_sinancode_cannot_fetch_refuses_the_task(emulator: SinanCodeEmulator) -> None:
+    adapter, _ = make_adapter(emulator)
+    emulator.reference_transport = StoredReferences().transport()  # knows no link: 403
+    with pytest.raises(BadRequest) as caught:
+        run_job(adapter, make_request(references=(REFERENCE,)))
+
+    assert "HTTP 403" in caught.value.message
 
 
 def test_a_group_delivers_every_image_in_order(emulator: SinanCodeEmulator) -> None:
@@ -240,7 +267,7 @@ GOLDEN = {
             "version": "4.0",
             "max_images": 2,
             "size": "2K",
-            "images": [PNG_DATA_URI, PNG_DATA_URI],
+            "images": [REFERENCE.link, REFERENCE.link],
         },
     ),
 }
@@ -502,6 +529,8 @@ EMULATOR_REFUSALS = {
     "15 references": {"images": [REFERENCE_URL] * 15},
     "references plus images over 15": {"images": [REFERENCE_URL] * 5, "max_images": 11},
     "a reference that is not an image": {"images": ["not a url"]},
+    # seed 003 documents URLs only: the data URIs this adapter used to send are refused.
+    "a data URI reference": {"images": [PNG_DATA_URI]},
 }
 
 

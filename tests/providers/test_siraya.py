@@ -31,6 +31,7 @@ from generations.providers import (
 from generations.providers.siraya import SirayaAdapter
 from tests.emulators.base import render_test_image
 from tests.emulators.siraya import SirayaEmulator
+from tests.providers.support import StoredReferences
 
 PROMPT = "a paper boat on a rain puddle"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=3)
@@ -105,13 +106,59 @@ def test_text_to_image_returns_the_decoded_image_then_usage(emulator: SirayaEmul
     assert call.headers["authorization"] == "Bearer test-key"
 
 
-def test_image_to_image_sends_its_one_reference_as_a_data_uri(emulator: SirayaEmulator) -> None:
-    reference = ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/PNG")
+def test_image_to_image_sends_its_one_reference_as_our_signed_link(
+    emulator: SirayaEmulator,
+) -> None:
+    # Siraya's page: "image string — Reference image URL" (seed 004); the emulator fetches it.
+    storage = StoredReferences()
+    emulator.reference_transport = storage.transport()
+    reference = storage.reference(PNG_REFERENCE, mime="image/PNG")
 
     outcomes = run(emulator, make_request(references=(reference,)))
 
     assert isinstance(outcomes[0], ProviderImage)
-    assert emulator.requests[0].body["image"] == PNG_DATA_URI
+    assert emulator.requests[0].body["image"] == reference.link
+    assert emulator.fetched_references == [(reference.link, PNG_REFERENCE)]
+
+
+def test_the_emulator_refuses_a_data_uri_reference_as_siraya_documents_urls_only(
+    emulator: SirayaEmulator,
+) -> None:
+    body = {"model": "ByteDance-Seedream-4.0", "prompt": PROMPT, "size": "2048x2048"}
+    with httpx.Client(transport=emulator.transport()) as client:
+        response = client.post(
+            f"{emulator.base_url}/v1/images/generations",
+            json={**body, "image": PNG_DATA_URI},
+            headers={"Authorization": "Bearer test-key"},
+        )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "image must be a single image URL."
+
+
+def test_a_stored_reference_without_a_link_is_refused_before_any_call(
+    emulator: SirayaEmulator,
+) -> None:
+    reference = ReferenceInput(content=PNG_REFERENCE, url=None, mime="image/png")
+
+    error = failure_of(emulator, make_request(references=(reference,)))
+
+    assert isinstance(error, BadRequest)
+    assert "only as links" in error.message
+    assert error.failover_safe
+    assert emulator.requests == []
+
+
+def test_a_link_siraya_cannot_fetch_fails_the_call(emulator: SirayaEmulator) -> None:
+    emulator.reference_transport = StoredReferences().transport()  # knows no link: 403
+    reference = ReferenceInput(
+        content=PNG_REFERENCE, url=None, mime="image/png", link="https://studio.example/media/r/9"
+    )
+
+    error = failure_of(emulator, make_request(references=(reference,)))
+
+    assert isinstance(error, BadRequest)
+    assert "HTTP 403" in error.message
 
 
 def test_url_replies_are_downloaded_at_once(emulator: SirayaEmulator) -> None:

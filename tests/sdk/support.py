@@ -31,11 +31,9 @@ from tests.emulators.base import Emulator, RecordedRequest
 PROMPT = "a lighthouse on a cliff at dusk"
 SEED = 42
 IMAGES = 2
-# Named once, so an allow-list entry says which open work explains a difference.
-REFERENCE_DELIVERY = (
-    "issue #17, reference delivery: our adapters send uploaded references as data URIs today; "
-    "another change moves them to links the provider fetches"
-)
+# The signed link to the reference in our storage that a stored reference carries (its bytes
+# go inline where a provider documents that, the link where it takes URLs only).
+REFERENCE_LINK = "https://studio.example/media/r/7?exp=1900000000&sig=reference-signature"
 
 
 def reference_png() -> bytes:
@@ -56,7 +54,11 @@ def logical_request(**overrides: Any) -> ProviderRequest:
         "width": 2048,
         "height": 2048,
         "max_images": IMAGES,
-        "references": (ReferenceInput(content=reference_png(), url=None, mime="image/png"),),
+        "references": (
+            ReferenceInput(
+                content=reference_png(), url=None, mime="image/png", link=REFERENCE_LINK
+            ),
+        ),
         "seed": SEED,
         "watermark": False,
     }

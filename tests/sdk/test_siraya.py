@@ -19,7 +19,7 @@ import pytest
 from tests.emulators.siraya import REFUSAL_MESSAGE, SirayaEmulator
 from tests.sdk.support import (
     PROMPT,
-    REFERENCE_DELIVERY,
+    REFERENCE_LINK,
     Difference,
     assert_same_call,
     logical_request,
@@ -101,7 +101,8 @@ def test_sdk_raises_its_own_error_for_each_fault(
 
 
 def test_our_request_is_the_sdks(emulator: SirayaEmulator) -> None:
-    sdk_generate(emulator)
+    # The same reference link on both sides: ours is the signed link to our stored copy.
+    sdk_generate(emulator, extra_body={"image": REFERENCE_LINK, "watermark": False})
     reference = only_request(emulator, method="POST", path_prefix=GENERATIONS)
     emulator.requests.clear()
     adapter = our_adapter("siraya", emulator, base_url=emulator.base_url)
@@ -114,7 +115,6 @@ def test_our_request_is_the_sdks(emulator: SirayaEmulator) -> None:
         ours,
         headers=("content-type",),
         known=(
-            Difference("image", REFERENCE_DELIVERY + "; Siraya documents a URL only (seed 004)"),
             Difference(
                 "size",
                 "deliberate: our Siraya adapter sends the table's WxH for a tier (2048x2048), "

@@ -158,7 +158,7 @@ class Command(BaseCommand):
         account = ProviderAccount.objects.get(label=options["label"])
         try:
             shown = provider_account_check(account=account)
-        except ProviderError as error:
+        except (ProviderError, ProviderAccountInvalid) as error:
             raise CommandError(f"{account.label}: {error.code}: {error}") from None
         self.stdout.write(self.style.SUCCESS(f"{account.label}: OK. {shown}"))
 
