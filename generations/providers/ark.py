@@ -31,7 +31,7 @@ import base64
 import binascii
 import io
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
@@ -47,7 +47,14 @@ from generations.providers.ark_stream import (
     json_or_none,
     usage_from,
 )
-from generations.providers.calls import CallAdapter, HttpCall, ImageLink, ReplyItem, ReplyReader
+from generations.providers.calls import (
+    CallAdapter,
+    HttpCall,
+    ImageLink,
+    ReplyItem,
+    ReplyReader,
+    WholeReply,
+)
 from generations.providers.contract import (
     ProviderImage,
     ProviderImageFailure,
@@ -152,7 +159,7 @@ class ArkAdapter(CallAdapter):
             raise AuthError(message=f"the {self.provider_name} account has no API key")
         return HttpCall("POST", f"{self.base_url}{GENERATIONS_PATH}", self._headers(), body)
 
-    def reader(self, response: httpx.Response) -> ReplyReader:
+    def reader(self, response: httpx.Response, call: HttpCall) -> ReplyReader:
         request_id = request_id_from(response)
         if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
             return StreamReader(
@@ -161,9 +168,9 @@ class ArkAdapter(CallAdapter):
                 request_id=request_id,
             )
         # Validation errors come back as plain JSON even when we asked for a stream.
-        return _JsonReply(partial(self._read_json, request_id=request_id))
+        return WholeReply(partial(self._read_json, request_id=request_id))
 
-    def error_from_reply(self, response: httpx.Response) -> ProviderError:
+    def error_from_reply(self, response: httpx.Response, call: HttpCall) -> ProviderError:
         return self._error_from_response(response)
 
     def check(self) -> str:
@@ -322,20 +329,6 @@ class BytePlusAdapter(ArkAdapter):
 
 
 # --- small readers -----------------------------------------------------------------------
-
-
-class _JsonReply:
-    """A JSON reply: read whole at its end."""
-
-    def __init__(self, read: Callable[[bytes], list[ReplyItem]]) -> None:
-        self.read, self.body = read, bytearray()
-
-    def feed(self, chunk: bytes) -> list[ReplyItem]:
-        self.body.extend(chunk)
-        return []
-
-    def close(self) -> list[ReplyItem]:
-        return self.read(bytes(self.body))
 
 
 def _size_field(request: ProviderRequest) -> str:

@@ -8,7 +8,7 @@ The I/O is asynchronous. In a worker process the calls run on one event loop own
 process (`CALL_LOOP`, started with the worker's housekeeping): a call waiting 30 s for its
 images holds no thread, only a socket, and the worker's threads stay free for work that needs
 CPU. Elsewhere (tests, management commands, an inline task) `CallAdapter.generate` runs the
-same coroutine to completion in the caller's thread.
+same translation over a blocking client in the caller's thread (`CallAdapter.generate`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from abc import abstractmethod
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
+    Callable,
     Coroutine,
     Iterable,
     Iterator,
@@ -43,7 +44,12 @@ from generations.providers.contract import (
 )
 from generations.providers.errors import BadResponse, ProviderError
 from generations.providers.http import USER_AGENT, map_transport_errors, redact, tls_context
-from generations.providers.wire import FLAKY_DOWNLOAD_PAUSE_S, image_facts
+from generations.providers.wire import (
+    FLAKY_DOWNLOAD_PAUSE_S,
+    accepted_call,
+    fetch_image,
+    image_facts,
+)
 
 __all__ = [
     "CALL_LOOP",
@@ -53,6 +59,7 @@ __all__ = [
     "ImageLink",
     "ReplyItem",
     "ReplyReader",
+    "WholeReply",
     "call_outcomes",
 ]
 
@@ -88,6 +95,20 @@ class ReplyReader(Protocol):
     def close(self) -> list[ReplyItem]: ...
 
 
+class WholeReply:
+    """A reply read whole at its end (a JSON document), by `read(body)`."""
+
+    def __init__(self, read: Callable[[bytes], list[ReplyItem]]) -> None:
+        self.read, self.body = read, bytearray()
+
+    def feed(self, chunk: bytes) -> list[ReplyItem]:
+        self.body.extend(chunk)
+        return []
+
+    def close(self) -> list[ReplyItem]:
+        return self.read(bytes(self.body))
+
+
 class CallAdapter(BaseAdapter):
     """An adapter for a provider that answers the call itself (no job to poll)."""
 
@@ -96,27 +117,39 @@ class CallAdapter(BaseAdapter):
         """The call for `request`; raises `BadRequest`/`AuthError` before anything is sent."""
 
     @abstractmethod
-    def reader(self, response: httpx.Response) -> ReplyReader:
-        """A reader for a 200 reply (its headers say JSON or an event stream)."""
+    def reader(self, response: httpx.Response, call: HttpCall) -> ReplyReader:
+        """A reader for the 200 reply to `call` (its headers say JSON or an event stream).
+        What it raises comes after the provider took the call: never failed over."""
 
     @abstractmethod
-    def error_from_reply(self, response: httpx.Response) -> ProviderError:
+    def error_from_reply(self, response: httpx.Response, call: HttpCall) -> ProviderError:
         """The error for a reply that is not a 200 (its body has been read)."""
 
     def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
-        """The call, run in this thread to its end (outside a worker's event loop)."""
-        loop = asyncio.new_event_loop()
-        outcomes = call_outcomes(self, request)
-        try:
-            while True:
-                try:
-                    outcome = loop.run_until_complete(anext(outcomes))
-                except StopAsyncIteration:
-                    return
-                yield outcome  # as it arrives: a stream's first image before its last
-        finally:
-            loop.run_until_complete(outcomes.aclose())
-            loop.close()
+        """The call in the caller's thread (outside a worker's event loop): the same
+        translation and error handling as `call_outcomes`, over a blocking client."""
+        call = self.call_for(request)
+        with (
+            self.http_client() as client,
+            map_transport_errors(secrets=self.secrets),
+            client.stream(call.method, call.url, json=call.json, headers=call.headers) as response,
+        ):
+            if response.status_code != 200:
+                response.read()
+                raise self.error_from_reply(response, call)
+            reader = self.reader(response, call)
+            for chunk in response.iter_bytes():
+                with accepted_call():
+                    items = reader.feed(chunk)
+                yield from (self._resolved(item) for item in items)
+            with accepted_call():
+                items = reader.close()
+            yield from (self._resolved(item) for item in items)
+
+    def _resolved(self, item: ReplyItem) -> ProviderOutcome:
+        return (
+            fetch_image(self, item.url, index=item.index) if isinstance(item, ImageLink) else item
+        )
 
 
 async def call_outcomes(
@@ -131,12 +164,16 @@ async def call_outcomes(
             ) as response:
                 if response.status_code != 200:
                     await response.aread()
-                    raise adapter.error_from_reply(response)
-                reader = adapter.reader(response)
+                    raise adapter.error_from_reply(response, call)
+                reader = adapter.reader(response, call)
                 async for chunk in response.aiter_bytes():
-                    for item in reader.feed(chunk):
+                    with accepted_call():
+                        items = reader.feed(chunk)
+                    for item in items:
                         yield await _resolved(adapter, client, item)
-                for item in reader.close():
+                with accepted_call():
+                    items = reader.close()
+                for item in items:
                     yield await _resolved(adapter, client, item)
 
 
@@ -239,7 +276,7 @@ def _shared_transport(pid: int, loop_id: int) -> httpx.AsyncBaseTransport | None
 
 class _ThreadedTransport(httpx.AsyncBaseTransport):
     """A synchronous transport (the tests' in-process emulators) behind the asynchronous
-    client: the exchange and each chunk of the reply are read in a thread."""
+    client: the exchange and each chunk of the reply are read off the shared loop."""
 
     def __init__(self, transport: httpx.BaseTransport) -> None:
         self._transport = transport

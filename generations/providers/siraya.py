@@ -34,16 +34,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from generations.providers.calls import (
+    CallAdapter,
+    HttpCall,
+    ImageLink,
+    ReplyItem,
+    ReplyReader,
+    WholeReply,
+)
 from generations.providers.contract import (
-    BaseAdapter,
     ProviderImage,
     ProviderImageFailure,
-    ProviderOutcome,
     ProviderRequest,
     ProviderUsage,
 )
@@ -57,7 +63,6 @@ from generations.providers.errors import (
 )
 from generations.providers.http import (
     error_from_response,
-    map_transport_errors,
     redact,
     request_id_from,
 )
@@ -66,7 +71,6 @@ from generations.providers.wire import (
     ReferenceRoute,
     accepted_call,
     deliver_reference,
-    fetch_image,
     image_facts,
     provider_model_id,
     reference_wire_value,
@@ -154,7 +158,7 @@ _BALANCE_MARKS = ("balance", "quota", "insufficient", "overdue", "arrears", "bil
 
 
 @register_adapter
-class SirayaAdapter(BaseAdapter):
+class SirayaAdapter(CallAdapter):
     kind = "siraya"
     fetches_reference_links = REFERENCE_ROUTE.links_only
 
@@ -162,20 +166,23 @@ class SirayaAdapter(BaseAdapter):
     def base_url(self) -> str:
         return (self.account.base_url or DEFAULT_BASE_URL).rstrip("/")
 
-    def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
+    def call_for(self, request: ProviderRequest) -> HttpCall:
         body = self.request_body(request)
         if not self.account.api_key:
             raise AuthError(message="the Siraya account has no API key")
         headers = {"Authorization": f"Bearer {self.account.api_key}"}
-        with (
-            self.http_client(headers=headers) as client,
-            map_transport_errors(secrets=self.secrets),
-        ):
-            response = client.post(f"{self.base_url}{GENERATIONS_PATH}", json=body)
-        if response.status_code != 200:
-            raise self._error_from(response, model_id=body["model"])
-        with accepted_call():
-            yield from self._read_reply(response, model_id=body["model"])
+        return HttpCall("POST", f"{self.base_url}{GENERATIONS_PATH}", headers, body)
+
+    def reader(self, response: httpx.Response, call: HttpCall) -> ReplyReader:
+        return WholeReply(
+            lambda content: self._read_reply(
+                httpx.Response(200, headers=response.headers, content=content),
+                model_id=call.json["model"],
+            )
+        )
+
+    def error_from_reply(self, response: httpx.Response, call: HttpCall) -> ProviderError:
+        return self._error_from(response, model_id=call.json["model"])
 
     def check(self) -> str:
         return self.check_with_empty_request(
@@ -220,30 +227,33 @@ class SirayaAdapter(BaseAdapter):
         return str(value)
 
     # --- replies -------------------------------------------------------------------------
-    def _read_reply(self, response: httpx.Response, *, model_id: str) -> Iterator[ProviderOutcome]:
+    def _read_reply(self, response: httpx.Response, *, model_id: str) -> list[ReplyItem]:
         request_id = request_id_from(response)
         reply = reply_json_object(response, secrets=self.secrets)
         data = reply.get("data")
         if not isinstance(data, list) or not data:
             raise BadResponse(message="Siraya's reply has no images", request_id=request_id)
-        delivered = 0
-        for index, entry in enumerate(data):
-            outcome = self._entry_outcome(entry, index=index, request_id=request_id)
-            delivered += isinstance(outcome, ProviderImage)
-            yield outcome
+        items = [
+            self._entry_outcome(entry, index=index, request_id=request_id)
+            for index, entry in enumerate(data)
+        ]
+        delivered = sum(not isinstance(item, ProviderImageFailure) for item in items)
         usage = reply.get("usage")
-        yield ProviderUsage(
-            generated_images=delivered,
-            raw={
-                "provider": self.kind,
-                "model": model_id,
-                "usage": dict(usage) if isinstance(usage, Mapping) else {},
-            },
-        )
+        return [
+            *items,
+            ProviderUsage(
+                generated_images=delivered,
+                raw={
+                    "provider": self.kind,
+                    "model": model_id,
+                    "usage": dict(usage) if isinstance(usage, Mapping) else {},
+                },
+            ),
+        ]
 
     def _entry_outcome(
         self, entry: object, *, index: int, request_id: str | None
-    ) -> ProviderImage | ProviderImageFailure:
+    ) -> ProviderImage | ProviderImageFailure | ImageLink:
         if not isinstance(entry, Mapping):
             raise BadResponse(message="an image entry is not an object", request_id=request_id)
         url: str | None = None
@@ -254,7 +264,7 @@ class SirayaAdapter(BaseAdapter):
             except (binascii.Error, ValueError) as exc:
                 raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
         elif isinstance(link, str) and link:
-            return fetch_image(self, link, index=index)
+            return ImageLink(index, link)  # the call executor downloads it
         elif isinstance(failure, Mapping):
             # ASSUMPTION: a relayed Ark per-image failure (`data[].error`), not in §6.
             code, message = str(failure.get("code") or ""), str(failure.get("message") or "")

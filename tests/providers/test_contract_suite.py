@@ -7,6 +7,7 @@ failed download and, for job providers, cancel. What a provider does differently
 test module; what every caller of an adapter relies on is here.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from generations.providers import (
     Unavailable,
     build_adapter,
 )
+from generations.providers.calls import CallAdapter, call_outcomes
 from tests.emulators.acedata import AceDataEmulator
 from tests.emulators.ark import ArkEmulator
 from tests.emulators.base import Emulator
@@ -70,7 +72,8 @@ PROVIDERS = [
         lambda emulator: emulator.api_url,
         api_key="test-key:test-secret",
     ),
-    Provider("acedata", AceDataEmulator, lambda emulator: emulator.base_url),
+    # Ace Data Cloud documents no way to stop a task.
+    Provider("acedata", AceDataEmulator, lambda emulator: emulator.base_url, cancels=False),
     # SinanCode documents no way to stop a task (providers.md §5).
     Provider("sinancode", SinanCodeEmulator, lambda emulator: emulator.api_url, cancels=False),
     # Siraya has no group generation; links (not inline bytes) to exercise downloads.
@@ -82,7 +85,7 @@ PROVIDERS = [
         group=False,
     ),
 ]
-JOB_KINDS = {"replicate", "fal", "scenario", "sinancode"}
+JOB_KINDS = {"replicate", "fal", "scenario", "sinancode", "acedata"}
 
 
 @pytest.fixture(params=PROVIDERS, ids=[provider.kind for provider in PROVIDERS])
@@ -250,3 +253,21 @@ def test_cancel_reaches_the_provider(provider, emulator):
 def test_every_outcome_is_of_the_contract(provider, emulator):
     for outcome in generate(provider, emulator, max_images=2 if provider.group else 1):
         assert isinstance(outcome, ProviderImage | ProviderImageFailure | ProviderUsage)
+
+
+def test_a_call_on_the_event_loop_gives_what_the_blocking_call_gives(provider, emulator):
+    """Providers that answer in the response run on the worker's event loop
+    (`calls.call_outcomes`) and, outside a worker, over a blocking client: the same outcomes."""
+    adapter = make_adapter(provider, emulator)
+    if not isinstance(adapter, CallAdapter):
+        pytest.skip(f"{provider.kind} is a job provider: submitted and polled, not awaited")
+
+    async def on_the_loop() -> list[Any]:
+        return [outcome async for outcome in call_outcomes(adapter, make_request(provider))]
+
+    def shape(outcomes: list[Any]) -> list[tuple[str, int | None]]:
+        return [(type(outcome).__name__, getattr(outcome, "index", None)) for outcome in outcomes]
+
+    looped = asyncio.run(on_the_loop())
+    assert shape(looped) == shape(generate(provider, emulator))
+    assert pixels(images_of(looped)[0]) == (images_of(looped)[0].width, images_of(looped)[0].height)
