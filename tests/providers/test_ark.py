@@ -25,7 +25,7 @@ from generations.providers import (
     get_adapter_class,
 )
 from generations.providers.ark import ARK_BASE_URLS, ArkAdapter, BytePlusAdapter, ark_error
-from generations.providers.ark_stream import ServerSentEvent, iter_sse_events
+from generations.providers.ark.stream import ServerSentEvent, iter_sse_events
 from tests.conftest import make_png
 from tests.emulators.ark import ArkEmulator
 from tests.providers.support import images_of

@@ -16,7 +16,7 @@ from generations.providers import (
     ReferenceInput,
 )
 from generations.providers.replicate import prefer_wait_longest_s
-from generations.providers.replicate_input import VERSION_SCHEMAS, input_schema, pinned_version
+from generations.providers.replicate.input import VERSION_SCHEMAS, input_schema, pinned_version
 from generations.routing import account_config
 from tests.emulators.replicate import VERSIONS, ReplicateEmulator, version_id
 from tests.providers.support import images_of

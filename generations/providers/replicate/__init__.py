@@ -21,7 +21,7 @@ hook validates account options when they are saved. N is also kept 2 s under the
 timeout, since a reply held past it would be lost after Replicate created (and billed) the run.
 
 Request decisions (the `input` itself, and versions pinned per account, are
-replicate_input.py's):
+replicate/input.py's):
 - Models: seedream-4.0 -> bytedance/seedream-4, 4.5 -> bytedance/seedream-4.5, 5.0 lite ->
   bytedance/seedream-5-lite; `account.options["model_ids"]` overrides. Other catalog ids are
   refused before any call.
@@ -83,7 +83,7 @@ from generations.providers.job_wire import (
 )
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
-from generations.providers.replicate_input import (
+from generations.providers.replicate.input import (
     account_option_error,
     pinned_version,
     prediction_input,

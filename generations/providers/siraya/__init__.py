@@ -25,9 +25,8 @@ Request decisions:
 Errors: ASSUMPTION (§6 shows no error body): Siraya answers in the OpenAI envelope
 `{"error": {"message", "type", "param", "code"}}` and relays Ark's content-filter codes.
 
-Shared helpers: `provider_model_id`, `reference_wire_value`, `wants_watermark`, `accepted_call`,
-`image_facts` and `reply_json_object` serve acedata.py as well. They belong in contract.py (owned
-elsewhere; ark.py keeps private copies) and should move there; until then they live here once.
+The call itself (client, timeouts, transport errors, downloading image links) is the shared
+executor's (`providers/calls.py`); the helpers shared with other adapters are in `wire.py`.
 """
 
 from __future__ import annotations
@@ -331,9 +330,6 @@ def siraya_size(request: ProviderRequest) -> str:
         message=f"Siraya takes only the sizes in its table for {request.model}: "
         f"{', '.join(allowed)}{keyword}; {asked} is not one of them"
     )
-
-
-# --- helpers shared with acedata.py (see the module docstring) ----------------------------
 
 
 # --- small readers -----------------------------------------------------------------------

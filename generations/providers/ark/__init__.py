@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 import httpx
 from PIL import Image
 
-from generations.providers.ark_stream import (
+from generations.providers.ark.stream import (
     StreamReader,
     ark_error,
     image_failure,

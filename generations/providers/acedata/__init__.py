@@ -8,7 +8,7 @@ answers synchronously with `{"success": true, "task_id", "trace_id", "data": [{"
 Errors: `{"success": false, "error": {"code", "message"}, "trace_id"}`. `base_url` is the
 origin (default https://api.acedata.cloud).
 
-Request decisions (the same as ark.py's where Ace only relays Ark's fields):
+Request decisions (the same as the Ark adapter's where Ace only relays Ark's fields):
 - full model ids: Ace answers 400 to abbreviations such as `doubao-seedream-5.0-lite`;
 - `watermark` always sent (Ace's default is true), `response_format` always "url" (the b64
   reply shape is not documented);

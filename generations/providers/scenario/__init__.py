@@ -9,7 +9,7 @@ the job until its status is `success` (then `job.metadata.assetIds[]` -> `GET {b
 
 References must be Scenario assets first, uploaded the way Scenario's "Uploading Assets" guide
 says by size (SC-UPLOAD): images under 6MB by `POST {base}/assets` `{"image", "name"}` ->
-`{"asset": {"id"}}`; 6MB and over by the multi-part flow of `scenario_uploads.py`. Uploads
+`{"asset": {"id"}}`; 6MB and over by the multi-part flow of `scenario/uploads.py`. Uploads
 come before the paid launch, so their failures may still fail over; a URL reference is copied
 through our client.
 
@@ -77,7 +77,7 @@ from generations.providers.job_wire import (
 )
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
-from generations.providers.scenario_uploads import asset_id_of, upload_in_parts
+from generations.providers.scenario.uploads import asset_id_of, upload_in_parts
 from generations.providers.wire import (
     ReferenceRoute,
     accepted_call,

@@ -1,4 +1,4 @@
-"""Scenario's multi-part upload, for reference images of 6MB and more (scenario.py uses it).
+"""Scenario's multi-part upload, for reference images of 6MB and more (the adapter uses it).
 
 Scenario's "Uploading Assets" guide sends images under 6MB to `POST /v1/assets` and everything
 larger through `/v1/uploads` (SC-UPLOAD). The flow (SC-MULTIPART, SC-ACTION, SC-SDK-UPLOADS):

@@ -1,7 +1,7 @@
 """The `input` of a Replicate prediction: per model, and per version where an account pins one.
 
 Pinned versions: `account.options["versions"]` maps catalog ids to Replicate version ids, e.g.
-`{"seedream-4.5": "e563f451…"}` (the full 64-hex id; replicate.py sends it as the create's
+`{"seedream-4.5": "e563f451…"}` (the full 64-hex id; the adapter sends it as the create's
 `version`). The `input` then follows that version's schema, which differed between releases
 (§2.3): `VERSION_SCHEMAS` records what each version §2.3 names takes, keyed by the first 8
 hex digits Replicate shows. What a pinned version cannot take is refused before any call,
@@ -22,7 +22,7 @@ Request decisions:
   off, the account option `enhance_prompt` turns it on); 5.0 lite gets `output_format` (its
   default is PNG). No seed, guidance or
   watermark input exists (§9.5): asking for one is refused, not silently dropped.
-- References: the caller says how each goes on the wire (`reference_value`); replicate.py
+- References: the caller says how each goes on the wire (`reference_value`); the adapter
   inlines small ones and uploads the rest through Replicate's Files API.
 """
 
