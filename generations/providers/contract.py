@@ -190,6 +190,10 @@ class BaseAdapter(ABC):
     """Common base of every adapter: holds the account and the (test-injectable) transport."""
 
     kind: ClassVar[str] = ""
+    # The provider's own API root, used when the account names none.
+    default_base_url: ClassVar[str] = ""
+    # How the account's key goes in the Authorization header ("Bearer <key>", "Key <key>").
+    auth_scheme: ClassVar[str] = "Bearer"
     # True where stored references reach the provider only as links to our storage, which it
     # fetches: our links must then be reachable from the internet (the account check says so).
     fetches_reference_links: ClassVar[bool] = False
@@ -206,6 +210,16 @@ class BaseAdapter(ABC):
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)  # an attribute so tests replace it
+
+    @property
+    def base_url(self) -> str:
+        return (self.account.base_url or self.default_base_url).rstrip("/")
+
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header for the account's key; `AuthError` when it has none."""
+        if not self.account.api_key:
+            raise AuthError(message=f"the {self.account.label} account has no API key")
+        return {"Authorization": f"{self.auth_scheme} {self.account.api_key}"}
 
     def http_client(self, *, headers: Mapping[str, str] | None = None) -> httpx.Client:
         """A client for this account through the one factory, with the account's timeouts."""
@@ -224,13 +238,13 @@ class BaseAdapter(ABC):
         """
         raise BadRequest(message=f"the {self.kind} adapter has no credential check")
 
-    def check_with_empty_request(self, url: str, *, headers: Mapping[str, str]) -> str:
+    def check_with_empty_request(
+        self, url: str, *, headers: Mapping[str, str] | None = None
+    ) -> str:
         """POST an empty body: providers check the key before the body, so 401/403 means the key
         is refused and 400/422 that it was accepted. Nothing is generated or billed."""
-        if not self.account.api_key:
-            raise AuthError(message=f"the {self.account.label} account has no API key")
         with (
-            self.http_client(headers=headers) as client,
+            self.http_client(headers=headers or self.auth_headers()) as client,
             map_transport_errors(secrets=self.secrets),
         ):
             response = client.post(url, json={})

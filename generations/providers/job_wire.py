@@ -21,6 +21,7 @@ import httpx
 
 from generations.providers.contract import (
     AccountConfig,
+    BaseAdapter,
     ProviderImage,
     ProviderImageFailure,
     ProviderRequest,
@@ -35,9 +36,9 @@ from generations.providers.errors import (
     RateLimited,
     Unavailable,
 )
-from generations.providers.http import error_from_response, redact
+from generations.providers.http import error_from_response, map_transport_errors, redact
 from generations.providers.jobs import JobAdapter, JobStatus
-from generations.providers.wire import fetch_image, wants_watermark
+from generations.providers.wire import fetch_image, reply_json_object, wants_watermark
 
 __all__ = [
     "PASSING_POLL_FAILURES",
@@ -46,6 +47,7 @@ __all__ = [
     "failed_job_error",
     "http_error",
     "job_canceled",
+    "json_call",
     "missing_images",
     "poll_failure",
     "poll_record",
@@ -76,6 +78,22 @@ def collect_outputs(
         for index, url in enumerate(urls)
     ]
     return outcomes + missing_images(returned=len(urls), expected=expected, provider=provider)
+
+
+def json_call(
+    adapter: BaseAdapter,
+    client: httpx.Client,
+    method: str,
+    url: str,
+    body: Mapping[str, Any] | None = None,
+) -> Mapping[str, Any]:
+    """One call of a job API answered with a JSON object (200 or 201); anything else raised as
+    the `ProviderError` its status and body say (`http_error`)."""
+    with map_transport_errors(secrets=adapter.secrets):
+        response = client.request(method, url, json=body)
+    if response.status_code not in (200, 201):
+        raise http_error(response, secrets=adapter.secrets)
+    return reply_json_object(response, secrets=adapter.secrets)
 
 
 def missing_images(*, returned: int, expected: int, provider: str) -> list[ProviderImageFailure]:

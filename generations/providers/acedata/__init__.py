@@ -137,14 +137,9 @@ class AceDataAdapter(JobAdapter):
     kind = "acedata"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
 
-    @property
-    def base_url(self) -> str:
-        return (self.account.base_url or DEFAULT_BASE_URL).rstrip("/")
-
     def check(self) -> str:
         return self.check_with_empty_request(
             f"{self.base_url}{IMAGES_PATH}",
-            headers={"Authorization": f"Bearer {self.account.api_key}"},
         )
 
     # --- job contract --------------------------------------------------------------------
@@ -252,14 +247,9 @@ class AceDataAdapter(JobAdapter):
     # --- calls ---------------------------------------------------------------------------
     def _client(self, *, read_timeout_s: float | None = None) -> httpx.Client:
         """A client with the account's timeouts, or a longer read for the held sync call."""
-        if not self.account.api_key:
-            raise AuthError(message="the Ace Data Cloud account has no API key")
         return build_http_client(
             base_url=self.account.base_url,
-            headers={
-                "Authorization": f"Bearer {self.account.api_key}",
-                "Accept": "application/json",
-            },
+            headers={**self.auth_headers(), "Accept": "application/json"},
             connect_timeout_s=self.account.connect_timeout_s,
             read_timeout_s=read_timeout_s or self.account.read_timeout_s,
             transport=self.transport,

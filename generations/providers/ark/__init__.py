@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,7 +37,6 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import httpx
-from PIL import Image
 
 from generations.providers.ark.stream import (
     StreamReader,
@@ -62,7 +60,6 @@ from generations.providers.contract import (
     ReferenceInput,
 )
 from generations.providers.errors import (
-    AuthError,
     BadRequest,
     BadResponse,
     ProviderError,
@@ -70,7 +67,7 @@ from generations.providers.errors import (
 )
 from generations.providers.http import parse_retry_after, request_id_from
 from generations.providers.registry import register_adapter
-from generations.providers.wire import reference_wire_value
+from generations.providers.wire import image_facts, reference_wire_value
 
 __all__ = ["ARK_BASE_URLS", "ARK_MODELS", "ArkAdapter", "ArkModel", "BytePlusAdapter", "ark_error"]
 
@@ -149,14 +146,8 @@ class ArkAdapter(CallAdapter):
     def model_id_of(self, model: ArkModel) -> str:
         return model.volcengine_id
 
-    @property
-    def base_url(self) -> str:
-        return (self.account.base_url or self.default_base_url).rstrip("/")
-
     def call_for(self, request: ProviderRequest) -> HttpCall:
         body = self.request_body(request)
-        if not self.account.api_key:
-            raise AuthError(message=f"the {self.provider_name} account has no API key")
         return HttpCall("POST", f"{self.base_url}{GENERATIONS_PATH}", self._headers(), body)
 
     def reader(self, response: httpx.Response, call: HttpCall) -> ReplyReader:
@@ -234,7 +225,7 @@ class ArkAdapter(CallAdapter):
 
     def _headers(self) -> dict[str, str]:
         return {
-            "Authorization": f"Bearer {self.account.api_key}",
+            **self.auth_headers(),
             "Content-Type": "application/json",
             # Ark's SDK sends one; it lets their support desk find our side of a call.
             "X-Client-Request-Id": f"seedream-studio-{uuid.uuid4().hex}",
@@ -310,7 +301,7 @@ class ArkAdapter(CallAdapter):
             raise BadResponse(
                 message="an image entry has no url or b64_json", request_id=request_id
             )
-        width, height, mime = _inspect_image(content, request_id=request_id)
+        width, height, mime = image_facts(content, request_id=request_id)
         return ProviderImage(
             index=index, content=content, url=None, width=width, height=height, mime=mime
         )
@@ -340,15 +331,3 @@ def _size_field(request: ProviderRequest) -> str:
 def _reference_field(reference: ReferenceInput) -> str:
     # Ark requires the format in lower case: data:image/png;base64,...
     return reference_wire_value(reference)
-
-
-def _inspect_image(content: bytes, *, request_id: str | None) -> tuple[int, int, str | None]:
-    """Width, height and mime from the image header (Pillow reads no pixels here)."""
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            return image.width, image.height, Image.MIME.get(image.format or "")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise BadResponse(
-            message="the provider sent image bytes that are not a readable image",
-            request_id=request_id,
-        ) from exc

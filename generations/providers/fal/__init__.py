@@ -54,7 +54,6 @@ import httpx
 
 from generations.providers.contract import ProviderRequest, ProviderUsage, ReferenceInput
 from generations.providers.errors import (
-    AuthError,
     BadRequest,
     BadResponse,
     ContentRefused,
@@ -102,11 +101,8 @@ _NO_SUCH_REQUEST = "00000000-0000-0000-0000-000000000000"
 @register_adapter
 class FalAdapter(JobAdapter):
     kind = "fal"
+    auth_scheme = "Key"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
-
-    @property
-    def base_url(self) -> str:
-        return (self.account.base_url or self.default_base_url).rstrip("/")
 
     def check(self) -> str:
         """The status of a made-up request: nothing runs, so it costs nothing.
@@ -272,9 +268,7 @@ class FalAdapter(JobAdapter):
 
     # --- HTTP ----------------------------------------------------------------------------
     def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> httpx.Response:
-        if not self.account.api_key:
-            raise AuthError(message="the fal account has no API key")
-        headers = {"Authorization": f"Key {self.account.api_key}"}
+        headers = self.auth_headers()
         with (
             self.http_client(headers=headers) as client,
             map_transport_errors(secrets=self.secrets),

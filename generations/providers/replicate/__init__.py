@@ -67,7 +67,6 @@ from generations.providers.contract import (
     ReferenceInput,
 )
 from generations.providers.errors import (
-    AuthError,
     BadResponse,
     ContentRefused,
     ProviderError,
@@ -169,10 +168,6 @@ def prefer_wait_longest_s(account: AccountConfig) -> int:
 class ReplicateAdapter(JobAdapter):
     kind = "replicate"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
-
-    @property
-    def base_url(self) -> str:
-        return (self.account.base_url or self.default_base_url).rstrip("/")
 
     def check(self) -> str:
         """`GET /account`: free, names the account the token belongs to, 401 for a bad token."""
@@ -307,12 +302,11 @@ class ReplicateAdapter(JobAdapter):
         """`POST {base}/files` with the bytes; the file's `urls.get` is what the input takes."""
         if reference.content is None:
             raise ValueError("only stored bytes are uploaded")
-        if not self.account.api_key:
-            raise AuthError(message="the Replicate account has no API token")
+        headers = self.auth_headers()
         subtype = reference.mime.lower().partition("/")[2] or "png"
         part = (f"reference.{subtype}", reference.content, f"image/{subtype}")
         with (
-            self.http_client(headers={"Authorization": f"Bearer {self.account.api_key}"}) as client,
+            self.http_client(headers=headers) as client,
             map_transport_errors(secrets=self.secrets),
         ):
             response = client.post(f"{self.base_url}/files", files={"content": part})
@@ -333,9 +327,7 @@ class ReplicateAdapter(JobAdapter):
         *,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        if not self.account.api_key:
-            raise AuthError(message="the Replicate account has no API token")
-        all_headers = {"Authorization": f"Bearer {self.account.api_key}", **(headers or {})}
+        all_headers = {**self.auth_headers(), **(headers or {})}
         with (
             self.http_client(headers=all_headers) as client,
             map_transport_errors(secrets=self.secrets),

@@ -66,11 +66,10 @@ from generations.providers.errors import (
     Unavailable,
     unserved_request,
 )
-from generations.providers.http import map_transport_errors
 from generations.providers.job_wire import (
     TRANSIENT_POLL_ERRORS,
     failed_job_error,
-    http_error,
+    json_call,
     missing_images,
     poll_record,
     refuse_unsupported,
@@ -84,7 +83,6 @@ from generations.providers.wire import (
     deliver_reference,
     fetch_image,
     provider_model_id,
-    reply_json_object,
 )
 
 __all__ = ["SCENARIO_MODEL_IDS", "ScenarioAdapter"]
@@ -147,10 +145,6 @@ _SHAPES: Mapping[str, _ModelShape] = {
 class ScenarioAdapter(JobAdapter):
     kind = "scenario"
     default_base_url: ClassVar[str] = "https://api.cloud.scenario.com/v1"
-
-    @property
-    def base_url(self) -> str:
-        return (self.account.base_url or self.default_base_url).rstrip("/")
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -259,7 +253,8 @@ class ScenarioAdapter(JobAdapter):
         return body
 
     # --- calls ---------------------------------------------------------------------------
-    def _client(self) -> httpx.Client:
+    def auth_headers(self) -> dict[str, str]:
+        """HTTP Basic with the account's key and secret (stored joined by ':')."""
         key, separator, secret = self.account.api_key.partition(":")
         if not (key and separator and secret):
             raise AuthError(
@@ -267,18 +262,15 @@ class ScenarioAdapter(JobAdapter):
                 "(Scenario's key and secret joined by ':')"
             )
         token = base64.b64encode(self.account.api_key.encode()).decode("ascii")
-        return self.http_client(
-            headers={"Authorization": f"Basic {token}", "Accept": "application/json"}
-        )
+        return {"Authorization": f"Basic {token}"}
+
+    def _client(self) -> httpx.Client:
+        return self.http_client(headers={**self.auth_headers(), "Accept": "application/json"})
 
     def _call(
         self, client: httpx.Client, method: str, path: str, body: Mapping[str, Any] | None = None
     ) -> Mapping[str, Any]:
-        with map_transport_errors(secrets=self.secrets):
-            response = client.request(method, f"{self.base_url}{path}", json=body)
-        if response.status_code not in (200, 201):
-            raise http_error(response, secrets=self.secrets)
-        return reply_json_object(response, secrets=self.secrets)
+        return json_call(self, client, method, f"{self.base_url}{path}", body)
 
     def _upload(self, client: httpx.Client, reference: ReferenceInput, *, index: int) -> str:
         """The reference as a new Scenario asset; returns the asset id."""

@@ -43,7 +43,6 @@ from generations.providers.contract import (
     ProviderUsage,
 )
 from generations.providers.errors import (
-    AuthError,
     BadRequest,
     BadResponse,
     Unavailable,
@@ -53,6 +52,7 @@ from generations.providers.http import map_transport_errors
 from generations.providers.job_wire import (
     failed_job_error,
     http_error,
+    json_call,
     missing_images,
     poll_record,
     refuse_unsupported,
@@ -65,7 +65,6 @@ from generations.providers.wire import (
     deliver_reference,
     fetch_image,
     provider_model_id,
-    reply_json_object,
 )
 
 __all__ = ["SINANCODE_VERSIONS", "SinanCodeAdapter", "sinancode_size"]
@@ -98,10 +97,6 @@ class SinanCodeAdapter(JobAdapter):
     kind = "sinancode"
     default_base_url: ClassVar[str] = "https://api.sinancode.com/v1"
     fetches_reference_links = REFERENCE_ROUTE.links_only
-
-    @property
-    def base_url(self) -> str:
-        return (self.account.base_url or self.default_base_url).rstrip("/")
 
     # --- job contract --------------------------------------------------------------------
     def submit(self, request: ProviderRequest) -> ProviderJob:
@@ -180,23 +175,12 @@ class SinanCodeAdapter(JobAdapter):
 
     # --- calls ---------------------------------------------------------------------------
     def _client(self) -> httpx.Client:
-        if not self.account.api_key:
-            raise AuthError(message="the SinanCode account has no API token")
-        return self.http_client(
-            headers={
-                "Authorization": f"Bearer {self.account.api_key}",
-                "Accept": "application/json",
-            }
-        )
+        return self.http_client(headers={**self.auth_headers(), "Accept": "application/json"})
 
     def _call(
         self, client: httpx.Client, method: str, path: str, body: Mapping[str, Any] | None = None
     ) -> Mapping[str, Any]:
-        with map_transport_errors(secrets=self.secrets):
-            response = client.request(method, f"{self.base_url}{path}", json=body)
-        if response.status_code not in (200, 201):
-            raise http_error(response, secrets=self.secrets)
-        return reply_json_object(response, secrets=self.secrets)
+        return json_call(self, client, method, f"{self.base_url}{path}", body)
 
     # --- replies -------------------------------------------------------------------------
     def _finished(self, record: Mapping[str, Any], job: ProviderJob) -> JobStatus:

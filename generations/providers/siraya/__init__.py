@@ -53,7 +53,6 @@ from generations.providers.contract import (
     ProviderUsage,
 )
 from generations.providers.errors import (
-    AuthError,
     BadRequest,
     BadResponse,
     ContentRefused,
@@ -159,18 +158,12 @@ _BALANCE_MARKS = ("balance", "quota", "insufficient", "overdue", "arrears", "bil
 @register_adapter
 class SirayaAdapter(CallAdapter):
     kind = "siraya"
+    default_base_url = DEFAULT_BASE_URL
     fetches_reference_links = REFERENCE_ROUTE.links_only
-
-    @property
-    def base_url(self) -> str:
-        return (self.account.base_url or DEFAULT_BASE_URL).rstrip("/")
 
     def call_for(self, request: ProviderRequest) -> HttpCall:
         body = self.request_body(request)
-        if not self.account.api_key:
-            raise AuthError(message="the Siraya account has no API key")
-        headers = {"Authorization": f"Bearer {self.account.api_key}"}
-        return HttpCall("POST", f"{self.base_url}{GENERATIONS_PATH}", headers, body)
+        return HttpCall("POST", f"{self.base_url}{GENERATIONS_PATH}", self.auth_headers(), body)
 
     def reader(self, response: httpx.Response, call: HttpCall) -> ReplyReader:
         return WholeReply(
@@ -186,7 +179,6 @@ class SirayaAdapter(CallAdapter):
     def check(self) -> str:
         return self.check_with_empty_request(
             f"{self.base_url}{GENERATIONS_PATH}",
-            headers={"Authorization": f"Bearer {self.account.api_key}"},
         )
 
     # --- request -------------------------------------------------------------------------
