@@ -46,7 +46,6 @@ from generations.providers.errors import BadResponse, ProviderError
 from generations.providers.http import USER_AGENT, map_transport_errors, redact, tls_context
 from generations.providers.wire import (
     FLAKY_DOWNLOAD_PAUSE_S,
-    accepted_call,
     fetch_image,
     image_facts,
 )
@@ -119,7 +118,7 @@ class CallAdapter(BaseAdapter):
     @abstractmethod
     def reader(self, response: httpx.Response, call: HttpCall) -> ReplyReader:
         """A reader for the 200 reply to `call` (its headers say JSON or an event stream).
-        What it raises comes after the provider took the call: never failed over."""
+        Whether what it raises may fail over is the adapter's to say (`wire.accepted_call`)."""
 
     @abstractmethod
     def error_from_reply(self, response: httpx.Response, call: HttpCall) -> ProviderError:
@@ -139,12 +138,8 @@ class CallAdapter(BaseAdapter):
                 raise self.error_from_reply(response, call)
             reader = self.reader(response, call)
             for chunk in response.iter_bytes():
-                with accepted_call():
-                    items = reader.feed(chunk)
-                yield from (self._resolved(item) for item in items)
-            with accepted_call():
-                items = reader.close()
-            yield from (self._resolved(item) for item in items)
+                yield from (self._resolved(item) for item in reader.feed(chunk))
+            yield from (self._resolved(item) for item in reader.close())
 
     def _resolved(self, item: ReplyItem) -> ProviderOutcome:
         return (
@@ -167,13 +162,9 @@ async def call_outcomes(
                     raise adapter.error_from_reply(response, call)
                 reader = adapter.reader(response, call)
                 async for chunk in response.aiter_bytes():
-                    with accepted_call():
-                        items = reader.feed(chunk)
-                    for item in items:
+                    for item in reader.feed(chunk):
                         yield await _resolved(adapter, client, item)
-                with accepted_call():
-                    items = reader.close()
-                for item in items:
+                for item in reader.close():
                     yield await _resolved(adapter, client, item)
 
 

@@ -551,3 +551,26 @@ def test_sse_framing_survives_crlf_split_chunks_and_missing_blank_lines() -> Non
         ServerSentEvent(event="", data='{"y": 1}'),
         ServerSentEvent(event="", data="[DONE]"),
     ]
+
+
+def test_an_error_event_before_any_image_keeps_its_own_failover_rule() -> None:
+    """A 200 event stream whose first event is an error (an account out of balance) made no
+    image and billed nothing: the error's own class decides, so another account may serve."""
+    stream = (
+        'data: {"type": "image_generation.completed", "error": {"code": "AccountOverdueError",'
+        ' "message": "the account is overdue"}}\n\ndata: [DONE]\n\n'
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=stream.encode()
+        )
+
+    account = AccountConfig(
+        kind="ark", label="Ark (test)", base_url="https://ark.test/api/v3", api_key="test-key"
+    )
+    adapter = build_adapter(account, transport=httpx.MockTransport(handler))
+
+    with pytest.raises(QuotaError) as caught:
+        list(adapter.generate(make_request(max_images=2)))
+    assert caught.value.failover_safe

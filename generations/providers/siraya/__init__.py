@@ -219,6 +219,11 @@ class SirayaAdapter(CallAdapter):
 
     # --- replies -------------------------------------------------------------------------
     def _read_reply(self, response: httpx.Response, *, model_id: str) -> list[ReplyItem]:
+        # Siraya answered 200: it took (and billed) the call, so nothing here may fail over.
+        with accepted_call():
+            return self._reply_items(response, model_id=model_id)
+
+    def _reply_items(self, response: httpx.Response, *, model_id: str) -> list[ReplyItem]:
         request_id = request_id_from(response)
         reply = reply_json_object(response, secrets=self.secrets)
         data = reply.get("data")
