@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import itertools
 import os
 import threading
 import urllib.request
@@ -235,7 +236,8 @@ def _client(adapter: BaseAdapter) -> httpx.AsyncClient:
     if adapter.transport is not None:
         transport = _ThreadedTransport(adapter.transport)
     else:
-        transport = _shared_transport(os.getpid(), id(asyncio.get_running_loop()))
+        shard = next(_next_shard) % POOL_SHARDS
+        transport = _shared_transport(os.getpid(), id(asyncio.get_running_loop()), shard)
     return httpx.AsyncClient(
         headers={"User-Agent": USER_AGENT},
         timeout=timeout,
@@ -255,10 +257,17 @@ class _SharedAsyncTransport(httpx.AsyncHTTPTransport):
         pass
 
 
+# httpcore's pool scans every connection it holds to place each request, so one pool carrying
+# hundreds of calls at once spends CPU quadratic in the calls; spread over a few pools (each
+# call and its downloads on one), each scan stays short.
+POOL_SHARDS = 16
+_next_shard = itertools.count()
+
+
 @functools.cache
-def _shared_transport(pid: int, loop_id: int) -> httpx.AsyncBaseTransport | None:
-    """One pool per process and event loop (connections belong to the loop that opened them).
-    None when the environment names proxies: each client then sets them up itself."""
+def _shared_transport(pid: int, loop_id: int, shard: int) -> httpx.AsyncBaseTransport | None:
+    """One of the pools of a process and event loop (connections belong to the loop that
+    opened them). None when the environment names proxies: each client then sets them up."""
     if urllib.request.getproxies():
         return None
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
