@@ -1,9 +1,10 @@
 """How many generations one worker process holds in flight at once.
 
-Submits N generations to the local provider, which waits L seconds per call, with ONE worker
-process, and prints one JSON line: {"n", "latency_s", "wall_s", "ratio"} where ratio = wall / L
-is the median over --repeat rounds (each round's figures are listed too). A worker that ran one
-call at a time would give ratio ~= N; all N in flight gives ratio ~= 1.
+Submits N generations (from --clients teammates at once) to the local provider, which waits L
+seconds per call, with ONE worker process, and prints one JSON line: {"n", "latency_s",
+"wall_s", "ratio"} where ratio = wall / L is the median over --repeat rounds (each round's
+figures are listed too); the wall runs from the first submit to the last generation's end. A
+worker that ran one call at a time would give ratio ~= N; all N in flight gives ratio ~= 1.
 
 With ``--provider replicate|fal|scenario|sinancode`` the generations go instead to that
 provider's emulator on a loopback port, whose jobs take L seconds: the worker submits each job
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +54,13 @@ def main() -> None:
         help="local: the demo renderer sleeping L s per call; ark: the Ark emulator answering "
         "each call after L s; otherwise a job provider's emulator whose jobs take L s",
     )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=8,
+        help="generations submitted at once, each client a teammate of its own (requests reach "
+        "a platform from many people at a time, not one after another)",
+    )
     parser.add_argument("--timeout", type=float, default=600.0)
     arguments = parser.parse_args()
     local = arguments.provider == "local"
@@ -60,12 +69,13 @@ def main() -> None:
 
     django_ready("seedream-bench-")
     from django.conf import settings
+    from django.db import connection
 
     from generations.catalog import GenerationSpec
     from generations.models import Generation
     from generations.services import generation_submit
 
-    user, _ = funded_user("bench")
+    users = [funded_user(f"bench{client}")[0] for client in range(arguments.clients)]
     emulator = None
     if arguments.provider == "local":
         only_account(
@@ -88,17 +98,31 @@ def main() -> None:
         cpu_before = process_cpu_s(worker.pid)
         watch = ProcessWatch(worker.pid)
         started = time.monotonic()
-        ids = [
-            generation_submit(
-                user=user,
-                spec=GenerationSpec(
-                    model=arguments.model,
-                    prompt=f"benchmark image {round_number}-{number}",
-                    size=arguments.size,
-                ),
-            ).id
-            for number in range(arguments.n)
-        ]
+
+        def submit_share(client: int) -> list[str]:
+            try:
+                return [
+                    str(
+                        generation_submit(
+                            user=users[client],
+                            spec=GenerationSpec(
+                                model=arguments.model,
+                                prompt=f"benchmark image {round_number}-{number}",
+                                size=arguments.size,
+                            ),
+                        ).id
+                    )
+                    for number in range(client, arguments.n, arguments.clients)
+                ]
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(arguments.clients) as clients:
+            ids = [
+                id_
+                for share in clients.map(submit_share, range(arguments.clients))
+                for id_ in share
+            ]
         submitted = time.monotonic() - started
         deadline = started + arguments.timeout
         next_report = time.monotonic() + 5
@@ -146,6 +170,7 @@ def main() -> None:
                 "submit_s": [round(submitted, 3) for _, submitted, _, _ in rounds],
                 "succeeded": [succeeded for _, _, succeeded, _ in rounds],
                 "worker": [figures for _, _, _, figures in rounds],
+                "clients": arguments.clients,
                 "worker_concurrency": settings.CELERY_WORKER_CONCURRENCY,
                 "worker_pool": settings.CELERY_WORKER_POOL,
                 "broker": settings.CELERY_BROKER_URL.split(":")[0],
