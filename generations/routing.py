@@ -1,14 +1,18 @@
 """Which provider accounts may serve a generation, best first, and each one's adapter config."""
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from .catalog import list_models
 from .credentials import credential_decrypt
+from .db import after_commit
 from .models import ProviderAccount
 from .providers import AccountConfig
 
@@ -22,9 +26,39 @@ def accounts_for_model(*, model_id: str) -> list[ProviderAccount]:
     The demo renderer serves a model only while no real account does: it never stands in for a
     real provider that failed (its placeholders would be charged as Seedream images).
     """
-    enabled = list(ProviderAccount.objects.filter(enabled=True).order_by("priority", "id"))
+    enabled = _enabled_accounts()
     # Stable: the priority order is kept among equally healthy accounts.
     return sorted(_serving(enabled, model_id=model_id), key=_recently_failing)
+
+
+_enabled: tuple[float, list[ProviderAccount]] | None = None
+
+
+def _enabled_accounts() -> list[ProviderAccount]:
+    """The enabled accounts by priority, read at most once per ``PROVIDER_ROUTING_CACHE_S``
+    in a process: every generation asks, and a burst of hundreds would read the same few rows
+    hundreds of times. A change this process makes is seen at once (``routing_forget``); one
+    made by another process (the admin, another worker) within that many seconds."""
+    global _enabled
+    now = time.monotonic()
+    read = _enabled
+    if read is not None and now - read[0] < settings.PROVIDER_ROUTING_CACHE_S:
+        return read[1]
+    enabled = list(ProviderAccount.objects.filter(enabled=True).order_by("priority", "id"))
+    _enabled = (now, enabled)
+    return enabled
+
+
+def routing_forget() -> None:
+    """Read the accounts afresh at the next routing (an account was changed here)."""
+    global _enabled
+    _enabled = None
+
+
+@receiver([post_save, post_delete], sender=ProviderAccount)
+def _account_changed(**_kwargs: object) -> None:
+    # After commit: a routing in between would read, and keep, the rows as they were.
+    after_commit(routing_forget)
 
 
 def _serving(enabled: Sequence[ProviderAccount], *, model_id: str) -> list[ProviderAccount]:

@@ -475,6 +475,9 @@ SECRETS_NEVER_LOGGED = [
 PROVIDER_MAX_ATTEMPTS = env.int("PROVIDER_MAX_ATTEMPTS", default=3)
 # An account that fails authentication this many times in a row is disabled.
 PROVIDER_AUTH_FAILURES_TO_DISABLE = env.int("PROVIDER_AUTH_FAILURES_TO_DISABLE", default=3)
+# A worker reads the enabled provider accounts at most this often for routing (0: every
+# generation); a change made in another process is seen within this many seconds.
+PROVIDER_ROUTING_CACHE_S = env.float("PROVIDER_ROUTING_CACHE_S", default=1.0)
 # Longest wait honoured from a provider's Retry-After before calling the same account again.
 PROVIDER_RETRY_AFTER_MAX_S = 30.0
 # Job-based providers are polled from re-scheduled tasks (generations/services/poll_schedule.py)

@@ -31,6 +31,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
     }
 
+# Tests change provider accounts between generations, and a real worker started by a test is
+# another process: routing reads the accounts each time (tests/generations/test_routing_cache.py
+# turns the cache on).
+PROVIDER_ROUTING_CACHE_S = 0.0
+
 # Tests run tasks inline unless a test starts a real worker (tests/integration).
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -28,7 +28,7 @@ from ..providers import (
     build_adapter,
     get_adapter_class,
 )
-from ..routing import account_config
+from ..routing import account_config, routing_forget
 
 # Successes are recorded at most this often per account (failures always are).
 HEALTH_RESOLUTION = timedelta(seconds=30)
@@ -178,7 +178,8 @@ def provider_account_set_enabled(
 def provider_account_record_outcome(
     *, account: ProviderAccount, error: ProviderError | None
 ) -> None:
-    """Keep the health the router reads; disable an account whose key keeps failing."""
+    """Keep the health the router reads; disable an account whose key keeps failing. Each
+    write makes this process's routing read the accounts afresh (``routing_forget``)."""
     now = timezone.now()
     if error is None:
         last_success = account.last_success_at
@@ -193,11 +194,13 @@ def provider_account_record_outcome(
             last_success_at=now, consecutive_auth_failures=0
         )
         account.last_success_at, account.consecutive_auth_failures = now, 0
+        routing_forget()
         return
     if isinstance(error, BadRequest):
         return  # the request's fault (a refused size, a content refusal), not the account's
     if not isinstance(error, AuthError):
         ProviderAccount.objects.filter(pk=account.pk).update(last_failure_at=now)
+        routing_forget()
         return
     with transaction.atomic():
         locked = ProviderAccount.objects.select_for_update().get(pk=account.pk)
