@@ -144,9 +144,7 @@ def main() -> None:
         watch.stop()
         succeeded = Generation.objects.filter(id__in=ids, status="succeeded").count()
         worker_figures = {
-            "cpu_ms_per_generation": round(
-                (process_cpu_s(worker.pid) - cpu_before) * 1000 / arguments.n, 1
-            ),
+            **cpu_ms_per_generation(cpu_before, process_cpu_s(worker.pid), arguments.n),
             "peak_rss_mb": round(watch.peak_rss_kb / 1024, 1),
             "peak_threads": watch.peak_threads,
         }
@@ -210,10 +208,24 @@ def start_emulator(provider: str, seconds: float) -> tuple[subprocess.Popen, str
     return process, line[1], line[2]
 
 
-def process_cpu_s(pid: int) -> float:
-    """User plus system CPU seconds the process has used (Linux /proc)."""
+def process_cpu_s(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds the process has used (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_ms_per_generation(
+    before: tuple[float, float], after: tuple[float, float], n: int
+) -> dict[str, float]:
+    user, system = (
+        (later - earlier) * 1000 / n for earlier, later in zip(before, after, strict=True)
+    )
+    return {
+        "cpu_ms_per_generation": round(user + system, 1),
+        "cpu_user_ms": round(user, 1),
+        "cpu_system_ms": round(system, 1),
+    }
 
 
 class ProcessWatch:

@@ -42,11 +42,20 @@ class OutcomeConsumer:
     from an iterator in the caller's thread."""
 
     def __init__(
-        self, *, generation: Generation, attempt: ProviderAttempt, started: float | None = None
+        self,
+        *,
+        generation: Generation,
+        attempt: ProviderAttempt,
+        started: float | None = None,
+        nothing_stored: bool = False,
     ) -> None:
+        """``nothing_stored``: the caller knows the generation has no image yet (its first
+        run), so the images already stored need not be read."""
         self.generation, self.attempt = generation, attempt
         self.started = time.monotonic() if started is None else started
-        self.already_stored = set(generation.outputs.values_list("index", flat=True))
+        self.already_stored: set[int] = (
+            set() if nothing_stored else set(generation.outputs.values_list("index", flat=True))
+        )
         self.result = AttemptResult()
 
     def take(self, outcome: ProviderOutcome) -> None:
@@ -82,6 +91,7 @@ def outcomes_consume(
     attempt: ProviderAttempt,
     outcomes: Iterable[ProviderOutcome],
     started: float | None = None,
+    nothing_stored: bool = False,
 ) -> AttemptResult:
     """Store each image as it arrives and record the attempt's outcome on ``attempt``.
 
@@ -89,7 +99,9 @@ def outcomes_consume(
     midway ends the attempt with what was stored so far. The attempt is not saved here; the
     caller saves it with the generation's next state.
     """
-    consumer = OutcomeConsumer(generation=generation, attempt=attempt, started=started)
+    consumer = OutcomeConsumer(
+        generation=generation, attempt=attempt, started=started, nothing_stored=nothing_stored
+    )
     pending = iter(outcomes)
     try:
         while True:

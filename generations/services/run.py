@@ -76,7 +76,10 @@ def generation_run(*, generation_id: str) -> None:
     first_run = generation.started_at == generation.updated_at
     try:
         generation_route(
-            generation, request=provider_request(generation), tried=[] if first_run else None
+            generation,
+            request=provider_request(generation),
+            tried=[] if first_run else None,
+            nothing_stored=first_run,
         )
     except (OperationalError, InterfaceError):
         raise  # the database is out of reach: the task retries; failing here would fail too
@@ -103,11 +106,13 @@ def generation_route(
     request: ProviderRequest,
     last_error: ProviderError | None = None,
     tried: list[int] | None = None,
+    nothing_stored: bool = False,
 ) -> None:
     """Call accounts in order until one delivers, a failure is final, or the tries run out.
 
     ``tried``: the accounts already called for this generation (read from its attempts when
-    not given)."""
+    not given). ``nothing_stored``: the generation has no image yet (its first run; a failover
+    within the run keeps it so, since only an attempt that stored nothing fails over)."""
     if tried is None:
         tried = list(generation.attempts.values_list("account_id", flat=True))
     while True:
@@ -153,6 +158,7 @@ def generation_route(
                 request=request,
                 started=started,
                 tried=tried,
+                nothing_stored=nothing_stored,
             )
             return
         else:
@@ -161,6 +167,7 @@ def generation_route(
                 attempt=attempt,
                 outcomes=adapter.generate(request),
                 started=started,
+                nothing_stored=nothing_stored,
             )
         if attempt_conclude(generation, attempt=attempt, result=result):
             return
@@ -175,6 +182,7 @@ def _call_on_loop(
     request: ProviderRequest,
     started: float,
     tried: list[int],
+    nothing_stored: bool,
 ) -> None:
     """Run one provider call on the worker's event loop, holding no thread while the provider
     works: each outcome is stored as it arrives by a finisher thread (one call's outcomes in
@@ -182,7 +190,9 @@ def _call_on_loop(
     thread-held call would. The generation's lease is renewed throughout; a worker lost midway
     leaves a lapsing lease, and recovery fails the open call (``worker_lost``)."""
     generation_id = str(generation.id)
-    consumer = OutcomeConsumer(generation=generation, attempt=attempt, started=started)
+    consumer = OutcomeConsumer(
+        generation=generation, attempt=attempt, started=started, nothing_stored=nothing_stored
+    )
     lane = _Lane(_finishers())
 
     def take(outcome: ProviderOutcome) -> None:
@@ -199,7 +209,13 @@ def _call_on_loop(
                 raise error
             result = consumer.finish()
             if not attempt_conclude(generation, attempt=attempt, result=result):
-                generation_route(generation, request=request, last_error=result.error, tried=tried)
+                generation_route(
+                    generation,
+                    request=request,
+                    last_error=result.error,
+                    tried=tried,
+                    nothing_stored=nothing_stored,
+                )
         except (OperationalError, InterfaceError):
             # The database is out of reach: the lease lapses and recovery takes the run up.
             logger.warning("generation %s: the call ended with the database away", generation_id)

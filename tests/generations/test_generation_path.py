@@ -147,3 +147,33 @@ def test_seeded_generation_is_deterministic(
     first = run_now(django_capture_on_commit_callbacks, user, **spec)
     second = run_now(django_capture_on_commit_callbacks, user, **spec)
     assert first.outputs.get().sha256 == second.outputs.get().sha256
+
+
+def test_a_first_run_does_not_read_which_images_are_stored_and_a_resumed_one_does(
+    user, local_account
+):
+    from unittest import mock
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with mock.patch("generations.dispatch.task_send"):
+        first = submit(user)
+        second = submit(user, prompt="a harbour at dusk")
+    # The second was started once before, and its run lost before any call: it is requeued.
+    Generation.objects.filter(id=second.id).update(started_at="2026-01-01T00:00:00Z")
+
+    def reads_of_stored_indexes(generation) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            generation_run(generation_id=str(generation.id))
+        return sum(
+            'SELECT "generations_outputimage"."index"' in query["sql"]
+            for query in queries.captured_queries
+        )
+
+    assert reads_of_stored_indexes(first) == 0
+    assert reads_of_stored_indexes(second) == 1
+    for generation in (first, second):
+        generation.refresh_from_db()
+        assert generation.status == Generation.Status.SUCCEEDED
+        assert generation.outputs.count() == 1
