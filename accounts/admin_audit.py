@@ -15,7 +15,7 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 
 from generations.usage.export import csv_response
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 from .models import AuditEvent, User
 

@@ -395,7 +395,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "EXCEPTION_HANDLER": "seedream_site.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "generations.api.errors.api_exception_handler",
     # Per key and per user; seedream_site/throttling.py reads API_RATE_PER_KEY/_USER at
     # request time, so these entries only name the scopes for DRF's own lookups.
     "DEFAULT_THROTTLE_CLASSES": [

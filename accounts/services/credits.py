@@ -14,12 +14,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from studio_core.errors import ServiceError
+
 from ..models import CreditAccount, CreditEntry, User
 from .audit import audit_record
 
 
-class InsufficientCredits(Exception):
+class InsufficientCredits(ServiceError):
     code = "insufficient_credits"
+    status = 402
 
     def __init__(self, *, needed: int, available: int) -> None:
         self.needed = needed
@@ -27,7 +30,8 @@ class InsufficientCredits(Exception):
         self.shortfall = needed - available
         super().__init__(
             f"This needs {needed:,} credits but only {available:,} are available "
-            f"({self.shortfall:,} short). Ask staff for more credits or request fewer images."
+            f"({self.shortfall:,} short). Ask staff for more credits or request fewer images.",
+            details={"needed": needed, "available": available, "shortfall": self.shortfall},
         )
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from generations.catalog import ResolvedSpec
+from studio_core.errors import ServiceError
 
 from ..models import ModelPrice, User
 from .audit import audit_record
@@ -15,13 +16,14 @@ SIZE_TIERS = ("1K", "2K", "3K", "4K")
 TIER_PIXEL_CEILINGS = (("1K", 2_000_000), ("2K", 6_000_000), ("3K", 11_000_000))
 
 
-class PriceMissing(Exception):
+class PriceMissing(ServiceError):
     code = "price_missing"
 
     def __init__(self, model_id: str) -> None:
         super().__init__(
             f"No price is set for {model_id}, so it cannot be charged. "
-            "Ask staff to set one under Admin > Model prices."
+            "Ask staff to set one under Admin > Model prices.",
+            field="model",
         )
 
 

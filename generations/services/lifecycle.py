@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from studio_core.errors import ServiceError
 
 from .. import dispatch
 from ..db import after_commit
@@ -55,8 +56,9 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(ServiceError):
     code = "invalid_transition"
+    status = 409
 
 
 class GenerationNotCancelable(TransitionRefused):

@@ -4,7 +4,7 @@ import csv
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from seedream_site.streaming import ThreadedStreamingHttpResponse
+from studio_core.streaming import ThreadedStreamingHttpResponse
 
 # A spreadsheet runs a cell that starts with one of these as a formula; user-chosen text (key
 # names, memos, usernames) must never do that on a staff member's machine.

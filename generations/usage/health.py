@@ -21,7 +21,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 from ..models import ProviderAccount, ProviderHealthRollup, ProviderHealthRollupProgress
 from ..models.health_rollup import ROLLUP_PROGRESS_ID

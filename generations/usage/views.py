@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import User
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 from ..models import ProviderAccount
 from ..routing import demo_renderer_state
