@@ -14,7 +14,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 
-from generations.usage.export import csv_response
+from studio_core.csv_export import csv_response
 from studio_core.parsing import int_from_text
 
 from .models import AuditEvent, User

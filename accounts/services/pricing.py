@@ -1,10 +1,11 @@
 """What a generation costs: credits per delivered image, from ``ModelPrice`` rows."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.db import transaction
 
-from generations.catalog import ResolvedSpec
 from studio_core.errors import ServiceError
 
 from ..models import ModelPrice, User
@@ -25,6 +26,36 @@ class PriceMissing(ServiceError):
             "Ask staff to set one under Admin > Model prices.",
             field="model",
         )
+
+
+# (id, label) of each model a price can be set for. The app that owns the catalog registers
+# them when it is ready (``register_priceable_models``): ``accounts`` does not import
+# ``generations``.
+_priceable_models: list[tuple[str, str]] = []
+
+
+def register_priceable_models(models: Iterable[tuple[str, str]]) -> None:
+    _priceable_models[:] = models
+
+
+def priceable_models() -> list[tuple[str, str]]:
+    return list(_priceable_models)
+
+
+class PricedRequest(Protocol):
+    """What a price depends on; a resolved generation spec has these (``accounts`` prices a
+    request without knowing the catalog that resolved it)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def size(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def num_images(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +104,7 @@ def price_per_image(*, model_id: str, size_tier: str) -> int:
     raise PriceMissing(model_id)
 
 
-def quote(*, spec: ResolvedSpec) -> Quote:
+def quote(*, spec: PricedRequest) -> Quote:
     tier = size_tier_of(size=spec.size, width=spec.width, height=spec.height)
     return Quote(
         model=spec.model,

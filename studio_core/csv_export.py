@@ -1,4 +1,4 @@
-"""CSV downloads of staff reports (the usage report, the audit trail)."""
+"""CSV downloads of staff reports (the usage report, the audit trail), streamed row by row."""
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
