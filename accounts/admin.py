@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from studio_core.client_ip import client_ip
+from studio_core.read_only_admin import ReadOnlyAdminMixin
 
 from . import admin_audit  # noqa: F401  (registers the audit trail's admin)
 from .models import ApiKey, CreditAccount, CreditEntry, ModelPrice, User
@@ -38,19 +39,6 @@ MESSAGE_MAX_USERS = 10
 def _staff_member(request: HttpRequest) -> User:
     # The admin site lets in only logged-in staff, so the user here is never anonymous.
     return cast(User, request.user)
-
-
-class ReadOnlyAdminMixin:
-    """Records of what happened: staff read them, nobody adds, edits or deletes them here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Users and their credits -----------------------------------------------------------------

@@ -21,12 +21,12 @@ from django.utils.html import format_html
 
 from accounts.models import User
 from studio_core.client_ip import client_ip
+from studio_core.read_only_admin import ReadOnlyAdminMixin
 
 from .admin_inlines import (
     CreditEntryInline,
     OutputImageInline,
     ProviderAttemptInline,
-    ReadOnlyAdminMixin,
     ReferenceImageInline,
     WebhookDeliveryInline,
 )
@@ -285,17 +285,8 @@ class ProviderAccountForm(forms.ModelForm):
 
     class Meta:
         model = ProviderAccount
-        fields = [
-            "kind",
-            "label",
-            "base_url",
-            "priority",
-            "models_served",
-            "model_ids",
-            "options",
-            "connect_timeout_s",
-            "read_timeout_s",
-        ]
+        # The kind is chosen once, when the account is added; the rest the service lets change.
+        fields = ["kind", *EDITABLE_FIELDS]
 
 
 @admin.register(ProviderAccount)

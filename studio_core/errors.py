@@ -19,8 +19,8 @@ class ServiceError(Exception):
 
     ``field`` names the input at fault when there is one (an interface shows the message next
     to it); ``details`` carries machine-readable facts (numbers, per-field messages) that the
-    native envelope returns as ``details``. ``status`` is a class default an instance may
-    override when the same refusal has two statuses.
+    native envelope returns as ``details``. ``status`` is the class's HTTP status; an error
+    whose one refusal has two (a count or a size over its quota) passes its own.
     """
 
     code: str = "invalid_request"
@@ -32,8 +32,11 @@ class ServiceError(Exception):
         *,
         field: str | None = None,
         details: Mapping[str, Any] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
+        if status is not None:
+            self.status = status
         self.message = message
         self.field = field
         self.details: dict[str, Any] = dict(details or {})

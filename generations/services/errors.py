@@ -27,6 +27,5 @@ class UploadQuotaExceeded(ServiceError):
     code = "upload_quota_exceeded"
 
     def __init__(self, message: str, *, too_many: bool, details: dict[str, int]) -> None:
-        super().__init__(message, details=details)
+        super().__init__(message, details=details, status=429 if too_many else 413)
         self.too_many = too_many
-        self.status = 429 if too_many else 413

@@ -248,6 +248,7 @@ def provider_accounts_rotate_keys() -> int:
     return count
 
 
+# What staff may change on an account (the admin's form shows these and the kind).
 EDITABLE_FIELDS = (
     "label",
     "base_url",
