@@ -24,6 +24,7 @@ COPY pyproject.toml README.md manage.py ./
 COPY seedream_site ./seedream_site
 COPY accounts ./accounts
 COPY generations ./generations
+COPY studio_core ./studio_core
 RUN pip install .
 
 COPY templates ./templates

@@ -32,10 +32,11 @@ run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) \
 		$(BIN)/honcho --procfile Procfile.dev start --env /dev/null --port $(PORT)
 
-## Lint, format check, then the whole test suite.
+## Lint, format check, the import contracts (pyproject.toml), then the whole test suite.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -43,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy accounts generations seedream_site
+	$(BIN)/mypy accounts generations seedream_site studio_core
 
 bench-inflight: $(STAMP)
 	$(BIN)/python bench/inflight.py

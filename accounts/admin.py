@@ -21,13 +21,14 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from generations.catalog import list_models
+from studio_core.client_ip import client_ip
+from studio_core.read_only_admin import ReadOnlyAdminMixin
 
 from . import admin_audit  # noqa: F401  (registers the audit trail's admin)
 from .models import ApiKey, CreditAccount, CreditEntry, ModelPrice, User
 from .services.credits import InsufficientCredits, credits_adjust, credits_grant
 from .services.keys import api_key_revoke
-from .services.pricing import SIZE_TIERS, price_set
+from .services.pricing import SIZE_TIERS, price_set, priceable_models
 from .services.users import AUDITED_FLAGS, user_set_flags
 
 CreditService = Callable[..., CreditEntry]
@@ -35,26 +36,9 @@ CreditService = Callable[..., CreditEntry]
 MESSAGE_MAX_USERS = 10
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def _staff_member(request: HttpRequest) -> User:
     # The admin site lets in only logged-in staff, so the user here is never anonymous.
     return cast(User, request.user)
-
-
-class ReadOnlyAdminMixin:
-    """Records of what happened: staff read them, nobody adds, edits or deletes them here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Users and their credits -----------------------------------------------------------------
@@ -115,7 +99,7 @@ class TeamUserAdmin(UserAdmin):
             setattr(obj, name, form.initial[name])
         super().save_model(request, obj, form, change)
         user_set_flags(
-            user=obj, changes=flags, actor=_staff_member(request), ip_address=_client_ip(request)
+            user=obj, changes=flags, actor=_staff_member(request), ip_address=client_ip(request)
         )
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -231,7 +215,7 @@ class TeamUserAdmin(UserAdmin):
                         actor=_staff_member(request),
                         memo=form.cleaned_data["memo"],
                         idempotency_key=_credit_idempotency_key(kind=kind, form=form, user=current),
-                        ip_address=_client_ip(request),
+                        ip_address=client_ip(request),
                     )
                     entries.append((current, entry))
         except InsufficientCredits as error:
@@ -328,9 +312,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         keys = list(queryset)
         already_revoked = sum(key.is_revoked for key in keys)
         for key in keys:
-            api_key_revoke(
-                api_key=key, actor=_staff_member(request), ip_address=_client_ip(request)
-            )
+            api_key_revoke(api_key=key, actor=_staff_member(request), ip_address=client_ip(request))
         message = f"Revoked {len(keys) - already_revoked} API key(s)."
         if already_revoked:
             message += f" {already_revoked} had been revoked already."
@@ -338,10 +320,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 # --- Prices --------------------------------------------------------------------------------
-
-
-def _catalog_model_choices() -> list[tuple[str, str]]:
-    return [(model.id, f"{model.label} ({model.id})") for model in list_models()]
 
 
 @admin.register(ModelPrice)
@@ -374,7 +352,7 @@ class ModelPriceAdmin(admin.ModelAdmin):
         self, db_field: models.Field, request: HttpRequest, **kwargs: Any
     ) -> forms.Field | None:
         if db_field.name == "model":
-            return forms.ChoiceField(choices=_catalog_model_choices, help_text=db_field.help_text)
+            return forms.ChoiceField(choices=priceable_models, help_text=db_field.help_text)
         if db_field.name == "size_tier":
             tiers = [
                 ("", "Every size without its own price"),
@@ -393,7 +371,7 @@ class ModelPriceAdmin(admin.ModelAdmin):
             credits_per_image=obj.credits_per_image,
             actor=_staff_member(request),
             source=obj.source,
-            ip_address=_client_ip(request),
+            ip_address=client_ip(request),
         )
         # The admin goes on to log and redirect with ``obj``: give it the saved row's state.
         obj.pk = saved.pk

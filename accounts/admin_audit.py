@@ -14,8 +14,9 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 
-from generations.usage.export import csv_response
-from seedream_site.parsing import int_from_text
+from studio_core.csv_export import csv_response
+from studio_core.parsing import int_from_text
+from studio_core.read_only_admin import ReadOnlyAdminMixin
 
 from .models import AuditEvent, User
 
@@ -56,19 +57,8 @@ class ActorFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AuditReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(AuditEvent)
-class AuditEventAdmin(AuditReadOnlyMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor", "action", "target", "ip_address"]
     list_filter = [ActorFilter, "action", "target_type", "created_at"]
     list_select_related = ["actor"]

@@ -13,16 +13,25 @@ The check reads in a fixed number of queries however many accounts and entries t
 """
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from generations.models import Generation
-
 from .models import CreditAccount, CreditEntry
+
+# The statuses of a generation that holds nothing any more. The app that owns generations
+# registers them when it is ready (``register_terminal_statuses``): ``accounts`` does not
+# import ``generations``. Until then no status counts as terminal.
+_terminal_statuses: set[str] = set()
+
+
+def register_terminal_statuses(statuses: Iterable[str]) -> None:
+    _terminal_statuses.clear()
+    _terminal_statuses.update(statuses)
+
 
 # Entries are streamed in id order in batches of this size, so memory stays flat on big ledgers.
 ENTRY_BATCH_SIZE = 2000
@@ -89,7 +98,7 @@ def ledger_check() -> LedgerReport:
             problems[account_id].append(
                 f"generation {generation_id} released or captured {-open_hold} more than it held"
             )
-        elif open_hold and row["generation__status"] in Generation.TERMINAL_STATUSES:
+        elif open_hold and row["generation__status"] in _terminal_statuses:
             problems[account_id].append(
                 f"generation {generation_id} is {row['generation__status']} "
                 f"but still holds {open_hold}"

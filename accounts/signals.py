@@ -10,6 +10,8 @@ from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from studio_core.client_ip import client_ip
+
 from .services.users import user_login_failed_record
 
 
@@ -21,6 +23,6 @@ def audit_staff_login_failed(
     # is read here anyway.
     user_login_failed_record(
         username=str(credentials.get("username") or ""),
-        ip_address=request.META.get("REMOTE_ADDR") if request is not None else None,
+        ip_address=client_ip(request) if request is not None else None,
         path=request.path if request is not None else "",
     )

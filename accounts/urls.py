@@ -1,7 +1,7 @@
 from django.urls import path
 
 # Registers the <row_id:…> converter the routes below use.
-from seedream_site import converters  # noqa: F401
+from studio_core import converters  # noqa: F401
 
 from . import views
 

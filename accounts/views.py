@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from studio_core.client_ip import client_ip
+
 from .forms import ApiKeyCreateForm, SignupForm
 from .models import User
 from .selectors import api_key_get_owned, api_key_list, credit_balance_get, credit_entry_list
@@ -31,12 +33,6 @@ class AuthenticatedHttpRequest(HttpRequest):
     """The request of a ``login_required`` view, as django-stubs suggests typing it."""
 
     user: User
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client wrote unless a trusted proxy
-    # rewrites it, and the audit trail must not record a value the actor chose.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @never_cache  # the response that shows a new key must not sit in any cache

@@ -20,12 +20,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
+from studio_core.client_ip import client_ip
+from studio_core.read_only_admin import ReadOnlyAdminMixin
 
 from .admin_inlines import (
     CreditEntryInline,
     OutputImageInline,
     ProviderAttemptInline,
-    ReadOnlyAdminMixin,
     ReferenceImageInline,
     WebhookDeliveryInline,
 )
@@ -284,17 +285,8 @@ class ProviderAccountForm(forms.ModelForm):
 
     class Meta:
         model = ProviderAccount
-        fields = [
-            "kind",
-            "label",
-            "base_url",
-            "priority",
-            "models_served",
-            "model_ids",
-            "options",
-            "connect_timeout_s",
-            "read_timeout_s",
-        ]
+        # The kind is chosen once, when the account is added; the rest the service lets change.
+        fields = ["kind", *EDITABLE_FIELDS]
 
 
 @admin.register(ProviderAccount)
@@ -312,7 +304,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "kind"] if obj else list(self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        ip_address = request.META.get("REMOTE_ADDR")
+        ip_address = client_ip(request)
         api_key = form.cleaned_data.get("new_api_key", "")
         if not change:
             created = provider_account_create(
@@ -364,7 +356,7 @@ class ProviderAccountAdmin(admin.ModelAdmin):
                 account=account,
                 enabled=True,
                 actor=_staff_member(request),
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )
         self.message_user(request, f"Enabled {len(queryset)} account(s).", messages.SUCCESS)
 
@@ -376,6 +368,6 @@ class ProviderAccountAdmin(admin.ModelAdmin):
                 enabled=False,
                 actor=_staff_member(request),
                 reason=f"Disabled by {request.user.get_username()} in the admin.",
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )
         self.message_user(request, f"Disabled {len(queryset)} account(s).", messages.SUCCESS)

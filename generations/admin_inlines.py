@@ -4,8 +4,6 @@ Its reference and output images (served by ``GenerationAdmin.file_view``), provi
 ledger entries and webhook deliveries.
 """
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,21 +11,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import CreditEntry
+from studio_core.read_only_admin import ReadOnlyAdminMixin
 
 from .models import OutputImage, ProviderAttempt, ReferenceImage, WebhookDelivery
-
-
-class ReadOnlyAdminMixin:
-    """Records of what happened: staff read them, nobody edits them in the admin."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _file_link(image: OutputImage | ReferenceImage, kind: str, text: str) -> str:

@@ -10,6 +10,19 @@ class GenerationsConfig(AppConfig):
         from django.conf import settings
         from PIL import Image
 
+        from accounts.ledger import register_terminal_statuses
+        from accounts.services.pricing import register_priceable_models
+
+        from .catalog import list_models
+        from .models import Generation
+
+        # What accounts needs to know of generations, told here (it does not import them):
+        # which generations hold nothing any more, and which models a price can be set for.
+        register_terminal_statuses(Generation.TERMINAL_STATUSES)
+        register_priceable_models(
+            (model.id, f"{model.label} ({model.id})") for model in list_models()
+        )
+
         # Pillow's own decompression-bomb guard, at our limit, for every image opened anywhere.
         Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
         # tasks: registers the tasks with Celery in every process, so services send them by

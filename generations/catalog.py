@@ -40,6 +40,7 @@ from generations.catalog_sizes import (
     size_rule,
     whole_number,
 )
+from studio_core.errors import ServiceError
 
 # Replicate's Seedream 4.5 / 5 pro schemas cap prompts at 4,000 characters (providers.md §2.3);
 # Ark only recommends <= 600 English words, so 4,000 is the strictest hard limit we know of.
@@ -56,14 +57,30 @@ OUTPUT_FORMAT_ALIASES: Mapping[str, str] = {"jpg": "jpeg"}
 KNOWN_OUTPUT_FORMATS: tuple[str, ...] = ("jpeg", "png")
 
 
-class SpecError(ValueError):
-    """A request the catalog refuses; `errors` maps field name -> messages."""
+class SpecError(ServiceError, ValueError):
+    """A request the catalog refuses; `errors` maps field name -> messages.
+
+    An interface that shows one message shows the first field's first (``field``,
+    ``message``); ``str()`` joins them all.
+    """
 
     def __init__(self, errors: Mapping[str, Sequence[str]]) -> None:
         self.errors: Errors = {
             field: list(messages) for field, messages in errors.items() if messages
         }
-        super().__init__(" ".join(m for messages in self.errors.values() for m in messages))
+        first_field = next(iter(self.errors), None)
+        super().__init__(
+            self.errors[first_field][0] if first_field else "The request is not valid.",
+            field=first_field,
+            details=self.errors,
+        )
+
+    def __str__(self) -> str:
+        return " ".join(m for messages in self.errors.values() for m in messages)
+
+    @property
+    def field_errors(self) -> dict[str, list[str]]:
+        return self.errors
 
 
 @dataclass(frozen=True, kw_only=True)

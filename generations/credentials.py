@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-from seedream_site.observability.redaction import remember_secret
+from studio_core.redaction import remember_secret
 
 
 class CredentialUnreadable(Exception):

@@ -31,7 +31,7 @@ import httpx
 from django.conf import settings
 
 from generations.providers.http import build_http_client
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 __all__ = [
     "FetchFailed",

@@ -125,12 +125,6 @@ class ComposeForm(forms.Form):
             guidance_scale=data.get("guidance_scale"),
         )
 
-    def add_spec_errors(self, errors: dict[str, list[str]]) -> None:
-        for spec_field, messages in errors.items():
-            field_name = SPEC_FIELD_TO_FORM_FIELD.get(spec_field, spec_field)
-            for message in messages:
-                self.add_error(field_name if field_name in self.fields else None, message)
-
 
 class GalleryFilterForm(forms.Form):
     """The gallery's filters, read from the query string (GET), so every view is a link."""

@@ -31,7 +31,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 from .fetching import address_refusal
 from .models import OutputImage, ReferenceImage

@@ -6,7 +6,7 @@ Services never import this module: they send tasks by name through ``generations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from seedream_site.observability.context import bind_generation
+from studio_core.log_context import bind_generation
 
 from .leases import lease_kept
 from .models import ProviderAttempt

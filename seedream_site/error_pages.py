@@ -13,9 +13,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from generations.api.errors import error_body
 from generations.openai_compat.errors import envelope
-
-from .api_errors import error_body
 
 PAGES = {
     400: ("Bad request", "The request could not be read. Go back and try again."),

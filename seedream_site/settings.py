@@ -10,6 +10,7 @@ HSTS and JSON logs. Every variable is documented in ``.env.example``.
 
 import os
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -316,19 +317,27 @@ IMAGE_MAX_PIXELS = 64_000_000
 THUMBNAIL_MAX_SIDE = 512
 
 # --- Celery ---------------------------------------------------------------------------
-BROKER_DIR = Path(env.str("BROKER_DIR", default=str(VAR_DIR / "broker")))
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
+
+
+def filesystem_broker_options(broker_dir: Path) -> dict[str, Any]:
+    """kombu's filesystem transport in ``broker_dir`` (its folders made here, as kombu makes
+    none): the embedded default's broker, and the tests' in a folder of their own."""
+    for sub in ("queue", "processed"):
+        (broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(broker_dir / "queue"),
+        "data_folder_out": str(broker_dir / "queue"),
+        "processed_folder": str(broker_dir / "processed"),
         "store_processed": False,
         # How often an idle worker looks for new task files (kombu's default is 1 s).
         "polling_interval": 0.2,
     }
+
+
+BROKER_DIR = Path(env.str("BROKER_DIR", default=str(VAR_DIR / "broker")))
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(BROKER_DIR)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A task held by a worker that died is redelivered after this many seconds (keep it
@@ -395,7 +404,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "EXCEPTION_HANDLER": "seedream_site.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "generations.api.errors.api_exception_handler",
     # Per key and per user; seedream_site/throttling.py reads API_RATE_PER_KEY/_USER at
     # request time, so these entries only name the scopes for DRF's own lookups.
     "DEFAULT_THROTTLE_CLASSES": [

@@ -6,7 +6,7 @@ separate folder from ``make run``'s, so a test worker never takes a task of a ru
 """
 
 from .settings import *  # noqa: F403
-from .settings import CELERY_BROKER_URL, DATABASES, VAR_DIR
+from .settings import CELERY_BROKER_URL, DATABASES, VAR_DIR, filesystem_broker_options
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Media: tests point the default storage at a folder of their own (tests/conftest.py).
@@ -22,14 +22,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = VAR_DIR / "test-broker"
-    for _sub in ("queue", "processed"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(BROKER_DIR)
 
 # Tests change provider accounts between generations, and a real worker started by a test is
 # another process: routing reads the accounts each time (tests/generations/test_routing_cache.py

@@ -8,7 +8,7 @@ however many arrive at once. The price is that a client can spend two windows' w
 window boundary, which is acceptable for a fairness limit.
 
 A refused request raises DRF's ``Throttled`` with the seconds until the window ends; DRF sets
-``Retry-After`` from it and ``seedream_site.api_errors`` gives the body the code
+``Retry-After`` from it and ``generations.api.errors`` gives the body the code
 ``rate_limited``.
 """
 

@@ -14,12 +14,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from studio_core.errors import ServiceError
+
 from ..models import CreditAccount, CreditEntry, User
 from .audit import audit_record
 
 
-class InsufficientCredits(Exception):
+class InsufficientCredits(ServiceError):
     code = "insufficient_credits"
+    status = 402
 
     def __init__(self, *, needed: int, available: int) -> None:
         self.needed = needed
@@ -27,7 +30,8 @@ class InsufficientCredits(Exception):
         self.shortfall = needed - available
         super().__init__(
             f"This needs {needed:,} credits but only {available:,} are available "
-            f"({self.shortfall:,} short). Ask staff for more credits or request fewer images."
+            f"({self.shortfall:,} short). Ask staff for more credits or request fewer images.",
+            details={"needed": needed, "available": available, "shortfall": self.shortfall},
         )
 
 
@@ -91,70 +95,47 @@ def credits_adjust(
 
 def credits_hold(*, user: User, amount: int, generation) -> CreditEntry | None:
     """Move ``amount`` from available to held for a generation; refuses to overspend."""
-    if amount <= 0:
-        return None
-    change = _Change(
-        kind=CreditEntry.Kind.HOLD,
-        amount=-amount,
-        held_change=amount,
-        generation=generation,
-        idempotency_key=f"hold:{generation.pk}",
+    return _generation_move(
+        user_id=user.pk, kind=CreditEntry.Kind.HOLD, amount=amount, generation=generation
     )
-    return _generation_changes_apply(user_id=user.pk, changes=[change])[0]
 
 
 def credits_capture(*, user: User, amount: int, generation) -> CreditEntry | None:
     """Spend ``amount`` of a generation's hold (images delivered)."""
-    if amount <= 0:
-        return None
-    change = _Change(
-        kind=CreditEntry.Kind.CAPTURE,
-        amount=0,
-        held_change=-amount,
-        generation=generation,
-        idempotency_key=f"capture:{generation.pk}",
+    return _generation_move(
+        user_id=user.pk, kind=CreditEntry.Kind.CAPTURE, amount=amount, generation=generation
     )
-    return _generation_changes_apply(user_id=user.pk, changes=[change])[0]
 
 
 def credits_release(*, user: User, amount: int, generation) -> CreditEntry | None:
     """Return ``amount`` of a generation's hold to available (images not delivered)."""
-    if amount <= 0:
-        return None
-    change = _Change(
-        kind=CreditEntry.Kind.RELEASE,
-        amount=amount,
-        held_change=-amount,
-        generation=generation,
-        idempotency_key=f"release:{generation.pk}",
+    return _generation_move(
+        user_id=user.pk, kind=CreditEntry.Kind.RELEASE, amount=amount, generation=generation
     )
-    return _generation_changes_apply(user_id=user.pk, changes=[change])[0]
+
+
+def release_hold_of_failed_generation(*, user_id: int, generation) -> CreditEntry | None:
+    """A generation that ended with nothing to pay for (failed, expired before any image,
+    canceled) gets its whole hold back: one RELEASE entry (``release:<id>``) under the
+    owner's row lock, found again rather than repeated when a settlement is retried."""
+    return _generation_move(
+        user_id=user_id,
+        kind=CreditEntry.Kind.RELEASE,
+        amount=generation.credits_held,
+        generation=generation,
+    )
 
 
 def credits_settle(*, user_id: int, generation, charged: int) -> list[CreditEntry]:
     """End a generation's hold in one locked step: capture ``charged``, release the rest."""
-    held = generation.credits_held
-    changes = []
-    if charged > 0:
-        changes.append(
-            _Change(
-                kind=CreditEntry.Kind.CAPTURE,
-                amount=0,
-                held_change=-charged,
-                generation=generation,
-                idempotency_key=f"capture:{generation.pk}",
-            )
+    changes = [
+        _generation_change(kind=kind, amount=amount, generation=generation)
+        for kind, amount in (
+            (CreditEntry.Kind.CAPTURE, charged),
+            (CreditEntry.Kind.RELEASE, generation.credits_held - charged),
         )
-    if held - charged > 0:
-        changes.append(
-            _Change(
-                kind=CreditEntry.Kind.RELEASE,
-                amount=held - charged,
-                held_change=-(held - charged),
-                generation=generation,
-                idempotency_key=f"release:{generation.pk}",
-            )
-        )
+        if amount > 0
+    ]
     return _generation_changes_apply(user_id=user_id, changes=changes) if changes else []
 
 
@@ -173,6 +154,35 @@ class _Change:
     memo: str = ""
     idempotency_key: str | None = None
     audit_action: str = ""
+
+
+# How each kind of a generation's change moves the balances, per credit: (available, held).
+_GENERATION_MOVES: dict[str, tuple[int, int]] = {
+    CreditEntry.Kind.HOLD: (-1, 1),
+    CreditEntry.Kind.CAPTURE: (0, -1),
+    CreditEntry.Kind.RELEASE: (1, -1),
+}
+
+
+def _generation_change(*, kind: str, amount: int, generation) -> _Change:
+    """A hold, capture or release of ``amount`` for ``generation``; its idempotency key
+    (``<kind>:<generation id>``) makes a retried one find the first entry."""
+    available_sign, held_sign = _GENERATION_MOVES[kind]
+    return _Change(
+        kind=kind,
+        amount=available_sign * amount,
+        held_change=held_sign * amount,
+        generation=generation,
+        idempotency_key=f"{kind}:{generation.pk}",
+    )
+
+
+def _generation_move(*, user_id: int, kind: str, amount: int, generation) -> CreditEntry | None:
+    """One hold, capture or release; nothing (None) for a zero amount."""
+    if amount <= 0:
+        return None
+    change = _generation_change(kind=kind, amount=amount, generation=generation)
+    return _generation_changes_apply(user_id=user_id, changes=[change])[0]
 
 
 def _apply(

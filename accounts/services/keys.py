@@ -14,6 +14,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from studio_core.errors import ServiceError
+
 from ..models import ApiKey, User
 from .audit import audit_record
 from .key_usage import LAST_USED_RESOLUTION, api_key_usage_record
@@ -22,8 +24,11 @@ KEY_SCHEME = "sds_"
 PREFIX_LENGTH = 12
 
 
-class ApiKeyInvalid(Exception):
+class ApiKeyInvalid(ServiceError):
     """The key cannot authenticate; the message says why and what to do."""
+
+    code = "authentication_failed"
+    status = 401
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """What a generation costs: credits per delivered image, from ``ModelPrice`` rows."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.db import transaction
 
-from generations.catalog import ResolvedSpec
+from studio_core.errors import ServiceError
 
 from ..models import ModelPrice, User
 from .audit import audit_record
@@ -15,14 +17,45 @@ SIZE_TIERS = ("1K", "2K", "3K", "4K")
 TIER_PIXEL_CEILINGS = (("1K", 2_000_000), ("2K", 6_000_000), ("3K", 11_000_000))
 
 
-class PriceMissing(Exception):
+class PriceMissing(ServiceError):
     code = "price_missing"
 
     def __init__(self, model_id: str) -> None:
         super().__init__(
             f"No price is set for {model_id}, so it cannot be charged. "
-            "Ask staff to set one under Admin > Model prices."
+            "Ask staff to set one under Admin > Model prices.",
+            field="model",
         )
+
+
+# (id, label) of each model a price can be set for. The app that owns the catalog registers
+# them when it is ready (``register_priceable_models``): ``accounts`` does not import
+# ``generations``.
+_priceable_models: list[tuple[str, str]] = []
+
+
+def register_priceable_models(models: Iterable[tuple[str, str]]) -> None:
+    _priceable_models[:] = models
+
+
+def priceable_models() -> list[tuple[str, str]]:
+    return list(_priceable_models)
+
+
+class PricedRequest(Protocol):
+    """What a price depends on; a resolved generation spec has these (``accounts`` prices a
+    request without knowing the catalog that resolved it)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def size(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def num_images(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +104,7 @@ def price_per_image(*, model_id: str, size_tier: str) -> int:
     raise PriceMissing(model_id)
 
 
-def quote(*, spec: ResolvedSpec) -> Quote:
+def quote(*, spec: PricedRequest) -> Quote:
     tier = size_tier_of(size=spec.size, width=spec.width, height=spec.height)
     return Quote(
         model=spec.model,

@@ -1,3 +1,3 @@
 """The native REST API under /api/v1/: one view per operation, each translating its input,
 calling one service or selector, and translating the result. Errors go through
-``seedream_site.api_errors`` only."""
+``generations.api.errors`` only."""

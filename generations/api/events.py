@@ -28,13 +28,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
-from seedream_site.api_errors import error_body
-
 from ..api_selectors import ProgressMark, generation_progress
 from ..db import off_loop, served_on_request_thread
 from ..models import Generation
 from ..notifications import generation_watch
 from .async_views import WaitingApiView
+from .errors import error_body
 from .generations import generation_or_404
 from .requests import AuthenticatedRequest
 from .schema import error_responses

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey
 from accounts.selectors import api_key_get_owned, api_key_list
 from accounts.services.keys import api_key_create, api_key_revoke
-from accounts.views import client_ip
+from studio_core.client_ip import client_ip
 
 from .parsers import BoundedJSONParser
 from .requests import AuthenticatedRequest

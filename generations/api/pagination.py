@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 INVALID_CURSOR = "The cursor is not valid; follow the `next` or `previous` link of a page."
 INVALID_LIMIT = "limit is a page size: a whole number from 1 to {maximum}."

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework.parsers import JSONParser, MultiPartParser
 
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 from .errors import RequestTooLarge
 

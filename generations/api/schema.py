@@ -49,7 +49,7 @@ def native_api_only(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
 
 
 class ErrorSerializer(serializers.Serializer):
-    """The one error shape of the native API (``seedream_site.api_errors``)."""
+    """The one error shape of the native API (``generations.api.errors``)."""
 
     class BodySerializer(serializers.Serializer):
         code = serializers.CharField(help_text="Stable machine-readable code, e.g. not_found.")

@@ -15,7 +15,7 @@ class ProviderHealthRollup(models.Model):
     are also counted by the error code the attempt ended with; codes without a column (canceled,
     worker_lost, internal_error, …) count in ``failed`` only. Latencies are kept as a histogram
     whose bins are 2^(1/16) (about 4.4 %) wide, so a percentile read from it is off by less
-    than one bin width from the exact one (``generations.usage.health_tally``).
+    than one bin width from the exact one (``generations.services.health_tally``).
     """
 
     account = models.ForeignKey(

@@ -13,11 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from accounts.services.credits import InsufficientCredits
-
-from ..api.errors import InvalidReference
-from ..catalog import SpecError
-from ..services import IdempotencyConflict
+from studio_core.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +36,24 @@ class OpenAIError(Exception):
 
 def envelope(message: str, *, type_: str, code: str, param: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+# Our field names as the OpenAI request spells them (``param`` names what the client sent).
+PARAMS_BY_FIELD = {"num_images": "n", "reference_count": "image"}
+# OpenAI's ``type`` by status; every other refusal is an ``invalid_request_error``.
+TYPES_BY_STATUS: dict[int, str] = {status.HTTP_402_PAYMENT_REQUIRED: "insufficient_quota"}
+# OpenAI's code for a parameter the request got wrong; other codes are ours as they are.
+CODES_BY_CODE = {"invalid_request": "invalid_value"}
+
+
+def service_error_envelope(error: ServiceError) -> dict[str, Any]:
+    """A service's refusal in OpenAI's envelope: the message alone, the field as ``param``."""
+    return envelope(
+        error.message,
+        type_=TYPES_BY_STATUS.get(error.status, "invalid_request_error"),
+        code=CODES_BY_CODE.get(error.code, error.code),
+        param=PARAMS_BY_FIELD.get(error.field, error.field) if error.field else None,
+    )
 
 
 def allow_methods(*methods: str) -> Callable[[AsyncView], AsyncView]:
@@ -88,30 +102,8 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
             envelope(exc.message, type_=exc.type, code=exc.code, param=exc.param),
             status=exc.http_status,
         )
-    if isinstance(exc, SpecError):
-        field, messages = next(iter(exc.errors.items()))
-        field_param = {"num_images": "n", "reference_count": "image"}.get(field, field)
-        return Response(
-            envelope(
-                messages[0], type_="invalid_request_error", code="invalid_value", param=field_param
-            ),
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    if isinstance(exc, InsufficientCredits):
-        return Response(
-            envelope(str(exc), type_="insufficient_quota", code="insufficient_credits"),
-            status=status.HTTP_402_PAYMENT_REQUIRED,
-        )
-    if isinstance(exc, InvalidReference):
-        return Response(
-            envelope(exc.message, type_="invalid_request_error", code=exc.code, param=exc.field),
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    if isinstance(exc, IdempotencyConflict):
-        return Response(
-            envelope(str(exc), type_="invalid_request_error", code=exc.code),
-            status=status.HTTP_409_CONFLICT,
-        )
+    if isinstance(exc, ServiceError):
+        return Response(service_error_envelope(exc), status=exc.status)
     if isinstance(exc, MultiPartParserError):
         return Response(
             envelope(

@@ -24,12 +24,12 @@ from accounts.models import ApiKey, User
 from ..api.generations import IDEMPOTENCY_KEY_MAX_LENGTH
 from ..api.references import file_read, references_read
 from ..catalog import GenerationSpec, list_models
+from ..catalog_aliases import catalog_id_for
 from ..db import db_release, off_loop
 from ..media_links import absolute_url, output_url
 from ..models import Generation, OutputImage
 from ..notifications import generation_wait_terminal_async
 from ..services import generation_submit
-from .aliases import catalog_id_for
 from .errors import OpenAIError, allow_methods, openai_error_response
 from .inputs import ImagesGenerationsInput, ImagesInput
 from .schema import openai_schema

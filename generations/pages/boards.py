@@ -25,7 +25,12 @@ from ..services.boards import (
     board_item_remove,
     board_update,
 )
-from .common import AuthenticatedHttpRequest, generation_or_404, redirect_back
+from .common import (
+    AuthenticatedHttpRequest,
+    form_add_service_error,
+    generation_or_404,
+    redirect_back,
+)
 
 
 @login_required
@@ -43,7 +48,7 @@ def boards_index(request: AuthenticatedHttpRequest) -> HttpResponse:
                     visibility=form.visibility(),
                 )
             except BoardError as error:
-                form.add_error("name", str(error))
+                form_add_service_error(form, error)
             else:
                 return redirect("board-detail", board_id=board.pk)
         status = 400

@@ -1,12 +1,15 @@
 """Small helpers every page module shares."""
 
 import uuid
+from collections.abc import Mapping
 
+from django import forms
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
+from studio_core.errors import ServiceError
 
 from ..models import Generation
 from ..selectors import generation_get_visible
@@ -46,3 +49,16 @@ def redirect_back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
     ):
         return redirect(target)
     return redirect(fallback)
+
+
+def form_add_service_error(
+    form: forms.Form, error: ServiceError, *, field_names: Mapping[str, str] | None = None
+) -> None:
+    """Where every page shows a service's refusal: each message next to the form field it is
+    about (``field_names`` maps a service's field name to the form's where they differ), and
+    above the form when the form has no such field or the error names none."""
+    renamed = field_names or {}
+    for field, messages in (error.field_errors or {"": [error.message]}).items():
+        name = renamed.get(field, field)
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)

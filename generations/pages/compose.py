@@ -16,12 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from accounts.selectors import credit_balance_get
-from accounts.services.credits import InsufficientCredits
-from accounts.services.pricing import PriceMissing, quote
-from seedream_site.parsing import int_from_text
+from accounts.services.pricing import quote
+from studio_core.errors import ServiceError
+from studio_core.parsing import int_from_text
 
-from ..catalog import MAX_REFERENCE_IMAGES, SpecError, list_models, validate_spec
-from ..forms import ComposeForm
+from ..catalog import MAX_REFERENCE_IMAGES, list_models, validate_spec
+from ..forms import SPEC_FIELD_TO_FORM_FIELD, ComposeForm
 from ..selectors import (
     generation_get_card,
     generation_get_visible,
@@ -31,11 +31,17 @@ from ..selectors import (
 )
 from ..services import (
     GenerationNotCancelable,
-    IdempotencyConflict,
     generation_cancel,
     generation_submit,
 )
-from .common import AuthenticatedHttpRequest, generation_or_404, is_htmx, is_uuid, redirect_back
+from .common import (
+    AuthenticatedHttpRequest,
+    form_add_service_error,
+    generation_or_404,
+    is_htmx,
+    is_uuid,
+    redirect_back,
+)
 
 # The htmx event a settled card sends; the price preview listens for it (workspace.html).
 BALANCE_CHANGED_EVENT = "balance-changed"
@@ -157,11 +163,8 @@ def _submit(request: AuthenticatedHttpRequest, form: ComposeForm) -> str | None:
             idempotency_key=idempotency_key,
             visibility=form.cleaned_data["visibility"],
         )
-    except SpecError as error:
-        form.add_spec_errors(error.errors)
-        return None
-    except (IdempotencyConflict, InsufficientCredits) as error:
-        form.add_error(None, str(error))
+    except ServiceError as error:
+        form_add_service_error(form, error, field_names=SPEC_FIELD_TO_FORM_FIELD)
         return None
     return str(generation.id)
 
@@ -214,10 +217,8 @@ def compose_quote(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             resolved = validate_spec(dataclasses.replace(spec, reference_count=references))
             context["quote"] = quote(spec=resolved)
-        except SpecError as error:
-            context["problem"] = next(iter(error.errors.values()))[0]
-        except PriceMissing as error:
-            context["problem"] = str(error)
+        except ServiceError as error:
+            context["problem"] = error.message
     else:
         context["problem"] = "Write a prompt to see the price."
     balance = credit_balance_get(user=request.user)

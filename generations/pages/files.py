@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
-from seedream_site.streaming import ThreadedStreamingHttpResponse
+from studio_core.streaming import ThreadedStreamingHttpResponse
 
 from ..db import db_release
 from ..media_links import VARIANT_THUMBNAIL, LinkCheck, link_check, reference_link_check

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from studio_core.errors import ServiceError
 
 from ..models import Board, BoardItem, Generation, OutputImage, Star
 from ..selectors import generations_visible_to
@@ -17,7 +18,7 @@ from ..selectors import generations_visible_to
 BOARD_NAME_MAX_LENGTH = 100
 
 
-class BoardError(Exception):
+class BoardError(ServiceError):
     """A board change that cannot be made; ``str()`` is for the person who asked."""
 
     code = "board_invalid"
@@ -44,7 +45,7 @@ def board_create(*, owner: User, name: str, visibility: str = Board.Visibility.P
         with transaction.atomic():
             return Board.objects.create(owner=owner, name=name, visibility=visibility)
     except IntegrityError as error:
-        raise BoardError(f"You already have a board called “{name}”.") from error
+        raise BoardError(f"You already have a board called “{name}”.", field="name") from error
 
 
 def board_update(
@@ -61,7 +62,9 @@ def board_update(
         with transaction.atomic():
             board.save(update_fields=["name", "visibility", "updated_at"])
     except IntegrityError as error:
-        raise BoardError(f"You already have a board called “{board.name}”.") from error
+        raise BoardError(
+            f"You already have a board called “{board.name}”.", field="name"
+        ) from error
     return board
 
 
@@ -110,12 +113,16 @@ def _visible_check(*, generation: Generation, user: User) -> None:
 def _board_name_clean(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise BoardError("Give the board a name.")
+        raise BoardError("Give the board a name.", field="name")
     if len(cleaned) > BOARD_NAME_MAX_LENGTH:
-        raise BoardError(f"A board name may be at most {BOARD_NAME_MAX_LENGTH} characters.")
+        raise BoardError(
+            f"A board name may be at most {BOARD_NAME_MAX_LENGTH} characters.", field="name"
+        )
     return cleaned
 
 
 def _visibility_check(visibility: str) -> None:
     if visibility not in Board.Visibility.values:
-        raise BoardError(f"Visibility must be one of {', '.join(Board.Visibility.values)}.")
+        raise BoardError(
+            f"Visibility must be one of {', '.join(Board.Visibility.values)}.", field="visibility"
+        )

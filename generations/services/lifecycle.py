@@ -24,13 +24,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.credits import credits_settle, release_hold_of_failed_generation
+from studio_core.errors import ServiceError
 
 from .. import dispatch
 from ..db import after_commit
 from ..models import Generation, ProviderAttempt
 from ..notifications import notify_finished, notify_progress
 from ..webhooks import webhook_enqueue
-from .billing import generation_charge, generation_settle_credits
+from .billing import generation_charge
 from .outputs import delivered_count
 
 logger = logging.getLogger(__name__)
@@ -55,8 +57,9 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(ServiceError):
     code = "invalid_transition"
+    status = 409
 
 
 class GenerationNotCancelable(TransitionRefused):
@@ -265,7 +268,8 @@ def _end(
 ) -> None:
     """The one terminal transition: check it, write it, settle the hold, schedule the effects.
     Called under the row lock; the ledger change goes last, so the owner's balance row is
-    locked only until the commit right after."""
+    locked only until the commit right after. Nothing charged (failed, expired before any
+    image, canceled): the whole hold goes back through ``release_hold_of_failed_generation``."""
     transition_check(current=state_of(locked), target=target)
     locked.status = target
     locked.error_code = error_code
@@ -278,7 +282,10 @@ def _end(
     locked.credits_charged = charged
     locked.lease_expires_at = None
     locked.save(update_fields=[*fields, "lease_expires_at", "updated_at"])
-    generation_settle_credits(generation=locked, charged=charged)
+    if charged:
+        credits_settle(user_id=locked.owner_id, generation=locked, charged=charged)
+    else:
+        release_hold_of_failed_generation(user_id=locked.owner_id, generation=locked)
     # After commit, so a receiver never hears of a state it cannot read yet; robust, so a
     # webhook or notification problem never undoes the transition.
     after_commit(webhook_enqueue, locked)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.audit import audit_record
+from studio_core.errors import ServiceError
 
 from ..catalog import list_models
 from ..credentials import credential_encrypt, credential_rotate
@@ -34,7 +35,7 @@ from ..routing import account_config, routing_forget
 HEALTH_RESOLUTION = timedelta(seconds=30)
 
 
-class ProviderAccountInvalid(ValueError):
+class ProviderAccountInvalid(ServiceError, ValueError):
     code = "invalid_provider_account"
 
 
@@ -250,6 +251,7 @@ def provider_accounts_rotate_keys() -> int:
     return count
 
 
+# What staff may change on an account (the admin's form shows these and the kind).
 EDITABLE_FIELDS = (
     "label",
     "base_url",

@@ -26,8 +26,7 @@ from django.utils import timezone
 
 from ..models import ProviderHealthRollup, ProviderHealthRollupProgress
 from ..models.health_rollup import ROLLUP_PROGRESS_ID
-from ..usage.health import WINDOWS
-from ..usage.health_tally import BUCKET, COUNT_COLUMNS, Tally, attempt_rows, bucket_floor
+from .health_tally import BUCKET, COUNT_COLUMNS, WINDOWS, Tally, attempt_rows, bucket_floor
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, transaction
 
 from accounts.models import ApiKey, User
+from accounts.services.credits import credits_hold
 from accounts.services.pricing import PriceMissing, Quote, quote
 
 from .. import dispatch
@@ -13,7 +14,6 @@ from ..catalog import GenerationSpec, ResolvedSpec, SpecError, validate_spec
 from ..db import after_commit
 from ..models import Generation, ReferenceImage
 from ..webhooks import webhook_validate
-from .billing import generation_hold_credits
 from .errors import IdempotencyConflict, ReferenceRejected
 from .images import StoredFile, image_store, reference_check
 
@@ -179,7 +179,8 @@ def _generation_create(
             )
             for position, stored in enumerate(stored_references)
         )
-        generation_hold_credits(generation=generation)
+        # The price of every image it may deliver; InsufficientCredits rolls the submit back.
+        credits_hold(user=generation.owner, amount=generation.credits_held, generation=generation)
         after_commit(dispatch.generation_dispatch, generation_id=str(generation.id))
     return generation
 

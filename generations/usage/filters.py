@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import ApiKey
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 from ..catalog import list_models
 from ..models import Generation, ProviderAccount, ProviderAttempt

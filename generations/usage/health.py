@@ -15,19 +15,18 @@ generations: a generation that failed over from A to B is one failover at A and 
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 from ..models import ProviderAccount, ProviderHealthRollup, ProviderHealthRollupProgress
 from ..models.health_rollup import ROLLUP_PROGRESS_ID
-from .health_tally import Tally, attempt_rows, bucket_ceil, bucket_floor
+from ..services.health_tally import WINDOWS, Tally, attempt_rows, bucket_ceil, bucket_floor
 
-WINDOWS = (("Last hour", timedelta(hours=1)), ("Last day", timedelta(days=1)))
 AUTO_DISABLE_ACTION = "provider_account.disabled"
 
 

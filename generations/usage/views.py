@@ -16,13 +16,14 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import User
-from seedream_site.parsing import int_from_text
+from studio_core.client_ip import client_ip
+from studio_core.csv_export import csv_response
+from studio_core.parsing import int_from_text
 
 from ..models import ProviderAccount
 from ..routing import demo_renderer_state
 from ..services.provider_accounts import provider_account_set_enabled
 from .chart import spend_chart
-from .export import csv_response
 from .forms import UsageReportForm
 from .health import provider_health
 from .report import usage_report
@@ -117,7 +118,7 @@ def _set_enabled(request: HttpRequest) -> HttpResponse:
         enabled=enable,
         actor=staff,
         reason=reason or f"Disabled by {staff.get_username()} on the provider health page.",
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_ip(request),
     )
     state = "enabled" if account.enabled else "disabled"
     messages.success(request, f"{account.label} is {state}.")

@@ -17,8 +17,8 @@ from typing import Any
 
 from django.conf import settings
 
-from .context import current_generation_id, current_request_id
-from .redaction import install_record_redaction, redact, remember_secrets
+from studio_core.log_context import current_generation_id, current_request_id
+from studio_core.redaction import install_record_redaction, redact, remember_secrets
 
 # Attributes every record has; anything else on a record came from ``extra=``.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", logging.INFO, "", 0, "", (), None))) | {

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from .context import bind_request_id
+from studio_core.log_context import bind_request_id
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # What a proxy or client may hand us as an id; anything else (too long, spaces, newlines that

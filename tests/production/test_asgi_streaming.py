@@ -27,7 +27,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent, User
 from generations.models import Generation
 from generations.pages import files
-from generations.usage import export
+from studio_core import csv_export as export
 from tests.conftest import funded_user
 from tests.pages.conftest import make_generation
 

@@ -13,16 +13,16 @@ from django.test import RequestFactory
 
 from generations.credentials import credential_encrypt
 from generations.models import Generation, ProviderAccount
-from seedream_site.observability import redaction
-from seedream_site.observability.context import (
+from seedream_site.observability.logs import JsonFormatter, PlainFormatter
+from seedream_site.observability.middleware import RequestIdMiddleware
+from studio_core import redaction
+from studio_core.log_context import (
     bind_generation,
     bind_request_id,
     current_generation_id,
     current_request_id,
 )
-from seedream_site.observability.logs import JsonFormatter, PlainFormatter
-from seedream_site.observability.middleware import RequestIdMiddleware
-from seedream_site.observability.redaction import redact, remember_secret
+from studio_core.redaction import redact, remember_secret
 
 API_KEY = "sds_0123456789ab_Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXgx"
 PROVIDER_SECRET = "pk-live-7f3a9c0d5e1b2a4c6d8e0f1a3b5c7d9e"

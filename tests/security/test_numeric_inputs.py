@@ -4,7 +4,7 @@ bad input (4xx or ignored), never a 500."""
 import pytest
 from django.urls import reverse
 
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 from tests.pages.test_compose import compose_data
 
 pytestmark = pytest.mark.django_db

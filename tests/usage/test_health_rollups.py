@@ -15,17 +15,17 @@ from generations.models import (
     ProviderHealthRollup,
     ProviderHealthRollupProgress,
 )
-from generations.services.provider_health import provider_health_rollup
-from generations.tasks import rollup_provider_health_task
-from generations.usage.expressions import percentile_cont
-from generations.usage.health import AccountHealth, provider_health
-from generations.usage.health_tally import (
+from generations.services.health_tally import (
     BINS_PER_DOUBLING,
     BUCKET,
     Tally,
     bucket_floor,
     latency_bin,
 )
+from generations.services.provider_health import provider_health_rollup
+from generations.tasks import rollup_provider_health_task
+from generations.usage.expressions import percentile_cont
+from generations.usage.health import AccountHealth, provider_health
 from seedream_site.celery import app
 from tests.usage.builders import attempt_spec, make_generation
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.keys import api_key_create
-from seedream_site.parsing import int_from_text
+from studio_core.parsing import int_from_text
 
 
 def days(value: str) -> int:

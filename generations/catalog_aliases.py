@@ -1,12 +1,16 @@
 """Model names OpenAI-style clients send, mapped to catalog ids: our ids, each provider's ids
-(Ark/BytePlus, Replicate, Siraya, Ace) and a few common spellings."""
+(Ark/BytePlus, Replicate, Siraya, Ace) and a few common spellings.
+
+Beside the catalog rather than in an interface: the table joins the catalog with the
+providers' model tables, which only the domain below the interfaces reads.
+"""
 
 from functools import cache
 
-from ..catalog import list_models
-from ..providers.ark import ARK_MODELS
-from ..providers.replicate import REPLICATE_MODELS
-from ..providers.siraya import SIRAYA_MODELS
+from .catalog import list_models
+from .providers.ark import ARK_MODELS
+from .providers.replicate import REPLICATE_MODELS
+from .providers.siraya import SIRAYA_MODELS
 
 
 @cache

@@ -8,6 +8,9 @@ Latency percentiles: values read live stay exact; a rolled-up bucket keeps a his
 calls are spread evenly over their bin when percentiles are read. With only live values the
 result is PostgreSQL's ``percentile_cont``; with buckets it is off by less than one bin width
 (2^(1/16), about 4.4 %).
+
+It sits with the services because the roll-up (a service) writes through it; the report page
+above reads through it too.
 """
 
 import math
@@ -47,6 +50,9 @@ COUNT_COLUMNS = (
 )
 # Latency histogram bins: bin 0 holds [0, 1) ms, bin k >= 1 holds [2^((k-1)/16), 2^(k/16)) ms.
 BINS_PER_DOUBLING = 16
+
+# The windows the health page shows; the roll-up keeps buckets for the longest of them.
+WINDOWS = (("Last hour", timedelta(hours=1)), ("Last day", timedelta(days=1)))
 
 
 def bucket_floor(at: datetime) -> datetime:

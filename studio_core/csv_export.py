@@ -1,10 +1,10 @@
-"""CSV downloads of staff reports (the usage report, the audit trail)."""
+"""CSV downloads of staff reports (the usage report, the audit trail), streamed row by row."""
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from seedream_site.streaming import ThreadedStreamingHttpResponse
+from studio_core.streaming import ThreadedStreamingHttpResponse
 
 # A spreadsheet runs a cell that starts with one of these as a formula; user-chosen text (key
 # names, memos, usernames) must never do that on a staff member's machine.

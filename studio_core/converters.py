@@ -1,7 +1,7 @@
 """URL converters, registered on import (each ``urls.py`` that uses one imports this module).
 
 ``<row_id:…>`` is Django's ``<int:…>`` held to the range of a 64-bit id column, with the rule
-``seedream_site.parsing.int_from_text`` applies to numbers in queries and forms. ``<int:…>``
+``studio_core.parsing.int_from_text`` applies to numbers in queries and forms. ``<int:…>``
 hands any digit string to the view, and a lookup with a number past that range is refused by
 the database (SQLite's driver raises OverflowError, PostgreSQL "out of range"): a 500 where
 "no such row" was meant. A number that cannot be an id is no route, so a 404.
