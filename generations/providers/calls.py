@@ -59,6 +59,7 @@ __all__ = [
     "ReplyItem",
     "ReplyReader",
     "WholeReply",
+    "account_client",
     "call_outcomes",
 ]
 
@@ -152,7 +153,7 @@ async def call_outcomes(
 ) -> AsyncGenerator[ProviderOutcome, None]:
     """Each outcome of one call as it arrives: images (downloaded), failures, then the usage."""
     call = adapter.call_for(request)
-    async with _client(adapter) as client:
+    async with account_client(adapter) as client:
         with map_transport_errors(secrets=adapter.secrets):
             async with client.stream(
                 call.method, call.url, json=call.json, headers=call.headers
@@ -222,12 +223,12 @@ async def _download(client: httpx.AsyncClient, url: str) -> bytes:
     return b"".join(chunks)
 
 
-def _client(adapter: BaseAdapter) -> httpx.AsyncClient:
+def account_client(adapter: BaseAdapter) -> httpx.AsyncClient:
     """`http.build_http_client`'s asynchronous twin, with the account's timeouts."""
     account = adapter.account
     timeout = httpx.Timeout(
         connect=account.connect_timeout_s,
-        read=account.read_timeout_s,
+        read=adapter.read_timeout_s,
         write=account.connect_timeout_s,
         pool=account.connect_timeout_s,
     )

@@ -197,6 +197,9 @@ class BaseAdapter(ABC):
     # True where stored references reach the provider only as links to our storage, which it
     # fetches: our links must then be reachable from the internet (the account check says so).
     fetches_reference_links: ClassVar[bool] = False
+    # The least a call may read for, whatever the account says: a provider that holds its
+    # answer until the images exist needs longer than the usual account default.
+    min_read_timeout_s: ClassVar[float] = 0.0
 
     def __init__(
         self, account: AccountConfig, *, transport: httpx.BaseTransport | None = None
@@ -204,12 +207,22 @@ class BaseAdapter(ABC):
         self.account = account
         self.transport = transport
 
+    @classmethod
+    def adapter_class_for(cls, account: AccountConfig) -> type[BaseAdapter]:
+        """The class that serves `account`: this one, unless a provider runs one of its modes
+        through another executor (Ace Data Cloud's async mode is a job)."""
+        return cls
+
     @abstractmethod
     def generate(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
         """See `ProviderAdapter.generate`."""
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)  # an attribute so tests replace it
+
+    @property
+    def read_timeout_s(self) -> float:
+        return max(self.account.read_timeout_s, self.min_read_timeout_s)
 
     @property
     def base_url(self) -> str:
@@ -227,7 +240,7 @@ class BaseAdapter(ABC):
             base_url=self.account.base_url,
             headers=headers,
             connect_timeout_s=self.account.connect_timeout_s,
-            read_timeout_s=self.account.read_timeout_s,
+            read_timeout_s=self.read_timeout_s,
             transport=self.transport,
         )
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from generations.providers.calls import ImageLink, ReplyItem
 from generations.providers.contract import (
     AccountConfig,
     BaseAdapter,
@@ -38,13 +39,19 @@ from generations.providers.errors import (
 )
 from generations.providers.http import error_from_response, map_transport_errors, redact
 from generations.providers.jobs import JobAdapter, JobStatus
-from generations.providers.wire import fetch_image, reply_json_object, wants_watermark
+from generations.providers.wire import (
+    accepted_call,
+    fetch_image,
+    reply_json_object,
+    wants_watermark,
+)
 
 __all__ = [
     "PASSING_POLL_FAILURES",
     "TRANSIENT_POLL_ERRORS",
     "collect_outputs",
     "failed_job_error",
+    "finished_job",
     "http_error",
     "job_canceled",
     "json_call",
@@ -80,18 +87,40 @@ def collect_outputs(
     return outcomes + missing_images(returned=len(urls), expected=expected, provider=provider)
 
 
+def finished_job(adapter: JobAdapter, items: Sequence[ReplyItem]) -> JobStatus:
+    """A finished job's status from what its reply says: each image link downloaded now
+    (`wire.fetch_image`), the rest handed on as they are. A download that could not connect
+    leaves the job "not done yet", so the next poll downloads again; nothing raised may fail
+    over, since the provider made (and billed) the images."""
+    try:
+        with accepted_call():
+            outcomes = tuple(
+                fetch_image(adapter, item.url, index=item.index, raise_transport_errors=True)
+                if isinstance(item, ImageLink)
+                else item
+                for item in items
+            )
+    except (Unavailable, ProviderTimeout) as error:
+        return poll_failure(error, provider_status="finished; downloading")
+    return JobStatus(done=True, outcomes=outcomes, provider_status="finished")
+
+
 def json_call(
     adapter: BaseAdapter,
     client: httpx.Client,
     method: str,
     url: str,
     body: Mapping[str, Any] | None = None,
+    *,
+    error: Callable[[httpx.Response], ProviderError] | None = None,
 ) -> Mapping[str, Any]:
     """One call of a job API answered with a JSON object (200 or 201); anything else raised as
-    the `ProviderError` its status and body say (`http_error`)."""
+    the `ProviderError` its status and body say (`error`, by default `http_error`)."""
     with map_transport_errors(secrets=adapter.secrets):
         response = client.request(method, url, json=body)
     if response.status_code not in (200, 201):
+        if error is not None:
+            raise error(response)
         raise http_error(response, secrets=adapter.secrets)
     return reply_json_object(response, secrets=adapter.secrets)
 

@@ -60,8 +60,9 @@ def adapter_kinds() -> list[str]:
 def build_adapter(
     account: AccountConfig, *, transport: httpx.BaseTransport | None = None
 ) -> BaseAdapter:
-    """An adapter instance for `account` (its kind picks the class)."""
-    return get_adapter_class(account.kind)(account, transport=transport)
+    """An adapter instance for `account` (its kind picks the class, its options the mode)."""
+    adapter_class = get_adapter_class(account.kind).adapter_class_for(account)
+    return adapter_class(account, transport=transport)
 
 
 def _discover_adapters() -> None:
