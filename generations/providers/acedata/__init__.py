@@ -68,9 +68,16 @@ from generations.providers.http import (
     redact,
     request_id_from,
 )
-from generations.providers.job_wire import finished_job, json_call, poll_failure
+from generations.providers.job_wire import finished_job, poll_failure
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
+from generations.providers.replies import (
+    describe,
+    error_fields,
+    json_or_none,
+    marked,
+    reply_error_fields,
+)
 from generations.providers.wire import (
     accepted_call,
     provider_model_id,
@@ -197,14 +204,10 @@ class AceDataAdapter(BaseAdapter):
 
     def error_from_reply(self, response: httpx.Response, call: object = None) -> ProviderError:
         """The error for a reply that is not a 200: Ace's envelope, else its status."""
-        try:
-            payload: object = response.json()
-        except ValueError:  # a gateway's HTML page, say
-            payload = None
+        payload = json_or_none(response.content)
         envelope = payload if isinstance(payload, Mapping) else {}
-        error = envelope.get("error") or f"HTTP {response.status_code}: {response.text[:200]}"
         return ace_error(
-            error,
+            reply_error_fields(response),
             http_status=response.status_code,
             request_id=str(envelope.get("trace_id") or "") or request_id_from(response),
             retry_after=parse_retry_after(response.headers.get("retry-after")),
@@ -251,12 +254,12 @@ class AceDataAdapter(BaseAdapter):
         failure = entry.get("error")
         if failure:
             # ASSUMPTION: Ace relays Ark's per-image `data[].error` (§9.8 "inherits Ark").
-            code, message = _error_fields(failure)
-            refused = _is_refusal(f"{code} {message}")
+            code, message = error_fields(failure)
+            refused = marked(f"{code} {message}", _REFUSAL_MARKS)
             return ProviderImageFailure(
                 index=index,
                 code=ContentRefused.code if refused else ProviderError.code,
-                message=redact(_describe(code, message), self.secrets),
+                message=redact(describe(code, message), self.secrets),
             )
         url = entry.get("image_url")
         if not isinstance(url, str) or not url:
@@ -293,7 +296,7 @@ class AceDataTaskAdapter(AceDataAdapter, JobAdapter):
 
     def submit(self, request: ProviderRequest) -> ProviderJob:
         body = self.request_body(request)
-        reply = self._post(IMAGES_PATH, body)
+        reply = self.call_json("POST", IMAGES_PATH, body)
         with accepted_call():
             self.raise_if_failed(reply)
             task_id = reply.get("task_id")
@@ -303,7 +306,7 @@ class AceDataTaskAdapter(AceDataAdapter, JobAdapter):
 
     def poll(self, job: ProviderJob) -> JobStatus:
         try:
-            record = self._post(TASKS_PATH, {"id": job.job_id, "action": "retrieve"})
+            record = self.call_json("POST", TASKS_PATH, {"id": job.job_id, "action": "retrieve"})
         except ProviderError as error:
             # Throttling, 5xx and dropped connections are "not done yet"; the next poll asks
             # again within the generation's deadline.
@@ -316,12 +319,6 @@ class AceDataTaskAdapter(AceDataAdapter, JobAdapter):
 
     def cancel(self, job: ProviderJob) -> None:
         """Nothing to ask: Ace documents no cancel for a task (§4.4); it runs to its end."""
-
-    def _post(self, path: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        with self.http_client(headers=self.headers()) as client:
-            return json_call(
-                self, client, "POST", f"{self.base_url}{path}", body, error=self.error_from_reply
-            )
 
 
 def _asynchronous(account: AccountConfig) -> bool:
@@ -336,9 +333,10 @@ def ace_error(
     retry_after: float | None = None,
     secrets: tuple[str, ...] = (),
 ) -> ProviderError:
-    """The `ProviderError` for an Ace `error` object; `http_status` None for a failed task."""
-    code, message = _error_fields(error)
-    text = redact(_describe(code, message), secrets)
+    """The `ProviderError` for an Ace `error` object, or its (code, message) already read;
+    `http_status` None for a failed task."""
+    code, message = error if isinstance(error, tuple) else error_fields(error)
+    text = redact(describe(code, message), secrets)
     error_class = _ERROR_CLASSES.get(code)
     if error_class is None:
         if http_status is not None and http_status >= 400:
@@ -357,7 +355,7 @@ def ace_error(
         "provider_code": code or None,
         "request_id": request_id,
     }
-    if error_class is BadRequest and _is_refusal(text):
+    if error_class is BadRequest and marked(text, _REFUSAL_MARKS):
         return ContentRefused(**fields)
     if error_class is RateLimited:
         return RateLimited(**fields, retry_after=retry_after)
@@ -381,19 +379,3 @@ def _size_field(request: ProviderRequest) -> str:
     if request.aspect_ratio and request.aspect_ratio != SQUARE:
         return f"{request.width}x{request.height}"
     return request.size
-
-
-def _error_fields(error: object) -> tuple[str, str]:
-    if not isinstance(error, Mapping):
-        return "", str(error or "no error details")
-    return str(error.get("code") or ""), str(error.get("message") or "")
-
-
-def _describe(code: str, message: str) -> str:
-    text = message.strip() or "no message"
-    return f"{code}: {text}" if code else text
-
-
-def _is_refusal(text: str) -> bool:
-    lowered = text.lower()
-    return any(mark in lowered for mark in _REFUSAL_MARKS)
