@@ -52,6 +52,7 @@ __all__ = [
     "finished_job",
     "http_error",
     "job_canceled",
+    "job_id_of",
     "missing_images",
     "poll_failure",
     "poll_record",
@@ -170,6 +171,14 @@ def poll_record(
 
 
 # --- ended jobs ----------------------------------------------------------------------------
+
+
+def job_id_of(value: object, *, missing: str) -> str:
+    """The job id a submit's reply names; `BadResponse` saying `missing` where it names none
+    (never failover-safe: the provider answered, so it may have taken the job)."""
+    if not isinstance(value, str) or not value:
+        raise BadResponse(message=missing)
+    return value
 
 
 def job_canceled(provider: str, job_id: str) -> ProviderError:

@@ -28,7 +28,7 @@ __all__ = [
 
 # Where each envelope keeps the error's code and its words, first present wins.
 _CODE_KEYS = ("code", "type", "reason", "error_code")
-_MESSAGE_KEYS = ("message", "msg", "error_msg", "detail", "title", "error")
+_MESSAGE_KEYS = ("message", "msg", "error_msg", "detail", "title")
 # Keys that wrap the error object itself (`{"error": {...}}`, FastAPI's `{"detail": [...]}`).
 _WRAPPER_KEYS = ("error", "detail")
 
@@ -65,6 +65,13 @@ def error_fields(error: object) -> tuple[str, str]:
             return code or outer_code, message or outer_message
     code = next((str(error[key]) for key in _CODE_KEYS if error.get(key)), "")
     message = next((str(error[key]) for key in _MESSAGE_KEYS if error.get(key)), "")
+    said = error.get("error")
+    if isinstance(said, str) and said:
+        # Beside a message, a bare `error` string is its code (fal's `{error, message}`).
+        if message:
+            code = code or said
+        else:
+            message = said
     return code, message
 
 

@@ -42,7 +42,6 @@ from generations.providers.ark.stream import (
     StreamReader,
     ark_error,
     image_failure,
-    json_or_none,
     usage_from,
 )
 from generations.providers.calls import (
@@ -67,6 +66,7 @@ from generations.providers.errors import (
 )
 from generations.providers.http import parse_retry_after, request_id_from
 from generations.providers.registry import register_adapter
+from generations.providers.replies import json_or_none
 from generations.providers.wire import image_facts, reference_wire_value
 
 __all__ = ["ARK_BASE_URLS", "ARK_MODELS", "ArkAdapter", "ArkModel", "BytePlusAdapter", "ark_error"]

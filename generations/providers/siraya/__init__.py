@@ -57,14 +57,13 @@ from generations.providers.errors import (
     BadResponse,
     ContentRefused,
     ProviderError,
-    QuotaError,
 )
 from generations.providers.http import (
-    error_from_response,
     redact,
     request_id_from,
 )
 from generations.providers.registry import register_adapter
+from generations.providers.replies import describe, marked, reply_error, reply_error_fields
 from generations.providers.wire import (
     ReferenceRoute,
     accepted_call,
@@ -264,7 +263,7 @@ class SirayaAdapter(CallAdapter):
         elif isinstance(failure, Mapping):
             # ASSUMPTION: a relayed Ark per-image failure (`data[].error`), not in §6.
             code, message = str(failure.get("code") or ""), str(failure.get("message") or "")
-            refused = _marked(code, _REFUSAL_MARKS)
+            refused = marked(code, _REFUSAL_MARKS)
             return ProviderImageFailure(
                 index=index,
                 code=ContentRefused.code if refused else ProviderError.code,
@@ -280,24 +279,18 @@ class SirayaAdapter(CallAdapter):
         )
 
     def _error_from(self, response: httpx.Response, *, model_id: str) -> ProviderError:
-        code, message = _openai_error(response)
-        status = response.status_code
-        text = f"{code}: {message}" if code else message
-        fields: dict[str, Any] = {
-            "message": redact(text, self.secrets),
-            "http_status": status,
-            "provider_code": code or None,
-            "request_id": request_id_from(response),
-        }
-        if status == 400 and _marked(text, _REFUSAL_MARKS):
-            return ContentRefused(**fields)
-        if status == 403 and _marked(text, _BALANCE_MARKS):
-            return QuotaError(**fields)
-        if status == 404:
-            text = f"model {model_id} is not available on this Siraya account: {text}"
-        # Everything else by status: 401/403 auth, 402 quota, 429 with Retry-After, 5xx, ...
-        return error_from_response(
-            response, message=text, provider_code=code or None, secrets=self.secrets
+        # Refusals and empty accounts by the marks, everything else by status: 401/403 auth,
+        # 402 quota, 429 with Retry-After, 5xx, ...
+        message = ""
+        if response.status_code == 404:
+            text = describe(*reply_error_fields(response))
+            message = f"model {model_id} is not available on this Siraya account: {text}"
+        return reply_error(
+            response,
+            refusal_marks=_REFUSAL_MARKS,
+            balance_marks=_BALANCE_MARKS,
+            secrets=self.secrets,
+            message=message,
         )
 
 
@@ -327,29 +320,6 @@ def siraya_size(request: ProviderRequest) -> str:
         message=f"Siraya takes only the sizes in its table for {request.model}: "
         f"{', '.join(allowed)}{keyword}; {asked} is not one of them"
     )
-
-
-# --- small readers -----------------------------------------------------------------------
-
-
-def _openai_error(response: httpx.Response) -> tuple[str, str]:
-    """(code, message) from an OpenAI error envelope, or the start of whatever came instead."""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    error = payload.get("error") if isinstance(payload, Mapping) else None
-    if isinstance(error, Mapping):
-        code = str(error.get("code") or error.get("type") or "")
-        return code, str(error.get("message") or "no message")
-    if isinstance(error, str) and error:
-        return "", error
-    return "", f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
-
-
-def _marked(text: str, marks: tuple[str, ...]) -> bool:
-    lowered = text.lower()
-    return any(mark in lowered for mark in marks)
 
 
 def _pixels(size: str) -> int:
