@@ -8,18 +8,26 @@ say. One place for each, so adapters differ only where their providers do.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
 
-from generations.providers.errors import ContentRefused, ProviderError, QuotaError
+from generations.providers.calls import ImageLink, ReplyItem
+from generations.providers.contract import ProviderImage, ProviderImageFailure
+from generations.providers.errors import BadResponse, ContentRefused, ProviderError, QuotaError
 from generations.providers.http import error_from_response, redact, request_id_from
+from generations.providers.wire import image_facts
 
 __all__ = [
     "describe",
     "error_fields",
+    "image_entries",
+    "image_entry",
+    "image_failure_by_marks",
     "json_or_none",
     "marked",
     "reply_error",
@@ -127,3 +135,71 @@ def reply_error(
         provider_code=code or None,
         request_id=request_id_from(response),
     )
+
+
+# --- images in a reply ---------------------------------------------------------------------
+
+ImageFailureReader = Callable[[object, int], ProviderImageFailure]
+
+
+def image_failure_by_marks(
+    failure: object, index: int, *, marks: Iterable[str], secrets: Iterable[str] = ()
+) -> ProviderImageFailure:
+    """One failed image of a group in our vocabulary: a content refusal where its code or
+    words name one of `marks`, else a failure of the provider's."""
+    code, message = error_fields(failure)
+    refused = marked(f"{code} {message}", marks)
+    return ProviderImageFailure(
+        index=index,
+        code=ContentRefused.code if refused else ProviderError.code,
+        message=redact(describe(code, message), secrets),
+    )
+
+
+def image_entry(
+    entry: object,
+    index: int,
+    *,
+    failure: ImageFailureReader,
+    request_id: str | None,
+    url_key: str = "url",
+) -> ProviderImage | ProviderImageFailure | ImageLink:
+    """One `data[]` item of an Ark-style reply (Ark's, and Siraya's and Ace's, which relay it):
+    its failure (`error`, read by `failure`), its bytes (`b64_json`) or its link (`url_key`),
+    which the executor downloads."""
+    if not isinstance(entry, Mapping):
+        raise BadResponse(message="an image entry is not an object", request_id=request_id)
+    error, encoded, link = entry.get("error"), entry.get("b64_json"), entry.get(url_key)
+    if error:
+        return failure(error, index)
+    if isinstance(link, str) and link and not encoded:
+        return ImageLink(index, link)
+    if not isinstance(encoded, str) or not encoded:
+        raise BadResponse(
+            message=f"an image entry has no {url_key} or b64_json", request_id=request_id
+        )
+    try:
+        content = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
+    width, height, mime = image_facts(content, request_id=request_id)
+    return ProviderImage(
+        index=index, content=content, url=None, width=width, height=height, mime=mime
+    )
+
+
+def image_entries(
+    data: object,
+    *,
+    provider: str,
+    failure: ImageFailureReader,
+    request_id: str | None,
+    url_key: str = "url",
+) -> list[ReplyItem]:
+    """Every item of a reply's `data` list (`image_entry`); `BadResponse` when it has none."""
+    if not isinstance(data, list) or not data:
+        raise BadResponse(message=f"{provider}'s reply has no images", request_id=request_id)
+    return [
+        image_entry(entry, index, failure=failure, request_id=request_id, url_key=url_key)
+        for index, entry in enumerate(data)
+    ]

@@ -32,6 +32,7 @@ Account options: `model_ids`, `watermark` (False), `async` (False).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
@@ -47,7 +48,6 @@ from generations.providers.calls import (
 from generations.providers.contract import (
     AccountConfig,
     BaseAdapter,
-    ProviderImageFailure,
     ProviderRequest,
     ProviderUsage,
 )
@@ -74,6 +74,8 @@ from generations.providers.registry import register_adapter
 from generations.providers.replies import (
     describe,
     error_fields,
+    image_entries,
+    image_failure_by_marks,
     json_or_none,
     marked,
     reply_error_fields,
@@ -229,13 +231,14 @@ class AceDataAdapter(BaseAdapter):
         trace_id = str(reply.get("trace_id") or "") or None
         with accepted_call():
             self.raise_if_failed(reply)
-            data = reply.get("data")
-            if not isinstance(data, list) or not data:
-                raise BadResponse(message="Ace's reply has no images", request_id=trace_id)
-            items = [
-                self._entry_item(entry, index=index, request_id=trace_id)
-                for index, entry in enumerate(data)
-            ]
+            # ASSUMPTION: Ace relays Ark's per-image `data[].error` (§9.8 "inherits Ark").
+            items = image_entries(
+                reply.get("data"),
+                provider="Ace",
+                failure=partial(image_failure_by_marks, marks=_REFUSAL_MARKS, secrets=self.secrets),
+                request_id=trace_id,
+                url_key="image_url",
+            )
         made = sum(isinstance(item, ImageLink) for item in items)
         raw = {
             "provider": self.kind,
@@ -245,26 +248,6 @@ class AceDataAdapter(BaseAdapter):
         }
         # generated_images: what Ace made and bills, downloaded or not.
         return [*items, ProviderUsage(generated_images=made, raw=raw)]
-
-    def _entry_item(
-        self, entry: object, *, index: int, request_id: str | None
-    ) -> ImageLink | ProviderImageFailure:
-        if not isinstance(entry, Mapping):
-            raise BadResponse(message="an image entry is not an object", request_id=request_id)
-        failure = entry.get("error")
-        if failure:
-            # ASSUMPTION: Ace relays Ark's per-image `data[].error` (§9.8 "inherits Ark").
-            code, message = error_fields(failure)
-            refused = marked(f"{code} {message}", _REFUSAL_MARKS)
-            return ProviderImageFailure(
-                index=index,
-                code=ContentRefused.code if refused else ProviderError.code,
-                message=redact(describe(code, message), self.secrets),
-            )
-        url = entry.get("image_url")
-        if not isinstance(url, str) or not url:
-            raise BadResponse(message="an image entry has no image_url", request_id=request_id)
-        return ImageLink(index, url)
 
 
 class AceDataCallAdapter(AceDataAdapter, CallAdapter):

@@ -31,9 +31,8 @@ executor's (`providers/calls.py`); the helpers shared with other adapters are in
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import httpx
@@ -41,52 +40,35 @@ import httpx
 from generations.providers.calls import (
     CallAdapter,
     HttpCall,
-    ImageLink,
     ReplyItem,
     ReplyReader,
     WholeReply,
 )
 from generations.providers.contract import (
-    ProviderImage,
     ProviderImageFailure,
     ProviderRequest,
     ProviderUsage,
 )
-from generations.providers.errors import (
-    BadRequest,
-    BadResponse,
-    ContentRefused,
-    ProviderError,
-)
-from generations.providers.http import (
-    redact,
-    request_id_from,
-)
+from generations.providers.errors import BadRequest, ProviderError
+from generations.providers.http import request_id_from
 from generations.providers.registry import register_adapter
-from generations.providers.replies import describe, marked, reply_error, reply_error_fields
+from generations.providers.replies import (
+    describe,
+    image_entries,
+    image_failure_by_marks,
+    reply_error,
+    reply_error_fields,
+)
 from generations.providers.wire import (
     ReferenceRoute,
     accepted_call,
     deliver_reference,
-    image_facts,
     provider_model_id,
-    reference_wire_value,
     reply_json_object,
     wants_watermark,
 )
 
-__all__ = [
-    "SIRAYA_MODELS",
-    "SIRAYA_SIZE_TABLE",
-    "SirayaAdapter",
-    "accepted_call",
-    "image_facts",
-    "provider_model_id",
-    "reference_wire_value",
-    "reply_json_object",
-    "siraya_size",
-    "wants_watermark",
-]
+__all__ = ["SIRAYA_MODELS", "SIRAYA_SIZE_TABLE", "SirayaAdapter", "siraya_size"]
 
 DEFAULT_BASE_URL = "https://llm.siraya.ai"
 GENERATIONS_PATH = "/v1/images/generations"
@@ -225,13 +207,13 @@ class SirayaAdapter(CallAdapter):
     def _reply_items(self, response: httpx.Response, *, model_id: str) -> list[ReplyItem]:
         request_id = request_id_from(response)
         reply = reply_json_object(response, secrets=self.secrets)
-        data = reply.get("data")
-        if not isinstance(data, list) or not data:
-            raise BadResponse(message="Siraya's reply has no images", request_id=request_id)
-        items = [
-            self._entry_outcome(entry, index=index, request_id=request_id)
-            for index, entry in enumerate(data)
-        ]
+        # ASSUMPTION: a failed image is a relayed Ark per-image failure (`data[].error`).
+        items = image_entries(
+            reply.get("data"),
+            provider="Siraya",
+            failure=partial(image_failure_by_marks, marks=_REFUSAL_MARKS, secrets=self.secrets),
+            request_id=request_id,
+        )
         delivered = sum(not isinstance(item, ProviderImageFailure) for item in items)
         usage = reply.get("usage")
         return [
@@ -245,38 +227,6 @@ class SirayaAdapter(CallAdapter):
                 },
             ),
         ]
-
-    def _entry_outcome(
-        self, entry: object, *, index: int, request_id: str | None
-    ) -> ProviderImage | ProviderImageFailure | ImageLink:
-        if not isinstance(entry, Mapping):
-            raise BadResponse(message="an image entry is not an object", request_id=request_id)
-        url: str | None = None
-        encoded, link, failure = entry.get("b64_json"), entry.get("url"), entry.get("error")
-        if isinstance(encoded, str) and encoded:
-            try:
-                content = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
-        elif isinstance(link, str) and link:
-            return ImageLink(index, link)  # the call executor downloads it
-        elif isinstance(failure, Mapping):
-            # ASSUMPTION: a relayed Ark per-image failure (`data[].error`), not in §6.
-            code, message = str(failure.get("code") or ""), str(failure.get("message") or "")
-            refused = marked(code, _REFUSAL_MARKS)
-            return ProviderImageFailure(
-                index=index,
-                code=ContentRefused.code if refused else ProviderError.code,
-                message=redact(f"{code}: {message}" if code else message, self.secrets),
-            )
-        else:
-            raise BadResponse(
-                message="an image entry has no b64_json or url", request_id=request_id
-            )
-        width, height, mime = image_facts(content, request_id=request_id)
-        return ProviderImage(
-            index=index, content=content, url=url, width=width, height=height, mime=mime
-        )
 
     def _error_from(self, response: httpx.Response, *, model_id: str) -> ProviderError:
         # Refusals and empty accounts by the marks, everything else by status: 401/403 auth,
