@@ -34,16 +34,11 @@ from typing import Any, Protocol, cast
 
 import httpx
 
-from generations.providers.contract import (
-    DOWNLOAD_MAX_BYTES,
-    BaseAdapter,
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderOutcome,
-    ProviderRequest,
-)
+from generations.providers.base import BaseAdapter, ImageBytes, image_link
+from generations.providers.contract import ProviderImage, ProviderImageFailure, ProviderOutcome
 from generations.providers.errors import BadResponse, ProviderError
 from generations.providers.http import USER_AGENT, map_transport_errors, redact, tls_context
+from generations.providers.inputs import ProviderRequest
 from generations.providers.wire import (
     FLAKY_DOWNLOAD_PAUSE_S,
     fetch_image,
@@ -201,26 +196,12 @@ async def _fetch_image(
 
 
 async def _download(client: httpx.AsyncClient, url: str) -> bytes:
-    if not url.startswith(("https://", "http://")):
-        raise BadResponse(message=f"the provider returned an unusable image URL: {url[:80]!r}")
-    chunks: list[bytes] = []
-    received = 0
     # The client carries no credentials: the call's headers went with the call alone.
-    async with client.stream("GET", url) as response:
-        if response.status_code != 200:
-            raise BadResponse(
-                message=f"the provider's image link answered HTTP {response.status_code} "
-                "(expired or removed)",
-                http_status=response.status_code,
-            )
+    async with client.stream("GET", image_link(url)) as response:
+        image = ImageBytes(response)
         async for chunk in response.aiter_bytes():
-            received += len(chunk)
-            if received > DOWNLOAD_MAX_BYTES:
-                raise BadResponse(
-                    message=f"the provider's image is larger than {DOWNLOAD_MAX_BYTES:,} bytes"
-                )
-            chunks.append(chunk)
-    return b"".join(chunks)
+            image.add(chunk)
+    return image.content
 
 
 def account_client(adapter: BaseAdapter) -> httpx.AsyncClient:

@@ -21,12 +21,7 @@ from typing import Any
 import httpx
 
 from generations.providers.calls import ImageLink, ReplyItem
-from generations.providers.contract import (
-    AccountConfig,
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderRequest,
-)
+from generations.providers.contract import ProviderImage, ProviderImageFailure
 from generations.providers.errors import (
     BadRequest,
     BadResponse,
@@ -35,6 +30,7 @@ from generations.providers.errors import (
     RateLimited,
     Unavailable,
 )
+from generations.providers.inputs import AccountConfig, ProviderRequest
 from generations.providers.jobs import JobAdapter, JobStatus
 from generations.providers.replies import reply_error
 from generations.providers.wire import (

@@ -22,13 +22,11 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import (
-    BaseAdapter,
-    ProviderOutcome,
-    ProviderRequest,
-)
+from generations.providers.base import BaseAdapter
+from generations.providers.contract import ProviderOutcome
 from generations.providers.errors import ContentRefused, ProviderError, ProviderTimeout, Unavailable
 from generations.providers.http import map_transport_errors, redact
+from generations.providers.inputs import ProviderRequest
 from generations.providers.replies import error_fields, marked, reply_error
 from generations.providers.wire import reply_json_object
 

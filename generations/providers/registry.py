@@ -14,7 +14,8 @@ from typing import TypeVar
 
 import httpx
 
-from generations.providers.contract import AccountConfig, BaseAdapter
+from generations.providers.base import BaseAdapter
+from generations.providers.inputs import AccountConfig
 
 __all__ = ["adapter_kinds", "build_adapter", "get_adapter_class", "register_adapter"]
 

@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from generations.providers.base import BaseAdapter
 from generations.providers.calls import (
     CallAdapter,
     HttpCall,
@@ -45,12 +46,7 @@ from generations.providers.calls import (
     ReplyReader,
     WholeReply,
 )
-from generations.providers.contract import (
-    AccountConfig,
-    BaseAdapter,
-    ProviderRequest,
-    ProviderUsage,
-)
+from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     AuthError,
     BadRequest,
@@ -68,6 +64,7 @@ from generations.providers.http import (
     redact,
     request_id_from,
 )
+from generations.providers.inputs import AccountConfig, ProviderRequest
 from generations.providers.job_wire import finished_job, poll_failure
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter

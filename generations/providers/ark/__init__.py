@@ -50,12 +50,7 @@ from generations.providers.calls import (
     ReplyReader,
     WholeReply,
 )
-from generations.providers.contract import (
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderRequest,
-    ReferenceInput,
-)
+from generations.providers.contract import ProviderImage, ProviderImageFailure
 from generations.providers.errors import (
     BadRequest,
     BadResponse,
@@ -63,6 +58,7 @@ from generations.providers.errors import (
     unserved_request,
 )
 from generations.providers.http import parse_retry_after, request_id_from
+from generations.providers.inputs import ProviderRequest, ReferenceInput
 from generations.providers.registry import register_adapter
 from generations.providers.replies import image_entry, json_or_none
 from generations.providers.wire import reference_wire_value

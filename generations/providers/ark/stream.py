@@ -21,10 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from generations.providers.contract import (
-    ProviderImageFailure,
-    ProviderUsage,
-)
+from generations.providers.contract import ProviderImageFailure, ProviderUsage
 from generations.providers.errors import (
     AuthError,
     BadRequest,

@@ -52,13 +52,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import ProviderRequest, ProviderUsage, ReferenceInput
+from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     BadRequest,
     BadResponse,
     ProviderError,
 )
 from generations.providers.http import error_from_response, map_transport_errors, redact
+from generations.providers.inputs import ProviderRequest, ReferenceInput
 from generations.providers.job_wire import (
     collect_outputs,
     job_canceled,

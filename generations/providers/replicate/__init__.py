@@ -60,12 +60,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import (
-    AccountConfig,
-    ProviderRequest,
-    ProviderUsage,
-    ReferenceInput,
-)
+from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     BadResponse,
     ContentRefused,
@@ -73,6 +68,7 @@ from generations.providers.errors import (
     Unavailable,
 )
 from generations.providers.http import redact
+from generations.providers.inputs import AccountConfig, ProviderRequest, ReferenceInput
 from generations.providers.job_wire import (
     collect_outputs,
     job_canceled,

@@ -53,9 +53,7 @@ from generations.providers.contract import (
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderRequest,
     ProviderUsage,
-    ReferenceInput,
 )
 from generations.providers.errors import (
     AuthError,
@@ -64,6 +62,7 @@ from generations.providers.errors import (
     Unavailable,
     unserved_request,
 )
+from generations.providers.inputs import ProviderRequest, ReferenceInput
 from generations.providers.job_wire import (
     TASK_BALANCE_MARKS,
     TASK_REFUSAL_MARKS,

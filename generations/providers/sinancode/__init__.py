@@ -37,7 +37,6 @@ from generations.providers.contract import (
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderRequest,
     ProviderUsage,
 )
 from generations.providers.errors import (
@@ -46,6 +45,7 @@ from generations.providers.errors import (
     Unavailable,
     unserved_request,
 )
+from generations.providers.inputs import ProviderRequest
 from generations.providers.job_wire import (
     TASK_BALANCE_MARKS,
     TASK_REFUSAL_MARKS,

@@ -44,13 +44,10 @@ from generations.providers.calls import (
     ReplyReader,
     WholeReply,
 )
-from generations.providers.contract import (
-    ProviderImageFailure,
-    ProviderRequest,
-    ProviderUsage,
-)
+from generations.providers.contract import ProviderImageFailure, ProviderUsage
 from generations.providers.errors import BadRequest, ProviderError
 from generations.providers.http import request_id_from
+from generations.providers.inputs import ProviderRequest
 from generations.providers.registry import register_adapter
 from generations.providers.replies import (
     describe,
