@@ -309,6 +309,13 @@ class CallLoop:
     def running(self) -> bool:
         return self._loop is not None and self._pid == os.getpid()
 
+    def stop(self) -> None:
+        """Stop the loop (calls still on it are dropped); `start` makes a new one."""
+        with self._lock:
+            loop, self._loop, self._pid = self._loop, None, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+
     def submit(self, coroutine: Coroutine[Any, Any, None]) -> concurrent.futures.Future[None]:
         if self._loop is None or not self.running():
             coroutine.close()
