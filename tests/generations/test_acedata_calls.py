@@ -12,9 +12,10 @@ from generations.models import Generation
 from generations.providers.acedata import AceDataCallAdapter
 from generations.providers.calls import CallLoop
 from generations.services import generation_submit
-from generations.services.provider_accounts import ProviderAccountInput, provider_account_create
 from generations.services.run import generation_run
 from tests.emulators.acedata import AceDataEmulator
+from tests.integration.conftest import wait_for_terminal
+from tests.providers.acedata_support import ace_account
 
 # The call's outcomes are stored by finisher threads, which see only committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,16 +43,7 @@ def test_a_sync_ace_generation_waits_on_the_event_loop(
     emulator = AceDataEmulator()
     emulator.faults.add("latency", seconds=HELD_S, path="/seedream/images")
     with emulator.serve() as base_url:
-        provider_account_create(
-            data=ProviderAccountInput(
-                kind="acedata",
-                label="Ace (sync)",
-                base_url=base_url,
-                api_key=emulator.api_key,
-                models=["seedream-4.0"],
-            ),
-            actor=None,
-        )
+        ace_account(emulator, base_url)
         generation = generation_submit(
             user=user,
             spec=GenerationSpec(model="seedream-4.0", prompt="a lighthouse", size="2K"),
@@ -59,20 +51,10 @@ def test_a_sync_ace_generation_waits_on_the_event_loop(
         started = time.monotonic()
         generation_run(generation_id=str(generation.id))
         handed_over_s = time.monotonic() - started
-        generation = _wait_for_terminal(generation.id, timeout_s=30)
+        generation = wait_for_terminal(generation.id, timeout_s=30)
 
     assert generation.status == Generation.Status.SUCCEEDED, generation.error_message
     assert generation.outputs.count() == 1
     # The task thread left before Ace answered: the held call waited on the loop.
     assert handed_over_s < HELD_S
     assert call_loop.in_flight() == 0
-
-
-def _wait_for_terminal(generation_id, *, timeout_s: float) -> Generation:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        generation = Generation.objects.get(id=generation_id)
-        if generation.is_terminal:
-            return generation
-        time.sleep(0.05)
-    raise AssertionError(f"generation {generation_id} still {generation.status}")
