@@ -156,9 +156,6 @@ class AceDataAdapter(BaseAdapter):
     def check(self) -> str:
         return self.check_with_empty_request(f"{self.base_url}{IMAGES_PATH}")
 
-    def headers(self) -> dict[str, str]:
-        return {**self.auth_headers(), "Accept": "application/json"}
-
     def request_body(self, request: ProviderRequest) -> dict[str, Any]:
         """The JSON body for `request`; `BadRequest` for anything Ace cannot do."""
         model_id = provider_model_id(self.account, request.model, ACE_MODEL_IDS, "Ace Data Cloud")
@@ -255,7 +252,8 @@ class AceDataCallAdapter(AceDataAdapter, CallAdapter):
 
     def call_for(self, request: ProviderRequest) -> HttpCall:
         body = self.request_body(request)
-        return HttpCall("POST", f"{self.base_url}{IMAGES_PATH}", self.headers(), body)
+        headers = {**self.auth_headers(), "Accept": "application/json"}
+        return HttpCall("POST", f"{self.base_url}{IMAGES_PATH}", headers, body)
 
     def reader(self, response: httpx.Response, call: HttpCall) -> ReplyReader:
         def read(content: bytes) -> list[ReplyItem]:
