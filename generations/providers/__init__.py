@@ -4,16 +4,13 @@ provider. Pure Python (httpx + Pillow); nothing here imports Django.
 
 # `local` is imported for its registration: the demo provider is always available.
 from generations.providers import local
+from generations.providers.base import BaseAdapter
 from generations.providers.contract import (
-    AccountConfig,
-    BaseAdapter,
     ProviderAdapter,
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderRequest,
     ProviderUsage,
-    ReferenceInput,
 )
 from generations.providers.errors import (
     AuthError,
@@ -33,6 +30,7 @@ from generations.providers.http import (
     map_transport_errors,
     parse_retry_after,
 )
+from generations.providers.inputs import AccountConfig, ProviderRequest, ReferenceInput
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import (
     adapter_kinds,

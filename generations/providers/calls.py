@@ -35,16 +35,11 @@ from typing import Any, Protocol, cast
 
 import httpx
 
-from generations.providers.contract import (
-    DOWNLOAD_MAX_BYTES,
-    BaseAdapter,
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderOutcome,
-    ProviderRequest,
-)
+from generations.providers.base import BaseAdapter, ImageBytes, image_link
+from generations.providers.contract import ProviderImage, ProviderImageFailure, ProviderOutcome
 from generations.providers.errors import BadResponse, ProviderError
 from generations.providers.http import USER_AGENT, map_transport_errors, redact, tls_context
+from generations.providers.inputs import ProviderRequest
 from generations.providers.wire import (
     FLAKY_DOWNLOAD_PAUSE_S,
     fetch_image,
@@ -60,6 +55,7 @@ __all__ = [
     "ReplyItem",
     "ReplyReader",
     "WholeReply",
+    "account_client",
     "call_outcomes",
 ]
 
@@ -153,7 +149,7 @@ async def call_outcomes(
 ) -> AsyncGenerator[ProviderOutcome, None]:
     """Each outcome of one call as it arrives: images (downloaded), failures, then the usage."""
     call = adapter.call_for(request)
-    async with _client(adapter) as client:
+    async with account_client(adapter) as client:
         with map_transport_errors(secrets=adapter.secrets):
             async with client.stream(
                 call.method, call.url, json=call.json, headers=call.headers
@@ -201,34 +197,20 @@ async def _fetch_image(
 
 
 async def _download(client: httpx.AsyncClient, url: str) -> bytes:
-    if not url.startswith(("https://", "http://")):
-        raise BadResponse(message=f"the provider returned an unusable image URL: {url[:80]!r}")
-    chunks: list[bytes] = []
-    received = 0
     # The client carries no credentials: the call's headers went with the call alone.
-    async with client.stream("GET", url) as response:
-        if response.status_code != 200:
-            raise BadResponse(
-                message=f"the provider's image link answered HTTP {response.status_code} "
-                "(expired or removed)",
-                http_status=response.status_code,
-            )
+    async with client.stream("GET", image_link(url)) as response:
+        image = ImageBytes(response)
         async for chunk in response.aiter_bytes():
-            received += len(chunk)
-            if received > DOWNLOAD_MAX_BYTES:
-                raise BadResponse(
-                    message=f"the provider's image is larger than {DOWNLOAD_MAX_BYTES:,} bytes"
-                )
-            chunks.append(chunk)
-    return b"".join(chunks)
+            image.add(chunk)
+    return image.content
 
 
-def _client(adapter: BaseAdapter) -> httpx.AsyncClient:
+def account_client(adapter: BaseAdapter) -> httpx.AsyncClient:
     """`http.build_http_client`'s asynchronous twin, with the account's timeouts."""
     account = adapter.account
     timeout = httpx.Timeout(
         connect=account.connect_timeout_s,
-        read=account.read_timeout_s,
+        read=adapter.read_timeout_s,
         write=account.connect_timeout_s,
         pool=account.connect_timeout_s,
     )
@@ -335,6 +317,13 @@ class CallLoop:
 
     def running(self) -> bool:
         return self._loop is not None and self._pid == os.getpid()
+
+    def stop(self) -> None:
+        """Stop the loop (calls still on it are dropped); `start` makes a new one."""
+        with self._lock:
+            loop, self._loop, self._pid = self._loop, None, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
 
     def submit(self, coroutine: Coroutine[Any, Any, None]) -> concurrent.futures.Future[None]:
         if self._loop is None or not self.running():

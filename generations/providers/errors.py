@@ -11,7 +11,7 @@ One image of a group failing is not an exception: adapters yield `ProviderImageF
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict, Unpack
 
 __all__ = [
     "AuthError",
@@ -25,6 +25,16 @@ __all__ = [
     "Unavailable",
     "unserved_request",
 ]
+
+
+class ErrorFields(TypedDict, total=False):
+    """What every `ProviderError` takes, for subclasses that take more."""
+
+    message: str
+    code: str | None
+    http_status: int | None
+    provider_code: str | None
+    request_id: str | None
 
 
 def _rebuild_error(cls: type[ProviderError], state: dict[str, Any]) -> ProviderError:
@@ -144,23 +154,8 @@ class RateLimited(ProviderError):
     failover_safe = True
     default_message = "The image provider is busy right now. Please try again in a moment."
 
-    def __init__(
-        self,
-        *,
-        message: str = "",
-        code: str | None = None,
-        http_status: int | None = None,
-        provider_code: str | None = None,
-        request_id: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(
-            message=message,
-            code=code,
-            http_status=http_status,
-            provider_code=provider_code,
-            request_id=request_id,
-        )
+    def __init__(self, *, retry_after: float | None = None, **fields: Unpack[ErrorFields]) -> None:
+        super().__init__(**fields)
         self.retry_after = retry_after
 
     @property
@@ -184,22 +179,9 @@ class _AcceptanceAware(ProviderError):
     accepted_by_default: ClassVar[bool]
 
     def __init__(
-        self,
-        *,
-        message: str = "",
-        code: str | None = None,
-        http_status: int | None = None,
-        provider_code: str | None = None,
-        request_id: str | None = None,
-        before_accepted: bool | None = None,
+        self, *, before_accepted: bool | None = None, **fields: Unpack[ErrorFields]
     ) -> None:
-        super().__init__(
-            message=message,
-            code=code,
-            http_status=http_status,
-            provider_code=provider_code,
-            request_id=request_id,
-        )
+        super().__init__(**fields)
         if before_accepted is not None:
             self.failover_safe = before_accepted
 

@@ -1,10 +1,11 @@
-"""What the job-based adapters (Replicate, fal, Scenario, SinanCode) do alike on the wire.
+"""What the job executor's adapters (Replicate, fal, Scenario, SinanCode, Ace's async mode) do
+alike around a poll.
 
 Download a finished job's outputs (one implementation, one retry), read a poll that failed,
-read how long a job ran by the provider's clock, name a job that was canceled or failed, keep
-our key on the API's own origin, and, for the two task providers that share reply envelopes
-(Scenario, SinanCode), map an error reply and refuse what neither can do. One place for each,
-so the adapters differ only where their providers, or their documented choices, do.
+read how long a job ran by the provider's clock, name a job that was canceled, keep our key on
+the API's own origin, and, for the two task providers that share reply envelopes (Scenario,
+SinanCode), their marks and what neither can do. One place for each, so the adapters differ
+only where their providers, or their documented choices, do.
 
 Downloads and polls run after the provider took the job: nothing they raise is failover-safe,
 because the provider may bill the job and sending the request elsewhere could pay twice
@@ -19,35 +20,35 @@ from typing import Any
 
 import httpx
 
-from generations.providers.contract import (
-    AccountConfig,
-    BaseAdapter,
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderRequest,
-)
+from generations.providers.calls import ImageLink, ReplyItem
+from generations.providers.contract import ProviderImage, ProviderImageFailure
 from generations.providers.errors import (
     BadRequest,
     BadResponse,
-    ContentRefused,
     ProviderError,
     ProviderTimeout,
-    QuotaError,
     RateLimited,
     Unavailable,
 )
-from generations.providers.http import error_from_response, map_transport_errors, redact
+from generations.providers.inputs import AccountConfig, ProviderRequest
 from generations.providers.jobs import JobAdapter, JobStatus
-from generations.providers.wire import fetch_image, reply_json_object, wants_watermark
+from generations.providers.replies import reply_error
+from generations.providers.wire import (
+    accepted_call,
+    fetch_image,
+    wants_watermark,
+)
 
 __all__ = [
     "PASSING_POLL_FAILURES",
+    "TASK_BALANCE_MARKS",
+    "TASK_REFUSAL_MARKS",
     "TRANSIENT_POLL_ERRORS",
     "collect_outputs",
-    "failed_job_error",
+    "finished_job",
     "http_error",
     "job_canceled",
-    "json_call",
+    "job_id_of",
     "missing_images",
     "poll_failure",
     "poll_record",
@@ -61,8 +62,17 @@ PASSING_POLL_FAILURES: tuple[type[ProviderError], ...] = (Unavailable, ProviderT
 # Scenario and SinanCode also wait out an unreadable status reply (a proxy's page, say).
 TRANSIENT_POLL_ERRORS: tuple[type[ProviderError], ...] = (*PASSING_POLL_FAILURES, BadResponse)
 
-_REFUSAL_MARKS = ("sensitive", "moderation", "nsfw", "content policy", "content_policy", "safety")
-_BALANCE_MARKS = ("credit", "balance", "quota", "insufficient", "plan", "subscription")
+# The classification marks of the two task APIs that share reply envelopes (Scenario and
+# SinanCode): the words of a content refusal, and of a 403 that is about money, not the key.
+TASK_REFUSAL_MARKS = (
+    "sensitive",
+    "moderation",
+    "nsfw",
+    "content policy",
+    "content_policy",
+    "safety",
+)
+TASK_BALANCE_MARKS = ("credit", "balance", "quota", "insufficient", "plan", "subscription")
 
 
 # --- outputs -------------------------------------------------------------------------------
@@ -80,20 +90,22 @@ def collect_outputs(
     return outcomes + missing_images(returned=len(urls), expected=expected, provider=provider)
 
 
-def json_call(
-    adapter: BaseAdapter,
-    client: httpx.Client,
-    method: str,
-    url: str,
-    body: Mapping[str, Any] | None = None,
-) -> Mapping[str, Any]:
-    """One call of a job API answered with a JSON object (200 or 201); anything else raised as
-    the `ProviderError` its status and body say (`http_error`)."""
-    with map_transport_errors(secrets=adapter.secrets):
-        response = client.request(method, url, json=body)
-    if response.status_code not in (200, 201):
-        raise http_error(response, secrets=adapter.secrets)
-    return reply_json_object(response, secrets=adapter.secrets)
+def finished_job(adapter: JobAdapter, items: Sequence[ReplyItem]) -> JobStatus:
+    """A finished job's status from what its reply says: each image link downloaded now
+    (`wire.fetch_image`), the rest handed on as they are. A download that could not connect
+    leaves the job "not done yet", so the next poll downloads again; nothing raised may fail
+    over, since the provider made (and billed) the images."""
+    try:
+        with accepted_call():
+            outcomes = tuple(
+                fetch_image(adapter, item.url, index=item.index, raise_transport_errors=True)
+                if isinstance(item, ImageLink)
+                else item
+                for item in items
+            )
+    except (Unavailable, ProviderTimeout) as error:
+        return poll_failure(error, provider_status="finished; downloading")
+    return JobStatus(done=True, outcomes=outcomes, provider_status="finished")
 
 
 def missing_images(*, returned: int, expected: int, provider: str) -> list[ProviderImageFailure]:
@@ -157,6 +169,14 @@ def poll_record(
 # --- ended jobs ----------------------------------------------------------------------------
 
 
+def job_id_of(value: object, *, missing: str) -> str:
+    """The job id a submit's reply names; `BadResponse` saying `missing` where it names none
+    (never failover-safe: the provider answered, so it may have taken the job)."""
+    if not isinstance(value, str) or not value:
+        raise BadResponse(message=missing)
+    return value
+
+
 def job_canceled(provider: str, job_id: str) -> ProviderError:
     """A job someone stopped before it finished (usually we did, for a canceled generation)."""
     return ProviderError(
@@ -166,42 +186,17 @@ def job_canceled(provider: str, job_id: str) -> ProviderError:
     )
 
 
-def failed_job_error(
-    provider: str, error: object, *, job_id: str, secrets: tuple[str, ...] = ()
-) -> ProviderError:
-    """The error for a job the provider reports failed: a refusal, or a not-failover-safe
-    `Unavailable` (it was accepted, so it may have been billed)."""
-    code, text = _error_fields(error)
-    message = redact(f"{provider} job {job_id} failed: {text}", secrets)
-    fields: dict[str, Any] = {"message": message, "provider_code": code or None}
-    if _marked(f"{code} {text}", _REFUSAL_MARKS):
-        return ContentRefused(**fields)
-    return Unavailable(**fields, before_accepted=False)
-
-
-# --- Scenario and SinanCode: error replies and refusals ------------------------------------
+# --- Scenario and SinanCode: refusals -------------------------------------------------------
 
 
 def http_error(response: httpx.Response, *, secrets: tuple[str, ...]) -> ProviderError:
-    """A non-2xx answer as a `ProviderError`: refusals and empty accounts first, then status."""
-    try:
-        payload: object = response.json()
-    except ValueError:  # a gateway's HTML page, say
-        payload = None
-    code, text = _error_fields(payload)
-    if payload is None or text == "no details":
-        text = f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
-    status = response.status_code
-    fields: dict[str, Any] = {
-        "message": redact(text, secrets),
-        "http_status": status,
-        "provider_code": code or None,
-    }
-    if status in (400, 422) and _marked(f"{code} {text}", _REFUSAL_MARKS):
-        return ContentRefused(**fields)
-    if status == 403 and _marked(f"{code} {text}", _BALANCE_MARKS):
-        return QuotaError(**fields)
-    return error_from_response(response, message=text, provider_code=code or None, secrets=secrets)
+    """A refusing reply of Scenario's or SinanCode's as its `ProviderError` (their marks)."""
+    return reply_error(
+        response,
+        refusal_marks=TASK_REFUSAL_MARKS,
+        balance_marks=TASK_BALANCE_MARKS,
+        secrets=secrets,
+    )
 
 
 def refuse_unsupported(
@@ -216,26 +211,6 @@ def refuse_unsupported(
         raise BadRequest(message=f"{provider} has no output format choice; PNG is unavailable")
     if wants_watermark(account, request):
         raise BadRequest(message=f"{provider} cannot add the provider's watermark")
-
-
-def _error_fields(error: object) -> tuple[str, str]:
-    """(code, message) from the envelopes seen: `{message, reason}` (Scenario),
-    `{error: {message, code}}`, `{error_code, error_msg}` (SinanCode) or a bare string."""
-    if isinstance(error, str):
-        return "", error or "no details"
-    if not isinstance(error, Mapping):
-        return "", "no details"
-    inner = error.get("error")
-    if isinstance(inner, Mapping):
-        return _error_fields({**error, **inner, "error": None})
-    code = error.get("code") or error.get("reason") or error.get("error_code") or ""
-    message = error.get("message") or error.get("error_msg") or inner or error.get("detail")
-    return str(code), str(message or code or "no details")
-
-
-def _marked(text: str, marks: tuple[str, ...]) -> bool:
-    lowered = text.lower()
-    return any(mark in lowered for mark in marks)
 
 
 # --- URLs ----------------------------------------------------------------------------------

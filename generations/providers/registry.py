@@ -14,7 +14,8 @@ from typing import TypeVar
 
 import httpx
 
-from generations.providers.contract import AccountConfig, BaseAdapter
+from generations.providers.base import BaseAdapter
+from generations.providers.inputs import AccountConfig
 
 __all__ = ["adapter_kinds", "build_adapter", "get_adapter_class", "register_adapter"]
 
@@ -60,8 +61,9 @@ def adapter_kinds() -> list[str]:
 def build_adapter(
     account: AccountConfig, *, transport: httpx.BaseTransport | None = None
 ) -> BaseAdapter:
-    """An adapter instance for `account` (its kind picks the class)."""
-    return get_adapter_class(account.kind)(account, transport=transport)
+    """An adapter instance for `account` (its kind picks the class, its options the mode)."""
+    adapter_class = get_adapter_class(account.kind).adapter_class_for(account)
+    return adapter_class(account, transport=transport)
 
 
 def _discover_adapters() -> None:

@@ -15,16 +15,11 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from generations.providers.contract import (
-    AccountConfig,
-    BaseAdapter,
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderRequest,
-    ReferenceInput,
-)
+from generations.providers.base import BaseAdapter
+from generations.providers.contract import ProviderImage, ProviderImageFailure
 from generations.providers.errors import BadRequest, BadResponse, ProviderError
 from generations.providers.http import redact, request_id_from
+from generations.providers.inputs import AccountConfig, ProviderRequest, ReferenceInput
 
 __all__ = [
     "FLAKY_DOWNLOAD_PAUSE_S",

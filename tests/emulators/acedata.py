@@ -14,10 +14,11 @@ Ark's rules (size ranges, reference counts) they come from §1 and are marked to
 Faults (see base.FAULT_KINDS): latency, drop and hang come from the base; rate_limit is 429
 `too_many_requests` with Retry-After; unavailable a gateway's plain-text 503; malformed a 200
 that is not JSON; auth 401 `invalid_token`. The outcome faults shape the generation itself:
-server_error (500 `api_error`), refuse (a content refusal), partial (the last image of the
-group fails), expired_url (links already gone). With `async: true` the call was accepted, so
-an outcome fault lands in the task's `response` instead: a task that fails with
-`success: false`, or finishes partly. Faults queued with `path="/seedream/tasks"` hit polls.
+server_error (500 `api_error`, before any task exists), refuse (a content refusal), partial
+(the last image of the group fails), expired_url (links already gone). With `async: true` the
+call was accepted, so an outcome fault lands in the task's `response` instead: a task that
+fails with `success: false` (refuse, or fail_after_run for Ace's `api_error`), or finishes
+partly. Faults queued with `path="/seedream/tasks"` hit polls.
 `out_of_balance=True` answers 403 `used_up` (no base fault kind for it).
 """
 
@@ -169,7 +170,7 @@ class AceDataEmulator(Emulator):
         if problem:
             return _error(400, "bad_request", problem)
         fault_kind = fault.kind if fault is not None else ""
-        if body.get("async"):
+        if body.get("async") and fault_kind != "server_error":
             task = AceTask(id=str(uuid.uuid4()), request=body, fault_kind=fault_kind)
             self.tasks[task.id] = task
             return EmulatorResponse.json(200, {"task_id": task.id})
@@ -183,7 +184,7 @@ class AceDataEmulator(Emulator):
         if fault_kind == "refuse":
             # ASSUMPTION: Ace relays Ark's refusal as a `bad_request` message (§9.8).
             return 400, _envelope("bad_request", REFUSAL_MESSAGE)
-        if fault_kind == "server_error":
+        if fault_kind in ("server_error", "fail_after_run"):
             return 500, _envelope("api_error", "fetch failed")  # the guide's own example
         rules = MODELS[body["model"]]
         width, height = _dimensions(rules, body.get("size"))

@@ -7,9 +7,9 @@ from generations.catalog import GenerationSpec
 from generations.models import Generation
 from generations.services import generation_submit
 from generations.services.jobs import generation_poll
-from generations.services.provider_accounts import ProviderAccountInput, provider_account_create
 from generations.services.run import generation_run
 from tests.emulators.acedata import AceDataEmulator
+from tests.providers.acedata_support import ace_account
 
 pytestmark = pytest.mark.django_db
 
@@ -32,17 +32,7 @@ def test_an_async_ace_generation_is_submitted_then_polled_by_tasks(
 ):
     emulator = AceDataEmulator(task_ready_after_polls=2)
     with emulator.serve() as base_url:
-        provider_account_create(
-            data=ProviderAccountInput(
-                kind="acedata",
-                label="Ace (async)",
-                base_url=base_url,
-                api_key=emulator.api_key,
-                models=["seedream-4.0"],
-                options={"async": True},
-            ),
-            actor=None,
-        )
+        ace_account(emulator, base_url, **{"async": True})
         generation = generation_submit(
             user=user,
             spec=GenerationSpec(model="seedream-4.0", prompt="a kite", size="2K", num_images=2),

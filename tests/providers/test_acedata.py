@@ -1,5 +1,6 @@
 """The Ace Data Cloud adapter against its emulator: sync and async calls, groups, faults."""
 
+import asyncio
 import base64
 import io
 from typing import Any
@@ -14,6 +15,7 @@ from generations.providers import (
     BadRequest,
     BadResponse,
     ContentRefused,
+    JobAdapter,
     ProviderError,
     ProviderImage,
     ProviderImageFailure,
@@ -26,8 +28,15 @@ from generations.providers import (
     ReferenceInput,
     Unavailable,
     build_adapter,
+    calls,
 )
-from generations.providers.acedata import AceDataAdapter, ace_error
+from generations.providers.acedata import (
+    AceDataAdapter,
+    AceDataCallAdapter,
+    AceDataTaskAdapter,
+    ace_error,
+)
+from generations.providers.calls import call_outcomes
 from tests.emulators.acedata import AceDataEmulator
 from tests.emulators.base import render_test_image
 from tests.providers.support import images_of
@@ -163,6 +172,7 @@ def test_async_is_a_job_whose_polls_each_read_the_task_once() -> None:
     emulator = AceDataEmulator(task_ready_after_polls=3)
     fake_time = FakeTime()
     adapter = make_adapter(emulator, fake_time=fake_time, **ASYNC)
+    assert isinstance(adapter, AceDataTaskAdapter)
 
     job = adapter.submit(make_request(max_images=2))
     (task_id,) = emulator.tasks
@@ -185,21 +195,22 @@ def test_async_is_a_job_whose_polls_each_read_the_task_once() -> None:
     assert usage.raw["task_id"] == task_id
 
 
-def test_sync_submit_hands_over_a_finished_job_whose_poll_only_downloads(
-    emulator: AceDataEmulator,
-) -> None:
+def test_sync_is_one_call_awaited_on_an_event_loop(emulator: AceDataEmulator) -> None:
+    # No job and no thread: the worker awaits the held call on its event loop (calls.py).
     adapter = make_adapter(emulator)
+    assert isinstance(adapter, AceDataCallAdapter)
+    assert not isinstance(adapter, JobAdapter)
 
-    job = adapter.submit(make_request())
-    calls_after_submit = len(emulator.requests)
-    status = adapter.poll(job)
+    async def on_the_loop() -> list[ProviderOutcome]:
+        return [outcome async for outcome in call_outcomes(adapter, make_request(max_images=2))]
 
-    assert job.finished is True
-    assert status.done is True
-    assert len(images_of(list(status.outcomes))) == 1
-    assert all(
-        not call.path.startswith("/seedream") for call in emulator.requests[calls_after_submit:]
-    )
+    outcomes = asyncio.run(on_the_loop())
+
+    assert [image.index for image in images_of(outcomes)] == [0, 1]
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert [call.path for call in emulator.requests if call.path.startswith("/seedream")] == [
+        "/seedream/images"
+    ]
 
 
 def test_cancel_asks_nothing_of_ace(emulator: AceDataEmulator) -> None:
@@ -237,9 +248,10 @@ def test_the_sync_call_reads_for_at_least_five_minutes(emulator: AceDataEmulator
     # Ace's sync call is answered once the images exist, 1-2 minutes and more for a group;
     # the usual 120 s would drop replies Ace has billed. Async calls keep the account's value.
     recorder = TimeoutRecorder(emulator.transport())
-    make_adapter(emulator, transport=recorder).submit(make_request())
-    make_adapter(emulator, transport=recorder, read_timeout_s=600.0).submit(make_request())
+    list(make_adapter(emulator, transport=recorder).generate(make_request()))
+    list(make_adapter(emulator, transport=recorder, read_timeout_s=600.0).generate(make_request()))
     async_adapter = make_adapter(emulator, transport=recorder, **ASYNC)
+    assert isinstance(async_adapter, AceDataTaskAdapter)
     async_adapter.poll(async_adapter.submit(make_request()))
 
     assert [timeout for path, timeout in recorder.read_timeouts if path.startswith("/seed")] == [
@@ -250,8 +262,19 @@ def test_the_sync_call_reads_for_at_least_five_minutes(emulator: AceDataEmulator
     ]
 
 
+def test_the_call_on_the_event_loop_reads_for_at_least_five_minutes(
+    emulator: AceDataEmulator,
+) -> None:
+    async def read_timeout(adapter: AceDataAdapter) -> float | None:
+        async with calls.account_client(adapter) as client:
+            return client.timeout.read
+
+    assert asyncio.run(read_timeout(make_adapter(emulator))) == 300.0
+    assert asyncio.run(read_timeout(make_adapter(emulator, read_timeout_s=600.0))) == 600.0
+
+
 @pytest.mark.parametrize(
-    ("fault", "error_class"), [("refuse", ContentRefused), ("server_error", Unavailable)]
+    ("fault", "error_class"), [("refuse", ContentRefused), ("fail_after_run", Unavailable)]
 )
 def test_a_failed_task_raises_and_must_not_fail_over(
     emulator: AceDataEmulator, fault: str, error_class: type[ProviderError]
@@ -520,15 +543,18 @@ def test_a_partial_group_yields_the_failed_image_and_counts_only_the_rest(
     assert usage.generated_images == 3
 
 
-def test_an_expired_link_fails_that_image_only(emulator: AceDataEmulator) -> None:
+@pytest.mark.parametrize("options", [{}, ASYNC])
+def test_an_expired_link_fails_that_image_only(
+    emulator: AceDataEmulator, options: dict[str, Any]
+) -> None:
     emulator.faults.add("expired_url")
 
-    (failure, usage) = run(emulator, make_request())
+    (failure, usage) = run(emulator, make_request(), **options)
 
     assert isinstance(failure, ProviderImageFailure)
     assert failure.code == BadResponse.code
     assert isinstance(usage, ProviderUsage)
-    assert usage.generated_images == 0
+    assert usage.generated_images == 1  # what Ace made and bills, downloaded or not
 
 
 def test_latency_only_delays(emulator: AceDataEmulator) -> None:

@@ -54,6 +54,11 @@ class Provider:
     api_key: str = "test-key"
     group: bool = True  # makes a group of images in one call
     cancels: bool = True  # a job provider with a documented cancel
+    mode: str = ""  # names a second row for a provider with two modes
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.mode}" if self.mode else self.kind
 
 
 PROVIDERS = [
@@ -72,8 +77,17 @@ PROVIDERS = [
         lambda emulator: emulator.api_url,
         api_key="test-key:test-secret",
     ),
-    # Ace Data Cloud documents no way to stop a task.
-    Provider("acedata", AceDataEmulator, lambda emulator: emulator.base_url, cancels=False),
+    # Ace Data Cloud: sync answers in the response; async is a job, which Ace documents no
+    # way to stop.
+    Provider("acedata", AceDataEmulator, lambda emulator: emulator.base_url),
+    Provider(
+        "acedata",
+        lambda: AceDataEmulator(task_ready_after_polls=2),
+        lambda emulator: emulator.base_url,
+        options=(("async", True),),
+        cancels=False,
+        mode="async",
+    ),
     # SinanCode documents no way to stop a task (providers.md §5).
     Provider("sinancode", SinanCodeEmulator, lambda emulator: emulator.api_url, cancels=False),
     # Siraya has no group generation; links (not inline bytes) to exercise downloads.
@@ -85,10 +99,10 @@ PROVIDERS = [
         group=False,
     ),
 ]
-JOB_KINDS = {"replicate", "fal", "scenario", "sinancode", "acedata"}
+JOBS = {"replicate", "fal", "scenario", "sinancode", "acedata-async"}
 
 
-@pytest.fixture(params=PROVIDERS, ids=[provider.kind for provider in PROVIDERS])
+@pytest.fixture(params=PROVIDERS, ids=[provider.name for provider in PROVIDERS])
 def provider(request: pytest.FixtureRequest) -> Provider:
     return request.param
 
@@ -103,7 +117,7 @@ def make_adapter(
 ) -> ProviderAdapter:
     account = AccountConfig(
         kind=provider.kind,
-        label=f"{provider.kind} (contract)",
+        label=f"{provider.name} (contract)",
         base_url=provider.base_url(emulator),
         api_key=provider.api_key,
         read_timeout_s=2.0,
@@ -236,11 +250,15 @@ def test_a_failed_download_fails_the_image_not_the_call(provider, emulator):
     assert [outcome.index for outcome in failed] == [0]
 
 
+def test_every_job_provider_is_a_job_adapter_and_no_other_is(provider, emulator):
+    assert isinstance(make_adapter(provider, emulator), JobAdapter) is (provider.name in JOBS)
+
+
 def test_cancel_reaches_the_provider(provider, emulator):
-    if provider.kind not in JOB_KINDS:
-        pytest.skip(f"{provider.kind} answers in the response: there is no job to cancel")
+    if provider.name not in JOBS:
+        pytest.skip(f"{provider.name} answers in the response: there is no job to cancel")
     if not provider.cancels:
-        pytest.skip(f"{provider.kind} documents no cancel")
+        pytest.skip(f"{provider.name} documents no cancel")
     emulator.faults.add("stuck")
     adapter = make_adapter(provider, emulator)
     assert isinstance(adapter, JobAdapter)
@@ -248,6 +266,24 @@ def test_cancel_reaches_the_provider(provider, emulator):
     adapter.cancel(job)
     with pytest.raises(ProviderError, match="canceled"):
         adapter.poll(job)
+
+
+def test_cancel_without_a_documented_one_asks_nothing_and_leaves_the_job_pollable(
+    provider, emulator
+):
+    # The caller's deadline ends such a job's attempt; the cancel itself must neither fail nor
+    # send the provider a request it does not document.
+    if provider.name not in JOBS or provider.cancels:
+        pytest.skip(f"{provider.name} has no job, or a documented cancel")
+    adapter = make_adapter(provider, emulator)
+    assert isinstance(adapter, JobAdapter)
+    job = adapter.submit(make_request(provider))
+    sent = len(emulator.requests)
+
+    adapter.cancel(job)
+
+    assert len(emulator.requests) == sent
+    assert adapter.poll(job).provider_status
 
 
 def test_every_outcome_is_of_the_contract(provider, emulator):
@@ -260,7 +296,7 @@ def test_a_call_on_the_event_loop_gives_what_the_blocking_call_gives(provider, e
     (`calls.call_outcomes`) and, outside a worker, over a blocking client: the same outcomes."""
     adapter = make_adapter(provider, emulator)
     if not isinstance(adapter, CallAdapter):
-        pytest.skip(f"{provider.kind} is a job provider: submitted and polled, not awaited")
+        pytest.skip(f"{provider.name} is a job provider: submitted and polled, not awaited")
 
     async def on_the_loop() -> list[Any]:
         return [outcome async for outcome in call_outcomes(adapter, make_request(provider))]

@@ -21,9 +21,10 @@ Request decisions (the same as the Ark adapter's where Ace only relays Ark's fie
 - no `stream`, no `callback_url`: the NDJSON stream's line payload is not documented and a
   callback needs a public URL; `async` polling gives the same result through a firewall.
 
-Both modes are jobs (jobs.py): async submits and the worker's re-scheduled polls read the task,
-sync holds the submit until the images exist (reading for at least `SYNC_READ_TIMEOUT_S`) and
-hands over a finished job. The generation's deadline bounds the polling.
+Sync mode is a call answered in the response (calls.py): Ace holds it until the images exist,
+so it waits on the worker's event loop, reading for at least `SYNC_READ_TIMEOUT_S`. Async mode
+is a job (jobs.py): the submit answers a task id and the worker's re-scheduled polls each read
+the task once. The generation's deadline bounds the polling.
 
 Account options: `model_ids`, `watermark` (False), `async` (False).
 """
@@ -31,50 +32,66 @@ Account options: `model_ids`, `watermark` (False), `async` (False).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import (
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderOutcome,
-    ProviderRequest,
-    ProviderUsage,
+from generations.providers.base import BaseAdapter
+from generations.providers.calls import (
+    CallAdapter,
+    HttpCall,
+    ImageLink,
+    ReplyItem,
+    ReplyReader,
+    WholeReply,
 )
+from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     AuthError,
     BadRequest,
     BadResponse,
     ContentRefused,
     ProviderError,
-    ProviderTimeout,
     QuotaError,
     RateLimited,
     Unavailable,
     unserved_request,
 )
 from generations.providers.http import (
-    build_http_client,
     error_from_status,
-    map_transport_errors,
     parse_retry_after,
     redact,
     request_id_from,
 )
-from generations.providers.job_wire import poll_failure
+from generations.providers.inputs import AccountConfig, ProviderRequest
+from generations.providers.job_wire import finished_job, poll_failure
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
+from generations.providers.replies import (
+    describe,
+    error_fields,
+    image_entries,
+    image_failure_by_marks,
+    json_or_none,
+    marked,
+    reply_error_fields,
+)
 from generations.providers.wire import (
     accepted_call,
-    fetch_image,
     provider_model_id,
     reference_wire_value,
     reply_json_object,
     wants_watermark,
 )
 
-__all__ = ["ACE_MODEL_IDS", "AceDataAdapter", "ace_error"]
+__all__ = [
+    "ACE_MODEL_IDS",
+    "AceDataAdapter",
+    "AceDataCallAdapter",
+    "AceDataTaskAdapter",
+    "ace_error",
+]
 
 DEFAULT_BASE_URL = "https://api.acedata.cloud"
 IMAGES_PATH = "/seedream/images"
@@ -125,76 +142,20 @@ _REFUSAL_MARKS = ("sensitivecontent", "sensitive content", "sensitive informatio
 
 
 @register_adapter
-class AceDataAdapter(JobAdapter):
-    """A job provider in both modes, so no worker thread waits for a task to finish.
-
-    Async (`options["async"]`): the submit answers `{"task_id"}` at once and each poll reads
-    the task record once; the worker schedules the polls (jobs.py). Sync: the submit holds the
-    call until Ace has made the images and returns a job already `finished`, whose first poll
-    only downloads them (as Replicate's held create does). Ace documents no way to stop a task.
-    """
+class AceDataAdapter(BaseAdapter):
+    """Ace's translation, which both modes share; an account gets the mode its options name
+    (`AceDataCallAdapter` or `AceDataTaskAdapter`), whose executor does the rest."""
 
     kind = "acedata"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
 
+    @classmethod
+    def adapter_class_for(cls, account: AccountConfig) -> type[BaseAdapter]:
+        return AceDataTaskAdapter if _asynchronous(account) else AceDataCallAdapter
+
     def check(self) -> str:
-        return self.check_with_empty_request(
-            f"{self.base_url}{IMAGES_PATH}",
-        )
+        return self.check_with_empty_request(f"{self.base_url}{IMAGES_PATH}")
 
-    # --- job contract --------------------------------------------------------------------
-    def submit(self, request: ProviderRequest) -> ProviderJob:
-        body = self.request_body(request)
-        asynchronous = bool(body.get("async"))
-        # A sync call is answered only once the images exist: 1-2 minutes per Ace's guide, more
-        # for a group. Reading for less would drop a reply Ace has already billed.
-        read_timeout_s = (
-            self.account.read_timeout_s
-            if asynchronous
-            else max(self.account.read_timeout_s, SYNC_READ_TIMEOUT_S)
-        )
-        with self._client(read_timeout_s=read_timeout_s) as client:
-            reply = self._post(client, IMAGES_PATH, body)
-        state: dict[str, Any] = {"model_id": body["model"]}
-        # From here on Ace holds the call: nothing raised may send it to another account.
-        with accepted_call():
-            if asynchronous and "data" not in reply and reply.get("success") is not False:
-                task_id = reply.get("task_id")
-                if not isinstance(task_id, str) or not task_id:
-                    raise BadResponse(message="Ace accepted the async call but sent no task_id")
-                return ProviderJob(job_id=task_id, state=state)
-            self._raise_if_failed(reply)
-        job_id = str(reply.get("task_id") or reply.get("trace_id") or "")
-        return ProviderJob(job_id=job_id, state={**state, "reply": dict(reply)}, finished=True)
-
-    def poll(self, job: ProviderJob) -> JobStatus:
-        reply = job.state.get("reply")
-        if not isinstance(reply, Mapping):
-            try:
-                with self._client() as client:
-                    record = self._post(
-                        client, TASKS_PATH, {"id": job.job_id, "action": "retrieve"}
-                    )
-            except ProviderError as error:
-                # Throttling, 5xx and dropped connections are "not done yet"; the next poll
-                # asks again within the generation's deadline.
-                return poll_failure(error)
-            reply = _task_response(record)
-            if reply is None:
-                return JobStatus(done=False, provider_status="pending")
-        with accepted_call():
-            self._raise_if_failed(reply)
-            try:
-                outcomes = self._outcomes(reply, model_id=str(job.state.get("model_id") or ""))
-            except (Unavailable, ProviderTimeout) as error:
-                # A download that could not connect: the images are made; fetch them next poll.
-                return poll_failure(error, provider_status="finished; downloading")
-        return JobStatus(done=True, outcomes=tuple(outcomes), provider_status="finished")
-
-    def cancel(self, job: ProviderJob) -> None:
-        """Nothing to ask: Ace documents no cancel for a task (§4.4); it runs to its end."""
-
-    # --- request -------------------------------------------------------------------------
     def request_body(self, request: ProviderRequest) -> dict[str, Any]:
         """The JSON body for `request`; `BadRequest` for anything Ace cannot do."""
         model_id = provider_model_id(self.account, request.model, ACE_MODEL_IDS, "Ace Data Cloud")
@@ -205,18 +166,11 @@ class AceDataAdapter(JobAdapter):
             raise BadRequest(message=f"{request.model} returns JPEG images only")
         if request.seed is not None and request.model not in _SEED_MODELS:
             # Nothing was sent, and another account (Ark takes SeedEdit's seed) may honour it.
-            refusal = BadRequest(
-                message=f"Ace Data Cloud takes a seed for seedream-3.0-t2i only, "
-                f"not for {request.model}"
+            raise unserved_request(
+                f"Ace Data Cloud takes a seed for seedream-3.0-t2i only, not for {request.model}"
             )
-            refusal.failover_safe = True
-            raise refusal
-        if request.size in _KEYWORD_ONLY_TIERS.get(
-            request.model, ()
-        ) and request.aspect_ratio not in (
-            "",
-            SQUARE,
-        ):
+        keyword_only = _KEYWORD_ONLY_TIERS.get(request.model, ())
+        if request.size in keyword_only and request.aspect_ratio not in ("", SQUARE):
             raise unserved_request(
                 f"Ace Data Cloud serves {request.model} at {request.size} only as the keyword, "
                 f"which takes its shape from the prompt; not at {request.aspect_ratio}"
@@ -240,93 +194,113 @@ class AceDataAdapter(JobAdapter):
         body["response_format"] = "url"
         if request.model in _OUTPUT_FORMAT_MODELS:
             body["output_format"] = request.output_format
-        if self.account.options.get("async", False):
+        if _asynchronous(self.account):
             body["async"] = True
         return body
 
-    # --- calls ---------------------------------------------------------------------------
-    def _client(self, *, read_timeout_s: float | None = None) -> httpx.Client:
-        """A client with the account's timeouts, or a longer read for the held sync call."""
-        return build_http_client(
-            base_url=self.account.base_url,
-            headers={**self.auth_headers(), "Accept": "application/json"},
-            connect_timeout_s=self.account.connect_timeout_s,
-            read_timeout_s=read_timeout_s or self.account.read_timeout_s,
-            transport=self.transport,
-        )
-
-    def _post(self, client: httpx.Client, path: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        """POST and return the JSON object of a 200; a mapped `ProviderError` for the rest."""
-        with map_transport_errors(secrets=self.secrets):
-            response = client.post(f"{self.base_url}{path}", json=body)
-        if response.status_code == 200:
-            return reply_json_object(response, secrets=self.secrets)
-        try:
-            payload: object = response.json()
-        except ValueError:  # a gateway's HTML page, say
-            payload = None
+    def error_from_reply(self, response: httpx.Response, call: object = None) -> ProviderError:
+        """The error for a reply that is not a 200: Ace's envelope, else its status."""
+        payload = json_or_none(response.content)
         envelope = payload if isinstance(payload, Mapping) else {}
-        error = envelope.get("error") or f"HTTP {response.status_code}: {response.text[:200]}"
-        raise ace_error(
-            error,
+        return ace_error(
+            reply_error_fields(response),
             http_status=response.status_code,
             request_id=str(envelope.get("trace_id") or "") or request_id_from(response),
             retry_after=parse_retry_after(response.headers.get("retry-after")),
             secrets=self.secrets,
         )
 
-    # --- replies -------------------------------------------------------------------------
-    def _raise_if_failed(self, reply: Mapping[str, Any]) -> None:
-        """A reply (or finished task) with `success: false` as its `ProviderError`."""
+    def raise_if_failed(self, reply: Mapping[str, Any]) -> None:
+        """A 200 reply (or finished task) with `success: false` as its `ProviderError`."""
         if reply.get("success") is False:
             trace_id = str(reply.get("trace_id") or "") or None
             raise ace_error(
                 reply.get("error"), http_status=None, request_id=trace_id, secrets=self.secrets
             )
 
-    def _outcomes(self, reply: Mapping[str, Any], *, model_id: str) -> list[ProviderOutcome]:
-        """Every image downloaded (or its failure), then the usage."""
+    def reply_items(self, reply: Mapping[str, Any], *, model_id: str) -> list[ReplyItem]:
+        """A finished reply's images (as links to download), per-image failures and usage;
+        a reply with `success: false` raised as its `ProviderError`. Ace took (and billed)
+        the call: nothing raised here may send it to another account."""
         trace_id = str(reply.get("trace_id") or "") or None
-        data = reply.get("data")
-        if not isinstance(data, list) or not data:
-            raise BadResponse(message="Ace's reply has no images", request_id=trace_id)
-        outcomes: list[ProviderOutcome] = [
-            self._entry_outcome(entry, index=index, request_id=trace_id)
-            for index, entry in enumerate(data)
-        ]
-        delivered = sum(isinstance(outcome, ProviderImage) for outcome in outcomes)
-        outcomes.append(
-            ProviderUsage(
-                generated_images=delivered,
-                raw={
-                    "provider": self.kind,
-                    "model": model_id,
-                    "task_id": reply.get("task_id"),
-                    "trace_id": trace_id,
-                },
-            )
-        )
-        return outcomes
-
-    def _entry_outcome(
-        self, entry: object, *, index: int, request_id: str | None
-    ) -> ProviderImage | ProviderImageFailure:
-        if not isinstance(entry, Mapping):
-            raise BadResponse(message="an image entry is not an object", request_id=request_id)
-        failure = entry.get("error")
-        if failure:
+        with accepted_call():
+            self.raise_if_failed(reply)
             # ASSUMPTION: Ace relays Ark's per-image `data[].error` (§9.8 "inherits Ark").
-            code, message = _error_fields(failure)
-            refused = _is_refusal(f"{code} {message}")
-            return ProviderImageFailure(
-                index=index,
-                code=ContentRefused.code if refused else ProviderError.code,
-                message=redact(_describe(code, message), self.secrets),
+            items = image_entries(
+                reply.get("data"),
+                provider="Ace",
+                failure=partial(image_failure_by_marks, marks=_REFUSAL_MARKS, secrets=self.secrets),
+                request_id=trace_id,
+                url_key="image_url",
             )
-        url = entry.get("image_url")
-        if not isinstance(url, str) or not url:
-            raise BadResponse(message="an image entry has no image_url", request_id=request_id)
-        return fetch_image(self, url, index=index, raise_transport_errors=True)
+        made = sum(isinstance(item, ImageLink) for item in items)
+        raw = {
+            "provider": self.kind,
+            "model": model_id,
+            "task_id": reply.get("task_id"),
+            "trace_id": trace_id,
+        }
+        # generated_images: what Ace made and bills, downloaded or not.
+        return [*items, ProviderUsage(generated_images=made, raw=raw)]
+
+
+class AceDataCallAdapter(AceDataAdapter, CallAdapter):
+    """Sync mode: one call Ace answers once the images exist (1-2 minutes, a group longer),
+    awaited on the worker's event loop, reading for at least `SYNC_READ_TIMEOUT_S`."""
+
+    min_read_timeout_s: ClassVar[float] = SYNC_READ_TIMEOUT_S
+
+    def call_for(self, request: ProviderRequest) -> HttpCall:
+        body = self.request_body(request)
+        headers = {**self.auth_headers(), "Accept": "application/json"}
+        return HttpCall("POST", f"{self.base_url}{IMAGES_PATH}", headers, body)
+
+    def reader(self, response: httpx.Response, call: HttpCall) -> ReplyReader:
+        def read(content: bytes) -> list[ReplyItem]:
+            with accepted_call():
+                reply = reply_json_object(
+                    httpx.Response(200, headers=response.headers, content=content),
+                    secrets=self.secrets,
+                )
+            return self.reply_items(reply, model_id=call.json["model"])
+
+        return WholeReply(read)
+
+
+class AceDataTaskAdapter(AceDataAdapter, JobAdapter):
+    """Async mode (`options["async"]`): the submit answers `{"task_id"}` at once and each of the
+    worker's re-scheduled polls reads the task record once. Ace documents no way to stop a
+    task (§4.4), so `cancel` asks nothing; the generation's deadline still ends the attempt."""
+
+    def submit(self, request: ProviderRequest) -> ProviderJob:
+        body = self.request_body(request)
+        reply = self.call_json("POST", IMAGES_PATH, body)
+        with accepted_call():
+            self.raise_if_failed(reply)
+            task_id = reply.get("task_id")
+            if not isinstance(task_id, str) or not task_id:
+                raise BadResponse(message="Ace accepted the async call but sent no task_id")
+        return ProviderJob(job_id=task_id, state={"model_id": body["model"]})
+
+    def poll(self, job: ProviderJob) -> JobStatus:
+        try:
+            record = self.call_json("POST", TASKS_PATH, {"id": job.job_id, "action": "retrieve"})
+        except ProviderError as error:
+            # Throttling, 5xx and dropped connections are "not done yet"; the next poll asks
+            # again within the generation's deadline.
+            return poll_failure(error)
+        reply = _task_response(record)
+        if reply is None:
+            return JobStatus(done=False, provider_status="pending")
+        items = self.reply_items(reply, model_id=str(job.state.get("model_id") or ""))
+        return finished_job(self, items)
+
+    def cancel(self, job: ProviderJob) -> None:
+        """Nothing to ask: Ace documents no cancel for a task (§4.4); it runs to its end."""
+
+
+def _asynchronous(account: AccountConfig) -> bool:
+    return bool(account.options.get("async", False))
 
 
 def ace_error(
@@ -337,9 +311,10 @@ def ace_error(
     retry_after: float | None = None,
     secrets: tuple[str, ...] = (),
 ) -> ProviderError:
-    """The `ProviderError` for an Ace `error` object; `http_status` None for a failed task."""
-    code, message = _error_fields(error)
-    text = redact(_describe(code, message), secrets)
+    """The `ProviderError` for an Ace `error` object, or its (code, message) already read;
+    `http_status` None for a failed task."""
+    code, message = error if isinstance(error, tuple) else error_fields(error)
+    text = redact(describe(code, message), secrets)
     error_class = _ERROR_CLASSES.get(code)
     if error_class is None:
         if http_status is not None and http_status >= 400:
@@ -358,7 +333,7 @@ def ace_error(
         "provider_code": code or None,
         "request_id": request_id,
     }
-    if error_class is BadRequest and _is_refusal(text):
+    if error_class is BadRequest and marked(text, _REFUSAL_MARKS):
         return ContentRefused(**fields)
     if error_class is RateLimited:
         return RateLimited(**fields, retry_after=retry_after)
@@ -382,19 +357,3 @@ def _size_field(request: ProviderRequest) -> str:
     if request.aspect_ratio and request.aspect_ratio != SQUARE:
         return f"{request.width}x{request.height}"
     return request.size
-
-
-def _error_fields(error: object) -> tuple[str, str]:
-    if not isinstance(error, Mapping):
-        return "", str(error or "no error details")
-    return str(error.get("code") or ""), str(error.get("message") or "")
-
-
-def _describe(code: str, message: str) -> str:
-    text = message.strip() or "no message"
-    return f"{code}: {text}" if code else text
-
-
-def _is_refusal(text: str) -> bool:
-    lowered = text.lower()
-    return any(mark in lowered for mark in _REFUSAL_MARKS)

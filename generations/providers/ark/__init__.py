@@ -27,8 +27,6 @@ Reply decisions:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,7 +40,6 @@ from generations.providers.ark.stream import (
     StreamReader,
     ark_error,
     image_failure,
-    json_or_none,
     usage_from,
 )
 from generations.providers.calls import (
@@ -53,12 +50,7 @@ from generations.providers.calls import (
     ReplyReader,
     WholeReply,
 )
-from generations.providers.contract import (
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderRequest,
-    ReferenceInput,
-)
+from generations.providers.contract import ProviderImage, ProviderImageFailure
 from generations.providers.errors import (
     BadRequest,
     BadResponse,
@@ -66,8 +58,10 @@ from generations.providers.errors import (
     unserved_request,
 )
 from generations.providers.http import parse_retry_after, request_id_from
+from generations.providers.inputs import ProviderRequest, ReferenceInput
 from generations.providers.registry import register_adapter
-from generations.providers.wire import image_facts, reference_wire_value
+from generations.providers.replies import image_entry, json_or_none
+from generations.providers.wire import reference_wire_value
 
 __all__ = ["ARK_BASE_URLS", "ARK_MODELS", "ArkAdapter", "ArkModel", "BytePlusAdapter", "ark_error"]
 
@@ -154,7 +148,7 @@ class ArkAdapter(CallAdapter):
         request_id = request_id_from(response)
         if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
             return StreamReader(
-                read_entry=partial(self._entry_outcome, request_id=request_id),
+                read_entry=partial(self.entry_item, request_id=request_id),
                 read_error=partial(self._reported_error, request_id=request_id),
                 request_id=request_id,
             )
@@ -273,37 +267,21 @@ class ArkAdapter(CallAdapter):
                 message="the provider's reply has no data list", request_id=request_id
             )
         items = [
-            self._entry_outcome(entry, index, request_id=request_id)
-            for index, entry in enumerate(data)
+            self.entry_item(entry, index, request_id=request_id) for index, entry in enumerate(data)
         ]
         delivered = sum(not isinstance(item, ProviderImageFailure) for item in items)
         return [*items, usage_from(reply.get("usage"), delivered=delivered)]
 
-    def _entry_outcome(
+    def entry_item(
         self, entry: object, index: int, *, request_id: str | None
     ) -> ProviderImage | ProviderImageFailure | ImageLink:
         """One `data[]` item or image event: a failure, the image with its bytes, or its link
         (the executor downloads it)."""
-        if not isinstance(entry, Mapping):
-            raise BadResponse(message="an image entry is not an object", request_id=request_id)
-        failure = entry.get("error")
-        if failure:
-            return image_failure(failure, index, secrets=self.secrets)
-        encoded = entry.get("b64_json")
-        if isinstance(encoded, str) and encoded:
-            try:
-                content = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
-        elif isinstance(entry.get("url"), str) and entry["url"]:
-            return ImageLink(index, entry["url"])
-        else:
-            raise BadResponse(
-                message="an image entry has no url or b64_json", request_id=request_id
-            )
-        width, height, mime = image_facts(content, request_id=request_id)
-        return ProviderImage(
-            index=index, content=content, url=None, width=width, height=height, mime=mime
+        return image_entry(
+            entry,
+            index,
+            failure=lambda error, at: image_failure(error, at, secrets=self.secrets),
+            request_id=request_id,
         )
 
 

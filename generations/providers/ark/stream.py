@@ -17,15 +17,11 @@ Two deliberate departures from a textbook SSE parser:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from generations.providers.contract import (
-    ProviderImageFailure,
-    ProviderUsage,
-)
+from generations.providers.contract import ProviderImageFailure, ProviderUsage
 from generations.providers.errors import (
     AuthError,
     BadRequest,
@@ -38,6 +34,7 @@ from generations.providers.errors import (
     Unavailable,
 )
 from generations.providers.http import redact
+from generations.providers.replies import describe, error_fields, json_or_none
 
 __all__ = [
     "DONE",
@@ -48,7 +45,6 @@ __all__ = [
     "image_failure",
     "is_count",
     "iter_sse_events",
-    "json_or_none",
     "stream_outcomes",
     "usage_from",
 ]
@@ -164,13 +160,6 @@ def usage_from(raw: object, *, delivered: int) -> ProviderUsage:
     )
 
 
-def json_or_none(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:  # both JSONDecodeError and UnicodeDecodeError are
-        return None
-
-
 def is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -207,8 +196,11 @@ def ark_error(
     secrets: tuple[str, ...] = (),
 ) -> ProviderError:
     """The `ProviderError` for an Ark error object (`{"code", "message", "param"}`)."""
-    code, message, param = _error_fields(error)
-    text = redact(_describe(code, message, param), secrets)
+    code, message = error_fields(error)
+    param = str(error.get("param") or "") if isinstance(error, Mapping) else ""
+    text = redact(describe(code, message), secrets)
+    if param:
+        text = f"{text} (param: {param})"
     status = http_status if http_status and http_status >= 400 else _status_for_code(code)
     fields: dict[str, Any] = {
         "message": text,
@@ -249,32 +241,15 @@ def image_failure(
     error: object, index: int, *, secrets: tuple[str, ...] = ()
 ) -> ProviderImageFailure:
     """One failed image of a group (`data[].error`, `partial_failed`), in our vocabulary."""
-    code, message, _ = _error_fields(error)
+    code, message = error_fields(error)
     if _REFUSAL_MARK in code:
         our_code = ContentRefused.code
     elif code.startswith("InternalServiceError"):
         our_code = Unavailable.code  # Ark stops the group after one of these
     else:
         our_code = ProviderError.code
-    text = redact(_describe(code, message), secrets)
+    text = redact(describe(code, message), secrets)
     return ProviderImageFailure(index=index, code=our_code, message=text)
-
-
-def _error_fields(error: object) -> tuple[str, str, str]:
-    if not isinstance(error, Mapping):
-        return "", str(error), ""
-    return (
-        str(error.get("code") or ""),
-        str(error.get("message") or ""),
-        str(error.get("param") or ""),
-    )
-
-
-def _describe(code: str, message: str, param: str = "") -> str:
-    text = message.strip() or "no message"
-    if code:
-        text = f"{code}: {text}"
-    return f"{text} (param: {param})" if param else text
 
 
 # --- SSE framing ---------------------------------------------------------------------------

@@ -52,22 +52,24 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import ProviderRequest, ProviderUsage, ReferenceInput
+from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     BadRequest,
     BadResponse,
-    ContentRefused,
     ProviderError,
 )
 from generations.providers.http import error_from_response, map_transport_errors, redact
+from generations.providers.inputs import ProviderRequest, ReferenceInput
 from generations.providers.job_wire import (
     collect_outputs,
     job_canceled,
+    job_id_of,
     poll_failure,
     same_origin_url,
 )
 from generations.providers.jobs import JobAdapter, JobStatus, ProviderJob
 from generations.providers.registry import register_adapter
+from generations.providers.replies import reply_error_fields
 from generations.providers.wire import (
     ReferenceRoute,
     accepted_call,
@@ -103,6 +105,7 @@ class FalAdapter(JobAdapter):
     kind = "fal"
     auth_scheme = "Key"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    refusal_marks = (CONTENT_POLICY,)
 
     def check(self) -> str:
         """The status of a made-up request: nothing runs, so it costs nothing.
@@ -111,24 +114,20 @@ class FalAdapter(JobAdapter):
         bad one (no stored page shows the unknown-request answer).
         """
         root = _app_root(provider_model_id(self.account, "seedream-4.0", FAL_MODELS, "fal"))
-        response = self._call("GET", f"{self.base_url}/{root}/requests/{_NO_SUCH_REQUEST}/status")
+        response = self.exchange("GET", f"/{root}/requests/{_NO_SUCH_REQUEST}/status")
         if response.status_code in (200, 400, 404, 422):
             return "fal accepted the key (a status check of an unknown request got past auth)."
-        raise self._error_from(response)
+        raise self.error_from_reply(response)
 
     # --- the job -------------------------------------------------------------------------
     def submit(self, request: ProviderRequest) -> ProviderJob:
         root = provider_model_id(self.account, request.model, FAL_MODELS, "fal")
         endpoint = f"{root.rstrip('/')}/{EDIT if request.references else TEXT_TO_IMAGE}"
         body = self.request_body(request)
-        response = self._call("POST", f"{self.base_url}/{endpoint}", body)
-        if response.status_code not in (200, 201, 202):
-            raise self._error_from(response)
-        with accepted_call():
-            reply = reply_json_object(response, secrets=self.secrets)
-            request_id = reply.get("request_id")
-            if not isinstance(request_id, str) or not request_id:
-                raise BadResponse(message="fal's queue reply has no request_id")
+        reply = self.call_json("POST", f"/{endpoint}", body, ok=(200, 201, 202))
+        request_id = job_id_of(
+            reply.get("request_id"), missing="fal's queue reply has no request_id"
+        )
         own = f"{self.base_url}/{_app_root(endpoint)}/requests/{request_id}"
 
         def url(field: str, fallback: str) -> str:
@@ -147,14 +146,11 @@ class FalAdapter(JobAdapter):
 
     def poll(self, job: ProviderJob) -> JobStatus:
         try:
-            response = self._call("GET", str(job.state["status_url"]))
             # 202 while queued or running, 200 once completed.
-            if response.status_code not in (200, 202):
-                raise self._error_from(response)
+            reply = self.call_json("GET", str(job.state["status_url"]), ok=(200, 202))
         except ProviderError as error:
             return poll_failure(error)
-        with accepted_call():
-            status = str(reply_json_object(response, secrets=self.secrets).get("status") or "")
+        status = str(reply.get("status") or "")
         if status == "COMPLETED":
             return self._result(job)
         # IN_QUEUE, IN_PROGRESS, or a status newer than this code: still running. fal reports
@@ -163,16 +159,16 @@ class FalAdapter(JobAdapter):
         return JobStatus(done=False, provider_status=status or "unknown", progress=progress)
 
     def cancel(self, job: ProviderJob) -> None:
-        response = self._call("PUT", str(job.state["cancel_url"]))
+        response = self.exchange("PUT", str(job.state["cancel_url"]))
         # 400: already completed; 404: unknown. Either way there is nothing left to stop.
         if not (response.is_success or response.status_code in (400, 404)):
-            raise self._error_from(response)
+            raise self.error_from_reply(response)
 
     def _result(self, job: ProviderJob) -> JobStatus:
         try:
-            response = self._call("GET", str(job.state["response_url"]))
+            response = self.exchange("GET", str(job.state["response_url"]))
             if response.status_code == 429:
-                raise self._error_from(response)
+                raise self.error_from_reply(response)
         except ProviderError as error:
             return poll_failure(error, provider_status="COMPLETED")
         if response.status_code != 200:
@@ -240,14 +236,11 @@ class FalAdapter(JobAdapter):
             raise ValueError("only stored bytes are uploaded")
         subtype = reference.mime.lower().partition("/")[2] or "png"
         storage = str(self.account.options.get("storage_base_url") or DEFAULT_STORAGE_BASE_URL)
-        response = self._call(
+        reply = self.call_json(
             "POST",
             f"{storage.rstrip('/')}/storage/upload/initiate?storage_type=gcs",
             {"file_name": f"reference.{subtype}", "content_type": f"image/{subtype}"},
         )
-        if response.status_code not in (200, 201):
-            raise self._error_from(response)
-        reply = reply_json_object(response, secrets=self.secrets)
         upload_url, file_url = reply.get("upload_url"), reply.get("file_url")
         if not (_is_http_url(upload_url) and _is_http_url(file_url)):
             raise BadResponse(message="fal's storage sent no upload_url and file_url")
@@ -266,32 +259,13 @@ class FalAdapter(JobAdapter):
             )
         return str(file_url)
 
-    # --- HTTP ----------------------------------------------------------------------------
-    def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> httpx.Response:
-        headers = self.auth_headers()
-        with (
-            self.http_client(headers=headers) as client,
-            map_transport_errors(secrets=self.secrets),
-        ):
-            return client.request(method, url, json=body)
-
-    def _error_from(self, response: httpx.Response) -> ProviderError:
-        kind, message = fal_error(response, secrets=self.secrets)
-        if kind == CONTENT_POLICY:
-            return ContentRefused(
-                message=message, http_status=response.status_code, provider_code=kind
-            )
-        # 401/403 auth, 404 unknown endpoint, 422 invalid input, 429 with Retry-After, 5xx, ...
-        return error_from_response(
-            response, message=message, provider_code=kind or None, secrets=self.secrets
-        )
-
+    # --- errors --------------------------------------------------------------------------
     def _job_error(self, response: httpx.Response, request_id: str) -> ProviderError:
         """A failed result fetch: the job's own failure, never failover-safe (it ran)."""
         _, message = fal_error(response, secrets=self.secrets)
         if "cancel" in message.lower():
             return job_canceled("fal", request_id)
-        error = self._error_from(response)
+        error = self.error_from_reply(response)
         error.request_id = request_id
         error.failover_safe = False
         return error
@@ -316,24 +290,7 @@ def fal_image_size(request: ProviderRequest) -> dict[str, int] | str:
 
 def fal_error(response: httpx.Response, *, secrets: tuple[str, ...] = ()) -> tuple[str, str]:
     """(type, message) from fal's `detail` (a list of errors, a string, or an object)."""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    detail = payload.get("detail") if isinstance(payload, Mapping) else None
-    kind, message = "", ""
-    if isinstance(detail, list) and detail and isinstance(detail[0], Mapping):
-        kind = str(detail[0].get("type") or "")
-        message = "; ".join(
-            str(item.get("msg") or "") for item in detail if isinstance(item, Mapping)
-        )
-    elif isinstance(detail, Mapping):
-        kind = str(detail.get("type") or detail.get("error") or "")
-        message = str(detail.get("msg") or detail.get("message") or "")
-    elif isinstance(detail, str):
-        message = detail
-    if not message:
-        message = f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
+    kind, message = reply_error_fields(response)
     return kind, redact(message, secrets)
 
 

@@ -37,14 +37,12 @@ from collections.abc import Iterator
 
 from PIL import Image, ImageDraw, ImageFont, ImageStat
 
+from generations.providers.base import BaseAdapter
 from generations.providers.contract import (
-    BaseAdapter,
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderRequest,
     ProviderUsage,
-    ReferenceInput,
 )
 from generations.providers.errors import (
     AuthError,
@@ -53,6 +51,7 @@ from generations.providers.errors import (
     RateLimited,
     Unavailable,
 )
+from generations.providers.inputs import ProviderRequest, ReferenceInput
 from generations.providers.registry import register_adapter
 
 __all__ = ["FAIL_HOOK", "PARTIAL_HOOK", "REFUSE_HOOK", "LocalAdapter", "render_image"]

@@ -60,22 +60,19 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import (
-    AccountConfig,
-    ProviderRequest,
-    ProviderUsage,
-    ReferenceInput,
-)
+from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     BadResponse,
     ContentRefused,
     ProviderError,
     Unavailable,
 )
-from generations.providers.http import error_from_response, map_transport_errors, redact
+from generations.providers.http import redact
+from generations.providers.inputs import AccountConfig, ProviderRequest, ReferenceInput
 from generations.providers.job_wire import (
     collect_outputs,
     job_canceled,
+    job_id_of,
     poll_failure,
     same_origin_url,
     seconds_between,
@@ -87,9 +84,9 @@ from generations.providers.replicate.input import (
     pinned_version,
     prediction_input,
 )
+from generations.providers.replies import marked, reply_error, reply_error_fields
 from generations.providers.wire import (
     ReferenceRoute,
-    accepted_call,
     deliver_reference,
     provider_model_id,
     reply_json_object,
@@ -168,13 +165,11 @@ def prefer_wait_longest_s(account: AccountConfig) -> int:
 class ReplicateAdapter(JobAdapter):
     kind = "replicate"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    refusal_marks = _REFUSAL_MARKS
 
     def check(self) -> str:
         """`GET /account`: free, names the account the token belongs to, 401 for a bad token."""
-        response = self._call("GET", f"{self.base_url}/account")
-        if response.status_code != 200:
-            raise self._error_from(response)
-        username = reply_json_object(response, secrets=self.secrets).get("username")
+        username = self.call_json("GET", "/account", ok=(200,)).get("username")
         return f"Replicate accepted the token (account {username or 'unnamed'})."
 
     # --- the job -------------------------------------------------------------------------
@@ -194,14 +189,10 @@ class ReplicateAdapter(JobAdapter):
         else:
             url, body = f"{self.base_url}/models/{model_path}/predictions", {"input": payload}
         headers = {"Prefer": f"wait={wait_s}"} if wait_s else {}
-        response = self._call("POST", url, body, headers=headers)
-        if response.status_code not in (200, 201):
-            raise self._error_from(response)
-        with accepted_call():
-            prediction = reply_json_object(response, secrets=self.secrets)
-            prediction_id = prediction.get("id")
-            if not isinstance(prediction_id, str) or not prediction_id:
-                raise BadResponse(message="Replicate's new prediction has no id")
+        prediction = self.call_json("POST", url, body, headers=headers)
+        prediction_id = job_id_of(
+            prediction.get("id"), missing="Replicate's new prediction has no id"
+        )
         urls = prediction.get("urls")
         urls = urls if isinstance(urls, Mapping) else {}
         own = f"{self.base_url}/predictions/{prediction_id}"
@@ -229,20 +220,16 @@ class ReplicateAdapter(JobAdapter):
         if isinstance(ended, Mapping):
             return self._status_of(job, ended)  # the create's held answer showed it finished
         try:
-            response = self._call("GET", str(job.state["get_url"]))
-            if response.status_code != 200:
-                raise self._error_from(response)
+            prediction = self.call_json("GET", str(job.state["get_url"]), ok=(200,))
         except ProviderError as error:
             return poll_failure(error)
-        with accepted_call():
-            prediction = reply_json_object(response, secrets=self.secrets)
         return self._status_of(job, prediction)
 
     def cancel(self, job: ProviderJob) -> None:
-        response = self._call("POST", str(job.state["cancel_url"]))
+        response = self.exchange("POST", str(job.state["cancel_url"]))
         # 404: Replicate no longer knows the prediction, which is what cancel wants anyway.
         if response.status_code not in (200, 201, 202, 204, 404):
-            raise self._error_from(response)
+            raise self.error_from_reply(response)
 
     def _status_of(self, job: ProviderJob, prediction: Mapping[str, Any]) -> JobStatus:
         status = str(prediction.get("status") or "")
@@ -302,52 +289,25 @@ class ReplicateAdapter(JobAdapter):
         """`POST {base}/files` with the bytes; the file's `urls.get` is what the input takes."""
         if reference.content is None:
             raise ValueError("only stored bytes are uploaded")
-        headers = self.auth_headers()
         subtype = reference.mime.lower().partition("/")[2] or "png"
         part = (f"reference.{subtype}", reference.content, f"image/{subtype}")
-        with (
-            self.http_client(headers=headers) as client,
-            map_transport_errors(secrets=self.secrets),
-        ):
-            response = client.post(f"{self.base_url}/files", files={"content": part})
+        response = self.exchange("POST", "/files", files={"content": part})
         if response.status_code not in (200, 201):
-            raise self._error_from(response)
+            raise self.error_from_reply(response)
         urls = reply_json_object(response, secrets=self.secrets).get("urls")
         url = urls.get("get") if isinstance(urls, Mapping) else None
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise BadResponse(message="Replicate stored a reference image but sent no link to it")
         return url
 
-    # --- HTTP ----------------------------------------------------------------------------
-    def _call(
-        self,
-        method: str,
-        url: str,
-        body: Mapping[str, Any] | None = None,
-        *,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        all_headers = {**self.auth_headers(), **(headers or {})}
-        with (
-            self.http_client(headers=all_headers) as client,
-            map_transport_errors(secrets=self.secrets),
-        ):
-            return client.request(method, url, json=body)
-
-    def _error_from(self, response: httpx.Response) -> ProviderError:
+    # --- errors --------------------------------------------------------------------------
+    def error_from_reply(self, response: httpx.Response) -> ProviderError:
         # ASSUMPTION: problem details, {"title", "detail", "status"} (see the module docstring).
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if isinstance(payload, Mapping) and (payload.get("detail") or payload.get("title")):
-            message = str(payload.get("detail") or payload.get("title"))
-        else:
-            message = f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
-        if response.status_code == 404:
-            message = f"not found at Replicate (unknown model or prediction): {message}"
-        # 401 auth, 402 no credit, 422 invalid input, 429 with Retry-After, 5xx, ...
-        return error_from_response(response, message=message, secrets=self.secrets)
+        if response.status_code != 404:
+            return super().error_from_reply(response)
+        _, words = reply_error_fields(response)
+        message = f"not found at Replicate (unknown model or prediction): {words}"
+        return reply_error(response, secrets=self.secrets, message=message)
 
 
 def prediction_error(
@@ -364,7 +324,7 @@ def prediction_error(
         )
     if status == "canceled":
         return job_canceled("Replicate", prediction_id)
-    if any(mark in text.lower() for mark in _REFUSAL_MARKS):
+    if marked(text, ReplicateAdapter.refusal_marks):
         return ContentRefused(message=f"Replicate: {text}", request_id=prediction_id)
     return Unavailable(
         message=f"the Replicate prediction failed: {text}",

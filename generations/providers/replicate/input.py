@@ -33,8 +33,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from generations.providers.contract import AccountConfig, ProviderRequest, ReferenceInput
 from generations.providers.errors import BadRequest, unserved_request
+from generations.providers.inputs import AccountConfig, ProviderRequest, ReferenceInput
 
 __all__ = [
     "VERSION_SCHEMAS",

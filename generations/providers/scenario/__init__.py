@@ -49,15 +49,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
 from generations.providers.contract import (
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderRequest,
     ProviderUsage,
-    ReferenceInput,
 )
 from generations.providers.errors import (
     AuthError,
@@ -66,10 +62,11 @@ from generations.providers.errors import (
     Unavailable,
     unserved_request,
 )
+from generations.providers.inputs import ProviderRequest, ReferenceInput
 from generations.providers.job_wire import (
+    TASK_BALANCE_MARKS,
+    TASK_REFUSAL_MARKS,
     TRANSIENT_POLL_ERRORS,
-    failed_job_error,
-    json_call,
     missing_images,
     poll_record,
     refuse_unsupported,
@@ -145,6 +142,8 @@ _SHAPES: Mapping[str, _ModelShape] = {
 class ScenarioAdapter(JobAdapter):
     kind = "scenario"
     default_base_url: ClassVar[str] = "https://api.cloud.scenario.com/v1"
+    refusal_marks = TASK_REFUSAL_MARKS
+    balance_marks = TASK_BALANCE_MARKS
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -158,22 +157,21 @@ class ScenarioAdapter(JobAdapter):
     def submit(self, request: ProviderRequest) -> ProviderJob:
         model_id = provider_model_id(self.account, request.model, SCENARIO_MODEL_IDS, "Scenario")
         body = self.request_body(request)  # every refusal happens before the first call
-        with self._client() as client:
-            # Uploads come before the paid launch, so their failures may still fail over.
-            asset_ids = [
-                deliver_reference(
-                    reference,
-                    ReferenceRoute(
-                        provider="Scenario",
-                        upload=functools.partial(self._upload, client, index=index),
-                        takes_urls=False,
-                    ),
-                )
-                for index, reference in enumerate(request.references)
-            ]
-            if asset_ids:
-                body["referenceImages"] = asset_ids
-            reply = self._call(client, "POST", f"/generate/custom/{quote(model_id, safe='')}", body)
+        # Uploads come before the paid launch, so their failures may still fail over.
+        asset_ids = [
+            deliver_reference(
+                reference,
+                ReferenceRoute(
+                    provider="Scenario",
+                    upload=functools.partial(self._upload, index=index),
+                    takes_urls=False,
+                ),
+            )
+            for index, reference in enumerate(request.references)
+        ]
+        if asset_ids:
+            body["referenceImages"] = asset_ids
+        reply = self.call_json("POST", f"/generate/custom/{quote(model_id, safe='')}", body)
         with accepted_call():
             job = reply.get("job")
             job_id = (job.get("jobId") or job.get("id")) if isinstance(job, Mapping) else None
@@ -192,15 +190,13 @@ class ScenarioAdapter(JobAdapter):
         )
 
     def poll(self, job: ProviderJob) -> JobStatus:
-        with accepted_call(), self._client() as client:
-            record = poll_record(lambda: self._call(client, "GET", _job_path(job)), key="job")
+        with accepted_call():
+            record = poll_record(lambda: self.call_json("GET", _job_path(job)), key="job")
             if isinstance(record, JobStatus):
                 return record
             status = str(record.get("status") or "")
             if status == "failure":
-                raise failed_job_error(
-                    "Scenario", _job_failure(record), job_id=job.job_id, secrets=self.secrets
-                )
+                raise self.failed_job_error("Scenario", _job_failure(record), job_id=job.job_id)
             if status == "canceled":
                 raise Unavailable(
                     message=f"Scenario job {job.job_id} was canceled", before_accepted=False
@@ -209,18 +205,17 @@ class ScenarioAdapter(JobAdapter):
                 return JobStatus(
                     done=False, provider_status=status, progress=_progress(record.get("progress"))
                 )
-            return self._finished(client, record, job)
+            return self._finished(record, job)
 
     def cancel(self, job: ProviderJob) -> None:
         """ASSUMPTION: the action body is `{"action": "cancel"}` (§3.1: body not found)."""
         # A 4xx here means the job is unknown or already finished: nothing left to stop.
-        with self._client() as client, suppress(BadRequest):
-            self._call(client, "POST", f"{_job_path(job)}/action", {"action": "cancel"})
+        with suppress(BadRequest):
+            self.call_json("POST", f"{_job_path(job)}/action", {"action": "cancel"})
 
     def check(self) -> str:
         """ASSUMPTION: `GET /models?pageSize=1` is the cheapest authenticated read (§3.1)."""
-        with self._client() as client:
-            reply = self._call(client, "GET", "/models?pageSize=1")
+        reply = self.call_json("GET", "/models?pageSize=1")
         models = reply.get("models")
         listed = len(models) if isinstance(models, list) else 0
         return f"Scenario accepted the key ({listed} model(s) on the first page)"
@@ -264,15 +259,7 @@ class ScenarioAdapter(JobAdapter):
         token = base64.b64encode(self.account.api_key.encode()).decode("ascii")
         return {"Authorization": f"Basic {token}"}
 
-    def _client(self) -> httpx.Client:
-        return self.http_client(headers={**self.auth_headers(), "Accept": "application/json"})
-
-    def _call(
-        self, client: httpx.Client, method: str, path: str, body: Mapping[str, Any] | None = None
-    ) -> Mapping[str, Any]:
-        return json_call(self, client, method, f"{self.base_url}{path}", body)
-
-    def _upload(self, client: httpx.Client, reference: ReferenceInput, *, index: int) -> str:
+    def _upload(self, reference: ReferenceInput, *, index: int) -> str:
         """The reference as a new Scenario asset; returns the asset id."""
         content = reference.content
         if content is None:
@@ -286,26 +273,25 @@ class ScenarioAdapter(JobAdapter):
                     content,
                     name=name,
                     mime=f"image/{subtype}",
-                    call=functools.partial(self._call, client),
+                    call=self.call_json,
                     storage=storage,
+                    error=self.error_from_reply,
                     secrets=self.secrets,
                     sleep=self.sleep,
                 )
         # ASSUMPTION: `image` takes a data URI (§3.1 says base64 only; the emulator takes both).
         data_uri = f"data:image/{subtype};base64,{base64.b64encode(content).decode('ascii')}"
-        asset = self._call(client, "POST", "/assets", {"image": data_uri, "name": name})
+        asset = self.call_json("POST", "/assets", {"image": data_uri, "name": name})
         return asset_id_of(asset.get("asset"), "id")
 
     # --- replies -------------------------------------------------------------------------
-    def _finished(
-        self, client: httpx.Client, record: Mapping[str, Any], job: ProviderJob
-    ) -> JobStatus:
+    def _finished(self, record: Mapping[str, Any], job: ProviderJob) -> JobStatus:
         metadata = record.get("metadata")
         asset_ids = metadata.get("assetIds") if isinstance(metadata, Mapping) else None
         if not isinstance(asset_ids, list) or not asset_ids:
             raise BadResponse(message=f"Scenario job {job.job_id} succeeded without assets")
         try:
-            urls = [self._asset_url(client, str(asset_id)) for asset_id in asset_ids]
+            urls = [self._asset_url(str(asset_id)) for asset_id in asset_ids]
         except TRANSIENT_POLL_ERRORS as error:
             return JobStatus(done=False, provider_status=f"success; assets {error.code}")
         outcomes: list[ProviderOutcome] = [
@@ -330,9 +316,9 @@ class ScenarioAdapter(JobAdapter):
             done=True, outcomes=tuple(outcomes), provider_status="success", progress=1.0
         )
 
-    def _asset_url(self, client: httpx.Client, asset_id: str) -> str:
+    def _asset_url(self, asset_id: str) -> str:
         """The download link of a result asset ("" when Scenario gives none)."""
-        asset = self._call(client, "GET", f"/assets/{quote(asset_id, safe='')}").get("asset")
+        asset = self.call_json("GET", f"/assets/{quote(asset_id, safe='')}").get("asset")
         url = asset.get("url") if isinstance(asset, Mapping) else None
         return url if isinstance(url, str) else ""
 

@@ -27,9 +27,8 @@ from urllib.parse import quote
 
 import httpx
 
-from generations.providers.errors import BadRequest, BadResponse, Unavailable
+from generations.providers.errors import BadRequest, BadResponse, ProviderError, Unavailable
 from generations.providers.http import map_transport_errors
-from generations.providers.job_wire import http_error
 
 __all__ = ["UPLOAD_PART_BYTES", "asset_id_of", "upload_in_parts"]
 
@@ -48,13 +47,15 @@ def upload_in_parts(
     mime: str,
     call: ScenarioCall,
     storage: httpx.Client,
+    error: Callable[[httpx.Response], ProviderError],
     secrets: tuple[str, ...],
     sleep: Callable[[float], None],
 ) -> str:
     """Upload `content` as a new Scenario asset in parts; returns the asset id.
 
     `call(method, path, body)` is an authenticated Scenario API call answering its JSON object;
-    `storage` a client without Scenario's credentials, for the presigned part URLs.
+    `storage` a client without Scenario's credentials, for the presigned part URLs; `error`
+    reads a part upload's refusal.
     """
     parts = math.ceil(len(content) / UPLOAD_PART_BYTES)
     body = {"fileName": name, "contentType": mime, "fileSize": len(content), "parts": parts}
@@ -72,7 +73,7 @@ def upload_in_parts(
             piece = content[(number - 1) * UPLOAD_PART_BYTES : number * UPLOAD_PART_BYTES]
             response = storage.put(str(targets[number]), content=piece)
             if response.status_code not in (200, 201, 204):
-                raise http_error(response, secrets=secrets)
+                raise error(response)
     path = f"/uploads/{quote(upload_id, safe='')}"
     upload = _upload_record(call("POST", f"{path}/action", {"action": "complete"}))
     for _ in range(UPLOAD_POLLS):

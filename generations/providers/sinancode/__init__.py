@@ -33,13 +33,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
 from generations.providers.contract import (
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderRequest,
     ProviderUsage,
 )
 from generations.providers.errors import (
@@ -48,11 +45,10 @@ from generations.providers.errors import (
     Unavailable,
     unserved_request,
 )
-from generations.providers.http import map_transport_errors
+from generations.providers.inputs import ProviderRequest
 from generations.providers.job_wire import (
-    failed_job_error,
-    http_error,
-    json_call,
+    TASK_BALANCE_MARKS,
+    TASK_REFUSAL_MARKS,
     missing_images,
     poll_record,
     refuse_unsupported,
@@ -96,13 +92,14 @@ _PROBE_TASK_ID = "00000000-0000-0000-0000-000000000000"
 class SinanCodeAdapter(JobAdapter):
     kind = "sinancode"
     default_base_url: ClassVar[str] = "https://api.sinancode.com/v1"
+    refusal_marks = TASK_REFUSAL_MARKS
+    balance_marks = TASK_BALANCE_MARKS
     fetches_reference_links = REFERENCE_ROUTE.links_only
 
     # --- job contract --------------------------------------------------------------------
     def submit(self, request: ProviderRequest) -> ProviderJob:
         body = self.request_body(request)
-        with self._client() as client:
-            reply = self._call(client, "POST", GENERATE_PATH, body)
+        reply = self.call_json("POST", f"{self.base_url}{GENERATE_PATH}", body)
         with accepted_call():
             task_id = reply.get("task_id")
             if not isinstance(task_id, str) or not task_id:
@@ -117,13 +114,14 @@ class SinanCodeAdapter(JobAdapter):
         )
 
     def poll(self, job: ProviderJob) -> JobStatus:
-        with accepted_call(), self._client() as client:
-            record = poll_record(lambda: self._call(client, "GET", _task_path(job.job_id)))
+        url = f"{self.base_url}{_task_path(job.job_id)}"
+        with accepted_call():
+            record = poll_record(lambda: self.call_json("GET", url))
             if isinstance(record, JobStatus):
                 return record
             status = str(record.get("status") or "")
             if status == "failed":
-                raise failed_job_error("SinanCode", record, job_id=job.job_id, secrets=self.secrets)
+                raise self.failed_job_error("SinanCode", record, job_id=job.job_id)
             if status in _CANCELED:
                 raise Unavailable(
                     message=f"SinanCode task {job.job_id} was canceled", before_accepted=False
@@ -136,11 +134,10 @@ class SinanCodeAdapter(JobAdapter):
         """A no-op: SinanCode documents no way to stop a task (providers.md §5)."""
 
     def check(self) -> str:
-        with self._client() as client, map_transport_errors(secrets=self.secrets):
-            response = client.get(f"{self.base_url}{_task_path(_PROBE_TASK_ID)}")
+        response = self.exchange("GET", f"{self.base_url}{_task_path(_PROBE_TASK_ID)}")
         if response.status_code in (200, 404):
             return "SinanCode accepted the token"
-        raise http_error(response, secrets=self.secrets)
+        raise self.error_from_reply(response)
 
     # --- request -------------------------------------------------------------------------
     def request_body(self, request: ProviderRequest) -> dict[str, Any]:
@@ -172,15 +169,6 @@ class SinanCodeAdapter(JobAdapter):
         if request.references:
             body["images"] = [deliver_reference(ref, REFERENCE_ROUTE) for ref in request.references]
         return body
-
-    # --- calls ---------------------------------------------------------------------------
-    def _client(self) -> httpx.Client:
-        return self.http_client(headers={**self.auth_headers(), "Accept": "application/json"})
-
-    def _call(
-        self, client: httpx.Client, method: str, path: str, body: Mapping[str, Any] | None = None
-    ) -> Mapping[str, Any]:
-        return json_call(self, client, method, f"{self.base_url}{path}", body)
 
     # --- replies -------------------------------------------------------------------------
     def _finished(self, record: Mapping[str, Any], job: ProviderJob) -> JobStatus:

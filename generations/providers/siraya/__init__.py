@@ -31,9 +31,8 @@ executor's (`providers/calls.py`); the helpers shared with other adapters are in
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import httpx
@@ -41,53 +40,32 @@ import httpx
 from generations.providers.calls import (
     CallAdapter,
     HttpCall,
-    ImageLink,
     ReplyItem,
     ReplyReader,
     WholeReply,
 )
-from generations.providers.contract import (
-    ProviderImage,
-    ProviderImageFailure,
-    ProviderRequest,
-    ProviderUsage,
-)
-from generations.providers.errors import (
-    BadRequest,
-    BadResponse,
-    ContentRefused,
-    ProviderError,
-    QuotaError,
-)
-from generations.providers.http import (
-    error_from_response,
-    redact,
-    request_id_from,
-)
+from generations.providers.contract import ProviderImageFailure, ProviderUsage
+from generations.providers.errors import BadRequest, ProviderError
+from generations.providers.http import request_id_from
+from generations.providers.inputs import ProviderRequest
 from generations.providers.registry import register_adapter
+from generations.providers.replies import (
+    describe,
+    image_entries,
+    image_failure_by_marks,
+    reply_error,
+    reply_error_fields,
+)
 from generations.providers.wire import (
     ReferenceRoute,
     accepted_call,
     deliver_reference,
-    image_facts,
     provider_model_id,
-    reference_wire_value,
     reply_json_object,
     wants_watermark,
 )
 
-__all__ = [
-    "SIRAYA_MODELS",
-    "SIRAYA_SIZE_TABLE",
-    "SirayaAdapter",
-    "accepted_call",
-    "image_facts",
-    "provider_model_id",
-    "reference_wire_value",
-    "reply_json_object",
-    "siraya_size",
-    "wants_watermark",
-]
+__all__ = ["SIRAYA_MODELS", "SIRAYA_SIZE_TABLE", "SirayaAdapter", "siraya_size"]
 
 DEFAULT_BASE_URL = "https://llm.siraya.ai"
 GENERATIONS_PATH = "/v1/images/generations"
@@ -226,13 +204,13 @@ class SirayaAdapter(CallAdapter):
     def _reply_items(self, response: httpx.Response, *, model_id: str) -> list[ReplyItem]:
         request_id = request_id_from(response)
         reply = reply_json_object(response, secrets=self.secrets)
-        data = reply.get("data")
-        if not isinstance(data, list) or not data:
-            raise BadResponse(message="Siraya's reply has no images", request_id=request_id)
-        items = [
-            self._entry_outcome(entry, index=index, request_id=request_id)
-            for index, entry in enumerate(data)
-        ]
+        # ASSUMPTION: a failed image is a relayed Ark per-image failure (`data[].error`).
+        items = image_entries(
+            reply.get("data"),
+            provider="Siraya",
+            failure=partial(image_failure_by_marks, marks=_REFUSAL_MARKS, secrets=self.secrets),
+            request_id=request_id,
+        )
         delivered = sum(not isinstance(item, ProviderImageFailure) for item in items)
         usage = reply.get("usage")
         return [
@@ -247,57 +225,19 @@ class SirayaAdapter(CallAdapter):
             ),
         ]
 
-    def _entry_outcome(
-        self, entry: object, *, index: int, request_id: str | None
-    ) -> ProviderImage | ProviderImageFailure | ImageLink:
-        if not isinstance(entry, Mapping):
-            raise BadResponse(message="an image entry is not an object", request_id=request_id)
-        url: str | None = None
-        encoded, link, failure = entry.get("b64_json"), entry.get("url"), entry.get("error")
-        if isinstance(encoded, str) and encoded:
-            try:
-                content = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise BadResponse(message="b64_json is not base64", request_id=request_id) from exc
-        elif isinstance(link, str) and link:
-            return ImageLink(index, link)  # the call executor downloads it
-        elif isinstance(failure, Mapping):
-            # ASSUMPTION: a relayed Ark per-image failure (`data[].error`), not in §6.
-            code, message = str(failure.get("code") or ""), str(failure.get("message") or "")
-            refused = _marked(code, _REFUSAL_MARKS)
-            return ProviderImageFailure(
-                index=index,
-                code=ContentRefused.code if refused else ProviderError.code,
-                message=redact(f"{code}: {message}" if code else message, self.secrets),
-            )
-        else:
-            raise BadResponse(
-                message="an image entry has no b64_json or url", request_id=request_id
-            )
-        width, height, mime = image_facts(content, request_id=request_id)
-        return ProviderImage(
-            index=index, content=content, url=url, width=width, height=height, mime=mime
-        )
-
     def _error_from(self, response: httpx.Response, *, model_id: str) -> ProviderError:
-        code, message = _openai_error(response)
-        status = response.status_code
-        text = f"{code}: {message}" if code else message
-        fields: dict[str, Any] = {
-            "message": redact(text, self.secrets),
-            "http_status": status,
-            "provider_code": code or None,
-            "request_id": request_id_from(response),
-        }
-        if status == 400 and _marked(text, _REFUSAL_MARKS):
-            return ContentRefused(**fields)
-        if status == 403 and _marked(text, _BALANCE_MARKS):
-            return QuotaError(**fields)
-        if status == 404:
-            text = f"model {model_id} is not available on this Siraya account: {text}"
-        # Everything else by status: 401/403 auth, 402 quota, 429 with Retry-After, 5xx, ...
-        return error_from_response(
-            response, message=text, provider_code=code or None, secrets=self.secrets
+        # Refusals and empty accounts by the marks, everything else by status: 401/403 auth,
+        # 402 quota, 429 with Retry-After, 5xx, ...
+        message = ""
+        if response.status_code == 404:
+            text = describe(*reply_error_fields(response))
+            message = f"model {model_id} is not available on this Siraya account: {text}"
+        return reply_error(
+            response,
+            refusal_marks=_REFUSAL_MARKS,
+            balance_marks=_BALANCE_MARKS,
+            secrets=self.secrets,
+            message=message,
         )
 
 
@@ -327,29 +267,6 @@ def siraya_size(request: ProviderRequest) -> str:
         message=f"Siraya takes only the sizes in its table for {request.model}: "
         f"{', '.join(allowed)}{keyword}; {asked} is not one of them"
     )
-
-
-# --- small readers -----------------------------------------------------------------------
-
-
-def _openai_error(response: httpx.Response) -> tuple[str, str]:
-    """(code, message) from an OpenAI error envelope, or the start of whatever came instead."""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    error = payload.get("error") if isinstance(payload, Mapping) else None
-    if isinstance(error, Mapping):
-        code = str(error.get("code") or error.get("type") or "")
-        return code, str(error.get("message") or "no message")
-    if isinstance(error, str) and error:
-        return "", error
-    return "", f"HTTP {response.status_code}: {response.text[:200] or 'no body'}"
-
-
-def _marked(text: str, marks: tuple[str, ...]) -> bool:
-    lowered = text.lower()
-    return any(mark in lowered for mark in marks)
 
 
 def _pixels(size: str) -> int:
