@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from typing import ClassVar
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import ProviderOutcome
+from generations.providers.contract import ProviderImageFailure, ProviderOutcome, ProviderUsage
 from generations.providers.errors import (
     AuthError,
     BadRequest,
@@ -180,6 +180,27 @@ class BaseAdapter(ABC):
             for chunk in response.iter_bytes():
                 image.add(chunk)
         return image.content
+
+    def usage(
+        self,
+        items: Iterable[object],
+        *,
+        billed: int | None = None,
+        output_tokens: int | None = None,
+        **facts: Any,
+    ) -> ProviderUsage:
+        """The call's usage, its last outcome: the images the provider made and bills
+        (``billed``; by default those among ``items`` that are not failures — delivered images
+        or links still to download), and this provider's ``facts`` under its kind."""
+        if billed is None:
+            billed = sum(
+                not isinstance(item, ProviderImageFailure | ProviderUsage) for item in items
+            )
+        return ProviderUsage(
+            generated_images=billed,
+            output_tokens=output_tokens,
+            raw={"provider": self.kind, **facts},
+        )
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -41,12 +41,10 @@ from generations.providers.base import BaseAdapter
 from generations.providers.calls import (
     CallAdapter,
     HttpCall,
-    ImageLink,
     ReplyItem,
     ReplyReader,
     WholeReply,
 )
-from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     AuthError,
     BadRequest,
@@ -233,15 +231,9 @@ class AceDataAdapter(BaseAdapter):
                 request_id=trace_id,
                 url_key="image_url",
             )
-        made = sum(isinstance(item, ImageLink) for item in items)
-        raw = {
-            "provider": self.kind,
-            "model": model_id,
-            "task_id": reply.get("task_id"),
-            "trace_id": trace_id,
-        }
-        # generated_images: what Ace made and bills, downloaded or not.
-        return [*items, ProviderUsage(generated_images=made, raw=raw)]
+        # What Ace made and bills: each image link, downloaded or not.
+        usage = self.usage(items, model=model_id, task_id=reply.get("task_id"), trace_id=trace_id)
+        return [*items, usage]
 
 
 class AceDataCallAdapter(AceDataAdapter, CallAdapter):

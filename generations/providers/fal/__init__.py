@@ -52,7 +52,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     BadRequest,
     BadResponse,
@@ -188,14 +187,12 @@ class FalAdapter(JobAdapter):
             )
         except ProviderError as error:
             return poll_failure(error, provider_status="COMPLETED")
-        usage = ProviderUsage(
-            generated_images=len(urls),  # what fal made and bills, fetched or not
-            raw={
-                "provider": self.kind,
-                "endpoint": job.state.get("endpoint", ""),
-                "request_id": job.job_id,
-                "seed": result.get("seed"),  # fal echoes the seed it used
-            },
+        usage = self.usage(
+            outcomes,
+            billed=len(urls),  # what fal made and bills, fetched or not
+            endpoint=job.state.get("endpoint", ""),
+            request_id=job.job_id,
+            seed=result.get("seed"),  # fal echoes the seed it used
         )
         return JobStatus(done=True, outcomes=(*outcomes, usage), provider_status="COMPLETED")
 

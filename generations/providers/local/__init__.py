@@ -42,7 +42,6 @@ from generations.providers.contract import (
     ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderUsage,
 )
 from generations.providers.errors import (
     AuthError,
@@ -104,11 +103,7 @@ class LocalAdapter(BaseAdapter):
                 provider_code="InputTextSensitiveContentDetected",
             )
         yield from outcomes
-        delivered = sum(isinstance(outcome, ProviderImage) for outcome in outcomes)
-        yield ProviderUsage(
-            generated_images=delivered,
-            raw={"provider": self.kind, "model": request.model, "latency_s": latency_s},
-        )
+        yield self.usage(outcomes, model=request.model, latency_s=latency_s)
 
     def _render_group(self, request: ProviderRequest) -> Iterator[ProviderOutcome]:
         if FAIL_HOOK in request.prompt or REFUSE_HOOK in request.prompt:

@@ -60,7 +60,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from generations.providers.contract import ProviderUsage
 from generations.providers.errors import (
     BadResponse,
     ContentRefused,
@@ -258,18 +257,17 @@ class ReplicateAdapter(JobAdapter):
         except ProviderError as error:
             return poll_failure(error, provider_status="succeeded")
         metrics = prediction.get("metrics")
-        raw: dict[str, Any] = {
-            "provider": self.kind,
+        facts: dict[str, Any] = {
             "model": job.state.get("model", ""),
             "prediction_id": job.job_id,
             "metrics": dict(metrics) if isinstance(metrics, Mapping) else {},
         }
         if job.state.get("version"):
-            raw["version"] = job.state["version"]
+            facts["version"] = job.state["version"]
         if "enhance_prompt" in job.state:
-            raw["enhance_prompt"] = bool(job.state["enhance_prompt"])
-        # generated_images: what Replicate made and bills, fetched or not.
-        usage = ProviderUsage(generated_images=len(urls), raw=raw)
+            facts["enhance_prompt"] = bool(job.state["enhance_prompt"])
+        # What Replicate made and bills, fetched or not.
+        usage = self.usage(images, billed=len(urls), **facts)
         return JobStatus(
             done=True,
             outcomes=(*images, usage),

@@ -50,10 +50,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from generations.providers.contract import (
-    ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderUsage,
 )
 from generations.providers.errors import (
     AuthError,
@@ -303,15 +301,15 @@ class ScenarioAdapter(JobAdapter):
         outcomes += missing_images(
             returned=len(urls), expected=int(job.state.get("max_images") or 1), provider="Scenario"
         )
-        delivered = sum(isinstance(outcome, ProviderImage) for outcome in outcomes)
-        raw = {
-            "provider": self.kind,
-            "model": job.state.get("model_id"),
-            "job_id": job.job_id,
-            "asset_ids": [str(asset_id) for asset_id in asset_ids],
-            "creative_units_cost": job.state.get("creative_units_cost"),
-        }
-        outcomes.append(ProviderUsage(generated_images=delivered, raw=raw))
+        outcomes.append(
+            self.usage(
+                outcomes,
+                model=job.state.get("model_id"),
+                job_id=job.job_id,
+                asset_ids=[str(asset_id) for asset_id in asset_ids],
+                creative_units_cost=job.state.get("creative_units_cost"),
+            )
+        )
         return JobStatus(
             done=True, outcomes=tuple(outcomes), provider_status="success", progress=1.0
         )

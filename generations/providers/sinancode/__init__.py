@@ -34,10 +34,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from generations.providers.contract import (
-    ProviderImage,
     ProviderImageFailure,
     ProviderOutcome,
-    ProviderUsage,
 )
 from generations.providers.errors import (
     BadRequest,
@@ -189,14 +187,14 @@ class SinanCodeAdapter(JobAdapter):
             expected=int(job.state.get("max_images") or 1),
             provider="SinanCode",
         )
-        delivered = sum(isinstance(outcome, ProviderImage) for outcome in outcomes)
-        raw = {
-            "provider": self.kind,
-            "version": job.state.get("version"),
-            "task_id": job.job_id,
-            "results": len(results),
-        }
-        outcomes.append(ProviderUsage(generated_images=delivered, raw=raw))
+        outcomes.append(
+            self.usage(
+                outcomes,
+                version=job.state.get("version"),
+                task_id=job.job_id,
+                results=len(results),
+            )
+        )
         return JobStatus(
             done=True, outcomes=tuple(outcomes), provider_status="completed", progress=1.0
         )

@@ -44,7 +44,6 @@ from generations.providers.calls import (
     ReplyReader,
     WholeReply,
 )
-from generations.providers.contract import ProviderImageFailure, ProviderUsage
 from generations.providers.errors import BadRequest, ProviderError
 from generations.providers.http import request_id_from
 from generations.providers.inputs import ProviderRequest
@@ -211,17 +210,11 @@ class SirayaAdapter(CallAdapter):
             failure=partial(image_failure_by_marks, marks=_REFUSAL_MARKS, secrets=self.secrets),
             request_id=request_id,
         )
-        delivered = sum(not isinstance(item, ProviderImageFailure) for item in items)
         usage = reply.get("usage")
         return [
             *items,
-            ProviderUsage(
-                generated_images=delivered,
-                raw={
-                    "provider": self.kind,
-                    "model": model_id,
-                    "usage": dict(usage) if isinstance(usage, Mapping) else {},
-                },
+            self.usage(
+                items, model=model_id, usage=dict(usage) if isinstance(usage, Mapping) else {}
             ),
         ]
 
