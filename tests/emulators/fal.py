@@ -45,10 +45,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Any
+from typing import Any, Unpack
 
 from tests.emulators.base import EmulatorRequest, EmulatorResponse, Fault, is_url
-from tests.emulators.job_emulator import Job, JobEmulator
+from tests.emulators.job_emulator import Job, JobEmulator, JobEmulatorOptions
 from tests.emulators.replicate import whole_in
 from tests.emulators.siraya import (
     gateway_unavailable,
@@ -104,20 +104,8 @@ QUEUE_STATUS = {"queued": "IN_QUEUE", "running": "IN_PROGRESS"}
 class FalEmulator(JobEmulator):
     name = "fal"
 
-    def __init__(
-        self,
-        *,
-        api_key: str = "test-key",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            latency_s=latency_s,
-            ready_after_polls=ready_after_polls,
-            job_seconds=job_seconds,
-        )
+    def __init__(self, **options: Unpack[JobEmulatorOptions]) -> None:
+        super().__init__(**options)
         requests = r"/(?P<root>[^/]+/[^/]+)/requests/(?P<id>[0-9a-f-]+)"
         # Before the submit route, which would take any POST path of three parts.
         self.route("POST", r"/storage/upload/initiate", self._storage_initiate)

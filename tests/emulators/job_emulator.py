@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from tests.emulators.base import Emulator, Fault
 
@@ -68,6 +68,15 @@ class Job:
 
 
 AnyJob = TypeVar("AnyJob", bound=Job)
+
+
+class JobEmulatorOptions(TypedDict, total=False):
+    """What every job emulator takes; a provider's own options come beside these."""
+
+    api_key: str
+    latency_s: float
+    ready_after_polls: int
+    job_seconds: float | None
 
 
 class JobEmulator(Emulator):

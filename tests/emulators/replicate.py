@@ -49,7 +49,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from generations.catalog_sizes import ARK_TIER_SIZES
 from tests.emulators.base import (
@@ -59,7 +59,7 @@ from tests.emulators.base import (
     data_uri_bytes,
     multipart_parts,
 )
-from tests.emulators.job_emulator import FINISHED, Job, JobEmulator
+from tests.emulators.job_emulator import FINISHED, Job, JobEmulator, JobEmulatorOptions
 from tests.emulators.siraya import (
     gateway_unavailable,
     is_image_reference,
@@ -138,18 +138,10 @@ class ReplicateEmulator(JobEmulator):
     def __init__(
         self,
         *,
-        api_key: str = "test-key",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
         username: str = "seedream-team",
+        **options: Unpack[JobEmulatorOptions],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            latency_s=latency_s,
-            ready_after_polls=ready_after_polls,
-            job_seconds=job_seconds,
-        )
+        super().__init__(**options)
         self.username = username
         self.route("POST", r"/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions", self._create)
         self.route("POST", r"/v1/predictions", self._create_version)

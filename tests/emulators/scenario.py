@@ -42,13 +42,21 @@ import io
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from PIL import Image
 
 from generations.catalog_sizes import ARK_TIER_SIZES, DREAMINA_TIER_SIZES
 from tests.emulators.base import EmulatorRequest, EmulatorResponse, Fault
-from tests.emulators.job_emulator import FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobEmulator
+from tests.emulators.job_emulator import (
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Job,
+    JobEmulator,
+    JobEmulatorOptions,
+)
 from tests.emulators.sinancode import fault_reply
 
 # Written out from seed 000 again, not imported from the adapter: the emulator is the witness.
@@ -114,20 +122,13 @@ class ScenarioEmulator(JobEmulator):
     def __init__(
         self,
         *,
-        api_key: str = "test-key:test-secret",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
         launch_id_field: str = "jobId",  # a docs copy shows `id` (§3.1)
         # "job": the reason at `job.error` instead; "both": a generic `job.error` besides it
         failure_field: str = "metadata",
+        **options: Unpack[JobEmulatorOptions],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            latency_s=latency_s,
-            ready_after_polls=ready_after_polls,
-            job_seconds=job_seconds,
-        )
+        options.setdefault("api_key", "test-key:test-secret")  # Scenario's key is KEY:SECRET
+        super().__init__(**options)
         self.launch_id_field = launch_id_field
         self.failure_field = failure_field
         self.assets: dict[str, dict[str, Any]] = {}

@@ -25,7 +25,7 @@ on the task. There is no cancel route: SinanCode documents none.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Unpack
 
 from tests.emulators.base import (
     EmulatorRequest,
@@ -34,7 +34,15 @@ from tests.emulators.base import (
     is_url,
     parse_size,
 )
-from tests.emulators.job_emulator import FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobEmulator
+from tests.emulators.job_emulator import (
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Job,
+    JobEmulator,
+    JobEmulatorOptions,
+)
 from tests.emulators.siraya import (
     bearer_token,
     gateway_unavailable,
@@ -81,18 +89,10 @@ class SinanCodeEmulator(JobEmulator):
     def __init__(
         self,
         *,
-        api_key: str = "test-key",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
         result_objects: bool = False,
+        **options: Unpack[JobEmulatorOptions],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            latency_s=latency_s,
-            ready_after_polls=ready_after_polls,
-            job_seconds=job_seconds,
-        )
+        super().__init__(**options)
         self.result_objects = result_objects
         self.route("POST", r"/v1/generate/vol/seedream", self._generate)
         self.route("GET", r"/v1/tasks/(?P<task>[A-Za-z0-9_-]+)", self._task)
