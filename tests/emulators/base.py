@@ -191,6 +191,12 @@ class Emulator:
             "GET", r"/files/(?P<file_id>[A-Za-z0-9_-]+)\.(?P<ext>jpeg|jpg|png)", self._serve_file
         )
 
+    @property
+    def api_url(self) -> str:
+        """The API's root as an account names it (its base URL); a provider under a path
+        (`/v1`, `/api/v3`) says so."""
+        return self.base_url
+
     # --- routing -------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append((method, re.compile(f"^{pattern}$"), handler))

@@ -151,6 +151,10 @@ class ReplicateEmulator(JobEmulator):
         self.route("POST", r"/v1/files", self._create_file)
         self.uploaded_files: dict[str, tuple[bytes, str]] = {}
 
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/v1"
+
     # --- routes --------------------------------------------------------------------------
     def _create_file(self, request: EmulatorRequest) -> EmulatorResponse:
         if not self._authorized(request):

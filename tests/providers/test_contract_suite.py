@@ -42,6 +42,7 @@ from tests.emulators.scenario import ScenarioEmulator
 from tests.emulators.sinancode import SinanCodeEmulator
 from tests.emulators.siraya import SirayaEmulator
 from tests.providers.support import Sleeps, images_of, pixels
+from tests.providers.support import make_request as standard_request
 
 
 @dataclass(frozen=True)
@@ -116,16 +117,7 @@ def make_adapter(
 
 
 def make_request(provider: Provider, **overrides: Any) -> ProviderRequest:
-    fields: dict[str, Any] = {
-        "model": provider.model,
-        "prompt": "a paper boat on a rainy street",
-        "size": "2K",
-        "aspect_ratio": "1:1",
-        "width": 2048,
-        "height": 2048,
-    }
-    fields.update(overrides)
-    return ProviderRequest(**fields)
+    return standard_request(**{"model": provider.model, **overrides})
 
 
 def generate(provider: Provider, emulator: Emulator, **overrides: Any) -> list[Any]:
@@ -155,7 +147,11 @@ def needs_groups(provider: Provider) -> None:
 def test_a_group_delivers_every_image_in_order(provider, emulator):
     needs_groups(provider)
     outcomes = generate(provider, emulator, max_images=3)
-    assert [image.index for image in images_of(outcomes)] == [0, 1, 2]
+    images = images_of(outcomes)
+    assert [image.index for image in images] == [0, 1, 2]
+    assert len({image.content for image in images}) == 3  # three images, not one thrice
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert outcomes[-1].generated_images == 3
 
 
 def test_a_partial_group_keeps_the_images_and_names_the_failure(provider, emulator):
@@ -164,9 +160,12 @@ def test_a_partial_group_keeps_the_images_and_names_the_failure(provider, emulat
     outcomes = generate(provider, emulator, max_images=3)
     delivered = images_of(outcomes)
     failed = [outcome for outcome in outcomes if isinstance(outcome, ProviderImageFailure)]
-    assert 1 <= len(delivered) < 3
-    assert len(delivered) + len(failed) == 3
+    # The emulators fail the last image of a group.
+    assert [image.index for image in delivered] == [0, 1]
+    assert [outcome.index for outcome in failed] == [2]
     assert all(isinstance(outcome.code, str) and outcome.code for outcome in failed)
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert outcomes[-1].generated_images == len(delivered)  # billed for what was delivered
 
 
 def test_a_content_refusal_is_content_refused(provider, emulator):
