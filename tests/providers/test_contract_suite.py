@@ -180,6 +180,7 @@ def test_a_refused_key_is_an_auth_error(provider, emulator):
     emulator.faults.add("auth")
     error = failure(provider, emulator)
     assert isinstance(error, AuthError)
+    assert error.failover_safe  # refused before any work: another account may serve
     assert "test-key" not in str(error)
 
 
@@ -220,11 +221,18 @@ def test_a_timeout_after_the_call_was_sent_does_not_fail_over(provider, emulator
     assert not caught.value.failover_safe
 
 
+def test_a_connection_dropped_after_sending_does_not_fail_over(provider, emulator):
+    emulator.faults.add("drop")
+    error = failure(provider, emulator)
+    assert isinstance(error, Unavailable)
+    assert not error.failover_safe  # the provider may have taken (and billed) the call
+
+
 def test_a_malformed_reply_is_a_bad_response(provider, emulator):
     emulator.faults.add("malformed")
     error = failure(provider, emulator)
-    assert isinstance(error, BadResponse | Unavailable)
-    assert not isinstance(error, ContentRefused | AuthError)
+    assert type(error) is BadResponse
+    assert not error.failover_safe  # the provider answered: it may have taken the call
 
 
 def test_a_failed_download_fails_the_image_not_the_call(provider, emulator):
@@ -232,7 +240,8 @@ def test_a_failed_download_fails_the_image_not_the_call(provider, emulator):
     outcomes = generate(provider, emulator)
     assert not images_of(outcomes)
     failed = [outcome for outcome in outcomes if isinstance(outcome, ProviderImageFailure)]
-    assert [outcome.index for outcome in failed] == [0]
+    assert [(outcome.index, outcome.code) for outcome in failed] == [(0, BadResponse.code)]
+    assert isinstance(outcomes[-1], ProviderUsage)  # the call itself ended well
 
 
 def test_cancel_reaches_the_provider(provider, emulator):

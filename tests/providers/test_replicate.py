@@ -4,6 +4,7 @@ import base64
 import json
 import threading
 import time
+from functools import partial
 from typing import Any
 
 import httpx
@@ -13,13 +14,10 @@ from generations.providers import (
     AccountConfig,
     AuthError,
     BadRequest,
-    BadResponse,
     ContentRefused,
     ProviderError,
     ProviderImage,
     ProviderImageFailure,
-    ProviderRequest,
-    ProviderTimeout,
     ProviderUsage,
     RateLimited,
     ReferenceInput,
@@ -30,9 +28,16 @@ from generations.providers.job_wire import same_origin_url, seconds_between
 from generations.providers.replicate import ReplicateAdapter, prediction_error
 from tests.emulators.base import render_test_image
 from tests.emulators.replicate import REFUSAL_TEXT, ReplicateEmulator
-from tests.providers.support import Sleeps, images_of, noisy_png, pixels
+from tests.providers import support
+from tests.providers.support import (
+    PROMPT,
+    Sleeps,
+    images_of,
+    make_request,
+    noisy_png,
+    pixels,
+)
 
-PROMPT = "a lighthouse at dawn, oil on canvas"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
 PNG_DATA_URI = "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode()
 REFERENCE_URL = "https://cdn.example/reference.jpg"
@@ -44,43 +49,9 @@ def emulator() -> ReplicateEmulator:
     return ReplicateEmulator()
 
 
-def make_adapter(
-    emulator: ReplicateEmulator, *, sleeps: Sleeps | None = None, **options: Any
-) -> ReplicateAdapter:
-    account = AccountConfig(
-        kind="replicate",
-        label="Replicate (test)",
-        base_url=f"{emulator.base_url}/v1",
-        api_key="test-key",
-        options=options,
-    )
-    adapter = build_adapter(account, transport=emulator.transport())
-    assert isinstance(adapter, ReplicateAdapter)
-    adapter.sleep = sleeps if sleeps is not None else Sleeps()  # type: ignore[method-assign]
-    return adapter
-
-
-def make_request(**overrides: Any) -> ProviderRequest:
-    fields: dict[str, Any] = {
-        "model": "seedream-4.0",
-        "prompt": PROMPT,
-        "size": "2K",
-        "aspect_ratio": "1:1",
-        "width": 2048,
-        "height": 2048,
-    }
-    fields.update(overrides)
-    return ProviderRequest(**fields)
-
-
-def run(emulator: ReplicateEmulator, request: ProviderRequest, **options: Any) -> list[Any]:
-    return list(make_adapter(emulator, **options).generate(request))
-
-
-def failure_of(emulator: ReplicateEmulator, request: ProviderRequest, **options: Any) -> Any:
-    with pytest.raises(ProviderError) as caught:
-        run(emulator, request, **options)
-    return caught.value
+make_adapter = partial(support.make_adapter, ReplicateAdapter)
+run = partial(support.generate_on, ReplicateAdapter)
+failure_of = partial(support.failure_on, ReplicateAdapter)
 
 
 # --- submit, poll, done ------------------------------------------------------------------
@@ -225,16 +196,6 @@ def test_a_failed_upload_stops_before_the_paid_create(emulator: ReplicateEmulato
 
     assert caught.value.failover_safe
     assert [call.path for call in emulator.requests] == ["/v1/files"]
-
-
-def test_a_group_yields_every_image_in_order(emulator: ReplicateEmulator) -> None:
-    outcomes = run(emulator, make_request(max_images=4))
-
-    images = images_of(outcomes)
-    assert [image.index for image in images] == [0, 1, 2, 3]
-    assert len({image.content for image in images}) == 4
-    assert isinstance(outcomes[-1], ProviderUsage)
-    assert outcomes[-1].generated_images == 4
 
 
 def test_generate_blocks_until_done_without_waiting_for_real() -> None:
@@ -411,72 +372,13 @@ def test_an_unknown_model_path_is_a_bad_request(emulator: ReplicateEmulator) -> 
 # --- faults ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("fault", "error_class", "failover_safe"),
-    [
-        ("rate_limit", RateLimited, True),
-        ("server_error", Unavailable, True),
-        ("unavailable", Unavailable, True),
-        ("drop", Unavailable, False),  # sent: Replicate may have created the prediction
-        ("hang", ProviderTimeout, False),
-        ("malformed", BadResponse, False),
-        ("auth", AuthError, True),
-    ],
-)
-def test_submit_faults_become_the_right_errors(
-    emulator: ReplicateEmulator,
-    fault: str,
-    error_class: type[ProviderError],
-    failover_safe: bool,
-) -> None:
-    emulator.faults.add(fault, seconds=4 if fault == "rate_limit" else 0)
+def test_a_rate_limit_carries_replicates_throttle_message(emulator: ReplicateEmulator) -> None:
+    emulator.faults.add("rate_limit", seconds=4)
 
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(RateLimited) as caught:
         make_adapter(emulator).submit(make_request())
 
-    assert type(caught.value) is error_class
-    assert caught.value.failover_safe is failover_safe
-    if isinstance(caught.value, RateLimited):
-        assert caught.value.retry_after == 4
-        assert "throttled" in caught.value.message
-
-
-@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "unavailable", "drop", "hang"])
-def test_a_poll_that_fails_in_passing_is_not_done_and_the_next_one_finishes(
-    emulator: ReplicateEmulator, fault: str
-) -> None:
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    adapter.poll(job)
-    emulator.faults.add(fault, path=PREDICTIONS)
-
-    failed = adapter.poll(job)
-    finished = adapter.poll(job)
-
-    assert (failed.done, failed.provider_status) == (False, f"poll failed: {_code(fault)}")
-    assert finished.done
-
-
-def _code(fault: str) -> str:
-    return {"rate_limit": "rate_limited", "hang": "provider_timeout"}.get(
-        fault, "provider_unavailable"
-    )
-
-
-@pytest.mark.parametrize(
-    ("fault", "error_class"), [("auth", AuthError), ("malformed", BadResponse)]
-)
-def test_other_poll_failures_raise_and_must_not_fail_over(
-    emulator: ReplicateEmulator, fault: str, error_class: type[ProviderError]
-) -> None:
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    emulator.faults.add(fault, path=PREDICTIONS)
-
-    with pytest.raises(error_class) as caught:
-        adapter.poll(job)
-
-    assert caught.value.failover_safe is False  # the prediction exists and may be billed
+    assert "throttled" in caught.value.message
 
 
 def test_a_refused_prediction_is_content_refused(emulator: ReplicateEmulator) -> None:
@@ -485,32 +387,6 @@ def test_a_refused_prediction_is_content_refused(emulator: ReplicateEmulator) ->
     assert type(error) is ContentRefused
     assert error.failover_safe is False
     assert "E005" in error.message
-
-
-def test_a_prediction_that_fails_after_running_raises_unavailable(
-    emulator: ReplicateEmulator,
-) -> None:
-    emulator.faults.add("fail_after_run")
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-
-    running = adapter.poll(job)
-    with pytest.raises(Unavailable) as caught:
-        adapter.poll(job)
-
-    assert running.provider_status == "processing"
-    assert caught.value.failover_safe is False  # it ran: Replicate may have billed it
-    assert caught.value.request_id == job.job_id
-
-
-def test_a_stuck_prediction_stays_not_done(emulator: ReplicateEmulator) -> None:
-    emulator.faults.add("stuck")
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-
-    statuses = [adapter.poll(job) for _ in range(6)]
-
-    assert {(status.done, status.provider_status) for status in statuses} == {(False, "starting")}
 
 
 def test_a_short_group_reports_the_missing_image(emulator: ReplicateEmulator) -> None:
@@ -527,38 +403,6 @@ def test_a_short_group_reports_the_missing_image(emulator: ReplicateEmulator) ->
     assert (outcomes[2].index, outcomes[2].code) == (2, "provider_error")
     assert "2 of the 3" in outcomes[2].message
     assert outcomes[-1].generated_images == 2
-
-
-def test_expired_links_fail_each_image_not_the_job(emulator: ReplicateEmulator) -> None:
-    emulator.faults.add("expired_url")
-    sleeps = Sleeps()
-
-    outcomes = run(emulator, make_request(max_images=2), sleeps=sleeps)
-
-    failures = outcomes[:2]
-    assert all(isinstance(failure, ProviderImageFailure) for failure in failures)
-    assert [failure.code for failure in failures] == ["bad_response"] * 2
-    assert outcomes[-1].generated_images == 2  # made and billed, though gone
-    assert sleeps.count(0.5) == 1 + 2  # generate's first interval, then one retry per image
-
-
-def test_a_flaky_download_is_retried_once(emulator: ReplicateEmulator) -> None:
-    emulator.faults.add("flaky_download")
-    sleeps = Sleeps()
-    adapter = make_adapter(emulator, sleeps=sleeps)
-    job = adapter.submit(make_request(max_images=2))
-    adapter.poll(job)
-
-    finished = adapter.poll(job)
-
-    assert [pixels(image) for image in images_of(finished.outcomes)] == [(2048, 2048)] * 2
-    assert sleeps == [0.5, 0.5]
-
-
-def test_latency_only_delays(emulator: ReplicateEmulator) -> None:
-    emulator.faults.add("latency", seconds=0.01)
-
-    assert len(images_of(run(emulator, make_request()))) == 1
 
 
 # --- cancel ------------------------------------------------------------------------------
