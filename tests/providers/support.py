@@ -41,11 +41,12 @@ def make_adapter(
     api_key: str = "test-key",
     sleeps: "Sleeps | None" = None,
     transport: httpx.BaseTransport | None = None,
+    in_process: bool = True,
     **options: Any,
 ) -> AdapterClass:
-    """An `adapter_class` adapter for an account on `emulator` (in-process unless another
-    `transport` is given). A job adapter's pauses go to `sleeps` (or a fresh `Sleeps`): recorded,
-    never slept."""
+    """An `adapter_class` adapter for an account on `emulator`: in-process unless another
+    `transport` is given, or over the socket the emulator serves on with `in_process=False`.
+    A job adapter's pauses go to `sleeps` (or a fresh `Sleeps`): recorded, never slept."""
     account = AccountConfig(
         kind=adapter_class.kind,
         label=f"{adapter_class.kind} (test)",
@@ -53,7 +54,9 @@ def make_adapter(
         api_key=api_key,
         options=options,
     )
-    adapter = build_adapter(account, transport=transport or emulator.transport())
+    if in_process and transport is None:
+        transport = emulator.transport()
+    adapter = build_adapter(account, transport=transport)
     assert isinstance(adapter, adapter_class)
     if isinstance(adapter, JobAdapter):
         # Job adapters make `sleep` an attribute so that tests can record it.

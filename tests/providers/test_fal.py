@@ -2,8 +2,6 @@
 
 import base64
 import json
-import threading
-import time
 from functools import partial
 from typing import Any
 
@@ -29,7 +27,6 @@ from tests.emulators.fal import FalEmulator
 from tests.providers import support
 from tests.providers.support import (
     PROMPT,
-    Sleeps,
     images_of,
     make_request,
     pixels,
@@ -164,16 +161,6 @@ def test_a_failed_storage_upload_stops_before_the_queue_submit(emulator: FalEmul
 
     assert caught.value.failover_safe
     assert [call.path for call in emulator.requests] == ["/storage/upload/initiate"]
-
-
-def test_generate_blocks_until_done_without_waiting_for_real() -> None:
-    emulator = FalEmulator(ready_after_polls=2)
-    sleeps = Sleeps()
-
-    outcomes = list(make_adapter(emulator, sleeps=sleeps).generate(make_request()))
-
-    assert len(images_of(outcomes)) == 1
-    assert sleeps == [0.5, 0.75]
 
 
 # --- the exact outgoing body -------------------------------------------------------------
@@ -410,46 +397,3 @@ def test_default_base_url() -> None:
 
 
 # --- a real socket -----------------------------------------------------------------------
-
-
-def loopback_adapter(base_url: str) -> FalAdapter:
-    account = AccountConfig(kind="fal", label="fal", base_url=base_url, api_key="test-key")
-    adapter = build_adapter(account)
-    assert isinstance(adapter, FalAdapter)
-    return adapter
-
-
-def test_over_a_loopback_port() -> None:
-    emulator = FalEmulator()
-    with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url)
-        adapter.sleep = Sleeps()  # type: ignore[method-assign]
-        outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert [image.index for image in images_of(outcomes)] == [0, 1]
-    assert all(image.url.startswith(base_url) for image in images_of(outcomes))
-
-
-def test_jobs_that_take_wall_time_finish_concurrently_over_a_loopback_port() -> None:
-    emulator = FalEmulator(job_seconds=0.5)
-    results: list[bool] = []
-    request = make_request(size="1K", width=1024, height=1024)
-    with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url)
-        jobs, early = [], []
-        for _ in range(8):
-            jobs.append(adapter.submit(request))
-            early.append(adapter.poll(jobs[-1]).provider_status)
-        time.sleep(0.55)  # the last job is due by now
-
-        def finish(job: Any) -> None:
-            results.append(adapter.poll(job).done)
-
-        threads = [threading.Thread(target=finish, args=(job,)) for job in jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    assert early == ["IN_PROGRESS"] * 8
-    assert results == [True] * 8

@@ -7,6 +7,8 @@ that are flaky or gone) end the same way whichever provider ran it. A row names 
 provider words differently: where its polls go and what its statuses read.
 """
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,6 +53,7 @@ class JobProvider:
     # A poll answered with a body that is not JSON: retried at the next poll (None), or raised.
     malformed_poll: type[ProviderError] | None
     api_key: str = "test-key"
+    cancels: bool = True  # it documents a cancel, which the adapter uses at its deadline
 
 
 JOB_PROVIDERS = [
@@ -101,6 +104,7 @@ JOB_PROVIDERS = [
         running="processing",
         passing_poll_failure="retrying",
         run_failure=("The upstream generation failed", "generation_failed", None, False),
+        cancels=False,  # SinanCode documents no cancel
         billed_when_links_expire=0,
         malformed_poll=None,
     ),
@@ -301,3 +305,77 @@ def test_canceling_a_finished_job_is_quiet(provider: JobProvider, emulator: JobE
     adapter.cancel(job)  # nothing left to stop: no error
 
     assert emulator.jobs[job.job_id].phase == "succeeded"
+
+
+# --- the blocking generate -----------------------------------------------------------------
+
+
+def test_blocking_generate_pauses_with_the_adapters_sleep(provider: JobProvider) -> None:
+    emulator = provider.emulator(ready_after_polls=2)
+    sleeps = Sleeps()
+
+    outcomes = list(
+        adapter_for(provider, emulator, sleeps=sleeps).generate(make_request(max_images=2))
+    )
+
+    assert [image.index for image in images_of(outcomes)] == [0, 1]
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert sleeps == [0.5, 0.75]  # JobAdapter.generate's back-off, recorded, not slept
+
+
+def test_blocking_generate_gives_up_on_a_stuck_job_at_its_deadline(
+    provider: JobProvider, emulator: JobEmulator
+) -> None:
+    adapter = adapter_for(provider, emulator)
+    adapter.blocking_deadline_s = 0.0  # type: ignore[misc]
+    emulator.faults.add("stuck")
+
+    with pytest.raises(ProviderTimeout) as caught:
+        list(adapter.generate(make_request()))
+
+    assert caught.value.failover_safe is False  # the job was taken
+    (job,) = emulator.jobs.values()
+    assert job.phase == ("canceled" if provider.cancels else "queued")
+
+
+# --- over a loopback port ------------------------------------------------------------------
+
+
+def test_over_a_loopback_port_a_group_comes_from_the_served_files(provider: JobProvider) -> None:
+    emulator = provider.emulator()
+    with emulator.serve() as base_url:
+        adapter = make_adapter(
+            provider.adapter, emulator, api_key=provider.api_key, in_process=False
+        )
+        outcomes = list(adapter.generate(make_request(max_images=2)))
+
+    images = images_of(outcomes)
+    assert [image.index for image in images] == [0, 1]
+    assert all((image.url or "").startswith(base_url) for image in images)
+    assert all(pixels(image) == (2048, 2048) for image in images)
+
+
+def test_timed_jobs_finish_concurrently_over_a_loopback_port(provider: JobProvider) -> None:
+    emulator = provider.emulator(job_seconds=0.5)
+    finished: list[bool] = []
+    request = make_request(size="1K", width=1024, height=1024)
+    with emulator.serve():
+        adapter = make_adapter(
+            provider.adapter, emulator, api_key=provider.api_key, in_process=False
+        )
+        jobs = [adapter.submit(request) for _ in range(8)]
+        early = [adapter.poll(job).provider_status for job in jobs]
+        time.sleep(0.55)  # the last job is due by now
+
+        def finish(job: ProviderJob) -> None:
+            finished.append(adapter.poll(job).done)
+
+        threads = [threading.Thread(target=finish, args=(job,)) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert early == [provider.running] * 8
+    assert finished == [True] * 8
+    assert len(emulator.files) == 8

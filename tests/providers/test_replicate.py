@@ -2,7 +2,6 @@
 
 import base64
 import json
-import threading
 import time
 from functools import partial
 from typing import Any
@@ -31,7 +30,6 @@ from tests.emulators.replicate import REFUSAL_TEXT, ReplicateEmulator
 from tests.providers import support
 from tests.providers.support import (
     PROMPT,
-    Sleeps,
     images_of,
     make_request,
     noisy_png,
@@ -196,16 +194,6 @@ def test_a_failed_upload_stops_before_the_paid_create(emulator: ReplicateEmulato
 
     assert caught.value.failover_safe
     assert [call.path for call in emulator.requests] == ["/v1/files"]
-
-
-def test_generate_blocks_until_done_without_waiting_for_real() -> None:
-    emulator = ReplicateEmulator(ready_after_polls=2)
-    sleeps = Sleeps()
-
-    outcomes = list(make_adapter(emulator, sleeps=sleeps).generate(make_request()))
-
-    assert len(images_of(outcomes)) == 1
-    assert sleeps == [0.5, 0.75]  # JobAdapter.generate's back-off, replaced by the test
 
 
 # --- the exact outgoing body -------------------------------------------------------------
@@ -485,52 +473,6 @@ def test_default_base_url() -> None:
 
 
 # --- a real socket -----------------------------------------------------------------------
-
-
-def loopback_adapter(base_url: str, **options: Any) -> ReplicateAdapter:
-    account = AccountConfig(
-        kind="replicate", label="R", base_url=f"{base_url}/v1", api_key="test-key", options=options
-    )
-    adapter = build_adapter(account)
-    assert isinstance(adapter, ReplicateAdapter)
-    return adapter
-
-
-def test_over_a_loopback_port() -> None:
-    emulator = ReplicateEmulator()
-    with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url)
-        adapter.sleep = Sleeps()  # type: ignore[method-assign]
-        outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert [image.index for image in images_of(outcomes)] == [0, 1]
-    assert all((image.url or "").startswith(base_url) for image in images_of(outcomes))
-
-
-def test_jobs_that_take_wall_time_finish_concurrently_over_a_loopback_port() -> None:
-    emulator = ReplicateEmulator(job_seconds=0.5)
-    results: list[bool] = []
-    request = make_request(size="1K", width=1024, height=1024)
-    with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url, prefer_wait_s=0)  # every job is polled
-        jobs, early = [], []
-        for _ in range(8):
-            jobs.append(adapter.submit(request))
-            early.append(adapter.poll(jobs[-1]).done)
-        time.sleep(0.55)  # the last job is due by now
-
-        def finish(job: Any) -> None:
-            results.append(adapter.poll(job).done)
-
-        threads = [threading.Thread(target=finish, args=(job,)) for job in jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    assert early == [False] * 8
-    assert results == [True] * 8
-    assert len(emulator.files) == 8
 
 
 def test_prompt_enhancement_is_off_unless_the_account_turns_it_on(

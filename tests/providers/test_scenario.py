@@ -17,7 +17,6 @@ from generations.providers import (
     ProviderError,
     ProviderImage,
     ProviderJob,
-    ProviderTimeout,
     ProviderUsage,
     QuotaError,
     ReferenceInput,
@@ -510,30 +509,6 @@ def test_check_proves_the_key(emulator: ScenarioEmulator) -> None:
     wrong = make_adapter(emulator, api_key="test-key:nope")
     with pytest.raises(AuthError):
         wrong.check()
-
-
-def test_blocking_generate_polls_with_the_adapters_sleep(emulator: ScenarioEmulator) -> None:
-    sleeps = Sleeps()
-    adapter = make_adapter(emulator, sleeps=sleeps)
-
-    outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert [image.index for image in images_of(outcomes)] == [0, 1]
-    assert isinstance(outcomes[-1], ProviderUsage)
-    assert sleeps == [0.5]
-
-
-def test_blocking_generate_cancels_a_stuck_job_at_the_deadline(
-    emulator: ScenarioEmulator,
-) -> None:
-    adapter = make_adapter(emulator)
-    adapter.blocking_deadline_s = 0.0  # type: ignore[misc]
-    emulator.faults.add("stuck")
-
-    with pytest.raises(ProviderTimeout):
-        list(adapter.generate(make_request()))
-
-    assert emulator.jobs["job_0001"].phase == "canceled"
 
 
 @pytest.mark.parametrize(

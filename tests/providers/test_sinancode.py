@@ -8,17 +8,14 @@ import httpx
 import pytest
 
 from generations.providers import (
-    AccountConfig,
     AuthError,
     BadRequest,
     ContentRefused,
     JobStatus,
     ProviderImage,
     ProviderJob,
-    ProviderTimeout,
     ProviderUsage,
     ReferenceInput,
-    build_adapter,
 )
 from generations.providers.sinancode import SinanCodeAdapter
 from tests.emulators.base import render_test_image
@@ -26,7 +23,6 @@ from tests.emulators.sinancode import SinanCodeEmulator
 from tests.providers import support
 from tests.providers.support import (
     PROMPT,
-    Sleeps,
     StoredReferences,
     images_of,
     make_request,
@@ -308,28 +304,6 @@ def test_check_proves_the_token(emulator: SinanCodeEmulator) -> None:
         wrong.check()
 
 
-def test_blocking_generate_polls_with_the_adapters_sleep(emulator: SinanCodeEmulator) -> None:
-    sleeps = Sleeps()
-    adapter = make_adapter(emulator, sleeps=sleeps)
-
-    outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert [image.index for image in images_of(outcomes)] == [0, 1]
-    assert isinstance(outcomes[-1], ProviderUsage)
-    assert sleeps == [0.5]
-
-
-def test_blocking_generate_gives_up_on_a_stuck_task(emulator: SinanCodeEmulator) -> None:
-    adapter = make_adapter(emulator)
-    adapter.blocking_deadline_s = 0.0  # type: ignore[misc]
-    emulator.faults.add("stuck")
-
-    with pytest.raises(ProviderTimeout) as caught:
-        list(adapter.generate(make_request()))
-
-    assert caught.value.failover_safe is False
-
-
 EMULATOR_REFUSALS = {
     "unknown field": {"seed": 1},
     "4.0 has no 3K": {"size": "3K"},
@@ -357,21 +331,3 @@ def test_the_emulator_refuses_what_sinancode_refuses(
     assert response.status_code == 400
     assert set(response.json()) == {"error_code", "error_msg"}
     assert emulator.jobs == {}
-
-
-def test_over_a_loopback_port_with_a_timed_task() -> None:
-    emulator = SinanCodeEmulator(job_seconds=0.3)
-    with emulator.serve() as base_url:
-        account = AccountConfig(
-            kind="sinancode", label="SinanCode", base_url=emulator.api_url, api_key="test-key"
-        )
-        adapter = build_adapter(account)
-        assert isinstance(adapter, SinanCodeAdapter)
-        first = adapter.poll(adapter.submit(make_request()))
-        outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert first == JobStatus(done=False, provider_status="processing")
-    images = images_of(outcomes)
-    assert [image.index for image in images] == [0, 1]
-    assert all(image.url and image.url.startswith(base_url) for image in images)
-    assert all(pixels(image) == (2048, 2048) for image in images)
