@@ -12,6 +12,7 @@ from PIL import Image
 
 from generations.providers import (
     AccountConfig,
+    BadRequest,
     BaseAdapter,
     JobAdapter,
     ProviderError,
@@ -105,6 +106,16 @@ def failure_on(
     with pytest.raises(ProviderError) as caught:
         generate_on(adapter_class, emulator, request, **account)
     return caught.value
+
+
+def refusal_before_any_call(
+    adapter_class: type[BaseAdapter], emulator: Emulator, request: ProviderRequest, **account: Any
+) -> BadRequest:
+    """The BadRequest `generate` raises for what the provider cannot do, having sent nothing."""
+    error = failure_on(adapter_class, emulator, request, **account)
+    assert type(error) is BadRequest
+    assert emulator.requests == []
+    return error
 
 
 def posted_bodies(emulator: Emulator, path_part: str = "") -> list[Any]:

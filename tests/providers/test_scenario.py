@@ -49,6 +49,7 @@ def emulator() -> ScenarioEmulator:
 
 
 make_adapter = partial(support.make_adapter, ScenarioAdapter, api_key=KEY)
+refused = partial(support.refusal_before_any_call, ScenarioAdapter, api_key=KEY)
 
 
 # --- the job cycle -----------------------------------------------------------------------
@@ -409,12 +410,7 @@ REFUSED = {
 def test_what_scenario_cannot_do_is_refused_before_any_call(
     emulator: ScenarioEmulator, overrides: dict[str, Any]
 ) -> None:
-    adapter = make_adapter(emulator)
-
-    with pytest.raises(BadRequest):
-        adapter.submit(make_request(**overrides))
-
-    assert emulator.requests == []
+    refused(emulator, make_request(**overrides))
 
 
 @pytest.mark.parametrize("api_key", ["no-colon", ":secret-only", "key-only:"])

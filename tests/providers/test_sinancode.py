@@ -44,6 +44,7 @@ def emulator() -> SinanCodeEmulator:
 
 
 make_adapter = partial(support.make_adapter, SinanCodeAdapter)
+refused = partial(support.refusal_before_any_call, SinanCodeAdapter)
 
 
 # --- the task cycle ------------------------------------------------------------------------
@@ -251,12 +252,7 @@ REFUSED = {
 def test_what_sinancode_cannot_do_is_refused_before_any_call(
     emulator: SinanCodeEmulator, overrides: dict[str, Any]
 ) -> None:
-    adapter = make_adapter(emulator)
-
-    with pytest.raises(BadRequest):
-        adapter.submit(make_request(**overrides))
-
-    assert emulator.requests == []
+    refused(emulator, make_request(**overrides))
 
 
 def test_a_missing_token_fails_before_any_call(emulator: SinanCodeEmulator) -> None:
