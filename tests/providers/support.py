@@ -10,6 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from generations.catalog import GenerationSpec, validate_spec
 from generations.providers import (
     AccountConfig,
     BadRequest,
@@ -77,6 +78,21 @@ def make_request(**overrides: Any) -> ProviderRequest:
     }
     fields.update(overrides)
     return ProviderRequest(**fields)
+
+
+def catalog_request(spec: GenerationSpec, **overrides: Any) -> ProviderRequest:
+    """The provider request a generation of `spec` sends, resolved by the catalog as a
+    generation is (`overrides` add what the spec does not carry, such as references)."""
+    resolved = validate_spec(spec)
+    return ProviderRequest(
+        model=resolved.model,
+        prompt=resolved.prompt,
+        size=resolved.size,
+        aspect_ratio=resolved.aspect_ratio,
+        width=resolved.width,
+        height=resolved.height,
+        **overrides,
+    )
 
 
 def run_job(
