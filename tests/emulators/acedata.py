@@ -24,18 +24,17 @@ partly. Faults queued with `path="/seedream/tasks"` hit polls.
 
 from __future__ import annotations
 
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tests.emulators.base import (
-    Emulator,
     EmulatorRequest,
     EmulatorResponse,
     Fault,
     parse_size,
 )
+from tests.emulators.job_emulator import FAILED, SUCCEEDED, Job, JobEmulator
 from tests.emulators.siraya import (
     bearer_token,
     gateway_unavailable,
@@ -121,19 +120,16 @@ MODELS: dict[str, ModelRules] = {
 MODELS["doubao-seedream-5-0-lite-260128"] = MODELS["doubao-seedream-5-0-260128"]  # guide alias
 
 
-@dataclass
-class AceTask:
-    id: str
-    request: dict[str, Any]
-    fault_kind: str  # an outcome fault met when the task was created, or ""
-    created_at: float = field(default_factory=time.time)
-    polls: int = 0
-    response: dict[str, Any] | None = None
-    finished_at: float | None = None
+@dataclass(kw_only=True)
+class AceTask(Job):
+    response: dict[str, Any] | None = None  # the generation's reply, once the task has finished
 
 
-class AceDataEmulator(Emulator):
+class AceDataEmulator(JobEmulator):
+    """Ace's async tasks are jobs: the outcome faults ride on them and land in `response`."""
+
     name = "acedata"
+    job_faults = frozenset({"refuse", "fail_after_run", "partial", "expired_url"})
 
     def __init__(
         self,
@@ -143,11 +139,14 @@ class AceDataEmulator(Emulator):
         task_ready_after_polls: int = 1,
         out_of_balance: bool = False,
     ) -> None:
-        super().__init__(api_key=api_key, latency_s=latency_s)
+        # A task finishes on poll number `task_ready_after_polls`: after that many less one.
+        super().__init__(
+            api_key=api_key,
+            latency_s=latency_s,
+            ready_after_polls=max(task_ready_after_polls - 1, 0),
+        )
         self.task_ready_after_polls = task_ready_after_polls
         self.out_of_balance = out_of_balance
-        self.tasks: dict[str, AceTask] = {}
-        self._made = 0  # varies the colour of each image, so tests can tell them apart
         self.route("POST", r"/seedream/images", self._images)
         self.route("POST", r"/seedream/tasks", self._tasks)
 
@@ -171,8 +170,9 @@ class AceDataEmulator(Emulator):
             return _error(400, "bad_request", problem)
         fault_kind = fault.kind if fault is not None else ""
         if body.get("async") and fault_kind != "server_error":
-            task = AceTask(id=str(uuid.uuid4()), request=body, fault_kind=fault_kind)
-            self.tasks[task.id] = task
+            task = self.add_job(
+                AceTask(id=str(uuid.uuid4()), params=body, fault=self.job_fault(fault))
+            )
             return EmulatorResponse.json(200, {"task_id": task.id})
         status, payload = self._outcome(body, fault_kind, task_id=str(uuid.uuid4()))
         return EmulatorResponse.json(status, payload)
@@ -194,8 +194,7 @@ class AceDataEmulator(Emulator):
             count = options.get("max_images", MAX_GROUP_IMAGES)
         data: list[dict[str, Any]] = []
         for _ in range(count):
-            self._made += 1
-            url = self.store_image(width=width, height=height, seed=self._made)
+            url = self.store_image(width=width, height=height, seed=self.next_seed())
             data.append({"prompt": body["prompt"], "size": f"{width}x{height}", "image_url": url})
         if fault_kind == "partial":
             # ASSUMPTION: Ace passes Ark's per-image `data[].error` through (§9.8).
@@ -226,35 +225,44 @@ class AceDataEmulator(Emulator):
             return early
         action = body.get("action")
         if action == "retrieve":
-            task = self.tasks.get(str(body.get("id")))
-            if task is None:
+            task = self.find_job(str(body.get("id")))
+            if not isinstance(task, AceTask):
                 # ASSUMPTION: the status and code for an unknown task id.
                 return _error(404, "not_found", f"task {body.get('id')} not found")
             return EmulatorResponse.json(200, self._poll(task))
         if action == "retrieve_batch" and isinstance(body.get("ids"), list):
-            items = [self._poll(self.tasks[id_]) for id_ in body["ids"] if id_ in self.tasks]
+            found = [self.find_job(str(id_)) for id_ in body["ids"]]
+            items = [self._poll(task) for task in found if isinstance(task, AceTask)]
             return EmulatorResponse.json(200, {"items": items, "count": len(items)})
         return _error(400, "bad_request", "action must be retrieve or retrieve_batch.")
 
+    @property
+    def tasks(self) -> dict[str, Job]:
+        """The async tasks by id (the job book under Ace's name)."""
+        return self.jobs
+
+    def land_outcome(self, job: Job) -> None:
+        """A finished task's `response` is the reply the same request would get in sync mode."""
+        assert isinstance(job, AceTask)
+        _, job.response = self._outcome(job.params, job.fault, task_id=job.id)
+        job.phase = SUCCEEDED if job.response.get("success") else FAILED
+
     def _poll(self, task: AceTask) -> dict[str, Any]:
         """One look at a task: it finishes on poll number `task_ready_after_polls`."""
-        task.polls += 1
-        if task.response is None and task.polls >= self.task_ready_after_polls:
-            _, task.response = self._outcome(task.request, task.fault_kind, task_id=task.id)
-            task.finished_at = time.time()
+        self.advance(task, poll=True)
         record: dict[str, Any] = {
             "id": task.id,
             "type": "images",
-            "request": task.request,
-            "created_at": task.created_at,
+            "request": task.params,
+            "created_at": task.created_wall,
             "trace_id": str(uuid.uuid4()),
         }
         # ASSUMPTION: a running task has no `response` key at all (the MCP only says pending
         # while `response.success` is absent).
-        if task.response is not None and task.finished_at is not None:
+        if task.response is not None and task.finished_wall is not None:
             record["response"] = task.response
-            record["finished_at"] = task.finished_at
-            record["elapsed"] = round(task.finished_at - task.created_at, 3)
+            record["finished_at"] = task.finished_wall
+            record["elapsed"] = round(task.finished_wall - task.created_wall, 3)
         return record
 
     def _auth_problem(self, request: EmulatorRequest) -> EmulatorResponse | None:

@@ -153,6 +153,10 @@ class ArkEmulator(Emulator):
         self.sent_events: list[str] = []  # stream events in the order they left, for tests
         self.route("POST", API_PATH, self._generate)
 
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/v3"
+
     # --- the endpoint --------------------------------------------------------------------
     def _generate(self, request: EmulatorRequest) -> EmulatorResponse:
         request_id = secrets.token_hex(12)

@@ -191,6 +191,12 @@ class Emulator:
             "GET", r"/files/(?P<file_id>[A-Za-z0-9_-]+)\.(?P<ext>jpeg|jpg|png)", self._serve_file
         )
 
+    @property
+    def api_url(self) -> str:
+        """The API's root as an account names it (its base URL); a provider under a path
+        (`/v1`, `/api/v3`) says so."""
+        return self.base_url
+
     # --- routing -------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append((method, re.compile(f"^{pattern}$"), handler))
@@ -276,9 +282,13 @@ class Emulator:
 
     def make_flaky(self, url: str) -> None:
         """The file behind ``url`` answers 404 once, then serves normally."""
-        file_id = url.rsplit("/", 1)[-1].split(".", 1)[0]
         with self._lock:
-            self._flaky.add(file_id)
+            self._flaky.add(file_id_of(url))
+
+    def forget_file(self, url: str) -> None:
+        """The file behind ``url`` is gone (404), as an expired link is."""
+        with self._lock:
+            self.files.pop(file_id_of(url), None)
 
     def expire_files(self) -> None:
         with self._lock:
@@ -458,6 +468,11 @@ def _close_client_socket(environ: dict[str, Any]) -> None:
     connection = environ.get("emulator.socket")
     if isinstance(connection, socket.socket):
         connection.shutdown(socket.SHUT_RDWR)
+
+
+def file_id_of(url: str) -> str:
+    """The id of a file this emulator serves, from its URL (``.../files/<id>.<ext>``)."""
+    return url.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def _maybe_json(body: bytes) -> Any:

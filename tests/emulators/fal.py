@@ -19,7 +19,8 @@ Queue URLs hang off the app root (`fal-ai/bytedance`), not the endpoint path (§
 models also accept data URIs", naming none; ASSUMPTION: Seedream is not one of them, so a data
 URI is refused. A `file_url` must name an uploaded file; any other URL is fetched through the
 `reference_transport` when the emulator has one.
-Timing is `JobEmulator`'s: `ready_after_polls` status polls or `job_seconds` of wall time.
+Timing is `JobEmulator`'s (job_emulator.py): `ready_after_polls` status polls or
+`job_seconds` of wall time.
 
 Sizes: `{width, height}` follows fal's Seedream 4.5 schema, "width and height must be between
 1920 and 4096, or total number of pixels must be between 2560*1440 and 4096*4096"; for 4.0 the
@@ -44,10 +45,11 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Any
+from typing import Any, Unpack
 
 from tests.emulators.base import EmulatorRequest, EmulatorResponse, Fault, is_url
-from tests.emulators.replicate import OUTCOME_FAULTS, EmulatedJob, JobEmulator, whole_in
+from tests.emulators.job_emulator import Job, JobEmulator, JobEmulatorOptions
+from tests.emulators.replicate import whole_in
 from tests.emulators.siraya import (
     gateway_unavailable,
     is_image_reference,
@@ -102,20 +104,8 @@ QUEUE_STATUS = {"queued": "IN_QUEUE", "running": "IN_PROGRESS"}
 class FalEmulator(JobEmulator):
     name = "fal"
 
-    def __init__(
-        self,
-        *,
-        api_key: str = "test-key",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            latency_s=latency_s,
-            ready_after_polls=ready_after_polls,
-            job_seconds=job_seconds,
-        )
+    def __init__(self, **options: Unpack[JobEmulatorOptions]) -> None:
+        super().__init__(**options)
         requests = r"/(?P<root>[^/]+/[^/]+)/requests/(?P<id>[0-9a-f-]+)"
         # Before the submit route, which would take any POST path of three parts.
         self.route("POST", r"/storage/upload/initiate", self._storage_initiate)
@@ -207,14 +197,14 @@ class FalEmulator(JobEmulator):
             return _invalid(*problem)
         width, height = _dimensions(body, edit=endpoint.endswith("/edit"))
         job = self.add_job(
-            EmulatedJob(
+            Job(
                 id=str(uuid.uuid4()),
                 model=endpoint,
-                payload=body,
+                params=body,
                 width=width,
                 height=height,
                 count=body.get("num_images", 1) * body.get("max_images", 1),
-                fault=fault.kind if fault is not None and fault.kind in OUTCOME_FAULTS else "",
+                fault=self.job_fault(fault),
             )
         )
         urls = self._urls(job)
@@ -257,14 +247,14 @@ class FalEmulator(JobEmulator):
             return EmulatorResponse.json(400, {"detail": "Request was cancelled by the user"})
         if phase == "failed":
             if job.fault == "refuse":
-                refusal = {**REFUSAL, "input": job.payload.get("prompt", "")}
+                refusal = {**REFUSAL, "input": job.params.get("prompt", "")}
                 return EmulatorResponse.json(
                     422, {"detail": [refusal]}, {"X-Fal-Retryable": "false"}
                 )
             return EmulatorResponse.json(500, {"detail": [FAILURE]}, {"X-Fal-Retryable": "false"})
         with job.lock:
             images = [{"url": url} for url in job.outputs]
-        seed = job.payload.get("seed", 20_250_101)  # fal echoes the seed it used
+        seed = job.params.get("seed", 20_250_101)  # fal echoes the seed it used
         return EmulatorResponse.json(200, {"images": images, "seed": seed})
 
     def _cancel(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -280,7 +270,7 @@ class FalEmulator(JobEmulator):
         scheme, _, key = request.header("authorization").partition(" ")
         return scheme == "Key" and key == self.api_key
 
-    def _job_for(self, request: EmulatorRequest) -> EmulatedJob | EmulatorResponse:
+    def _job_for(self, request: EmulatorRequest) -> Job | EmulatorResponse:
         """The request a status, result or cancel call names, or the answer instead."""
         assert request.match is not None
         if not self._authorized(request):
@@ -293,7 +283,7 @@ class FalEmulator(JobEmulator):
             return EmulatorResponse.json(404, {"detail": "Request not found"})
         return job
 
-    def _urls(self, job: EmulatedJob) -> dict[str, str]:
+    def _urls(self, job: Job) -> dict[str, str]:
         own = f"{self.base_url}/{_app_root(job.model)}/requests/{job.id}"
         return {"response": own, "status": f"{own}/status", "cancel": f"{own}/cancel"}
 

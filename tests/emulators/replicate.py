@@ -22,9 +22,9 @@ the `reference_transport` when the emulator has one.
 Outputs are images this emulator serves; their WxH follow Ark's tier table (ASSUMPTION:
 Replicate relays Ark's sizes; `match_input_image` comes out 1:1).
 
-Timing (`JobEmulator`): with `ready_after_polls=N` (default 1) the first N polls see the job
-unfinished (queued, then running on poll N) and poll N+1 sees it finished; with
-`job_seconds=L` it finishes L seconds after submit, however often it is polled.
+Timing is `JobEmulator`'s (job_emulator.py): with `ready_after_polls=N` (default 1) the first N
+polls see the job unfinished (queued, then running on poll N) and poll N+1 sees it finished;
+with `job_seconds=L` it finishes L seconds after submit, however often it is polled.
 
 `Prefer: wait=N` on a create (`wait` alone: 60; ASSUMPTION: N above 60 counts as 60) holds the
 answer up to N seconds or until the job is done, whichever comes first, then answers the
@@ -41,30 +41,25 @@ is documented). Faults: latency, drop and hang come from the base; rate_limit is
 faults shape the job: refuse (it fails with Replicate's E005 "flagged as sensitive" text,
 ASSUMPTION), fail_after_run (runs, then fails), stuck (stays `starting`), partial (a group one
 image short), expired_url (links already gone), flaky_download (each link 404s once).
-
-`JobEmulator` (job book, timeline and outcome faults) serves the fal emulator too; it would sit
-well in base.py, which this work leaves unchanged.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from generations.catalog_sizes import ARK_TIER_SIZES
 from tests.emulators.base import (
-    Emulator,
     EmulatorRequest,
     EmulatorResponse,
     Fault,
     data_uri_bytes,
     multipart_parts,
 )
+from tests.emulators.job_emulator import FINISHED, Job, JobEmulator, JobEmulatorOptions
 from tests.emulators.siraya import (
     gateway_unavailable,
     is_image_reference,
@@ -72,10 +67,6 @@ from tests.emulators.siraya import (
     retry_after_headers,
 )
 
-OUTCOME_FAULTS = frozenset(
-    {"refuse", "fail_after_run", "stuck", "partial", "expired_url", "flaky_download"}
-)
-FINISHED = ("succeeded", "failed", "canceled")
 REFUSAL_TEXT = (
     "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
 )
@@ -87,125 +78,9 @@ MAX_TOTAL_IMAGES = 15
 INLINE_BELOW_BYTES = 1_000_000
 
 
-@dataclass
-class EmulatedJob:
-    """One submitted job; `phase` is queued, running, succeeded, failed or canceled."""
-
-    id: str
-    model: str  # a Replicate model path or a fal endpoint id
-    payload: dict[str, Any]
-    width: int
-    height: int
-    count: int
-    fault: str = ""  # the outcome fault met at submit, or ""
+@dataclass(kw_only=True)
+class Prediction(Job):
     version: str = ""  # the version id a prediction was created with, if any
-    fmt: str = "jpeg"
-    created_at: float = field(default_factory=time.monotonic)
-    created_wall: float = field(default_factory=time.time)
-    finished_wall: float | None = None  # when it finished or was canceled (wall clock)
-    polls: int = 0
-    phase: str = "queued"
-    outputs: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # Set once the job has finished or was canceled: ends a `Prefer: wait` hold early.
-    settled: threading.Event = field(default_factory=threading.Event, repr=False)
-
-
-class JobEmulator(Emulator):
-    """The job half of a task-based provider: a thread-safe job book and each job's timeline."""
-
-    def __init__(
-        self,
-        *,
-        api_key: str = "test-key",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
-    ) -> None:
-        super().__init__(api_key=api_key, latency_s=latency_s)
-        if ready_after_polls < 0 or (job_seconds is not None and job_seconds < 0):
-            raise ValueError("ready_after_polls and job_seconds must not be negative")
-        self.ready_after_polls = ready_after_polls
-        self.job_seconds = job_seconds
-        self.jobs: dict[str, EmulatedJob] = {}
-        self._jobs_lock = threading.Lock()
-        self._made = 0  # varies each image's colour, so tests can tell them apart
-
-    def add_job(self, job: EmulatedJob) -> EmulatedJob:
-        with self._jobs_lock:
-            self.jobs[job.id] = job
-        return job
-
-    def find_job(self, job_id: str) -> EmulatedJob | None:
-        with self._jobs_lock:
-            return self.jobs.get(job_id)
-
-    def advance(self, job: EmulatedJob, *, poll: bool) -> str:
-        """Move `job` along its timeline (counting a status poll if `poll`); its phase now."""
-        with job.lock:
-            job.polls += poll
-            if job.phase in FINISHED or job.fault == "stuck":
-                return job.phase
-            if self.job_seconds is not None:
-                due = time.monotonic() - job.created_at >= self.job_seconds
-                running = not due
-            else:
-                due = job.polls > self.ready_after_polls
-                running = job.polls == self.ready_after_polls
-            if due:
-                self._finish(job)
-            elif running:
-                job.phase = "running"
-            return job.phase
-
-    def cancel_job(self, job: EmulatedJob) -> bool:
-        """Cancel an unfinished job; False when it had finished already."""
-        with job.lock:
-            if job.phase in FINISHED:
-                return False
-            job.phase = "canceled"
-            job.finished_wall = time.time()
-        job.settled.set()
-        return True
-
-    def hold(self, job: EmulatedJob, seconds: float) -> None:
-        """Wait up to `seconds` for `job` to finish (a `Prefer: wait`), then bring it up to date.
-
-        Only with `job_seconds`: by polls, no amount of waiting finishes a job.
-        """
-        if self.job_seconds is None or seconds <= 0:
-            return
-        due_in = self.job_seconds - (time.monotonic() - job.created_at)
-        if job.fault == "stuck":
-            due_in = seconds
-        # The job finishes lazily (on `advance`), so wait until it is due; a cancel ends it early.
-        job.settled.wait(timeout=max(0.0, min(seconds, due_in)))
-        self.advance(job, poll=False)
-
-    def _finish(self, job: EmulatedJob) -> None:
-        # A timed job finished when its time was up, however late a poll noticed it.
-        job.finished_wall = (
-            job.created_wall + self.job_seconds if self.job_seconds is not None else time.time()
-        )
-        if job.fault in ("refuse", "fail_after_run"):
-            job.phase = "failed"
-            job.settled.set()
-            return
-        # "partial": a group comes back one image short (a single image is left alone).
-        count = job.count - 1 if job.fault == "partial" and job.count > 1 else job.count
-        for _ in range(count):
-            with self._jobs_lock:
-                self._made += 1
-                seed = self._made
-            url = self.store_image(width=job.width, height=job.height, fmt=job.fmt, seed=seed)
-            job.outputs.append(url)
-            if job.fault == "expired_url":
-                with self._lock:
-                    self.files.pop(_file_id(url), None)
-            elif job.fault == "flaky_download":
-                self.make_flaky(url)
-        job.phase = "succeeded"
-        job.settled.set()
 
 
 @dataclass(frozen=True)
@@ -263,18 +138,10 @@ class ReplicateEmulator(JobEmulator):
     def __init__(
         self,
         *,
-        api_key: str = "test-key",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
         username: str = "seedream-team",
+        **options: Unpack[JobEmulatorOptions],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            latency_s=latency_s,
-            ready_after_polls=ready_after_polls,
-            job_seconds=job_seconds,
-        )
+        super().__init__(**options)
         self.username = username
         self.route("POST", r"/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions", self._create)
         self.route("POST", r"/v1/predictions", self._create_version)
@@ -283,6 +150,10 @@ class ReplicateEmulator(JobEmulator):
         self.route("GET", r"/v1/account", self._account)
         self.route("POST", r"/v1/files", self._create_file)
         self.uploaded_files: dict[str, tuple[bytes, str]] = {}
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/v1"
 
     # --- routes --------------------------------------------------------------------------
     def _create_file(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -380,14 +251,14 @@ class ReplicateEmulator(JobEmulator):
         # 5-lite's output_format defaults to PNG (§2.3); the other models make JPEG.
         default_format = "png" if "output_format" in schema.extra_fields else "jpeg"
         job = self.add_job(
-            EmulatedJob(
+            Prediction(
                 id=secrets.token_hex(13),
                 model=model,
-                payload=payload,
+                params=payload,
                 width=width,
                 height=height,
                 count=payload.get("max_images", 1) if auto else 1,
-                fault=fault.kind if fault is not None and fault.kind in OUTCOME_FAULTS else "",
+                fault=self.job_fault(fault),
                 fmt=payload.get("output_format", default_format),
                 version=version,
             )
@@ -424,7 +295,7 @@ class ReplicateEmulator(JobEmulator):
         # Replicate's docs also show the older `Token` scheme (§2.1).
         return scheme.lower() in ("bearer", "token") and token == self.api_key
 
-    def _job_for(self, request: EmulatorRequest) -> EmulatedJob | EmulatorResponse:
+    def _job_for(self, request: EmulatorRequest) -> Prediction | EmulatorResponse:
         """The prediction a poll or cancel names, or the answer that replaces it."""
         assert request.match is not None
         if not self._authorized(request):
@@ -433,11 +304,11 @@ class ReplicateEmulator(JobEmulator):
         if early is not None:
             return early
         job = self.find_job(request.match["id"])
-        if job is None:
+        if not isinstance(job, Prediction):
             return _problem(404, "Not found", "The requested resource could not be found.")
         return job
 
-    def _prediction(self, job: EmulatedJob) -> dict[str, Any]:
+    def _prediction(self, job: Prediction) -> dict[str, Any]:
         with job.lock:
             phase, outputs, finished_wall = job.phase, list(job.outputs), job.finished_wall
         status = {"queued": "starting", "running": "processing"}.get(phase, phase)
@@ -455,7 +326,7 @@ class ReplicateEmulator(JobEmulator):
             "id": job.id,
             "model": job.model,
             "version": job.version or "hidden",
-            "input": job.payload,
+            "input": job.params,
             "status": status,
             "output": outputs if phase == "succeeded" else None,
             "error": error,
@@ -582,7 +453,3 @@ def _unauthenticated() -> EmulatorResponse:
 def whole_in(value: object, low: int, high: int) -> bool:
     """An int (not a bool) within [low, high], as a JSON-schema integer field wants."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _file_id(url: str) -> str:
-    return url.rsplit("/", 1)[-1].split(".", 1)[0]

@@ -25,7 +25,7 @@ of a tier (our catalog's tables, which Scenario does not print), strict refusal 
 parameters, and a job making exactly `maxImages` images when sequential generation is on.
 
 Jobs finish after `ready_after_polls` status polls, or `job_seconds` of wall time after submit
-when that is given (`JobLifecycle`, from the SinanCode emulator module). Faults: latency, drop
+when that is given (`JobEmulator`, job_emulator.py). Faults: latency, drop
 and hang from the base; rate_limit (429 + Retry-After), server_error (500), unavailable (a
 gateway's 503), malformed (a 200 that is not JSON) and auth (401) replace the answer to the
 request they meet (queue them with `path="/jobs/"` to hit polls). The job faults ride on the
@@ -42,24 +42,22 @@ import io
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from PIL import Image
 
 from generations.catalog_sizes import ARK_TIER_SIZES, DREAMINA_TIER_SIZES
-from tests.emulators.base import Emulator, EmulatorRequest, EmulatorResponse, Fault
-from tests.emulators.sinancode import (
-    CANCELED,
+from tests.emulators.base import EmulatorRequest, EmulatorResponse, Fault
+from tests.emulators.job_emulator import (
     FAILED,
-    FINISHED,
-    JOB_FAULTS,
     QUEUED,
     RUNNING,
     SUCCEEDED,
-    EmulatedJob,
-    JobLifecycle,
-    fault_reply,
+    Job,
+    JobEmulator,
+    JobEmulatorOptions,
 )
+from tests.emulators.sinancode import fault_reply
 
 # Written out from seed 000 again, not imported from the adapter: the emulator is the witness.
 # "POST /v1/assets - For uploading small images (< 6MB)" (the Uploading Assets guide).
@@ -115,27 +113,27 @@ MODELS: dict[str, ScenarioModel] = {
 }
 
 
-class ScenarioEmulator(Emulator):
+class ScenarioEmulator(JobEmulator):
     name = "scenario"
+    shows_queued_polls = False  # a polled job is `in-progress` until it is done
+    refuses_at_first_poll = True  # moderation runs before any generation
+    failure_follows_run = True
 
     def __init__(
         self,
         *,
-        api_key: str = "test-key:test-secret",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
         launch_id_field: str = "jobId",  # a docs copy shows `id` (§3.1)
         # "job": the reason at `job.error` instead; "both": a generic `job.error` besides it
         failure_field: str = "metadata",
+        **options: Unpack[JobEmulatorOptions],
     ) -> None:
-        super().__init__(api_key=api_key, latency_s=latency_s)
-        self.lifecycle = JobLifecycle(ready_after_polls=ready_after_polls, job_seconds=job_seconds)
+        options.setdefault("api_key", "test-key:test-secret")  # Scenario's key is KEY:SECRET
+        super().__init__(**options)
         self.launch_id_field = launch_id_field
         self.failure_field = failure_field
-        self.jobs: dict[str, EmulatedJob] = {}
         self.assets: dict[str, dict[str, Any]] = {}
-        self._state_lock = threading.Lock()  # jobs, assets and the counter; never the base lock
+        # Assets, uploads and the counter; never the base lock. Taken inside a job's lock.
+        self._state_lock = threading.Lock()
         self._counter = 0
         self.route("POST", r"/v1/generate/custom/(?P<model>[A-Za-z0-9_.-]+)", self._generate)
         self.route("GET", r"/v1/jobs/(?P<job>[A-Za-z0-9_-]+)", self._job)
@@ -171,14 +169,23 @@ class ScenarioEmulator(Emulator):
         problem = self._problem(model, body)
         if problem:
             return _error(400, "invalid_parameter", problem)
+        model_id = request.match["model"]
+        width, height = _output_size(model_id, body)
+        grouped = body.get("sequentialImageGeneration") == "auto"
         with self._state_lock:
-            job = EmulatedJob(
-                id=self._next_id("job"),
-                params={**body, "_model": request.match["model"]},
-                fault=early.kind if early is not None and early.kind in JOB_FAULTS else "",
+            job_id = self._next_id("job")
+        job = self.add_job(
+            Job(
+                id=job_id,
+                params=body,
+                model=model_id,
+                fault=self.job_fault(early),
+                width=width,
+                height=height,
+                count=int(body.get("maxImages", 1)) if grouped else 1,
             )
-            self.jobs[job.id] = job
-            record = self._job_record(job)
+        )
+        record = self._job_record(job)
         record[self.launch_id_field] = record.pop("jobId")
         cost = CREDITS_PER_IMAGE * int(body.get("maxImages", 1))
         return EmulatorResponse.json(200, {"job": record, "creativeUnitsCost": cost})
@@ -188,14 +195,11 @@ class ScenarioEmulator(Emulator):
         if isinstance(early, EmulatorResponse):
             return early
         assert request.match is not None
-        with self._state_lock:
-            job = self.jobs.get(request.match["job"])
-            if job is None:
-                return _error(404, "not_found", f"Job {request.match['job']} not found")
-            if self.lifecycle.advance(job):
-                job.outputs = self._make_results(job)
-            record = self._job_record(job)
-        return EmulatorResponse.json(200, {"job": record})
+        job = self.find_job(request.match["job"])
+        if job is None:
+            return _error(404, "not_found", f"Job {request.match['job']} not found")
+        self.advance(job, poll=True)
+        return EmulatorResponse.json(200, {"job": self._job_record(job)})
 
     def _action(self, request: EmulatorRequest) -> EmulatorResponse:
         early = self._gate(request)
@@ -205,14 +209,12 @@ class ScenarioEmulator(Emulator):
         body = request.json if _is_json_object(request) else None
         if not isinstance(body, dict) or body.get("action") != "cancel":
             return _error(400, "invalid_action", "action must be cancel")  # ASSUMPTION
-        with self._state_lock:
-            job = self.jobs.get(request.match["job"])
-            if job is None:
-                return _error(404, "not_found", f"Job {request.match['job']} not found")
-            if job.phase in FINISHED:
-                return _error(400, "job_finished", f"Job {job.id} is already {job.phase}")
-            job.phase = CANCELED
-            record = self._job_record(job)
+        job = self.find_job(request.match["job"])
+        if job is None:
+            return _error(404, "not_found", f"Job {request.match['job']} not found")
+        if not self.cancel_job(job):
+            return _error(400, "job_finished", f"Job {job.id} is already {job.phase}")
+        record = self._job_record(job)
         return EmulatorResponse.json(200, {"job": record})
 
     def _upload(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -410,38 +412,32 @@ class ScenarioEmulator(Emulator):
             return "Total image count (input + generated) cannot exceed 15"
         return ""
 
-    def _make_results(self, job: EmulatedJob) -> list[str]:
-        """Render a finished job's images as result assets (caller holds the state lock)."""
-        params = job.params
-        count = int(params.get("maxImages", 1))
-        if params.get("sequentialImageGeneration") != "auto":
-            count = 1
-        if job.fault == "partial" and count > 1:
-            count -= 1
-        width, height = _output_size(params)
-        asset_ids = []
-        for _ in range(count):
+    # --- the job's outcome ---------------------------------------------------------------
+    def next_seed(self) -> int:
+        # Ids and images share one counter: a result's asset is numbered by its image.
+        with self._state_lock:
             self._counter += 1
-            url = self.store_image(width=width, height=height, seed=self._counter)
-            if job.fault == "flaky_download":
-                self.make_flaky(url)
-            if job.fault == "expired_url":
-                self._forget(url)
-            asset_id = f"asset_out{self._counter:04d}"
-            self.assets[asset_id] = _asset(asset_id, url, "jpeg", width, height, "inference")
-            asset_ids.append(asset_id)
-        return asset_ids
+            return self._counter
 
-    def _job_record(self, job: EmulatedJob) -> dict[str, Any]:
+    def output_for(self, job: Job, url: str, seed: int) -> str:
+        """A result is an asset: its id goes in the job's `assetIds`."""
+        asset_id = f"asset_out{seed:04d}"
+        with self._state_lock:
+            self.assets[asset_id] = _asset(
+                asset_id, url, job.fmt, job.width, job.height, "inference"
+            )
+        return asset_id
+
+    def _job_record(self, job: Job) -> dict[str, Any]:
         status = {QUEUED: "queued", RUNNING: "in-progress", SUCCEEDED: "success"}.get(
             job.phase, "failure" if job.phase == FAILED else "canceled"
         )
         record: dict[str, Any] = {
             "jobId": job.id,
             "status": status,
-            "progress": self.lifecycle.progress(job),
+            "progress": self.progress(job),
             "jobType": "inference",
-            "metadata": {"assetIds": list(job.outputs), "modelId": job.params["_model"]},
+            "metadata": {"assetIds": list(job.outputs), "modelId": job.model},
         }
         if job.phase == FAILED:
             reason = REFUSAL_ERROR if job.fault == "refuse" else RUN_FAILURE_ERROR
@@ -454,6 +450,7 @@ class ScenarioEmulator(Emulator):
         return record
 
     def _next_id(self, prefix: str) -> str:
+        """The next id with `prefix` (the caller holds the state lock)."""
         self._counter += 1
         return f"{prefix}_{self._counter:04d}"
 
@@ -464,16 +461,12 @@ class ScenarioEmulator(Emulator):
             self.files[file_id] = (content, fmt)
         return f"{self.base_url}/files/{file_id}.{fmt}"
 
-    def _forget(self, url: str) -> None:
-        with self._lock:
-            self.files.pop(_file_id(url), None)
 
-
-def _output_size(params: dict[str, Any]) -> tuple[int, int]:
+def _output_size(model: str, params: dict[str, Any]) -> tuple[int, int]:
     """ASSUMPTION: a tier's output follows our catalog's tables (Scenario prints none)."""
     if "width" in params and "height" in params:
         return int(params["width"]), int(params["height"])
-    model, ratio = params["_model"], params.get("aspectRatio", "")
+    ratio = params.get("aspectRatio", "")
     if model.endswith("dreamina-3-1"):
         row = DREAMINA_TIER_SIZES[params.get("resolution", "2K")]
         return row.get(ratio or "4:3", row["4:3"])  # Dreamina's default ratio is 4:3
@@ -509,10 +502,6 @@ def _decode_image(value: str) -> tuple[bytes, str, tuple[int, int]] | None:
             return content, fmt, image.size
     except (binascii.Error, ValueError, OSError):
         return None
-
-
-def _file_id(url: str) -> str:
-    return url.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def _is_json_object(request: EmulatorRequest) -> bool:

@@ -15,30 +15,33 @@ id is a 404;
 refusals relay Ark's `InputTextSensitiveContentDetected`. `result` holds URL strings, or
 `{"type", "url"}` objects with `result_objects=True` (both renderings exist, §5).
 
-Jobs finish after `ready_after_polls` status polls, or `job_seconds` of wall time after submit.
+Jobs finish after `ready_after_polls` status polls, or `job_seconds` of wall time after submit
+(`JobEmulator`, job_emulator.py); a polled task reads `processing` until then.
 Faults as in the Scenario emulator: rate_limit, server_error, unavailable, malformed and auth
 replace an answer; stuck, fail_after_run, refuse, partial, expired_url and flaky_download ride
 on the task. There is no cancel route: SinanCode documents none.
-
-`EmulatedJob` and `JobLifecycle` serve the Scenario emulator too; they would sit well in
-base.py, which this work leaves unchanged.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 from tests.emulators.base import (
-    Emulator,
     EmulatorRequest,
     EmulatorResponse,
     Fault,
     is_url,
     parse_size,
+)
+from tests.emulators.job_emulator import (
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Job,
+    JobEmulator,
+    JobEmulatorOptions,
 )
 from tests.emulators.siraya import (
     bearer_token,
@@ -46,18 +49,6 @@ from tests.emulators.siraya import (
     malformed_reply,
     retry_after_headers,
 )
-
-JOB_FAULTS = frozenset(
-    {"stuck", "fail_after_run", "refuse", "partial", "expired_url", "flaky_download"}
-)
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "canceled",
-)
-FINISHED = frozenset({SUCCEEDED, FAILED, CANCELED})
 
 KNOWN_FIELDS = frozenset({"prompt", "images", "max_images", "size", "version"})
 VERSION_TIERS = {"5.0-lite": ("2K", "3K"), "4.5": ("2K", "4K"), "4.0": ("2K", "4K")}
@@ -69,56 +60,6 @@ VERSION_PIXELS = {
 TIER_SIDES = {"2K": 2048, "3K": 3072, "4K": 4096}
 REFUSAL = ("InputTextSensitiveContentDetected", "The input text may contain sensitive content.")
 RUN_FAILURE = ("generation_failed", "The upstream generation failed.")
-
-
-@dataclass
-class EmulatedJob:
-    id: str
-    params: dict[str, Any]  # the validated submit body (the Scenario emulator adds "_model")
-    fault: str = ""  # a job fault met at submit, or ""
-    created_at: float = field(default_factory=time.monotonic)
-    polls: int = 0
-    phase: str = QUEUED
-    started: bool = False
-    outputs: list[str] = field(default_factory=list)
-
-
-class JobLifecycle:
-    """When an emulated job finishes: after `ready_after_polls` status polls (the next poll sees
-    it done), or `job_seconds` of wall time after submit when that is given."""
-
-    def __init__(self, *, ready_after_polls: int = 1, job_seconds: float | None = None) -> None:
-        self.ready_after_polls = ready_after_polls
-        self.job_seconds = job_seconds
-
-    def advance(self, job: EmulatedJob) -> bool:
-        """One status poll of `job` (the caller holds its lock); True when it has just
-        succeeded, so the caller makes its images now."""
-        job.polls += 1
-        if job.phase in FINISHED or job.fault == "stuck":
-            return False
-        if job.fault == "refuse":  # moderation runs before any generation
-            job.phase = FAILED
-            return False
-        if not self._due(job) or (job.fault == "fail_after_run" and not job.started):
-            job.phase, job.started = RUNNING, True
-            return False
-        job.phase = FAILED if job.fault == "fail_after_run" else SUCCEEDED
-        return job.phase == SUCCEEDED
-
-    def progress(self, job: EmulatedJob) -> float:
-        if job.phase == SUCCEEDED:
-            return 1.0
-        if job.phase != RUNNING:
-            return 0.0
-        if self.job_seconds:
-            return round(min(0.99, (time.monotonic() - job.created_at) / self.job_seconds), 2)
-        return round(min(0.99, job.polls / (self.ready_after_polls + 1)), 2)
-
-    def _due(self, job: EmulatedJob) -> bool:
-        if self.job_seconds is not None:
-            return time.monotonic() - job.created_at >= self.job_seconds
-        return job.polls > self.ready_after_polls
 
 
 def fault_reply(fault: Fault | None, error: Any) -> EmulatorResponse | None:
@@ -139,24 +80,20 @@ def fault_reply(fault: Fault | None, error: Any) -> EmulatorResponse | None:
     return None
 
 
-class SinanCodeEmulator(Emulator):
+class SinanCodeEmulator(JobEmulator):
     name = "sinancode"
+    shows_queued_polls = False  # a polled task is `processing` until it is done
+    refuses_at_first_poll = True  # moderation runs before any generation
+    failure_follows_run = True
 
     def __init__(
         self,
         *,
-        api_key: str = "test-key",
-        latency_s: float = 0.0,
-        ready_after_polls: int = 1,
-        job_seconds: float | None = None,
         result_objects: bool = False,
+        **options: Unpack[JobEmulatorOptions],
     ) -> None:
-        super().__init__(api_key=api_key, latency_s=latency_s)
-        self.lifecycle = JobLifecycle(ready_after_polls=ready_after_polls, job_seconds=job_seconds)
+        super().__init__(**options)
         self.result_objects = result_objects
-        self.jobs: dict[str, EmulatedJob] = {}
-        self._state_lock = threading.Lock()  # jobs and the counter; never the base lock
-        self._made = 0  # varies the colour of each image, so tests can tell them apart
         self.route("POST", r"/v1/generate/vol/seedream", self._generate)
         self.route("GET", r"/v1/tasks/(?P<task>[A-Za-z0-9_-]+)", self._task)
 
@@ -186,10 +123,17 @@ class SinanCodeEmulator(Emulator):
         unfetchable = next(filter(None, map(self.fetch_reference, body.get("images", []))), "")
         if unfetchable:
             return _error(400, "invalid_parameter", unfetchable)
-        job_fault = fault.kind if fault is not None and fault.kind in JOB_FAULTS else ""
-        job = EmulatedJob(id=str(uuid.uuid4()), params=body, fault=job_fault)
-        with self._state_lock:
-            self.jobs[job.id] = job
+        width, height = _output_size(body)
+        job = self.add_job(
+            Job(
+                id=str(uuid.uuid4()),
+                params=body,
+                fault=self.job_fault(fault),
+                width=width,
+                height=height,
+                count=int(body.get("max_images", 1)),
+            )
+        )
         return EmulatorResponse.json(200, {"task_id": job.id})
 
     def _task(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -199,33 +143,13 @@ class SinanCodeEmulator(Emulator):
         if early is not None:
             return early
         assert request.match is not None
-        with self._state_lock:
-            job = self.jobs.get(request.match["task"])
-            if job is None:
-                return _error(404, "task_not_found", "Task not found")
-            if self.lifecycle.advance(job):
-                job.outputs = self._make_results(job)
-            record = self._record(job)
-        return EmulatorResponse.json(200, record)
+        job = self.find_job(request.match["task"])
+        if job is None:
+            return _error(404, "task_not_found", "Task not found")
+        self.advance(job, poll=True)
+        return EmulatorResponse.json(200, self._record(job))
 
-    def _make_results(self, job: EmulatedJob) -> list[str]:
-        """Render a finished task's images (the caller holds the state lock)."""
-        count = int(job.params.get("max_images", 1))
-        if job.fault == "partial" and count > 1:
-            count -= 1
-        width, height = _output_size(job.params)
-        urls = []
-        for _ in range(count):
-            self._made += 1
-            url = self.store_image(width=width, height=height, seed=self._made)
-            if job.fault == "flaky_download":
-                self.make_flaky(url)
-            urls.append(url)
-        if job.fault == "expired_url":
-            self.expire_files()
-        return urls
-
-    def _record(self, job: EmulatedJob) -> dict[str, Any]:
+    def _record(self, job: Job) -> dict[str, Any]:
         status = {QUEUED: "pending", RUNNING: "processing", SUCCEEDED: "completed"}.get(
             job.phase, "failed"
         )

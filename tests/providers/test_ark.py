@@ -1,5 +1,7 @@
 import base64
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
 import httpx
 import pytest
@@ -28,38 +30,16 @@ from generations.providers.ark import ARK_BASE_URLS, ArkAdapter, BytePlusAdapter
 from generations.providers.ark.stream import ServerSentEvent, iter_sse_events
 from tests.conftest import make_png
 from tests.emulators.ark import ArkEmulator
-from tests.providers.support import images_of
+from tests.providers import support
+from tests.providers.support import PROMPT, images_of
 from tests.providers.support import pixels as pixels_of
 
-PROMPT = "a lighthouse on a cliff at dusk"
+make_request = partial(support.make_request, size="1K", width=1024, height=1024)
 
 
-def make_request(**overrides: object) -> ProviderRequest:
-    fields: dict[str, object] = {
-        "model": "seedream-4.0",
-        "prompt": PROMPT,
-        "size": "1K",
-        "aspect_ratio": "1:1",
-        "width": 1024,
-        "height": 1024,
-    }
-    fields.update(overrides)
-    return ProviderRequest(**fields)  # type: ignore[arg-type]
-
-
-def make_adapter(
-    emulator: ArkEmulator, *, kind: str = "ark", transport: bool = True, **options: object
-) -> ArkAdapter:
-    account = AccountConfig(
-        kind=kind,
-        label="ark test",
-        base_url=emulator.base_url + "/api/v3",
-        api_key="test-key",
-        options=options,
-    )
-    adapter = build_adapter(account, transport=emulator.transport() if transport else None)
-    assert isinstance(adapter, ArkAdapter)
-    return adapter
+def make_adapter(emulator: ArkEmulator, *, kind: str = "ark", **options: Any) -> ArkAdapter:
+    adapter_class = BytePlusAdapter if kind == "byteplus" else ArkAdapter
+    return support.make_adapter(adapter_class, emulator, **options)
 
 
 def run(adapter: ArkAdapter, request: ProviderRequest) -> list[ProviderOutcome]:
@@ -417,7 +397,7 @@ def test_partial_failure_yields_the_failure_and_bills_only_delivered(
 
 def test_end_to_end_over_a_real_socket(emulator: ArkEmulator) -> None:
     with emulator.serve():
-        adapter = make_adapter(emulator, transport=False)
+        adapter = make_adapter(emulator, in_process=False)
         outcomes = run(adapter, make_request(max_images=2))
 
     assert [type(outcome) for outcome in outcomes] == [ProviderImage, ProviderImage, ProviderUsage]

@@ -42,6 +42,7 @@ from tests.emulators.scenario import ScenarioEmulator
 from tests.emulators.sinancode import SinanCodeEmulator
 from tests.emulators.siraya import SirayaEmulator
 from tests.providers.support import Sleeps, images_of, pixels
+from tests.providers.support import make_request as standard_request
 
 
 @dataclass(frozen=True)
@@ -130,16 +131,7 @@ def make_adapter(
 
 
 def make_request(provider: Provider, **overrides: Any) -> ProviderRequest:
-    fields: dict[str, Any] = {
-        "model": provider.model,
-        "prompt": "a paper boat on a rainy street",
-        "size": "2K",
-        "aspect_ratio": "1:1",
-        "width": 2048,
-        "height": 2048,
-    }
-    fields.update(overrides)
-    return ProviderRequest(**fields)
+    return standard_request(**{"model": provider.model, **overrides})
 
 
 def generate(provider: Provider, emulator: Emulator, **overrides: Any) -> list[Any]:
@@ -169,7 +161,11 @@ def needs_groups(provider: Provider) -> None:
 def test_a_group_delivers_every_image_in_order(provider, emulator):
     needs_groups(provider)
     outcomes = generate(provider, emulator, max_images=3)
-    assert [image.index for image in images_of(outcomes)] == [0, 1, 2]
+    images = images_of(outcomes)
+    assert [image.index for image in images] == [0, 1, 2]
+    assert len({image.content for image in images}) == 3  # three images, not one thrice
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert outcomes[-1].generated_images == 3
 
 
 def test_a_partial_group_keeps_the_images_and_names_the_failure(provider, emulator):
@@ -178,9 +174,12 @@ def test_a_partial_group_keeps_the_images_and_names_the_failure(provider, emulat
     outcomes = generate(provider, emulator, max_images=3)
     delivered = images_of(outcomes)
     failed = [outcome for outcome in outcomes if isinstance(outcome, ProviderImageFailure)]
-    assert 1 <= len(delivered) < 3
-    assert len(delivered) + len(failed) == 3
+    # The emulators fail the last image of a group.
+    assert [image.index for image in delivered] == [0, 1]
+    assert [outcome.index for outcome in failed] == [2]
     assert all(isinstance(outcome.code, str) and outcome.code for outcome in failed)
+    assert isinstance(outcomes[-1], ProviderUsage)
+    assert outcomes[-1].generated_images == len(delivered)  # billed for what was delivered
 
 
 def test_a_content_refusal_is_content_refused(provider, emulator):
@@ -195,6 +194,7 @@ def test_a_refused_key_is_an_auth_error(provider, emulator):
     emulator.faults.add("auth")
     error = failure(provider, emulator)
     assert isinstance(error, AuthError)
+    assert error.failover_safe  # refused before any work: another account may serve
     assert "test-key" not in str(error)
 
 
@@ -235,11 +235,18 @@ def test_a_timeout_after_the_call_was_sent_does_not_fail_over(provider, emulator
     assert not caught.value.failover_safe
 
 
+def test_a_connection_dropped_after_sending_does_not_fail_over(provider, emulator):
+    emulator.faults.add("drop")
+    error = failure(provider, emulator)
+    assert isinstance(error, Unavailable)
+    assert not error.failover_safe  # the provider may have taken (and billed) the call
+
+
 def test_a_malformed_reply_is_a_bad_response(provider, emulator):
     emulator.faults.add("malformed")
     error = failure(provider, emulator)
-    assert isinstance(error, BadResponse | Unavailable)
-    assert not isinstance(error, ContentRefused | AuthError)
+    assert type(error) is BadResponse
+    assert not error.failover_safe  # the provider answered: it may have taken the call
 
 
 def test_a_failed_download_fails_the_image_not_the_call(provider, emulator):
@@ -247,7 +254,8 @@ def test_a_failed_download_fails_the_image_not_the_call(provider, emulator):
     outcomes = generate(provider, emulator)
     assert not images_of(outcomes)
     failed = [outcome for outcome in outcomes if isinstance(outcome, ProviderImageFailure)]
-    assert [outcome.index for outcome in failed] == [0]
+    assert [(outcome.index, outcome.code) for outcome in failed] == [(0, BadResponse.code)]
+    assert isinstance(outcomes[-1], ProviderUsage)  # the call itself ended well
 
 
 def test_every_job_provider_is_a_job_adapter_and_no_other_is(provider, emulator):

@@ -12,17 +12,17 @@ import pytest
 
 from generations.catalog import GenerationSpec, validate_spec
 from generations.providers import (
-    AccountConfig,
     ProviderRequest,
     ProviderUsage,
     ReferenceInput,
-    build_adapter,
+    get_adapter_class,
 )
 from generations.providers.jobs import JobAdapter
 from tests.emulators.base import render_test_image
 from tests.emulators.fal import FalEmulator
 from tests.emulators.replicate import ReplicateEmulator
 from tests.emulators.scenario import ScenarioEmulator
+from tests.providers.support import catalog_request, make_adapter
 
 PROMPT = "the same street at night"
 # A 16:9 photo: what the edit must not turn square.
@@ -33,20 +33,10 @@ REFERENCE = ReferenceInput(
 
 def edit_request(model: str, *, size: str = "2K", aspect_ratio: str = "") -> ProviderRequest:
     """The provider request for an edit, resolved by the catalog as a generation is."""
-    resolved = validate_spec(
-        GenerationSpec(
-            model=model, prompt=PROMPT, size=size, aspect_ratio=aspect_ratio, reference_count=1
-        )
+    spec = GenerationSpec(
+        model=model, prompt=PROMPT, size=size, aspect_ratio=aspect_ratio, reference_count=1
     )
-    return ProviderRequest(
-        model=resolved.model,
-        prompt=resolved.prompt,
-        size=resolved.size,
-        aspect_ratio=resolved.aspect_ratio,
-        width=resolved.width,
-        height=resolved.height,
-        references=(REFERENCE,),
-    )
+    return catalog_request(spec, references=(REFERENCE,))
 
 
 def test_the_catalog_leaves_an_edit_without_aspect_ratio_to_the_reference() -> None:
@@ -72,18 +62,8 @@ def test_an_edit_asks_the_provider_to_match_the_reference(
     kind: str, emulator_class: Any, model: str, field: str, value: str
 ) -> None:
     emulator = emulator_class()
-    base_url = emulator.api_url if kind == "scenario" else emulator.base_url
-    if kind == "replicate":
-        base_url = f"{emulator.base_url}/v1"
-    account = AccountConfig(
-        kind=kind,
-        label=kind,
-        base_url=base_url,
-        api_key="test-key:test-secret" if kind == "scenario" else emulator.api_key,
-    )
-    adapter = build_adapter(account, transport=emulator.transport())
+    adapter = make_adapter(get_adapter_class(kind), emulator, api_key=emulator.api_key)
     assert isinstance(adapter, JobAdapter)
-    adapter.sleep = lambda seconds: None  # type: ignore[method-assign]
 
     outcomes = list(adapter.generate(edit_request(model)))
 

@@ -2,8 +2,7 @@
 
 import base64
 import json
-import threading
-import time
+from functools import partial
 from typing import Any
 
 import httpx
@@ -13,15 +12,11 @@ from generations.providers import (
     AccountConfig,
     AuthError,
     BadRequest,
-    BadResponse,
     ContentRefused,
     ProviderError,
     ProviderImage,
     ProviderImageFailure,
-    ProviderRequest,
-    ProviderTimeout,
     ProviderUsage,
-    RateLimited,
     ReferenceInput,
     Unavailable,
     build_adapter,
@@ -29,9 +24,14 @@ from generations.providers import (
 from generations.providers.fal import FalAdapter, fal_error
 from tests.emulators.base import render_test_image
 from tests.emulators.fal import FalEmulator
-from tests.providers.support import Sleeps, images_of, pixels
+from tests.providers import support
+from tests.providers.support import (
+    PROMPT,
+    images_of,
+    make_request,
+    pixels,
+)
 
-PROMPT = "a paper boat on a rainy street, watercolour"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
 PNG_DATA_URI = "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode()
 REFERENCE_URL = "https://cdn.example/reference.jpg"
@@ -44,43 +44,10 @@ def emulator() -> FalEmulator:
     return FalEmulator()
 
 
-def make_adapter(
-    emulator: FalEmulator, *, sleeps: Sleeps | None = None, **options: Any
-) -> FalAdapter:
-    account = AccountConfig(
-        kind="fal",
-        label="fal (test)",
-        base_url=emulator.base_url,
-        api_key="test-key",
-        options=options,
-    )
-    adapter = build_adapter(account, transport=emulator.transport())
-    assert isinstance(adapter, FalAdapter)
-    adapter.sleep = sleeps if sleeps is not None else Sleeps()  # type: ignore[method-assign]
-    return adapter
-
-
-def make_request(**overrides: Any) -> ProviderRequest:
-    fields: dict[str, Any] = {
-        "model": "seedream-4.0",
-        "prompt": PROMPT,
-        "size": "2K",
-        "aspect_ratio": "1:1",
-        "width": 2048,
-        "height": 2048,
-    }
-    fields.update(overrides)
-    return ProviderRequest(**fields)
-
-
-def run(emulator: FalEmulator, request: ProviderRequest, **options: Any) -> list[Any]:
-    return list(make_adapter(emulator, **options).generate(request))
-
-
-def failure_of(emulator: FalEmulator, request: ProviderRequest, **options: Any) -> Any:
-    with pytest.raises(ProviderError) as caught:
-        run(emulator, request, **options)
-    return caught.value
+make_adapter = partial(support.make_adapter, FalAdapter)
+refused = partial(support.refusal_before_any_call, FalAdapter)
+run = partial(support.generate_on, FalAdapter)
+failure_of = partial(support.failure_on, FalAdapter)
 
 
 # --- submit, poll, done ------------------------------------------------------------------
@@ -195,26 +162,6 @@ def test_a_failed_storage_upload_stops_before_the_queue_submit(emulator: FalEmul
 
     assert caught.value.failover_safe
     assert [call.path for call in emulator.requests] == ["/storage/upload/initiate"]
-
-
-def test_a_group_yields_every_image_in_order(emulator: FalEmulator) -> None:
-    outcomes = run(emulator, make_request(max_images=4))
-
-    images = images_of(outcomes)
-    assert [image.index for image in images] == [0, 1, 2, 3]
-    assert len({image.content for image in images}) == 4
-    assert isinstance(outcomes[-1], ProviderUsage)
-    assert outcomes[-1].generated_images == 4
-
-
-def test_generate_blocks_until_done_without_waiting_for_real() -> None:
-    emulator = FalEmulator(ready_after_polls=2)
-    sleeps = Sleeps()
-
-    outcomes = list(make_adapter(emulator, sleeps=sleeps).generate(make_request()))
-
-    assert len(images_of(outcomes)) == 1
-    assert sleeps == [0.5, 0.75]
 
 
 # --- the exact outgoing body -------------------------------------------------------------
@@ -351,11 +298,7 @@ def test_a_model_id_override_picks_another_root(emulator: FalEmulator) -> None:
 def test_what_fal_cannot_do_is_refused_before_any_call(
     emulator: FalEmulator, overrides: dict[str, Any], words: str
 ) -> None:
-    error = failure_of(emulator, make_request(**overrides))
-
-    assert type(error) is BadRequest
-    assert words in error.message
-    assert emulator.requests == []
+    assert words in refused(emulator, make_request(**overrides)).message
 
 
 def test_an_unknown_endpoint_is_a_bad_request(emulator: FalEmulator) -> None:
@@ -368,93 +311,12 @@ def test_an_unknown_endpoint_is_a_bad_request(emulator: FalEmulator) -> None:
 # --- faults ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("fault", "error_class", "failover_safe"),
-    [
-        ("rate_limit", RateLimited, True),
-        ("server_error", Unavailable, True),
-        ("unavailable", Unavailable, True),
-        ("drop", Unavailable, False),  # sent: fal may have queued it
-        ("hang", ProviderTimeout, False),
-        ("malformed", BadResponse, False),
-        ("auth", AuthError, True),
-    ],
-)
-def test_submit_faults_become_the_right_errors(
-    emulator: FalEmulator, fault: str, error_class: type[ProviderError], failover_safe: bool
-) -> None:
-    emulator.faults.add(fault, seconds=4 if fault == "rate_limit" else 0)
-
-    with pytest.raises(ProviderError) as caught:
-        make_adapter(emulator).submit(make_request())
-
-    assert type(caught.value) is error_class
-    assert caught.value.failover_safe is failover_safe
-    if isinstance(caught.value, RateLimited):
-        assert caught.value.retry_after == 4
-
-
-@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "unavailable", "drop", "hang"])
-def test_a_status_poll_that_fails_in_passing_is_not_done(emulator: FalEmulator, fault: str) -> None:
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    adapter.poll(job)
-    emulator.faults.add(fault, path="/status")
-
-    failed = adapter.poll(job)
-    finished = adapter.poll(job)
-
-    assert failed.done is False
-    assert failed.provider_status.startswith("poll failed: ")
-    assert finished.done
-
-
-@pytest.mark.parametrize(
-    ("fault", "error_class"), [("auth", AuthError), ("malformed", BadResponse)]
-)
-def test_other_poll_failures_raise_and_must_not_fail_over(
-    emulator: FalEmulator, fault: str, error_class: type[ProviderError]
-) -> None:
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    emulator.faults.add(fault, path="/status")
-
-    with pytest.raises(error_class) as caught:
-        adapter.poll(job)
-
-    assert caught.value.failover_safe is False
-
-
 def test_a_refusal_surfaces_on_the_result_fetch(emulator: FalEmulator) -> None:
     error = failure_of(emulator, make_request(prompt=f"{PROMPT} [fault:refuse]"))
 
     assert type(error) is ContentRefused
     assert (error.http_status, error.provider_code) == (422, "content_policy_violation")
     assert error.failover_safe is False  # the job ran
-
-
-def test_a_request_that_fails_after_running_raises_unavailable(emulator: FalEmulator) -> None:
-    emulator.faults.add("fail_after_run")
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-
-    running = adapter.poll(job)
-    with pytest.raises(Unavailable) as caught:
-        adapter.poll(job)
-
-    assert running.provider_status == "IN_PROGRESS"
-    assert caught.value.failover_safe is False
-    assert (caught.value.http_status, caught.value.request_id) == (500, job.job_id)
-
-
-def test_a_stuck_request_stays_queued(emulator: FalEmulator) -> None:
-    emulator.faults.add("stuck")
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-
-    statuses = [adapter.poll(job) for _ in range(6)]
-
-    assert {(status.done, status.provider_status) for status in statuses} == {(False, "IN_QUEUE")}
 
 
 def test_a_short_group_reports_the_missing_image(emulator: FalEmulator) -> None:
@@ -472,38 +334,6 @@ def test_a_short_group_reports_the_missing_image(emulator: FalEmulator) -> None:
     assert outcomes[-1].generated_images == 2
 
 
-def test_expired_links_fail_each_image_not_the_job(emulator: FalEmulator) -> None:
-    emulator.faults.add("expired_url")
-
-    outcomes = run(emulator, make_request(max_images=2))
-
-    assert [type(outcome) for outcome in outcomes] == [
-        ProviderImageFailure,
-        ProviderImageFailure,
-        ProviderUsage,
-    ]
-    assert outcomes[0].code == "bad_response"
-
-
-def test_a_flaky_download_is_retried_once(emulator: FalEmulator) -> None:
-    emulator.faults.add("flaky_download")
-    sleeps = Sleeps()
-    adapter = make_adapter(emulator, sleeps=sleeps)
-    job = adapter.submit(make_request())
-    adapter.poll(job)
-
-    finished = adapter.poll(job)
-
-    assert [pixels(image) for image in images_of(finished.outcomes)] == [(2048, 2048)]
-    assert sleeps == [0.5]
-
-
-def test_latency_only_delays(emulator: FalEmulator) -> None:
-    emulator.faults.add("latency", seconds=0.01)
-
-    assert len(images_of(run(emulator, make_request()))) == 1
-
-
 # --- cancel ------------------------------------------------------------------------------
 
 
@@ -519,17 +349,6 @@ def test_cancel_reaches_fal_and_the_request_is_canceled(emulator: FalEmulator) -
     with pytest.raises(ProviderError) as caught:
         adapter.poll(job)
     assert caught.value.code == "job_canceled"
-
-
-def test_canceling_a_finished_request_is_quiet(emulator: FalEmulator) -> None:
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    adapter.poll(job)
-    assert adapter.poll(job).done
-
-    adapter.cancel(job)  # 400 ALREADY_COMPLETED: nothing left to stop
-
-    assert emulator.jobs[job.job_id].phase == "succeeded"
 
 
 @pytest.mark.parametrize(
@@ -575,46 +394,3 @@ def test_default_base_url() -> None:
 
 
 # --- a real socket -----------------------------------------------------------------------
-
-
-def loopback_adapter(base_url: str) -> FalAdapter:
-    account = AccountConfig(kind="fal", label="fal", base_url=base_url, api_key="test-key")
-    adapter = build_adapter(account)
-    assert isinstance(adapter, FalAdapter)
-    return adapter
-
-
-def test_over_a_loopback_port() -> None:
-    emulator = FalEmulator()
-    with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url)
-        adapter.sleep = Sleeps()  # type: ignore[method-assign]
-        outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert [image.index for image in images_of(outcomes)] == [0, 1]
-    assert all(image.url.startswith(base_url) for image in images_of(outcomes))
-
-
-def test_jobs_that_take_wall_time_finish_concurrently_over_a_loopback_port() -> None:
-    emulator = FalEmulator(job_seconds=0.5)
-    results: list[bool] = []
-    request = make_request(size="1K", width=1024, height=1024)
-    with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url)
-        jobs, early = [], []
-        for _ in range(8):
-            jobs.append(adapter.submit(request))
-            early.append(adapter.poll(jobs[-1]).provider_status)
-        time.sleep(0.55)  # the last job is due by now
-
-        def finish(job: Any) -> None:
-            results.append(adapter.poll(job).done)
-
-        threads = [threading.Thread(target=finish, args=(job,)) for job in jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    assert early == ["IN_PROGRESS"] * 8
-    assert results == [True] * 8

@@ -7,36 +7,24 @@ from typing import Any
 
 import pytest
 
-from generations.catalog import GenerationSpec, validate_spec
+from generations.catalog import GenerationSpec
 from generations.providers import AccountConfig, BadRequest, ProviderRequest, build_adapter
 from generations.providers.siraya import SirayaAdapter
 from tests.emulators.siraya import SirayaEmulator
-from tests.providers.support import images_of
+from tests.providers.support import catalog_request, images_of, make_adapter
 
 
 def lite_4k(aspect_ratio: str = "1:1") -> ProviderRequest:
-    resolved = validate_spec(
+    return catalog_request(
         GenerationSpec(
             model="seedream-5.0-lite", prompt="a harbour", size="4K", aspect_ratio=aspect_ratio
         )
-    )
-    return ProviderRequest(
-        model=resolved.model,
-        prompt=resolved.prompt,
-        size=resolved.size,
-        aspect_ratio=resolved.aspect_ratio,
-        width=resolved.width,
-        height=resolved.height,
     )
 
 
 def test_siraya_makes_a_5_0_lite_4k_image() -> None:
     emulator = SirayaEmulator()
-    account = AccountConfig(
-        kind="siraya", label="Siraya", base_url=emulator.base_url, api_key=emulator.api_key
-    )
-    adapter = build_adapter(account, transport=emulator.transport())
-    assert isinstance(adapter, SirayaAdapter)
+    adapter = make_adapter(SirayaAdapter, emulator)
 
     outcomes = list(adapter.generate(lite_4k("16:9")))
 

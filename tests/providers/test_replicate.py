@@ -2,8 +2,8 @@
 
 import base64
 import json
-import threading
 import time
+from functools import partial
 from typing import Any
 
 import httpx
@@ -13,13 +13,10 @@ from generations.providers import (
     AccountConfig,
     AuthError,
     BadRequest,
-    BadResponse,
     ContentRefused,
     ProviderError,
     ProviderImage,
     ProviderImageFailure,
-    ProviderRequest,
-    ProviderTimeout,
     ProviderUsage,
     RateLimited,
     ReferenceInput,
@@ -30,9 +27,15 @@ from generations.providers.job_wire import same_origin_url, seconds_between
 from generations.providers.replicate import ReplicateAdapter, prediction_error
 from tests.emulators.base import render_test_image
 from tests.emulators.replicate import REFUSAL_TEXT, ReplicateEmulator
-from tests.providers.support import Sleeps, images_of, noisy_png, pixels
+from tests.providers import support
+from tests.providers.support import (
+    PROMPT,
+    images_of,
+    make_request,
+    noisy_png,
+    pixels,
+)
 
-PROMPT = "a lighthouse at dawn, oil on canvas"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=5)
 PNG_DATA_URI = "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode()
 REFERENCE_URL = "https://cdn.example/reference.jpg"
@@ -44,43 +47,10 @@ def emulator() -> ReplicateEmulator:
     return ReplicateEmulator()
 
 
-def make_adapter(
-    emulator: ReplicateEmulator, *, sleeps: Sleeps | None = None, **options: Any
-) -> ReplicateAdapter:
-    account = AccountConfig(
-        kind="replicate",
-        label="Replicate (test)",
-        base_url=f"{emulator.base_url}/v1",
-        api_key="test-key",
-        options=options,
-    )
-    adapter = build_adapter(account, transport=emulator.transport())
-    assert isinstance(adapter, ReplicateAdapter)
-    adapter.sleep = sleeps if sleeps is not None else Sleeps()  # type: ignore[method-assign]
-    return adapter
-
-
-def make_request(**overrides: Any) -> ProviderRequest:
-    fields: dict[str, Any] = {
-        "model": "seedream-4.0",
-        "prompt": PROMPT,
-        "size": "2K",
-        "aspect_ratio": "1:1",
-        "width": 2048,
-        "height": 2048,
-    }
-    fields.update(overrides)
-    return ProviderRequest(**fields)
-
-
-def run(emulator: ReplicateEmulator, request: ProviderRequest, **options: Any) -> list[Any]:
-    return list(make_adapter(emulator, **options).generate(request))
-
-
-def failure_of(emulator: ReplicateEmulator, request: ProviderRequest, **options: Any) -> Any:
-    with pytest.raises(ProviderError) as caught:
-        run(emulator, request, **options)
-    return caught.value
+make_adapter = partial(support.make_adapter, ReplicateAdapter)
+refused = partial(support.refusal_before_any_call, ReplicateAdapter)
+run = partial(support.generate_on, ReplicateAdapter)
+failure_of = partial(support.failure_on, ReplicateAdapter)
 
 
 # --- submit, poll, done ------------------------------------------------------------------
@@ -227,26 +197,6 @@ def test_a_failed_upload_stops_before_the_paid_create(emulator: ReplicateEmulato
     assert [call.path for call in emulator.requests] == ["/v1/files"]
 
 
-def test_a_group_yields_every_image_in_order(emulator: ReplicateEmulator) -> None:
-    outcomes = run(emulator, make_request(max_images=4))
-
-    images = images_of(outcomes)
-    assert [image.index for image in images] == [0, 1, 2, 3]
-    assert len({image.content for image in images}) == 4
-    assert isinstance(outcomes[-1], ProviderUsage)
-    assert outcomes[-1].generated_images == 4
-
-
-def test_generate_blocks_until_done_without_waiting_for_real() -> None:
-    emulator = ReplicateEmulator(ready_after_polls=2)
-    sleeps = Sleeps()
-
-    outcomes = list(make_adapter(emulator, sleeps=sleeps).generate(make_request()))
-
-    assert len(images_of(outcomes)) == 1
-    assert sleeps == [0.5, 0.75]  # JobAdapter.generate's back-off, replaced by the test
-
-
 # --- the exact outgoing body -------------------------------------------------------------
 
 GOLDEN_BODIES: list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]] = [
@@ -382,11 +332,7 @@ def test_outgoing_body(
 def test_what_replicate_cannot_do_is_refused_before_any_call(
     emulator: ReplicateEmulator, overrides: dict[str, Any], words: str
 ) -> None:
-    error = failure_of(emulator, make_request(**overrides))
-
-    assert type(error) is BadRequest
-    assert words in error.message
-    assert emulator.requests == []
+    assert words in refused(emulator, make_request(**overrides)).message
 
 
 def test_input_the_model_refuses_is_a_bad_request(emulator: ReplicateEmulator) -> None:
@@ -411,72 +357,13 @@ def test_an_unknown_model_path_is_a_bad_request(emulator: ReplicateEmulator) -> 
 # --- faults ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("fault", "error_class", "failover_safe"),
-    [
-        ("rate_limit", RateLimited, True),
-        ("server_error", Unavailable, True),
-        ("unavailable", Unavailable, True),
-        ("drop", Unavailable, False),  # sent: Replicate may have created the prediction
-        ("hang", ProviderTimeout, False),
-        ("malformed", BadResponse, False),
-        ("auth", AuthError, True),
-    ],
-)
-def test_submit_faults_become_the_right_errors(
-    emulator: ReplicateEmulator,
-    fault: str,
-    error_class: type[ProviderError],
-    failover_safe: bool,
-) -> None:
-    emulator.faults.add(fault, seconds=4 if fault == "rate_limit" else 0)
+def test_a_rate_limit_carries_replicates_throttle_message(emulator: ReplicateEmulator) -> None:
+    emulator.faults.add("rate_limit", seconds=4)
 
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(RateLimited) as caught:
         make_adapter(emulator).submit(make_request())
 
-    assert type(caught.value) is error_class
-    assert caught.value.failover_safe is failover_safe
-    if isinstance(caught.value, RateLimited):
-        assert caught.value.retry_after == 4
-        assert "throttled" in caught.value.message
-
-
-@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "unavailable", "drop", "hang"])
-def test_a_poll_that_fails_in_passing_is_not_done_and_the_next_one_finishes(
-    emulator: ReplicateEmulator, fault: str
-) -> None:
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    adapter.poll(job)
-    emulator.faults.add(fault, path=PREDICTIONS)
-
-    failed = adapter.poll(job)
-    finished = adapter.poll(job)
-
-    assert (failed.done, failed.provider_status) == (False, f"poll failed: {_code(fault)}")
-    assert finished.done
-
-
-def _code(fault: str) -> str:
-    return {"rate_limit": "rate_limited", "hang": "provider_timeout"}.get(
-        fault, "provider_unavailable"
-    )
-
-
-@pytest.mark.parametrize(
-    ("fault", "error_class"), [("auth", AuthError), ("malformed", BadResponse)]
-)
-def test_other_poll_failures_raise_and_must_not_fail_over(
-    emulator: ReplicateEmulator, fault: str, error_class: type[ProviderError]
-) -> None:
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    emulator.faults.add(fault, path=PREDICTIONS)
-
-    with pytest.raises(error_class) as caught:
-        adapter.poll(job)
-
-    assert caught.value.failover_safe is False  # the prediction exists and may be billed
+    assert "throttled" in caught.value.message
 
 
 def test_a_refused_prediction_is_content_refused(emulator: ReplicateEmulator) -> None:
@@ -485,32 +372,6 @@ def test_a_refused_prediction_is_content_refused(emulator: ReplicateEmulator) ->
     assert type(error) is ContentRefused
     assert error.failover_safe is False
     assert "E005" in error.message
-
-
-def test_a_prediction_that_fails_after_running_raises_unavailable(
-    emulator: ReplicateEmulator,
-) -> None:
-    emulator.faults.add("fail_after_run")
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-
-    running = adapter.poll(job)
-    with pytest.raises(Unavailable) as caught:
-        adapter.poll(job)
-
-    assert running.provider_status == "processing"
-    assert caught.value.failover_safe is False  # it ran: Replicate may have billed it
-    assert caught.value.request_id == job.job_id
-
-
-def test_a_stuck_prediction_stays_not_done(emulator: ReplicateEmulator) -> None:
-    emulator.faults.add("stuck")
-    adapter = make_adapter(emulator)
-    job = adapter.submit(make_request())
-
-    statuses = [adapter.poll(job) for _ in range(6)]
-
-    assert {(status.done, status.provider_status) for status in statuses} == {(False, "starting")}
 
 
 def test_a_short_group_reports_the_missing_image(emulator: ReplicateEmulator) -> None:
@@ -527,38 +388,6 @@ def test_a_short_group_reports_the_missing_image(emulator: ReplicateEmulator) ->
     assert (outcomes[2].index, outcomes[2].code) == (2, "provider_error")
     assert "2 of the 3" in outcomes[2].message
     assert outcomes[-1].generated_images == 2
-
-
-def test_expired_links_fail_each_image_not_the_job(emulator: ReplicateEmulator) -> None:
-    emulator.faults.add("expired_url")
-    sleeps = Sleeps()
-
-    outcomes = run(emulator, make_request(max_images=2), sleeps=sleeps)
-
-    failures = outcomes[:2]
-    assert all(isinstance(failure, ProviderImageFailure) for failure in failures)
-    assert [failure.code for failure in failures] == ["bad_response"] * 2
-    assert outcomes[-1].generated_images == 2  # made and billed, though gone
-    assert sleeps.count(0.5) == 1 + 2  # generate's first interval, then one retry per image
-
-
-def test_a_flaky_download_is_retried_once(emulator: ReplicateEmulator) -> None:
-    emulator.faults.add("flaky_download")
-    sleeps = Sleeps()
-    adapter = make_adapter(emulator, sleeps=sleeps)
-    job = adapter.submit(make_request(max_images=2))
-    adapter.poll(job)
-
-    finished = adapter.poll(job)
-
-    assert [pixels(image) for image in images_of(finished.outcomes)] == [(2048, 2048)] * 2
-    assert sleeps == [0.5, 0.5]
-
-
-def test_latency_only_delays(emulator: ReplicateEmulator) -> None:
-    emulator.faults.add("latency", seconds=0.01)
-
-    assert len(images_of(run(emulator, make_request()))) == 1
 
 
 # --- cancel ------------------------------------------------------------------------------
@@ -641,52 +470,6 @@ def test_default_base_url() -> None:
 
 
 # --- a real socket -----------------------------------------------------------------------
-
-
-def loopback_adapter(base_url: str, **options: Any) -> ReplicateAdapter:
-    account = AccountConfig(
-        kind="replicate", label="R", base_url=f"{base_url}/v1", api_key="test-key", options=options
-    )
-    adapter = build_adapter(account)
-    assert isinstance(adapter, ReplicateAdapter)
-    return adapter
-
-
-def test_over_a_loopback_port() -> None:
-    emulator = ReplicateEmulator()
-    with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url)
-        adapter.sleep = Sleeps()  # type: ignore[method-assign]
-        outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert [image.index for image in images_of(outcomes)] == [0, 1]
-    assert all((image.url or "").startswith(base_url) for image in images_of(outcomes))
-
-
-def test_jobs_that_take_wall_time_finish_concurrently_over_a_loopback_port() -> None:
-    emulator = ReplicateEmulator(job_seconds=0.5)
-    results: list[bool] = []
-    request = make_request(size="1K", width=1024, height=1024)
-    with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url, prefer_wait_s=0)  # every job is polled
-        jobs, early = [], []
-        for _ in range(8):
-            jobs.append(adapter.submit(request))
-            early.append(adapter.poll(jobs[-1]).done)
-        time.sleep(0.55)  # the last job is due by now
-
-        def finish(job: Any) -> None:
-            results.append(adapter.poll(job).done)
-
-        threads = [threading.Thread(target=finish, args=(job,)) for job in jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    assert early == [False] * 8
-    assert results == [True] * 8
-    assert len(emulator.files) == 8
 
 
 def test_prompt_enhancement_is_off_unless_the_account_turns_it_on(

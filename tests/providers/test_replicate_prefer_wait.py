@@ -19,8 +19,8 @@ from generations.services import generation_submit
 from generations.services.jobs import generation_poll
 from generations.services.provider_accounts import ProviderAccountInput, provider_account_create
 from tests.emulators.replicate import ReplicateEmulator
-from tests.providers.support import images_of, pixels
-from tests.providers.test_replicate import PROMPT, loopback_adapter, make_adapter, make_request
+from tests.providers.support import PROMPT, images_of, make_request, pixels
+from tests.providers.test_replicate import make_adapter
 
 PREDICTIONS = "/v1/predictions/"
 
@@ -122,7 +122,7 @@ def test_a_held_create_blocks_no_other_request_and_a_cancel_ends_it() -> None:
     emulator = ReplicateEmulator(job_seconds=30)
     submitted: list[ProviderJob] = []
     with emulator.serve() as base_url:
-        adapter = loopback_adapter(base_url, prefer_wait_s=20)
+        adapter = make_adapter(emulator, in_process=False, prefer_wait_s=20)
         request = make_request(typical_job_s=12.0)
         create = threading.Thread(target=lambda: submitted.append(adapter.submit(request)))
         started = time.monotonic()

@@ -19,14 +19,8 @@ from generations.providers.replicate import prefer_wait_longest_s
 from generations.providers.replicate.input import VERSION_SCHEMAS, input_schema, pinned_version
 from generations.routing import account_config
 from tests.emulators.replicate import VERSIONS, ReplicateEmulator, version_id
-from tests.providers.support import images_of
-from tests.providers.test_replicate import (
-    PNG_DATA_URI,
-    PNG_REFERENCE,
-    PROMPT,
-    make_adapter,
-    make_request,
-)
+from tests.providers.support import PROMPT, images_of, make_request
+from tests.providers.test_replicate import PNG_DATA_URI, PNG_REFERENCE, run
 
 BETA_4_5 = version_id("fffbf9ea")  # 2K only, square only
 EARLY_4_5 = version_id("e563f451")  # 2K/4K, no custom size
@@ -37,10 +31,6 @@ SEEDREAM_4 = version_id("cf7d4319")
 @pytest.fixture
 def emulator() -> ReplicateEmulator:
     return ReplicateEmulator()
-
-
-def run(emulator: ReplicateEmulator, request: Any, **options: Any) -> list[Any]:
-    return list(make_adapter(emulator, **options).generate(request))
 
 
 def test_the_emulator_and_the_adapter_know_the_same_versions() -> None:

@@ -1,39 +1,36 @@
 """The SinanCode adapter against its emulator: tasks, sizes, references, faults, the wire."""
 
 import base64
-import io
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 from generations.providers import (
-    AccountConfig,
     AuthError,
     BadRequest,
-    BadResponse,
     ContentRefused,
     JobStatus,
-    ProviderError,
     ProviderImage,
-    ProviderImageFailure,
     ProviderJob,
-    ProviderOutcome,
-    ProviderRequest,
-    ProviderTimeout,
     ProviderUsage,
-    RateLimited,
     ReferenceInput,
-    Unavailable,
-    build_adapter,
 )
 from generations.providers.sinancode import SinanCodeAdapter
 from tests.emulators.base import render_test_image
 from tests.emulators.sinancode import SinanCodeEmulator
-from tests.providers.support import StoredReferences, images_of
+from tests.providers import support
+from tests.providers.support import (
+    PROMPT,
+    StoredReferences,
+    images_of,
+    make_request,
+    pixels,
+    posted_bodies,
+    run_job,
+)
 
-PROMPT = "a paper boat sailing down a rainy street"
 PNG_REFERENCE = render_test_image(width=64, height=48, fmt="png", seed=4)
 PNG_DATA_URI = "data:image/png;base64," + base64.b64encode(PNG_REFERENCE).decode()
 STORAGE = StoredReferences()
@@ -46,61 +43,15 @@ def emulator() -> SinanCodeEmulator:
     return SinanCodeEmulator()
 
 
-def make_adapter(
-    emulator: SinanCodeEmulator, *, api_key: str = "test-key", **options: Any
-) -> tuple[SinanCodeAdapter, list[float]]:
-    """The adapter through the in-process emulator, with its sleeps recorded, not slept."""
-    account = AccountConfig(
-        kind="sinancode",
-        label="SinanCode (test)",
-        base_url=emulator.api_url,
-        api_key=api_key,
-        options=options,
-    )
-    adapter = build_adapter(account, transport=emulator.transport())
-    assert isinstance(adapter, SinanCodeAdapter)
-    sleeps: list[float] = []
-    # Tests replace `sleep` by design (jobs.py makes it an attribute for this).
-    adapter.sleep = sleeps.append  # type: ignore[method-assign,assignment]
-    return adapter, sleeps
-
-
-def make_request(**overrides: Any) -> ProviderRequest:
-    fields: dict[str, Any] = {
-        "model": "seedream-4.0",
-        "prompt": PROMPT,
-        "size": "2K",
-        "aspect_ratio": "1:1",
-        "width": 2048,
-        "height": 2048,
-    }
-    fields.update(overrides)
-    return ProviderRequest(**fields)
-
-
-def run_job(adapter: SinanCodeAdapter, request: ProviderRequest) -> tuple[ProviderOutcome, ...]:
-    job = adapter.submit(request)
-    for _ in range(5):
-        status = adapter.poll(job)
-        if status.done:
-            return status.outcomes
-    raise AssertionError("the task did not finish")
-
-
-def pixel_size(image: ProviderImage) -> tuple[int, int]:
-    assert image.content is not None
-    return Image.open(io.BytesIO(image.content)).size
-
-
-def submitted_bodies(emulator: SinanCodeEmulator) -> list[Any]:
-    return [call.body for call in emulator.requests if call.method == "POST"]
+make_adapter = partial(support.make_adapter, SinanCodeAdapter)
+refused = partial(support.refusal_before_any_call, SinanCodeAdapter)
 
 
 # --- the task cycle ------------------------------------------------------------------------
 
 
 def test_submit_then_poll_processing_then_completed(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
 
     job = adapter.submit(make_request())
     running = adapter.poll(job)
@@ -111,7 +62,7 @@ def test_submit_then_poll_processing_then_completed(emulator: SinanCodeEmulator)
     assert done.done
     image, usage = done.outcomes
     assert isinstance(image, ProviderImage)
-    assert pixel_size(image) == (2048, 2048)
+    assert pixels(image) == (2048, 2048)
     assert (image.index, image.width, image.height, image.mime) == (0, 2048, 2048, "image/jpeg")
     assert image.url is not None
     assert image.url.startswith(f"{emulator.base_url}/files/")
@@ -145,12 +96,12 @@ def test_submit_then_poll_processing_then_completed(emulator: SinanCodeEmulator)
 def test_text_to_image_per_version(
     emulator: SinanCodeEmulator, overrides: dict[str, Any], expected_size: tuple[int, int]
 ) -> None:
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
 
     image, usage = run_job(adapter, make_request(**overrides))
 
     assert isinstance(image, ProviderImage)
-    assert pixel_size(image) == expected_size
+    assert pixels(image) == expected_size
     assert isinstance(usage, ProviderUsage)
     assert usage.generated_images == 1
 
@@ -158,7 +109,7 @@ def test_text_to_image_per_version(
 def test_image_to_image_sends_every_reference_as_a_url(emulator: SinanCodeEmulator) -> None:
     # SinanCode documents `images` as URLs only (seed 003): stored references go as our signed
     # links, which the emulator fetches; a URL reference goes as it is.
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
     second = STORAGE.reference(render_test_image(width=32, height=32, fmt="png", seed=9))
     storage_and_cdn = httpx.MockTransport(
         lambda request: (
@@ -176,7 +127,7 @@ def test_image_to_image_sends_every_reference_as_a_url(emulator: SinanCodeEmulat
 
     outcomes = run_job(adapter, make_request(references=references))
 
-    assert submitted_bodies(emulator)[0]["images"] == [REFERENCE.link, REFERENCE_URL, second.link]
+    assert posted_bodies(emulator)[0]["images"] == [REFERENCE.link, REFERENCE_URL, second.link]
     assert [url for url, _ in emulator.fetched_references] == [
         REFERENCE.link,
         REFERENCE_URL,
@@ -187,7 +138,7 @@ def test_image_to_image_sends_every_reference_as_a_url(emulator: SinanCodeEmulat
 
 
 def test_a_link_sinancode_cannot_fetch_refuses_the_task(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
     emulator.reference_transport = StoredReferences().transport()  # knows no link: 403
     with pytest.raises(BadRequest) as caught:
         run_job(adapter, make_request(references=(REFERENCE,)))
@@ -195,22 +146,9 @@ def test_a_link_sinancode_cannot_fetch_refuses_the_task(emulator: SinanCodeEmula
     assert "HTTP 403" in caught.value.message
 
 
-def test_a_group_delivers_every_image_in_order(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
-
-    outcomes = run_job(adapter, make_request(max_images=4))
-
-    images = images_of(outcomes)
-    assert [image.index for image in images] == [0, 1, 2, 3]
-    assert len({image.content for image in images}) == 4
-    usage = outcomes[-1]
-    assert isinstance(usage, ProviderUsage)
-    assert usage.generated_images == 4
-
-
 def test_result_objects_are_read_too() -> None:
     emulator = SinanCodeEmulator(result_objects=True)
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
 
     outcomes = run_job(adapter, make_request(max_images=2))
 
@@ -228,7 +166,7 @@ class OddStatusEmulator(SinanCodeEmulator):
 
 
 def test_an_unknown_status_counts_as_running() -> None:
-    adapter, _ = make_adapter(OddStatusEmulator())
+    adapter = make_adapter(OddStatusEmulator())
     job = adapter.submit(make_request())
 
     assert adapter.poll(job) == JobStatus(done=False, provider_status="warming-up")
@@ -277,15 +215,15 @@ GOLDEN = {
 def test_outgoing_body(
     emulator: SinanCodeEmulator, overrides: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
 
     adapter.submit(make_request(**overrides))
 
-    assert submitted_bodies(emulator) == [expected]
+    assert posted_bodies(emulator) == [expected]
 
 
 def test_versions_can_be_overridden(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator, model_ids={"seedream-4.5": "4.0"})
+    adapter = make_adapter(emulator, model_ids={"seedream-4.5": "4.0"})
 
     job = adapter.submit(make_request(model="seedream-4.5"))
 
@@ -314,16 +252,11 @@ REFUSED = {
 def test_what_sinancode_cannot_do_is_refused_before_any_call(
     emulator: SinanCodeEmulator, overrides: dict[str, Any]
 ) -> None:
-    adapter, _ = make_adapter(emulator)
-
-    with pytest.raises(BadRequest):
-        adapter.submit(make_request(**overrides))
-
-    assert emulator.requests == []
+    refused(emulator, make_request(**overrides))
 
 
 def test_a_missing_token_fails_before_any_call(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator, api_key="")
+    adapter = make_adapter(emulator, api_key="")
 
     with pytest.raises(AuthError):
         adapter.submit(make_request())
@@ -333,80 +266,9 @@ def test_a_missing_token_fails_before_any_call(emulator: SinanCodeEmulator) -> N
 
 # --- faults --------------------------------------------------------------------------------
 
-SUBMIT_FAULTS = [
-    ("rate_limit", RateLimited, True),
-    ("server_error", Unavailable, True),
-    ("unavailable", Unavailable, True),
-    ("drop", Unavailable, False),
-    ("hang", ProviderTimeout, False),
-    ("malformed", BadResponse, False),
-    ("auth", AuthError, True),
-]
-
-
-@pytest.mark.parametrize(("fault", "error_class", "failover_safe"), SUBMIT_FAULTS)
-def test_submit_faults_become_the_right_errors(
-    emulator: SinanCodeEmulator,
-    fault: str,
-    error_class: type[ProviderError],
-    failover_safe: bool,
-) -> None:
-    adapter, _ = make_adapter(emulator)
-    emulator.faults.add(fault, seconds=4)
-
-    with pytest.raises(error_class) as caught:
-        adapter.submit(make_request())
-
-    assert caught.value.failover_safe is failover_safe
-    if isinstance(caught.value, RateLimited):
-        assert caught.value.retry_after == 4
-
-
-def test_latency_only_delays(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
-    emulator.faults.add("latency", seconds=0.01)
-
-    assert images_of(run_job(adapter, make_request()))
-
-
-def test_a_wrong_token_is_an_auth_error(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator, api_key="wrong-token")
-
-    with pytest.raises(AuthError) as caught:
-        adapter.submit(make_request())
-
-    assert caught.value.failover_safe
-
-
-@pytest.mark.parametrize(
-    "fault", ["rate_limit", "server_error", "unavailable", "drop", "hang", "malformed"]
-)
-def test_a_failed_poll_is_retried_at_the_next_poll(emulator: SinanCodeEmulator, fault: str) -> None:
-    adapter, _ = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    emulator.faults.add(fault, path="/tasks/")
-
-    first = adapter.poll(job)
-
-    assert first.done is False
-    assert "retrying" in first.provider_status
-    assert adapter.poll(job).done is False
-    assert adapter.poll(job).done is True
-
-
-def test_a_revoked_token_while_polling_must_not_fail_over(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
-    job = adapter.submit(make_request())
-    emulator.faults.add("auth", path="/tasks/")
-
-    with pytest.raises(AuthError) as caught:
-        adapter.poll(job)
-
-    assert caught.value.failover_safe is False
-
 
 def test_a_refused_prompt_fails_the_task_as_content_refused(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
     job = adapter.submit(make_request(prompt=f"{PROMPT} [fault:refuse]"))
 
     with pytest.raises(ContentRefused) as caught:
@@ -416,73 +278,11 @@ def test_a_refused_prompt_fails_the_task_as_content_refused(emulator: SinanCodeE
     assert caught.value.failover_safe is False
 
 
-def test_a_task_that_fails_after_running_is_not_failover_safe(
-    emulator: SinanCodeEmulator,
-) -> None:
-    adapter, _ = make_adapter(emulator)
-    emulator.faults.add("fail_after_run")
-    job = adapter.submit(make_request())
-
-    assert adapter.poll(job).provider_status == "processing"
-    with pytest.raises(Unavailable) as caught:
-        adapter.poll(job)
-
-    assert caught.value.failover_safe is False
-    assert caught.value.provider_code == "generation_failed"
-
-
-def test_a_stuck_task_stays_not_done(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
-    emulator.faults.add("stuck")
-    job = adapter.submit(make_request())
-
-    statuses = [adapter.poll(job) for _ in range(6)]
-
-    assert all(not status.done for status in statuses)
-    assert {status.provider_status for status in statuses} == {"pending"}
-
-
-def test_a_partial_group_delivers_what_was_made(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
-    emulator.faults.add("partial")
-
-    outcomes = run_job(adapter, make_request(max_images=3))
-
-    assert [image.index for image in images_of(outcomes)] == [0, 1]
-    usage = outcomes[-1]
-    assert isinstance(usage, ProviderUsage)
-    assert usage.generated_images == 2
-
-
-def test_a_flaky_download_is_retried_once(emulator: SinanCodeEmulator) -> None:
-    adapter, sleeps = make_adapter(emulator)
-    emulator.faults.add("flaky_download")
-
-    outcomes = run_job(adapter, make_request(max_images=2))
-
-    assert len(images_of(outcomes)) == 2
-    assert sleeps == [0.5, 0.5]
-
-
-def test_expired_links_become_per_image_failures(emulator: SinanCodeEmulator) -> None:
-    adapter, sleeps = make_adapter(emulator)
-    emulator.faults.add("expired_url")
-
-    outcomes = run_job(adapter, make_request())
-
-    failure, usage = outcomes
-    assert isinstance(failure, ProviderImageFailure)
-    assert (failure.index, failure.code) == (0, "bad_response")
-    assert sleeps == [0.5]
-    assert isinstance(usage, ProviderUsage)
-    assert usage.generated_images == 0
-
-
 # --- cancel, check, blocking generate ----------------------------------------------------
 
 
 def test_cancel_is_a_no_op_without_a_cancel_endpoint(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
 
     adapter.cancel(ProviderJob(job_id="some-task", state={"version": "4.0"}))
 
@@ -490,35 +290,14 @@ def test_cancel_is_a_no_op_without_a_cancel_endpoint(emulator: SinanCodeEmulator
 
 
 def test_check_proves_the_token(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
+    adapter = make_adapter(emulator)
 
     assert adapter.check() == "SinanCode accepted the token"
     assert emulator.requests[0].path == "/v1/tasks/00000000-0000-0000-0000-000000000000"
 
-    wrong, _ = make_adapter(emulator, api_key="wrong-token")
+    wrong = make_adapter(emulator, api_key="wrong-token")
     with pytest.raises(AuthError):
         wrong.check()
-
-
-def test_blocking_generate_polls_with_the_adapters_sleep(emulator: SinanCodeEmulator) -> None:
-    adapter, sleeps = make_adapter(emulator)
-
-    outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert [image.index for image in images_of(outcomes)] == [0, 1]
-    assert isinstance(outcomes[-1], ProviderUsage)
-    assert sleeps == [0.5]
-
-
-def test_blocking_generate_gives_up_on_a_stuck_task(emulator: SinanCodeEmulator) -> None:
-    adapter, _ = make_adapter(emulator)
-    adapter.blocking_deadline_s = 0.0  # type: ignore[misc]
-    emulator.faults.add("stuck")
-
-    with pytest.raises(ProviderTimeout) as caught:
-        list(adapter.generate(make_request()))
-
-    assert caught.value.failover_safe is False
 
 
 EMULATOR_REFUSALS = {
@@ -548,21 +327,3 @@ def test_the_emulator_refuses_what_sinancode_refuses(
     assert response.status_code == 400
     assert set(response.json()) == {"error_code", "error_msg"}
     assert emulator.jobs == {}
-
-
-def test_over_a_loopback_port_with_a_timed_task() -> None:
-    emulator = SinanCodeEmulator(job_seconds=0.3)
-    with emulator.serve() as base_url:
-        account = AccountConfig(
-            kind="sinancode", label="SinanCode", base_url=emulator.api_url, api_key="test-key"
-        )
-        adapter = build_adapter(account)
-        assert isinstance(adapter, SinanCodeAdapter)
-        first = adapter.poll(adapter.submit(make_request()))
-        outcomes = list(adapter.generate(make_request(max_images=2)))
-
-    assert first == JobStatus(done=False, provider_status="processing")
-    images = images_of(outcomes)
-    assert [image.index for image in images] == [0, 1]
-    assert all(image.url and image.url.startswith(base_url) for image in images)
-    assert all(pixel_size(image) == (2048, 2048) for image in images)

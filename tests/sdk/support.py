@@ -27,6 +27,7 @@ from generations.providers import (
 )
 from tests.conftest import make_png
 from tests.emulators.base import Emulator, RecordedRequest
+from tests.providers.support import make_request
 
 PROMPT = "a lighthouse on a cliff at dusk"
 SEED = 42
@@ -46,24 +47,17 @@ def reference_data_uri() -> str:
 
 def logical_request(**overrides: Any) -> ProviderRequest:
     """The logical call as our provider layer takes it."""
+    reference = ReferenceInput(
+        content=reference_png(), url=None, mime="image/png", link=REFERENCE_LINK
+    )
     fields: dict[str, Any] = {
-        "model": "seedream-4.0",
         "prompt": PROMPT,
-        "size": "2K",
-        "aspect_ratio": "1:1",
-        "width": 2048,
-        "height": 2048,
         "max_images": IMAGES,
-        "references": (
-            ReferenceInput(
-                content=reference_png(), url=None, mime="image/png", link=REFERENCE_LINK
-            ),
-        ),
+        "references": (reference,),
         "seed": SEED,
         "watermark": False,
     }
-    fields.update(overrides)
-    return ProviderRequest(**fields)
+    return make_request(**{**fields, **overrides})
 
 
 def our_adapter(kind: str, emulator: Emulator, *, base_url: str, **options: Any) -> BaseAdapter:
