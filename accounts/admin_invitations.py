@@ -66,6 +66,11 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def _staff_member(request: HttpRequest) -> User | None:
+    # The admin site lets in only signed-in staff.
+    return request.user if isinstance(request.user, User) else None
+
+
 def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
@@ -121,7 +126,7 @@ class InvitationAdmin(admin.ModelAdmin):
             try:
                 outcomes = invitations_create(
                     emails=form.cleaned_data["emails"],
-                    invited_by=request.user if isinstance(request.user, User) else None,
+                    invited_by=_staff_member(request),
                     is_staff=form.cleaned_data["is_staff"],
                     credits=form.cleaned_data["credits"],
                     base_url=_base_url(request),
@@ -159,7 +164,7 @@ class InvitationAdmin(admin.ModelAdmin):
             "Resent",
             lambda invitation: invitation_resend(
                 invitation=invitation,
-                actor=request.user,
+                actor=_staff_member(request),
                 base_url=_base_url(request),
                 ip_address=_client_ip(request),
             ),
@@ -172,7 +177,7 @@ class InvitationAdmin(admin.ModelAdmin):
             queryset,
             "Revoked",
             lambda invitation: invitation_revoke(
-                invitation=invitation, actor=request.user, ip_address=_client_ip(request)
+                invitation=invitation, actor=_staff_member(request), ip_address=_client_ip(request)
             ),
         )
 

@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from allauth.account.forms import LoginForm
 from django import forms
 from django.contrib.auth.forms import SetPasswordMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -52,3 +53,16 @@ class InvitationAcceptForm(SetPasswordMixin, forms.Form):
             User(username=cleaned.get("username", ""), email=self.initial.get("email", ""))
         )
         return cleaned
+
+
+class SignInForm(LoginForm):
+    """allauth's sign-in form, worded as the workspace words it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Username or email"
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].help_text = ""  # the page has its own "Forgot your password?"
+        if "remember" in self.fields:
+            self.fields["remember"].label = "Keep me signed in on this device"

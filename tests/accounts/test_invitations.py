@@ -66,7 +66,11 @@ def test_an_invitation_mail_reaches_smtp_and_its_link_makes_the_account(
     invitation = Invitation.objects.get()
     assert invitation.status == Invitation.Status.ACCEPTED
     assert invitation.accepted_user == user
-    actions = set(AuditEvent.objects.filter(target_type="accounts.invitation").values_list("action", flat=True))
+    actions = set(
+        AuditEvent.objects.filter(target_type="accounts.invitation").values_list(
+            "action", flat=True
+        )
+    )
     assert actions == {"invitation.created", "invitation.accepted"}
 
     # Once: the same link again, even from another browser, makes nothing.
@@ -92,17 +96,23 @@ def test_resend_replaces_the_link_and_revoke_closes_it(smtp_server: Mailbox, adm
     invitation = Invitation.objects.get()
     changelist = reverse("admin:accounts_invitation_changelist")
 
-    admin_client.post(changelist, {"action": "resend_invitations", "_selected_action": [invitation.pk]})
+    admin_client.post(
+        changelist, {"action": "resend_invitations", "_selected_action": [invitation.pk]}
+    )
 
     second = accept_link(smtp_server, "cy@example.com")
     assert second != first
     assert Client().get(first).status_code == 410
     assert Client().get(second).status_code == 200
 
-    admin_client.post(changelist, {"action": "revoke_invitations", "_selected_action": [invitation.pk]})
+    admin_client.post(
+        changelist, {"action": "revoke_invitations", "_selected_action": [invitation.pk]}
+    )
     assert Client().get(second).status_code == 410
     actions = list(
-        AuditEvent.objects.filter(target_id=str(invitation.pk)).order_by("id").values_list("action", flat=True)
+        AuditEvent.objects.filter(target_id=str(invitation.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
     )
     assert actions == ["invitation.created", "invitation.resent", "invitation.revoked"]
 
