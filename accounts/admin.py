@@ -16,7 +16,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import models, transaction
 from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -24,7 +24,10 @@ from django.utils.html import format_html
 from studio_core.client_ip import client_ip
 from studio_core.read_only_admin import ReadOnlyAdminMixin
 
-from . import admin_audit  # noqa: F401  (registers the audit trail's admin)
+from . import (
+    admin_audit,  # noqa: F401  (registers the audit trail's admin)
+    admin_invitations,  # noqa: F401  (registers the invitations' admin)
+)
 from .models import ApiKey, CreditAccount, CreditEntry, ModelPrice, User
 from .services.credits import InsufficientCredits, credits_adjust, credits_grant
 from .services.keys import api_key_revoke
@@ -82,10 +85,21 @@ class TeamUserAdmin(UserAdmin):
         "first_name",
         "last_name",
         "is_staff",
+        "last_login",
+        "sign_in",
         "available_credits",
         "held_credits",
     )
     readonly_fields = ("available_credits", "held_credits", "credit_history")
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        # Staff bring people in by invitation: the invitee chooses the password, nobody else.
+        return HttpResponseRedirect(reverse("admin:accounts_invitation_add"))
+
+    @admin.display(description="Signs in with")
+    def sign_in(self, user: User) -> str:
+        return "Password" if user.has_usable_password() else "No password set"
+
     actions = ["grant_credits", "adjust_credits"]
 
     def save_model(self, request: HttpRequest, obj: User, form: forms.Form, change: bool) -> None:

@@ -7,4 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the failed-login audit)
+        # signals: connects the failed-login audit and the sign-in throttle's count. tasks:
+        # registers the tasks with Celery in every process, so services send them by name
+        # (accounts.services.invitations) without importing the module that imports them.
+        from . import signals, tasks  # noqa: F401

@@ -1,7 +1,9 @@
 from datetime import datetime, timedelta
 
+from allauth.account.forms import LoginForm
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import SetPasswordMixin
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils import timezone
 
 from .models import ApiKey, User
@@ -30,9 +32,37 @@ class ApiKeyCreateForm(forms.Form):
         return timezone.now() + timedelta(days=days) if days else None
 
 
-class SignupForm(UserCreationForm):
-    """Django's signup form on our own user model, with an optional email address."""
+class InvitationAcceptForm(SetPasswordMixin, forms.Form):
+    """The invitee's username and password (the address is the invitation's)."""
 
-    class Meta(UserCreationForm.Meta):
-        model = User
-        fields = ("username", "email")
+    username = forms.CharField(
+        label="Username",
+        max_length=User._meta.get_field("username").max_length,
+        validators=[UnicodeUsernameValidator()],
+        help_text="How teammates see you. Letters, digits and @ . + - _ only.",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    password1, password2 = SetPasswordMixin.create_password_fields()
+
+    def clean(self) -> dict[str, object]:
+        self.validate_passwords()
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        self.validate_password_for_user(
+            User(username=cleaned.get("username", ""), email=self.initial.get("email", ""))
+        )
+        return cleaned
+
+
+class SignInForm(LoginForm):
+    """allauth's sign-in form, worded as the workspace words it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Username or email"
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].help_text = ""  # the page has its own "Forgot your password?"
+        if "remember" in self.fields:
+            self.fields["remember"].label = "Keep me signed in on this device"

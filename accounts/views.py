@@ -1,13 +1,19 @@
-"""Account pages: API keys, the credit ledger and signup. Each view translates the request,
-calls one service or selector, and renders; the rules live in ``accounts.services``."""
+"""Account pages: API keys, the credit ledger, sign-in, signup and invitations. Each view
+translates the request, calls one service or selector, and renders; the rules live in
+``accounts.services`` (sign-in itself is django-allauth's, wrapped here)."""
 
 import json
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
 
+from allauth.account import views as allauth_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -17,11 +23,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studio_core.client_ip import client_ip
 
-from .forms import ApiKeyCreateForm, SignupForm
+from .forms import ApiKeyCreateForm, InvitationAcceptForm
 from .models import User
 from .selectors import api_key_get_owned, api_key_list, credit_balance_get, credit_entry_list
+from .services.invitations import InvitationError, invitation_accept, invitation_for_token
 from .services.keys import IssuedKey, api_key_create, api_key_revoke
-from .services.signup import user_signup
+from .services.login_throttle import login_lockout_remaining
 from .services.webhook_secret import webhook_secret_get, webhook_secret_rotate
 
 LEDGER_PAGE_SIZE = 25
@@ -145,21 +152,80 @@ def credits(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "accounts/credits.html", context)
 
 
+# --- Sign-in, signup and invitations ---------------------------------------------------------
+
+View = Callable[..., HttpResponse]
+
+
+def login_throttled(view: View) -> View:
+    """Refuse a sign-in (429) while its account or address is locked after repeated failures,
+    before any password is checked (accounts.services.login_throttle)."""
+
+    @wraps(view)
+    def throttled(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.method == "POST":
+            remaining_s = login_lockout_remaining(
+                login=request.POST.get("login", ""), ip_address=client_ip(request)
+            )
+            if remaining_s:
+                minutes = -(-remaining_s // 60)
+                response = render(
+                    request,
+                    "account/login_locked.html",
+                    {"minutes": minutes},
+                    status=429,
+                )
+                response["Retry-After"] = str(remaining_s)
+                return response
+        return view(request, *args, **kwargs)
+
+    return throttled
+
+
+login_page = login_throttled(allauth_views.login)
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """allauth's signup page while SIGNUP_OPEN; otherwise the address does not exist."""
     if not settings.SIGNUP_OPEN:
-        raise Http404("Signup is closed. Ask staff for an account.")
+        raise Http404("Signup is closed. Ask staff for an invitation.")
+    return allauth_views.signup(request)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin signs in through the workspace's sign-in page: one form, one throttle."""
+    target = request.GET.get("next") or reverse("admin:index")
     if request.user.is_authenticated:
-        return redirect("workspace")
-    form = SignupForm(request.POST or None)
+        if not request.user.is_staff:
+            raise PermissionDenied("The admin is for staff.")
+        return redirect(reverse("admin:index"))
+    return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = invitation_for_token(token=token)
+    if invitation is None:
+        return render(request, "accounts/invitation_closed.html", status=410)
+    form = InvitationAcceptForm(request.POST or None, initial={"email": invitation.email})
     if request.method == "POST" and form.is_valid():
-        user = user_signup(
-            username=form.cleaned_data["username"],
-            email=form.cleaned_data.get("email", ""),
-            password=form.cleaned_data["password1"],
-            ip_address=client_ip(request),
-        )
-        login(request, user)
-        return redirect("workspace")
+        try:
+            user = invitation_accept(
+                invitation=invitation,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                ip_address=client_ip(request),
+            )
+        except ValidationError as error:
+            form.add_error("password2", error)
+        except InvitationError as error:
+            form.add_error("username" if "username" in str(error) else None, str(error))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {settings.SITE_NAME}, {user.get_username()}.")
+            return redirect("workspace")
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/signup.html", {"form": form}, status=status)
+    context = {"form": form, "invitation": invitation}
+    return render(request, "accounts/invitation_accept.html", context, status=status)

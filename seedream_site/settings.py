@@ -16,6 +16,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from seedream_site.mail_url import mail_settings_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -53,6 +55,8 @@ if PRODUCTION:
         "DATABASE_URL",
         "CELERY_BROKER_URL",
         "CACHE_URL",
+        # Invitations and password resets are mailed: a team's installation cannot do without.
+        "EMAIL_URL",
     ]
     if STORAGE_BACKEND == "s3":
         _required.append("AWS_STORAGE_BUCKET_NAME")
@@ -120,6 +124,10 @@ INSTALLED_APPS = [
     # served from the sidecar package, never a CDN.
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Sign-in, password reset and change, email addresses (django-allauth); its pages are our
+    # templates under templates/account/.
+    "allauth",
+    "allauth.account",
     "accounts",
     "generations",
 ]
@@ -137,6 +145,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # django-allauth's: finishes or abandons a sign-in left half-way (e.g. a closed tab).
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -212,6 +222,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # Sign-in by username or email address.
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workspace"
@@ -378,6 +393,67 @@ SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
 # Credits granted to each account created on /signup/ (0: none).
 SIGNUP_INITIAL_CREDITS = env.int("SIGNUP_INITIAL_CREDITS", default=0)
 
+# --- Mail -----------------------------------------------------------------------------
+# The installation's name, in every mail's subject and body (and the sign-in pages' titles).
+SITE_NAME = env.str("SITE_NAME", default="Seedream Studio")
+# Where mail goes (seedream_site/mail_url.py has the rule): by default one file per mail under
+# var/mail/, read there while trying the platform with `make run`. Production needs SMTP over
+# TLS: smtps://user:password@host:465 or submission://user:password@host:587 (STARTTLS).
+_mail = mail_settings_from_url(
+    env.str("EMAIL_URL", default=f"file://{VAR_DIR / 'mail'}"), base_dir=BASE_DIR
+)
+if PRODUCTION and not _mail.encrypted:
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be smtps:// or submission:// (SMTP over TLS) with DJANGO_ENV=production."
+    )
+EMAIL_BACKEND = _mail.backend
+EMAIL_HOST = _mail.host
+EMAIL_PORT = _mail.port
+EMAIL_HOST_USER = _mail.user
+EMAIL_HOST_PASSWORD = _mail.password
+EMAIL_USE_SSL = _mail.use_ssl
+EMAIL_USE_TLS = _mail.use_tls
+if _mail.file_path:
+    EMAIL_FILE_PATH = _mail.file_path
+# Seconds an SMTP connection or reply may take before sending fails.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=10)
+# The sender of every mail; set it to an address the SMTP server may send from.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <studio@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Sign-in and invitations (django-allauth) ------------------------------------------
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_FORMS = {"login": "accounts.forms.SignInForm"}
+# Open signup (SIGNUP_OPEN) asks for a name, an address and a password twice.
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+# Accounts made before addresses were confirmed still sign in; a new or changed address is
+# confirmed by a mailed link (an invitation's address is confirmed by its acceptance).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_UNIQUE_EMAIL = True
+# One address per account; a change takes effect once the new address confirms it.
+ACCOUNT_CHANGE_EMAIL = True
+# The account is notified by mail of a password or address change.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# Changing the password keeps this session signed in; every other session of the account
+# ends (Django checks each session against the password it was opened with).
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Failed sign-ins are counted by accounts.services.login_throttle, on every login form (the
+# admin's included) with a 429 answer: allauth's own count would refuse with a form error first.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
+# Links in mails are built from the request (behind a proxy: DJANGO_TRUST_PROXY_HEADERS).
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SESSION_COOKIE_SECURE else "http"
+# Days an invitation's link stays valid (counted again from each resend).
+INVITE_TTL_DAYS = env.int("INVITE_TTL_DAYS", default=7)
+# Failed sign-ins (wrong password or unknown account) before the login forms answer 429 for
+# LOGIN_LOCKOUT_MINUTES: per account, and per client address (shared by all its accounts, so
+# higher). Counted in the cache (CACHE_URL), which every web process shares.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+
 # --- Cache ----------------------------------------------------------------------------
 # API throttling counts requests here, so every web process must share it: Redis in production
 # (redis://127.0.0.1:6379/1). The default is per process, fine for one `make run` server.
@@ -479,6 +555,7 @@ SECRETS_NEVER_LOGGED = [
     *PROVIDER_CREDENTIALS_KEYS,
     METRICS_TOKEN,
     AWS_SECRET_ACCESS_KEY,
+    EMAIL_HOST_PASSWORD,
 ]
 # Calls per generation across provider accounts (the first try plus failovers).
 PROVIDER_MAX_ATTEMPTS = env.int("PROVIDER_MAX_ATTEMPTS", default=3)

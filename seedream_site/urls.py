@@ -1,6 +1,7 @@
+from allauth.account import views as allauth_views
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 import accounts.views
@@ -12,19 +13,28 @@ urlpatterns = [
     # Probes and Prometheus: outside the app's URL space, never behind a login redirect.
     path("healthz", observability_views.healthz, name="healthz"),
     path("metrics", observability_views.metrics, name="metrics"),
+    # Before the admin's own: staff sign in on the workspace's page (one form, one throttle).
+    path("admin/login/", accounts.views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("seedream_site.api_urls")),
     path("v1/", include("generations.openai_compat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/schema/openai/", openai_views.schema, name="api-schema-openai"),
     path("api/docs/", api_docs, name="api-docs"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html"),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in is django-allauth's (its pages below, at the root). These names are the ones
+    # templates use; each path comes before allauth's own so the same page answers both names.
+    path("login/", accounts.views.login_page, name="login"),
+    path("logout/", allauth_views.logout, name="logout"),
     path("signup/", accounts.views.signup, name="signup"),
+    path(
+        "invitations/<str:token>/",
+        accounts.views.invitation_accept_view,
+        name="invitation-accept",
+    ),
+    # Where Django's own password pages would be.
+    path("password_reset/", RedirectView.as_view(pattern_name="account_reset_password")),
+    path("password_change/", RedirectView.as_view(pattern_name="account_change_password")),
+    path("", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("", include("generations.urls")),
 ]

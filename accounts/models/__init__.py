@@ -1,6 +1,7 @@
 from .api_key import ApiKey
 from .audit import AuditEvent
 from .credits import CreditAccount, CreditEntry
+from .invitation import Invitation
 from .prices import ModelPrice
 from .user import User
 from .webhook_secret import WebhookSecret
@@ -10,6 +11,7 @@ __all__ = [
     "AuditEvent",
     "CreditAccount",
     "CreditEntry",
+    "Invitation",
     "ModelPrice",
     "User",
     "WebhookSecret",

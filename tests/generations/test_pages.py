@@ -125,7 +125,7 @@ def test_reuse_of_someone_elses_private_generation_prefills_nothing(client, user
 
 def test_login_page_logs_in(client, user):
     response = client.post(
-        reverse("login"), {"username": user.username, "password": "correct-horse-battery"}
+        reverse("login"), {"login": user.username, "password": "correct-horse-battery"}
     )
     assert response.status_code == 302
     assert response.url == reverse("workspace")

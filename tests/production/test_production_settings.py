@@ -14,6 +14,7 @@ REQUIRED = [
     "DATABASE_URL",
     "CELERY_BROKER_URL",
     "CACHE_URL",
+    "EMAIL_URL",
     "AWS_STORAGE_BUCKET_NAME",
 ]
 
@@ -37,6 +38,7 @@ def production_environment(**overrides: str) -> dict[str, str]:
         if broker_url.startswith("redis")
         else "redis://127.0.0.1:1/0",
         "CACHE_URL": "redis://127.0.0.1:1/1",  # settings only parse it; nothing dials it
+        "EMAIL_URL": "submission://studio:mail-password@127.0.0.1:1",  # nor this
         "AWS_STORAGE_BUCKET_NAME": "seedream-media",
         "AWS_S3_REGION_NAME": "eu-west-1",
     }
@@ -67,7 +69,8 @@ def test_a_process_starting_without_them_fails_with_their_names():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     names = (
-        "DJANGO_ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, AWS_STORAGE_BUCKET_NAME"
+        "DJANGO_ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, EMAIL_URL, "
+        "AWS_STORAGE_BUCKET_NAME"
     )
     assert names in result.stderr
     assert "DJANGO_SECRET_KEY," not in result.stderr

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ApiKey
+from accounts.models import ApiKey, Invitation
 from accounts.services.credits import credits_grant
 from generations.models import Generation, ProviderAccount
 from tests.conftest import funded_user
@@ -31,6 +31,7 @@ BUDGETS = {
     "accounts.creditentry": 9,
     "accounts.modelprice": 7,
     "accounts.auditevent": 11,
+    "accounts.invitation": 6,
     "generations.generation": 10,
     "generations.providerattempt": 10,
     "generations.provideraccount": 6,
@@ -87,6 +88,11 @@ def grow() -> None:
                 attempts=[attempt_spec(account, images=1, usage={"generated_images": 1})],
             )
         credits_grant(user=owner, amount=10, actor=None, memo="more audit events")
+        Invitation.objects.create(
+            email=f"invited{number}@example.com",
+            invited_by=owner,
+            expires_at=timezone.now() + timedelta(days=7),
+        )
 
 
 def test_every_admin_page_stays_within_its_query_budget(admin_client: Client, seeded):
