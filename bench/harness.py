@@ -45,8 +45,8 @@ def funded_user(name: str) -> tuple[Any, str]:
 
 def only_account(*, kind: str, base_url: str, api_key: str, model: str, **fields: Any) -> None:
     """Make this the only enabled provider account (earlier runs' accounts are switched off)."""
-    from generations.credentials import credential_encrypt
     from generations.models import ProviderAccount
+    from generations.security.credentials import credential_encrypt
 
     ProviderAccount.objects.update(enabled=False)
     ProviderAccount.objects.create(

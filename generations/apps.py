@@ -12,9 +12,8 @@ class GenerationsConfig(AppConfig):
 
         from accounts.ledger import register_terminal_statuses
         from accounts.services.pricing import register_priceable_models
-
-        from .catalog import list_models
-        from .models import Generation
+        from generations.catalog import list_models
+        from generations.models import Generation
 
         # What accounts needs to know of generations, told here (it does not import them):
         # which generations hold nothing any more, and which models a price can be set for.
@@ -26,7 +25,8 @@ class GenerationsConfig(AppConfig):
         # Pillow's own decompression-bomb guard, at our limit, for every image opened anywhere.
         Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
         # tasks: registers the tasks with Celery in every process, so services send them by
-        # name (generations.dispatch) without importing the module that imports them.
-        # worker: connects the worker's signals (lease renewal, recovery sweeps, the
+        # name (generations.runtime.dispatch) without importing the module that imports them.
+        # tasks.worker: connects the worker's signals (lease renewal, recovery sweeps, the
         # provider-call loop); they fire only in a Celery worker.
-        from . import tasks, worker  # noqa: F401
+        from generations import tasks  # noqa: F401
+        from generations.tasks import worker  # noqa: F401

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from generations.api.errors import error_body
-from generations.openai_compat.errors import envelope
+from generations.openai_compat.errors import openai_error_envelope
 
 PAGES = {
     400: ("Bad request", "The request could not be read. Go back and try again."),
@@ -49,7 +49,9 @@ def error_answer(request: HttpRequest, status: int, message: str = "") -> HttpRe
         return JsonResponse(error_body(CODES[status], message), status=status)
     if request.path.startswith("/v1/"):
         type_ = "server_error" if status == 500 else "invalid_request_error"
-        return JsonResponse(envelope(message, type_=type_, code=CODES[status]), status=status)
+        return JsonResponse(
+            openai_error_envelope(message, type_=type_, code=CODES[status]), status=status
+        )
     if status == 500:
         # The database may be what failed: the page is drawn without the request's context (no
         # session, user or balance query), and as plain text if even that fails.

@@ -207,7 +207,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     # A worker runs many threads; a per-process pool caps how many PostgreSQL connections they
-    # hold (threads give theirs back before every provider call: generations/db.py).
+    # hold (threads give theirs back before every provider call: generations/runtime/db.py).
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # required with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
@@ -243,7 +243,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Media is never served as a public directory: output images go through views that check
-# who may see them (generations.views.media).
+# who may see them (generations.pages.files).
 MEDIA_URL = "/media/"
 # Seconds a signed link to an output image stays valid (API replies, webhooks); on S3 the
 # lifetime of the presigned URL, which S3 caps at 7 days.
@@ -280,7 +280,7 @@ if STORAGE_BACKEND == "s3":
         # No ACL is sent by default: objects get the bucket's, private, and buckets with ACLs
         # disabled (the AWS default since 2023) refuse uploads that name any other.
         "default_acl": env.str("AWS_DEFAULT_ACL", default=""),
-        # Every link is presigned (generations.media_links) and lives MEDIA_LINK_TTL_S.
+        # Every link is presigned (generations.security.signed_links) and lives MEDIA_LINK_TTL_S.
         "querystring_auth": True,
         "querystring_expire": MEDIA_LINK_TTL_S,
         # Names are content hashes: a file saved under an existing name has the same bytes.
@@ -470,7 +470,8 @@ API_RATE_PER_USER = env.str("API_RATE_PER_USER", default="240/min")
 # gives each process a PORT of its own, so a worker's PORT is not the web server's.
 WEB_PORT = env.int("WEB_PORT", default=8000)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{WEB_PORT}")
-# Host names that user-supplied URLs may reach even on private addresses (generations.fetching).
+# Host names that user-supplied URLs may reach even on private addresses
+# (generations.security.fetching).
 # Development and tests only (a local webhook receiver); empty in production.
 FETCH_ALLOW_PRIVATE_HOSTS = env.list("FETCH_ALLOW_PRIVATE_HOSTS", default=[])
 
@@ -545,7 +546,7 @@ METRICS_LATENCY_WINDOW_S = env.int("METRICS_LATENCY_WINDOW_S", default=3600)
 # Longest wait for the broker in /healthz and /metrics before it counts as down.
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=3.0)
 
-# Fernet keys for provider credentials at rest, newest first (generations/credentials.py
+# Fernet keys for provider credentials at rest, newest first (generations/security/credentials.py
 # explains rotation). Unset: one key derived from DJANGO_SECRET_KEY.
 PROVIDER_CREDENTIALS_KEYS = env.list("PROVIDER_CREDENTIALS_KEYS", default=[])
 # Values replaced by [REDACTED] wherever they would appear in a log line (besides API keys,

@@ -9,8 +9,8 @@ What is scrubbed, wherever it appears in a message, its arguments, a traceback o
 - passwords inside URLs (``redis://:password@host``, ``postgres://user:password@host``);
 - every exact secret the process knows: those named in ``settings.SECRETS_NEVER_LOGGED`` and the
   provider keys this process has encrypted or decrypted (``remember_secret``, called by
-  ``generations.credentials``). A process can only log a provider key it has held in memory,
-  and it holds one only after decrypting or encrypting it, so the set is complete for it.
+  ``generations.security.credentials``). A process can only log a provider key it has held in
+  memory, and it holds one only after decrypting or encrypting it, so the set is complete for it.
 
 ``install_record_redaction`` wraps the log-record factory rather than adding a filter to each
 handler, because a handler filter protects only that handler: records also reach pytest's

@@ -104,7 +104,10 @@ def price_per_image(*, model_id: str, size_tier: str) -> int:
     raise PriceMissing(model_id)
 
 
-def quote(*, spec: PricedRequest) -> Quote:
+def price_quote(*, spec: PricedRequest) -> Quote:
+    """Where a generation's price is decided: the model's credits per image at the request's
+    size tier, times the images asked for (the hold at submit; the charge counts delivered
+    images only, ``generations.services.billing``)."""
     tier = size_tier_of(size=spec.size, width=spec.width, height=spec.height)
     return Quote(
         model=spec.model,

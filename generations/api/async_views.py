@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..db import off_loop, served_on_request_thread
+from generations.runtime.db import off_loop, served_on_request_thread
 
 AsyncView = Callable[..., Any]
 
@@ -42,7 +42,7 @@ class WaitingApiView(APIView):
 
         async def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             # Under a sync server (WSGI, the test client) the calling thread is held by this
-            # request anyway; its work is done there (see generations.db.off_loop).
+            # request anyway; its work is done there (see generations.runtime.db.off_loop).
             with served_on_request_thread(isinstance(request, WSGIRequest)):
                 if request.method in cls.async_methods:
                     self = cls(**initkwargs)

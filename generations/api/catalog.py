@@ -6,10 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services.pricing import PriceMissing, price_per_image
-
-from ..catalog import list_models
-from .requests import AuthenticatedRequest
-from .schema import error_responses
+from generations.api.requests import AuthenticatedRequest
+from generations.api.schema import error_responses
+from generations.catalog import list_models
 
 
 class ModelListApi(APIView):

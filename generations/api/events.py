@@ -5,7 +5,7 @@ stored, the same JSON as in a retrieve), then the stream ends after a terminal `
 stream that outlives ``EVENTS_MAX_S`` ends with ``timeout``; the client reconnects or polls.
 
 The stream is an async iterator: between events it awaits the generation's next change
-(``generations.notifications``: a Redis message, or the process's sweep of watched rows)
+(``generations.messaging.notifications``: a Redis message, or the process's sweep of watched rows)
 holding no thread and no database connection, and each event leaves when it happens. A client
 that goes away cancels it, and nothing more is read for it.
 
@@ -28,16 +28,16 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
-from ..api_selectors import ProgressMark, generation_progress
-from ..db import off_loop, served_on_request_thread
-from ..models import Generation
-from ..notifications import generation_watch
-from .async_views import WaitingApiView
-from .errors import error_body
-from .generations import generation_or_404
-from .requests import AuthenticatedRequest
-from .schema import error_responses
-from .serializers import OutputImageSerializer
+from generations.api.async_views import WaitingApiView
+from generations.api.errors import error_body
+from generations.api.generations import generation_or_404
+from generations.api.requests import AuthenticatedRequest
+from generations.api.schema import error_responses
+from generations.api.serializers import OutputImageSerializer
+from generations.messaging.notifications import generation_watch
+from generations.models import Generation
+from generations.runtime.db import off_loop, served_on_request_thread
+from generations.selectors.progress import ProgressMark, generation_progress
 
 EVENTS_MAX_S = 600
 # A comment line this often keeps proxies from closing a quiet stream.

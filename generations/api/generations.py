@@ -15,35 +15,34 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey
-
-from ..api_selectors import (
-    SCOPE_MINE,
-    SCOPE_TEAM,
-    GenerationFilters,
-    generation_get_api,
-    generation_list_api,
-)
-from ..catalog import MAX_REFERENCE_IMAGES, GenerationSpec, list_models
-from ..db import off_loop
-from ..models import Generation
-from ..notifications import generation_wait_terminal_async
-from ..services import generation_cancel, generation_submit_or_replay
-from ..services.lifecycle import generation_change_check, generation_delete
-from ..webhooks import EVENTS as WEBHOOK_EVENTS
-from ..webhooks import webhook_validate
-from .async_views import WaitingApiView
-from .pagination import PAGE_PARAMETERS, NewestFirstCursorPagination, page_serializer
-from .parsers import BoundedJSONParser, BoundedMultiPartParser
-from .references import references_read
-from .requests import AuthenticatedRequest, query_data
-from .schema import error_responses
-from .serializers import (
+from generations.api.async_views import WaitingApiView
+from generations.api.pagination import PAGE_PARAMETERS, NewestFirstCursorPagination, page_serializer
+from generations.api.parsers import BoundedJSONParser, BoundedMultiPartParser
+from generations.api.references import references_read
+from generations.api.requests import AuthenticatedRequest, query_data
+from generations.api.schema import error_responses
+from generations.api.serializers import (
     DateOrDateTimeField,
     GenerationSerializer,
     MultipartReferencesField,
     ReferenceField,
     TextField,
 )
+from generations.catalog import MAX_REFERENCE_IMAGES, GenerationSpec, list_models
+from generations.messaging.notifications import generation_wait_terminal_async
+from generations.messaging.webhooks import EVENTS as WEBHOOK_EVENTS
+from generations.messaging.webhooks import webhook_validate
+from generations.models import Generation
+from generations.runtime.db import off_loop
+from generations.selectors.generations import (
+    SCOPE_MINE,
+    SCOPE_TEAM,
+    GenerationFilters,
+    generation_get_api,
+    generation_list_api,
+)
+from generations.services import generation_cancel, generation_submit_or_replay
+from generations.services.lifecycle import generation_change_check, generation_delete
 
 # Long-poll: the longest wait a client may ask for.
 WAIT_MAX_S = 60
@@ -250,7 +249,10 @@ class GenerationListApi(APIView):
             required=False, help_text="Created before this date or date-time."
         )
         q = serializers.CharField(
-            required=False, max_length=200, help_text="Text the prompt contains (any case)."
+            required=False,
+            max_length=200,
+            help_text="Words the prompt contains, each anywhere and in any case (as the gallery's "
+            "search).",
         )
 
     @extend_schema(
@@ -310,7 +312,7 @@ class GenerationRetrieveApi(WaitingApiView):
     async def get(self, request: AuthenticatedRequest, generation_id: UUID) -> Response:
         generation, wait_s = await off_loop(self._checked)(request, generation_id)
         if wait_s and not generation.is_terminal:
-            # No thread and no connection held meanwhile (generations.notifications).
+            # No thread and no connection held meanwhile (generations.messaging.notifications).
             await generation_wait_terminal_async(generation_id=str(generation.id), timeout_s=wait_s)
             generation = await off_loop(generation_or_404)(
                 request=request, generation_id=generation.id

@@ -12,12 +12,11 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey
 from accounts.selectors import api_key_get_owned, api_key_list
 from accounts.services.keys import api_key_create, api_key_revoke
+from generations.api.parsers import BoundedJSONParser
+from generations.api.requests import AuthenticatedRequest
+from generations.api.schema import error_responses
+from generations.api.serializers import TextField
 from studio_core.client_ip import client_ip
-
-from .parsers import BoundedJSONParser
-from .requests import AuthenticatedRequest
-from .schema import error_responses
-from .serializers import TextField
 
 
 class BlankIsNullDateTimeField(serializers.DateTimeField):

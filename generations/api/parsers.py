@@ -10,9 +10,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework.parsers import JSONParser, MultiPartParser
 
+from generations.api.errors import RequestTooLarge
 from studio_core.parsing import int_from_text
-
-from .errors import RequestTooLarge
 
 # Views without file content (keys, filters) need far less than this.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024

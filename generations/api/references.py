@@ -15,12 +15,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from accounts.models import User
-
-from ..api_selectors import upload_get_owned
-from ..fetching import FetchRefused, reference_fetch
-from ..services.images import storage_read
-from ..services.uploads import upload_mark_used
-from .errors import InvalidReference
+from generations.api.errors import InvalidReference
+from generations.security.fetching import FetchRefused, reference_fetch
+from generations.selectors.uploads import upload_get_owned
+from generations.services.images import storage_read
+from generations.services.uploads import upload_mark_used
 
 FIELD = "references"
 

@@ -10,9 +10,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..media_links import absolute_url, output_url, thumbnail_url
-from ..models import Generation, OutputImage
-from ..selectors import generation_is_demo
+from generations.models import Generation, OutputImage
+from generations.security.signed_links import absolute_url, output_url, thumbnail_url
+from generations.selectors.generations import generation_is_demo
 
 
 class OutputImageSerializer(serializers.Serializer):

@@ -10,15 +10,15 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..api_selectors import upload_get_owned, upload_list_owned
-from ..services.errors import ReferenceRejected
-from ..services.uploads import upload_create, upload_delete
-from .errors import InvalidReference
-from .pagination import PAGE_PARAMETERS, NewestFirstCursorPagination, page_serializer
-from .parsers import BoundedMultiPartParser
-from .references import file_read
-from .requests import AuthenticatedRequest
-from .schema import error_responses
+from generations.api.errors import InvalidReference
+from generations.api.pagination import PAGE_PARAMETERS, NewestFirstCursorPagination, page_serializer
+from generations.api.parsers import BoundedMultiPartParser
+from generations.api.references import file_read
+from generations.api.requests import AuthenticatedRequest
+from generations.api.schema import error_responses
+from generations.selectors.uploads import upload_get_owned, upload_list_owned
+from generations.services.errors import ReferenceRejected
+from generations.services.uploads import upload_create, upload_delete
 
 
 class UploadOutputSerializer(serializers.Serializer):

@@ -7,19 +7,19 @@ Each operation is its own view class; where REST puts two operations on one path
 from django.urls import path
 
 # Registers the API-key scheme with drf-spectacular before any schema is built.
-from . import schema  # noqa: F401
-from .catalog import ModelListApi
-from .events import GenerationEventsApi
-from .generations import (
+from generations.api import schema  # noqa: F401
+from generations.api.catalog import ModelListApi
+from generations.api.events import GenerationEventsApi
+from generations.api.generations import (
     GenerationCancelApi,
     GenerationCreateApi,
     GenerationDeleteApi,
     GenerationListApi,
     GenerationRetrieveApi,
 )
-from .keys import KeyCreateApi, KeyListApi, KeyRevokeApi
-from .uploads import UploadDeleteApi, UploadListCreateApi
-from .usage import UsageApi
+from generations.api.keys import KeyCreateApi, KeyListApi, KeyRevokeApi
+from generations.api.uploads import UploadDeleteApi, UploadListCreateApi
+from generations.api.usage import UsageApi
 
 
 class GenerationCollectionRoute(GenerationListApi, GenerationCreateApi):

@@ -5,9 +5,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..api_selectors import usage_by_day_and_model
-from .requests import AuthenticatedRequest, query_data
-from .schema import error_responses
+from generations.api.requests import AuthenticatedRequest, query_data
+from generations.api.schema import error_responses
+from generations.selectors.usage import usage_by_day_and_model
 
 USAGE_MAX_DAYS = 366
 

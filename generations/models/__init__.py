@@ -1,11 +1,11 @@
-from .attempt import ProviderAttempt
-from .board import Board, BoardItem, Star
-from .generation import Generation
-from .health_rollup import ProviderHealthRollup, ProviderHealthRollupProgress
-from .images import OutputImage, ReferenceImage
-from .provider_account import ProviderAccount
-from .upload import Upload
-from .webhook import WebhookDelivery
+from generations.models.attempt import ProviderAttempt
+from generations.models.board import Board, BoardItem, Star
+from generations.models.generation import Generation
+from generations.models.health_rollup import ProviderHealthRollup, ProviderHealthRollupProgress
+from generations.models.images import OutputImage, ReferenceImage
+from generations.models.provider_account import ProviderAccount
+from generations.models.upload import Upload
+from generations.models.webhook import WebhookDelivery
 
 __all__ = [
     "Board",

@@ -1,6 +1,6 @@
 from django.db import models
 
-from .provider_account import ProviderAccount
+from generations.models.provider_account import ProviderAccount
 
 
 class ProviderAttempt(models.Model):
@@ -61,6 +61,6 @@ class ProviderAttempt(models.Model):
     def delivered_demo_images(self) -> bool:
         """Images of this call came from the built-in demo renderer: placeholders, not Seedream.
 
-        The same rule as a query: ``generations.selectors.demo_output_exists``.
+        The same rule as a query: ``generations.selectors.generations.demo_output_exists``.
         """
         return self.provider_kind == ProviderAccount.Kind.LOCAL and self.images_returned > 0

@@ -70,13 +70,15 @@ class Generation(models.Model):
     webhook_events = models.JSONField(
         default=default_webhook_events,
         blank=True,
-        help_text="Terminal statuses that trigger a webhook delivery (generations.webhooks).",
+        help_text=(
+            "Terminal statuses that trigger a webhook delivery (generations.messaging.webhooks)."
+        ),
     )
     dispatched_at = models.DateTimeField(
         null=True,
         blank=True,
         help_text="When the broker took the task that runs it; empty while it waits to be sent "
-        "(generations.dispatch).",
+        "(generations.runtime.dispatch).",
     )
     lease_expires_at = models.DateTimeField(
         null=True,

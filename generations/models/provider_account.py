@@ -32,7 +32,8 @@ class ProviderAccount(models.Model):
         "(e.g. an Ark endpoint id ep-…).",
     )
     credentials_encrypted = models.TextField(
-        blank=True, help_text="The API key, encrypted (generations.credentials); never shown."
+        blank=True,
+        help_text="The API key, encrypted (generations.security.credentials); never shown.",
     )
     consecutive_auth_failures = models.PositiveSmallIntegerField(default=0)
     disabled_reason = models.CharField(max_length=300, blank=True)

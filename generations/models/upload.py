@@ -3,14 +3,14 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from .images import StoredImage
+from generations.models.images import StoredImage
 
 
 class Upload(StoredImage):
     """An image a teammate uploaded through the API to use later as a reference.
 
     The id is a random UUID, not a counter, so ids cannot be guessed; even so an upload is only
-    ever usable by its owner (``generations.api_selectors.upload_get_owned``).
+    ever usable by its owner (``generations.selectors.uploads.upload_get_owned``).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

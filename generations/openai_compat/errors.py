@@ -34,7 +34,9 @@ class OpenAIError(Exception):
         )
 
 
-def envelope(message: str, *, type_: str, code: str, param: str | None = None) -> dict[str, Any]:
+def openai_error_envelope(
+    message: str, *, type_: str, code: str, param: str | None = None
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
@@ -48,7 +50,7 @@ CODES_BY_CODE = {"invalid_request": "invalid_value"}
 
 def service_error_envelope(error: ServiceError) -> dict[str, Any]:
     """A service's refusal in OpenAI's envelope: the message alone, the field as ``param``."""
-    return envelope(
+    return openai_error_envelope(
         error.message,
         type_=TYPES_BY_STATUS.get(error.status, "invalid_request_error"),
         code=CODES_BY_CODE.get(error.code, error.code),
@@ -66,7 +68,7 @@ def allow_methods(*methods: str) -> Callable[[AsyncView], AsyncView]:
                 return await view(request, *args, **kwargs)
             allowed = ", ".join(methods)
             response = JsonResponse(
-                envelope(
+                openai_error_envelope(
                     f"{request.method} is not allowed on {request.path}; use {allowed}.",
                     type_="invalid_request_error",
                     code="method_not_allowed",
@@ -87,7 +89,7 @@ def openai_error_response(exc: Exception) -> JsonResponse:
     if response is None:
         logger.exception("OpenAI-compatible call failed", exc_info=exc)
         return JsonResponse(
-            envelope(
+            openai_error_envelope(
                 "Something went wrong on our side.", type_="server_error", code="internal_error"
             ),
             status=500,
@@ -99,14 +101,14 @@ def openai_error_response(exc: Exception) -> JsonResponse:
 def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, OpenAIError):
         return Response(
-            envelope(exc.message, type_=exc.type, code=exc.code, param=exc.param),
+            openai_error_envelope(exc.message, type_=exc.type, code=exc.code, param=exc.param),
             status=exc.http_status,
         )
     if isinstance(exc, ServiceError):
         return Response(service_error_envelope(exc), status=exc.status)
     if isinstance(exc, MultiPartParserError):
         return Response(
-            envelope(
+            openai_error_envelope(
                 f"The multipart body cannot be read ({exc}); send multipart/form-data with "
                 "its boundary, as an HTTP client or OpenAI SDK builds it.",
                 type_="invalid_request_error",
@@ -116,7 +118,7 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            envelope(
+            openai_error_envelope(
                 "The request body is larger than this endpoint accepts "
                 f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes); send reference images as "
                 "URLs or upload ids (POST /api/v1/uploads) instead of inline data.",
@@ -146,5 +148,5 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         message = f"{param}: {message}" if param else message
     else:
         message = str(getattr(exc, "detail", exc))
-    response.data = envelope(message, type_=type_, code=code, param=param)
+    response.data = openai_error_envelope(message, type_=type_, code=code, param=param)
     return response

@@ -4,8 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..api.serializers import ReferenceField, TextField
-from ..catalog import MAX_REFERENCE_IMAGES
+from generations.api.serializers import ReferenceField, TextField
+from generations.catalog import MAX_REFERENCE_IMAGES
 
 
 class ImageReferencesField(serializers.Field):

@@ -13,8 +13,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from ..catalog import MAX_REFERENCE_IMAGES, list_models
-from .inputs import ImagesGenerationsInput, ImagesInput
+from generations.catalog import MAX_REFERENCE_IMAGES, list_models
+from generations.openai_compat.inputs import ImagesGenerationsInput, ImagesInput
 
 JSON = "application/json"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from generations.openai_compat import views
 
 urlpatterns = [
     path("images/generations", views.images_generations, name="openai-images"),

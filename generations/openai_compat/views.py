@@ -20,19 +20,18 @@ from rest_framework.request import Request
 
 from accounts.authentication import ApiKeyAuthentication
 from accounts.models import ApiKey, User
-
-from ..api.generations import IDEMPOTENCY_KEY_MAX_LENGTH
-from ..api.references import file_read, references_read
-from ..catalog import GenerationSpec, list_models
-from ..catalog_aliases import catalog_id_for
-from ..db import db_release, off_loop
-from ..media_links import absolute_url, output_url
-from ..models import Generation, OutputImage
-from ..notifications import generation_wait_terminal_async
-from ..services import generation_submit
-from .errors import OpenAIError, allow_methods, openai_error_response
-from .inputs import ImagesGenerationsInput, ImagesInput
-from .schema import openai_schema
+from generations.api.generations import IDEMPOTENCY_KEY_MAX_LENGTH
+from generations.api.references import file_read, references_read
+from generations.catalog import GenerationSpec, list_models
+from generations.catalog.aliases import catalog_id_for
+from generations.messaging.notifications import generation_wait_terminal_async
+from generations.models import Generation, OutputImage
+from generations.openai_compat.errors import OpenAIError, allow_methods, openai_error_response
+from generations.openai_compat.inputs import ImagesGenerationsInput, ImagesInput
+from generations.openai_compat.schema import openai_schema
+from generations.runtime.db import db_release, off_loop
+from generations.security.signed_links import absolute_url, output_url
+from generations.services import generation_submit
 
 # A generation's failure code -> (HTTP status, OpenAI type, OpenAI code). Provider trouble is
 # upstream (502/504), a refusal is the request's (400); 500 is kept for our own faults.

@@ -7,9 +7,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..forms import BoardAddForm, BoardForm
-from ..models import Board
-from ..selectors import (
+from generations.models import Board
+from generations.pages.common import (
+    AuthenticatedHttpRequest,
+    form_add_service_error,
+    generation_or_404,
+    redirect_back,
+)
+from generations.pages.forms import BoardAddForm, BoardForm
+from generations.selectors.boards import (
     board_choices,
     board_get_owned,
     board_get_visible,
@@ -17,19 +23,13 @@ from ..selectors import (
     board_items_visible,
     board_list_visible,
 )
-from ..services.boards import (
+from generations.services.boards import (
     BoardError,
     board_create,
     board_delete,
     board_item_add,
     board_item_remove,
     board_update,
-)
-from .common import (
-    AuthenticatedHttpRequest,
-    form_add_service_error,
-    generation_or_404,
-    redirect_back,
 )
 
 

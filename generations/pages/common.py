@@ -9,10 +9,9 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
+from generations.models import Generation
+from generations.selectors.generations import generation_get_visible
 from studio_core.errors import ServiceError
-
-from ..models import Generation
-from ..selectors import generation_get_visible
 
 
 class AuthenticatedHttpRequest(HttpRequest):

@@ -16,25 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from accounts.selectors import credit_balance_get
-from accounts.services.pricing import quote
-from studio_core.errors import ServiceError
-from studio_core.parsing import int_from_text
-
-from ..catalog import MAX_REFERENCE_IMAGES, list_models, validate_spec
-from ..forms import SPEC_FIELD_TO_FORM_FIELD, ComposeForm
-from ..selectors import (
-    generation_get_card,
-    generation_get_visible,
-    generation_list_recent,
-    outputs_get_visible,
-    references_get_visible,
-)
-from ..services import (
-    GenerationNotCancelable,
-    generation_cancel,
-    generation_submit,
-)
-from .common import (
+from accounts.services.pricing import price_quote
+from generations.catalog import MAX_REFERENCE_IMAGES, list_models, validate_spec
+from generations.pages.common import (
     AuthenticatedHttpRequest,
     form_add_service_error,
     generation_or_404,
@@ -42,6 +26,21 @@ from .common import (
     is_uuid,
     redirect_back,
 )
+from generations.pages.forms import SPEC_FIELD_TO_FORM_FIELD, ComposeForm
+from generations.selectors.generations import (
+    generation_get_card,
+    generation_get_visible,
+    generation_list_recent,
+    outputs_get_visible,
+    references_get_visible,
+)
+from generations.services import (
+    GenerationNotCancelable,
+    generation_cancel,
+    generation_submit,
+)
+from studio_core.errors import ServiceError
+from studio_core.parsing import int_from_text
 
 # The htmx event a settled card sends; the price preview listens for it (workspace.html).
 BALANCE_CHANGED_EVENT = "balance-changed"
@@ -216,7 +215,7 @@ def compose_quote(request: AuthenticatedHttpRequest) -> HttpResponse:
         spec = form.to_spec()
         try:
             resolved = validate_spec(dataclasses.replace(spec, reference_count=references))
-            context["quote"] = quote(spec=resolved)
+            context["quote"] = price_quote(spec=resolved)
         except ServiceError as error:
             context["problem"] = error.message
     else:

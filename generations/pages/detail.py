@@ -8,14 +8,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..catalog import SpecError
-from ..forms import BoardAddForm
-from ..models import Generation
-from ..selectors import board_choices, board_items_of_generation
-from ..services.boards import generation_star_set
-from ..services.lifecycle import GenerationNotDeletable, generation_delete
-from ..services.visibility import generation_visibility_set
-from .common import AuthenticatedHttpRequest, generation_or_404, is_htmx, redirect_back
+from generations.catalog import SpecError
+from generations.models import Generation
+from generations.pages.common import (
+    AuthenticatedHttpRequest,
+    generation_or_404,
+    is_htmx,
+    redirect_back,
+)
+from generations.pages.forms import BoardAddForm
+from generations.selectors.boards import board_choices, board_items_of_generation
+from generations.services.boards import generation_star_set
+from generations.services.lifecycle import GenerationNotDeletable, generation_delete
+from generations.services.visibility import generation_visibility_set
 
 
 def can_change(request: AuthenticatedHttpRequest, generation: Generation) -> bool:

@@ -23,13 +23,17 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from generations.models import OutputImage, ReferenceImage
+from generations.pages.common import AuthenticatedHttpRequest, generation_or_404
+from generations.runtime.db import db_release
+from generations.security.signed_links import (
+    VARIANT_THUMBNAIL,
+    LinkCheck,
+    link_check,
+    reference_link_check,
+)
+from generations.selectors.generations import output_get_visible, references_get_visible
 from studio_core.streaming import ThreadedStreamingHttpResponse
-
-from ..db import db_release
-from ..media_links import VARIANT_THUMBNAIL, LinkCheck, link_check, reference_link_check
-from ..models import OutputImage, ReferenceImage
-from ..selectors import output_get_visible, references_get_visible
-from .common import AuthenticatedHttpRequest, generation_or_404
 
 # Read and write the zip in pieces of this size, so memory stays flat whatever the images weigh.
 ZIP_CHUNK_BYTES = 256 * 1024
@@ -171,7 +175,7 @@ def _zip_chunks(outputs: Sequence[OutputImage]) -> Iterator[bytes]:
 
 @require_GET
 def media_signed(request: HttpRequest, output_id: int, variant: str) -> HttpResponseBase:
-    """An output image behind a signed, expiring link (``generations.media_links``).
+    """An output image behind a signed, expiring link (``generations.security.signed_links``).
 
     No session: the signature is the permission. It binds the id, the variant and the expiry,
     so a 403 is all a guesser ever sees, whether the image exists or not.

@@ -6,14 +6,14 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from ..forms import GalleryFilterForm
-from ..selectors import (
+from generations.pages.common import AuthenticatedHttpRequest
+from generations.pages.forms import GalleryFilterForm
+from generations.selectors.generations import (
     GALLERY_TAB_MINE,
     GALLERY_TAB_TEAM,
     gallery_authors,
     generation_gallery_list,
 )
-from .common import AuthenticatedHttpRequest
 
 GALLERY_PAGE_SIZE = 24
 

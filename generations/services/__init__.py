@@ -4,16 +4,16 @@ Every status change goes through ``lifecycle``; ``submit`` accepts a request and
 ``jobs`` are the worker's half of the path.
 """
 
-from .errors import IdempotencyConflict, ReferenceRejected
-from .lifecycle import (
+from generations.services.errors import IdempotencyConflict, ReferenceRejected
+from generations.services.lifecycle import (
     GenerationNotCancelable,
     GenerationNotDeletable,
     TransitionRefused,
     generation_cancel,
     generation_delete,
 )
-from .run import generation_run
-from .submit import generation_submit, generation_submit_or_replay
+from generations.services.run import generation_run
+from generations.services.submit import generation_submit, generation_submit_or_replay
 
 __all__ = [
     "GenerationNotCancelable",

@@ -5,7 +5,7 @@ submit (``credits_hold``), and at the end either the settlement (``credits_settl
 the charge, release the rest) or, when nothing is charged, ``release_hold_of_failed_generation``.
 """
 
-from ..models import Generation
+from generations.models import Generation
 
 
 def generation_charge(*, generation: Generation, delivered_images: int) -> int:

@@ -2,7 +2,7 @@
 
 Only a board's owner changes it or its items; sharing a board (``team``) lets teammates look,
 not edit. Adding something requires that the owner may see it, and a shared board never shows
-a viewer anything they could not see anyway (``generations.selectors.board_items_visible``).
+a viewer anything they could not see anyway (``generations.selectors.boards.board_items_visible``).
 Nothing here touches credits or image files: deleting a board keeps its generations.
 """
 
@@ -10,10 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from generations.models import Board, BoardItem, Generation, OutputImage, Star
+from generations.selectors.generations import generations_visible_to
 from studio_core.errors import ServiceError
-
-from ..models import Board, BoardItem, Generation, OutputImage, Star
-from ..selectors import generations_visible_to
 
 BOARD_NAME_MAX_LENGTH = 100
 

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 
-from ..models import Generation, ProviderAttempt, ProviderHealthRollup
+from generations.models import Generation, ProviderAttempt, ProviderHealthRollup
 
 # 5 minutes: the page's windows (an hour, a day) are 12 and 288 buckets, so it reads at most
 # 300 rows per account however busy the accounts are, while the live part of a window (its

@@ -14,8 +14,8 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from PIL import Image, UnidentifiedImageError
 
-from ..models import OutputImage, ReferenceImage, Upload
-from .errors import ReferenceRejected
+from generations.models import OutputImage, ReferenceImage, Upload
+from generations.services.errors import ReferenceRejected
 
 FORMAT_EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp"}
 REFERENCE_FORMATS = frozenset({"jpeg", "png", "webp", "bmp", "tiff", "gif"})

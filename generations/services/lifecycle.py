@@ -25,15 +25,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.credits import credits_settle, release_hold_of_failed_generation
+from generations.messaging.notifications import notify_finished, notify_progress
+from generations.messaging.webhooks import webhook_enqueue
+from generations.models import Generation, ProviderAttempt
+from generations.runtime import dispatch
+from generations.runtime.db import after_commit
+from generations.services.billing import generation_charge
+from generations.services.outputs import delivered_count
 from studio_core.errors import ServiceError
-
-from .. import dispatch
-from ..db import after_commit
-from ..models import Generation, ProviderAttempt
-from ..notifications import notify_finished, notify_progress
-from ..webhooks import webhook_enqueue
-from .billing import generation_charge
-from .outputs import delivered_count
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def lease_deadline(*, extra_s: float = 0.0) -> datetime:
 
 def generation_start(*, generation_id: str) -> Generation | None:
     """QUEUED -> RUNNING in one conditional UPDATE; None when it was not QUEUED (another worker
-    took it, or it was canceled). The run holds a lease from here (``generations.worker``)."""
+    took it, or it was canceled). The run holds a lease from here (``generations.tasks.worker``)."""
     now = timezone.now()
     started = Generation.objects.filter(id=generation_id, status=Status.QUEUED).update(
         status=Status.RUNNING,

@@ -8,11 +8,11 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import dispatch
-from ..models import Generation, OutputImage, ProviderAttempt, ReferenceImage
-from .images import storage_file_in_use
-from .jobs import attempt_cancel_at_provider
-from .lifecycle import generation_expire
+from generations.models import Generation, OutputImage, ProviderAttempt, ReferenceImage
+from generations.runtime import dispatch
+from generations.services.images import storage_file_in_use
+from generations.services.lifecycle import generation_expire
+from generations.services.polling import attempt_cancel_at_provider
 
 logger = logging.getLogger(__name__)
 

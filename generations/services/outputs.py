@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..db import after_commit, db_release
-from ..models import Generation, OutputImage, ProviderAttempt
-from ..notifications import notify_progress
-from ..providers import (
+from generations.messaging.notifications import notify_progress
+from generations.models import Generation, OutputImage, ProviderAttempt
+from generations.providers import (
     BadResponse,
     ProviderError,
     ProviderImage,
@@ -20,8 +19,9 @@ from ..providers import (
     ProviderOutcome,
     ProviderUsage,
 )
-from .errors import ReferenceRejected
-from .images import image_inspect, image_store, thumbnail_store
+from generations.runtime.db import after_commit, db_release
+from generations.services.errors import ReferenceRejected
+from generations.services.images import image_inspect, image_store, thumbnail_store
 
 logger = logging.getLogger(__name__)
 

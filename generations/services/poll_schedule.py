@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from ..models import ProviderAttempt
+from generations.models import ProviderAttempt
 
 POLL_AGE_FRACTION = 0.2
 # Without the provider's own run times, the first poll comes at this fraction of the account's

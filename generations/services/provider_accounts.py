@@ -15,13 +15,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.audit import audit_record
-from studio_core.errors import ServiceError
-
-from ..catalog import list_models
-from ..credentials import credential_encrypt, credential_rotate
-from ..media_links import reference_links_unreachable
-from ..models import ProviderAccount
-from ..providers import (
+from generations.catalog import list_models
+from generations.models import ProviderAccount
+from generations.providers import (
     AuthError,
     BadRequest,
     ProviderError,
@@ -29,7 +25,10 @@ from ..providers import (
     build_adapter,
     get_adapter_class,
 )
-from ..routing import account_config, routing_forget
+from generations.security.credentials import credential_encrypt, credential_rotate
+from generations.security.signed_links import reference_links_unreachable
+from generations.services.routing import account_config, routing_forget
+from studio_core.errors import ServiceError
 
 # Successes are recorded at most this often per account (failures always are).
 HEALTH_RESOLUTION = timedelta(seconds=30)

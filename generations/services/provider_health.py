@@ -24,9 +24,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import ProviderHealthRollup, ProviderHealthRollupProgress
-from ..models.health_rollup import ROLLUP_PROGRESS_ID
-from .health_tally import BUCKET, COUNT_COLUMNS, WINDOWS, Tally, attempt_rows, bucket_floor
+from generations.models import ProviderHealthRollup, ProviderHealthRollupProgress
+from generations.models.health_rollup import ROLLUP_PROGRESS_ID
+from generations.services.health_tally import (
+    BUCKET,
+    COUNT_COLUMNS,
+    WINDOWS,
+    Tally,
+    attempt_rows,
+    bucket_floor,
+)
 
 logger = logging.getLogger(__name__)
 

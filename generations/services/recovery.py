@@ -1,7 +1,7 @@
 """Bringing back a generation whose run was lost with its worker (a crash, ``kill -9``, a
 lost machine), within a minute rather than at its deadline.
 
-A running generation holds a lease that its worker renews (``generations.worker``); a lease
+A running generation holds a lease that its worker renews (``generations.tasks.worker``); a lease
 past its time means nobody is working on it. What happens next depends on how far the lost run
 got, because a provider may have taken — and will charge for — a call we never saw answered:
 
@@ -18,10 +18,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import dispatch
-from ..db import after_commit
-from ..models import Generation, ProviderAttempt
-from .lifecycle import generation_finish, generation_lease_renew, generation_requeue
+from generations.models import Generation, ProviderAttempt
+from generations.runtime import dispatch
+from generations.runtime.db import after_commit
+from generations.services.lifecycle import (
+    generation_finish,
+    generation_lease_renew,
+    generation_requeue,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ twice never stores an image twice or settles twice.
 Providers that answer in the response (``CallAdapter``) are called on the worker process's
 event loop (``providers.calls``), holding no thread while they work; outside a worker (tests,
 an inline task) the same call runs in the caller's thread. Job-based providers
-(``JobAdapter``) are only submitted here; ``generations.services.jobs`` polls them from
+(``JobAdapter``) are only submitted here; ``generations.services.polling`` polls them from
 re-scheduled tasks, so a job that runs for a minute does not hold a worker thread for a minute.
 """
 
@@ -26,13 +26,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from .. import dispatch
-from ..credentials import CredentialUnreadable
-from ..db import after_commit, db_release
-from ..leases import lease_hold, lease_release
-from ..media_links import reference_link
-from ..models import Generation, ProviderAccount, ProviderAttempt
-from ..providers import (
+from generations.models import Generation, ProviderAccount, ProviderAttempt
+from generations.providers import (
     AuthError,
     JobAdapter,
     ProviderError,
@@ -43,14 +38,28 @@ from ..providers import (
     Unavailable,
     build_adapter,
 )
-from ..providers.calls import CALL_LOOP, CallAdapter, call_outcomes
-from ..routing import account_config, accounts_for_model
-from .images import storage_read
-from .lifecycle import generation_finish, generation_lease_renew, generation_start
-from .outputs import AttemptResult, OutcomeConsumer, attempt_record, outcomes_consume
-from .poll_schedule import first_poll_delay_s, typical_job
-from .provider_accounts import provider_account_record_outcome
-from .recovery import generation_recover
+from generations.providers.calls import CALL_LOOP, CallAdapter, call_outcomes
+from generations.runtime import dispatch
+from generations.runtime.db import after_commit, db_release
+from generations.runtime.leases import lease_hold, lease_release
+from generations.security.credentials import CredentialUnreadable
+from generations.security.signed_links import reference_link
+from generations.services.images import storage_read
+from generations.services.lifecycle import (
+    generation_finish,
+    generation_lease_renew,
+    generation_start,
+)
+from generations.services.outputs import (
+    AttemptResult,
+    OutcomeConsumer,
+    attempt_record,
+    outcomes_consume,
+)
+from generations.services.poll_schedule import first_poll_delay_s, typical_job
+from generations.services.provider_accounts import provider_account_record_outcome
+from generations.services.recovery import generation_recover
+from generations.services.routing import account_config, accounts_for_model
 
 logger = logging.getLogger(__name__)
 

@@ -7,15 +7,14 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import ApiKey, User
 from accounts.services.credits import credits_hold
-from accounts.services.pricing import PriceMissing, Quote, quote
-
-from .. import dispatch
-from ..catalog import GenerationSpec, ResolvedSpec, SpecError, validate_spec
-from ..db import after_commit
-from ..models import Generation, ReferenceImage
-from ..webhooks import webhook_validate
-from .errors import IdempotencyConflict, ReferenceRejected
-from .images import StoredFile, image_store, reference_check
+from accounts.services.pricing import PriceMissing, Quote, price_quote
+from generations.catalog import GenerationSpec, ResolvedSpec, SpecError, validate_spec
+from generations.messaging.webhooks import webhook_validate
+from generations.models import Generation, ReferenceImage
+from generations.runtime import dispatch
+from generations.runtime.db import after_commit
+from generations.services.errors import IdempotencyConflict, ReferenceRejected
+from generations.services.images import StoredFile, image_store, reference_check
 
 
 def generation_submit(
@@ -90,7 +89,7 @@ def generation_submit_or_replay(
     if errors:
         raise SpecError(errors)
     try:
-        price = quote(spec=resolved)
+        price = price_quote(spec=resolved)
     except PriceMissing as error:
         raise SpecError({"model": [str(error)]}) from error
 

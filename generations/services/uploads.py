@@ -16,10 +16,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-
-from ..models import Upload
-from .errors import UploadQuotaExceeded
-from .images import image_store, reference_check, storage_file_in_use
+from generations.models import Upload
+from generations.services.errors import UploadQuotaExceeded
+from generations.services.images import image_store, reference_check, storage_file_in_use
 
 MIB = 1024 * 1024
 CLEANUP_BATCH = 500

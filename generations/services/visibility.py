@@ -1,10 +1,9 @@
 from django.db import transaction
 
 from accounts.models import User
-
-from ..catalog import SpecError
-from ..models import Generation
-from .lifecycle import generation_change_check
+from generations.catalog import SpecError
+from generations.models import Generation
+from generations.services.lifecycle import generation_change_check
 
 
 def generation_visibility_set(*, generation: Generation, user: User, visibility: str) -> Generation:

@@ -6,9 +6,9 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from ..catalog import list_models
-from ..models import Generation, ProviderAccount, ProviderAttempt
-from ..providers.errors import reason_for_teammates
+from generations.catalog import list_models
+from generations.models import Generation, ProviderAccount, ProviderAttempt
+from generations.providers.errors import reason_for_teammates
 
 register = template.Library()
 

@@ -30,8 +30,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import ApiKey, AuditEvent, CreditAccount, CreditEntry, ModelPrice, User
-
-from ..models import (
+from generations.models import (
     Generation,
     OutputImage,
     ProviderAccount,
@@ -39,7 +38,7 @@ from ..models import (
     ReferenceImage,
     WebhookDelivery,
 )
-from .demo_plan import MODEL_MIX, SIZES, DemoPlanner, PlannedGeneration
+from generations.usage.demo_plan import MODEL_MIX, SIZES, DemoPlanner, PlannedGeneration
 
 DEMO_USER_PREFIX = "demo-"
 DEMO_STAFF_USERNAME = "demo-staff"

@@ -19,10 +19,9 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from accounts.models import ApiKey, User
-
-from ..catalog import list_models
-from ..models import Generation, ProviderAccount, ProviderAttempt
-from .expressions import DayOf
+from generations.catalog import list_models
+from generations.models import Generation, ProviderAccount, ProviderAttempt
+from generations.usage.expressions import DayOf
 
 # Changelist parameters of the Generation admin (generations.admin_filters names them too).
 PARAM_OWNER = "owner__id__exact"

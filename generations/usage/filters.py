@@ -12,18 +12,17 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import ApiKey
-from studio_core.parsing import int_from_text
-
-from ..catalog import list_models
-from ..models import Generation, ProviderAccount, ProviderAttempt
-from ..selectors import demo_output_exists
-from .dimensions import (
+from generations.catalog import list_models
+from generations.models import Generation, ProviderAccount, ProviderAttempt
+from generations.selectors.generations import demo_output_exists
+from generations.usage.dimensions import (
     NONE_VALUE,
     PARAM_API_KEY,
     PARAM_MODEL,
     PARAM_SERVED_BY,
     generations_served_by,
 )
+from studio_core.parsing import int_from_text
 
 PARAM_PROVIDER = "provider"
 

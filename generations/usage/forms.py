@@ -5,7 +5,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils import timezone
 
-from .dimensions import DIMENSIONS, day_bounds
+from generations.usage.dimensions import DIMENSIONS, day_bounds
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400  # a little over a year: the longest range a staff member compares

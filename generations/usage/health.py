@@ -21,11 +21,16 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from generations.models import ProviderAccount, ProviderHealthRollup, ProviderHealthRollupProgress
+from generations.models.health_rollup import ROLLUP_PROGRESS_ID
+from generations.services.health_tally import (
+    WINDOWS,
+    Tally,
+    attempt_rows,
+    bucket_ceil,
+    bucket_floor,
+)
 from studio_core.parsing import int_from_text
-
-from ..models import ProviderAccount, ProviderHealthRollup, ProviderHealthRollupProgress
-from ..models.health_rollup import ROLLUP_PROGRESS_ID
-from ..services.health_tally import WINDOWS, Tally, attempt_rows, bucket_ceil, bucket_floor
 
 AUTO_DISABLE_ACTION = "provider_account.disabled"
 

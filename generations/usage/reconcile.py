@@ -21,10 +21,9 @@ from typing import Any
 from django.db.models import F, Sum
 
 from accounts.models import CreditEntry
-
-from ..models import Generation, ProviderAttempt
-from .dimensions import day_bounds
-from .expressions import JsonCount
+from generations.models import Generation, ProviderAttempt
+from generations.usage.dimensions import day_bounds
+from generations.usage.expressions import JsonCount
 
 
 @dataclass

@@ -18,10 +18,21 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 
 from accounts.models import CreditEntry
-
-from ..models import Generation, OutputImage, ProviderAttempt
-from .dimensions import DIMENSIONS, GENERATION_SOURCE, RELATED_SOURCE, Dimension, Source
-from .expressions import DayOf, DurationMs, JsonCount, grouped_percentiles, sqlite_read_hint
+from generations.models import Generation, OutputImage, ProviderAttempt
+from generations.usage.dimensions import (
+    DIMENSIONS,
+    GENERATION_SOURCE,
+    RELATED_SOURCE,
+    Dimension,
+    Source,
+)
+from generations.usage.expressions import (
+    DayOf,
+    DurationMs,
+    JsonCount,
+    grouped_percentiles,
+    sqlite_read_hint,
+)
 
 # The report page stops listing groups here (its totals still cover every group), so a range
 # grouped by user, model and day cannot produce a page no browser can render.

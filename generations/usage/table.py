@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from ..models import Generation
-from .dimensions import PARAM_CREATED_BEFORE, PARAM_CREATED_FROM
-from .report import UsageFigures, UsageReport, UsageRow
+from generations.models import Generation
+from generations.usage.dimensions import PARAM_CREATED_BEFORE, PARAM_CREATED_FROM
+from generations.usage.report import UsageFigures, UsageReport, UsageRow
 
 SUCCEEDED = {"status__exact": Generation.Status.SUCCEEDED.value}
 DELIVERED = {"status__in": ",".join(Generation.DELIVERED_STATUSES)}

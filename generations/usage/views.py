@@ -16,18 +16,17 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import User
+from generations.models import ProviderAccount
+from generations.services.provider_accounts import provider_account_set_enabled
+from generations.services.routing import demo_renderer_state
+from generations.usage.chart import spend_chart
+from generations.usage.forms import UsageReportForm
+from generations.usage.health import provider_health
+from generations.usage.report import usage_report
+from generations.usage.table import FIGURE_COLUMNS, report_headings, report_table
 from studio_core.client_ip import client_ip
 from studio_core.csv_export import csv_response
 from studio_core.parsing import int_from_text
-
-from ..models import ProviderAccount
-from ..routing import demo_renderer_state
-from ..services.provider_accounts import provider_account_set_enabled
-from .chart import spend_chart
-from .forms import UsageReportForm
-from .health import provider_health
-from .report import usage_report
-from .table import FIGURE_COLUMNS, report_headings, report_table
 
 QUICK_RANGES = (("Today", 1), ("7 days", 7), ("30 days", 30), ("90 days", 90))
 

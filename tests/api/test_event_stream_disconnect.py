@@ -8,8 +8,8 @@ from asgiref.sync import async_to_sync
 from django.core.handlers.asgi import ASGIHandler
 from django.test import override_settings
 
-from generations import notifications
 from generations.api import events as events_module
+from generations.messaging import notifications
 from generations.models import Generation
 from tests.api.conftest import key_client
 

@@ -15,11 +15,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import CreditAccount, CreditEntry
-from generations import notifications
 from generations.api import events as events_module
 from generations.api import references as references_module
-from generations.db import off_loop
+from generations.messaging import notifications
 from generations.models import Generation, Upload
+from generations.runtime.db import off_loop
 from generations.services import generation_run
 from tests.api.conftest import key_client, streamed
 from tests.conftest import funded_user, make_png
@@ -234,7 +234,7 @@ def test_references_from_an_upload_a_data_uri_and_an_https_url_in_order(
         ("data:image/png,rawbytes", "must be base64-encoded"),
         ("http://images.example.com/cat.png", "https://"),
         ("ftp://images.example.com/cat.png", "https:// URL or a data: URI"),
-        # Refused by the SSRF guard before any connection (generations.fetching).
+        # Refused by the SSRF guard before any connection (generations.security.fetching).
         ("https://127.0.0.1/cat.png", "loopback"),
         ({"upload_id": "00000000-0000-0000-0000-000000000000"}, "no upload"),
         ({"upload_id": "not-a-uuid"}, "no upload"),
@@ -342,6 +342,8 @@ def test_list_filters_by_status_model_text_and_date(user, make_generation):
     assert ids("status=succeeded") == {str(done.id)}
     assert ids("model=seedream-3.0-t2i") == {str(other_model.id)}
     assert ids("q=RED") == {str(done.id), str(other_model.id)}
+    # Word by word, in any order, as the gallery's search: both words, not the phrase.
+    assert ids("q=snow+fox") == {str(done.id)}
     Generation.objects.filter(id=done.id).update(created_at=timezone.now() - timedelta(days=10))
     week_ago = (timezone.now() - timedelta(days=7)).date().isoformat()
     assert ids(f"created_before={week_ago}") == {str(done.id)}

@@ -29,7 +29,7 @@ def _postgresql_only():
 @pytest.fixture(autouse=True)
 def tasks_not_sent(monkeypatch):
     """Generations stay queued: this is about the answers and the hold, not the worker."""
-    monkeypatch.setattr("generations.dispatch.task_send", lambda *args, **kwargs: True)
+    monkeypatch.setattr("generations.runtime.dispatch.task_send", lambda *args, **kwargs: True)
 
 
 def create(key: str, user, body: dict):

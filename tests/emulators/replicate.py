@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Unpack
 
-from generations.catalog_sizes import ARK_TIER_SIZES
+from generations.catalog.sizes import ARK_TIER_SIZES
 from tests.emulators.base import (
     EmulatorRequest,
     EmulatorResponse,

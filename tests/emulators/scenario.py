@@ -46,7 +46,7 @@ from typing import Any, Unpack
 
 from PIL import Image
 
-from generations.catalog_sizes import ARK_TIER_SIZES, DREAMINA_TIER_SIZES
+from generations.catalog.sizes import ARK_TIER_SIZES, DREAMINA_TIER_SIZES
 from tests.emulators.base import EmulatorRequest, EmulatorResponse, Fault
 from tests.emulators.job_emulator import (
     FAILED,

@@ -6,7 +6,7 @@ import pytest
 from generations.catalog import GenerationSpec
 from generations.models import Generation
 from generations.services import generation_submit
-from generations.services.jobs import generation_poll
+from generations.services.polling import generation_poll
 from generations.services.run import generation_run
 from tests.emulators.acedata import AceDataEmulator
 from tests.providers.acedata_support import ace_account
@@ -23,7 +23,7 @@ def sent(monkeypatch) -> list[tuple[str, dict]]:
         calls.append((name, kwargs))
         return True
 
-    monkeypatch.setattr("generations.dispatch.task_send", task_send)
+    monkeypatch.setattr("generations.runtime.dispatch.task_send", task_send)
     return calls
 
 

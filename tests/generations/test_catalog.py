@@ -21,7 +21,7 @@ from generations.catalog import (
     tier_dimensions,
     validate_spec,
 )
-from generations.catalog_sizes import ARK_TIER_SIZES, COMMON_ASPECT_RATIOS, DREAMINA_TIER_SIZES
+from generations.catalog.sizes import ARK_TIER_SIZES, COMMON_ASPECT_RATIOS, DREAMINA_TIER_SIZES
 
 MODEL_IDS = (
     "seedream-5.0-lite",

@@ -11,9 +11,10 @@ from kombu.exceptions import OperationalError as BrokerDown
 
 from accounts.ledger import ledger_mismatches
 from accounts.models import CreditAccount, CreditEntry
-from generations import dispatch, tasks
+from generations import tasks
 from generations.catalog import GenerationSpec
 from generations.models import Generation
+from generations.runtime import dispatch
 from generations.services import generation_submit
 from tests.api.conftest import key_client
 from tests.pages.test_compose import compose_data

@@ -157,7 +157,7 @@ def test_a_first_run_does_not_read_which_images_are_stored_and_a_resumed_one_doe
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    with mock.patch("generations.dispatch.task_send"):
+    with mock.patch("generations.runtime.dispatch.task_send"):
         first = submit(user)
         second = submit(user, prompt="a harbour at dusk")
     # The second was started once before, and its run lost before any call: it is requeued.

@@ -10,8 +10,8 @@ from accounts.models import CreditAccount
 from generations.catalog import GenerationSpec
 from generations.models import Generation, ProviderAttempt
 from generations.services import generation_submit
-from generations.services.jobs import generation_poll
 from generations.services.maintenance import deleted_generation_files_remove, generations_reap
+from generations.services.polling import generation_poll
 
 pytestmark = pytest.mark.django_db
 

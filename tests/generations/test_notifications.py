@@ -13,11 +13,8 @@ from asgiref.sync import async_to_sync
 from django.test import override_settings
 from django.utils import timezone
 
-from generations import api_selectors, notifications
-from generations.api_selectors import ProgressMark
-from generations.db import off_loop
-from generations.models import Generation
-from generations.notifications import (
+from generations.messaging import notifications
+from generations.messaging.notifications import (
     FALLBACK_SWEEP_S,
     RECHECK_S,
     generation_wait_terminal_async,
@@ -25,6 +22,10 @@ from generations.notifications import (
     notify_finished,
     notify_progress,
 )
+from generations.models import Generation
+from generations.runtime.db import off_loop
+from generations.selectors import progress
+from generations.selectors.progress import ProgressMark
 from tests.services import require_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,13 +109,13 @@ def test_without_redis_a_waiting_call_reads_its_row(user) -> None:
 def test_waiting_rows_are_read_together_in_one_query_per_sweep(user, monkeypatch) -> None:
     ids = running_generations(user, CALLS)
     reads: list[int] = []
-    read = api_selectors.generations_ended
+    read = progress.generations_ended
 
     def counted(*, generation_ids):
         reads.append(len(generation_ids))
         return read(generation_ids=generation_ids)
 
-    monkeypatch.setattr(api_selectors, "generations_ended", counted)
+    monkeypatch.setattr(progress, "generations_ended", counted)
 
     async def scenario() -> tuple[list[bool], float]:
         waits = [
@@ -177,7 +178,7 @@ def test_a_deleted_or_unknown_generation_ends_the_wait(user) -> None:
     with override_settings(NOTIFY_REDIS_URL=""):
         assert async_to_sync(scenario)()
     ids = [deleted, running, unknown]
-    assert api_selectors.generations_ended(generation_ids=ids) == {deleted, unknown}
+    assert progress.generations_ended(generation_ids=ids) == {deleted, unknown}
 
 
 def test_progress_wakes_event_streams_and_not_calls_waiting_for_the_end(user) -> None:
@@ -203,13 +204,13 @@ def test_without_redis_a_stream_is_woken_when_its_row_moves_one_query_per_sweep(
 ) -> None:
     ids = running_generations(user, CALLS)
     reads: list[int] = []
-    marks = api_selectors.generation_marks
+    marks = progress.generation_marks
 
     def counted(*, generation_ids):
         reads.append(len(generation_ids))
         return marks(generation_ids=generation_ids)
 
-    monkeypatch.setattr(api_selectors, "generation_marks", counted)
+    monkeypatch.setattr(progress, "generation_marks", counted)
 
     async def scenario() -> tuple[list[bool], list[bool]]:
         async with contextlib.AsyncExitStack() as stack:

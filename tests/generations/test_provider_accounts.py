@@ -7,16 +7,16 @@ from django.core.management.base import CommandError
 
 from accounts.models import AuditEvent, CreditAccount
 from generations.catalog import GenerationSpec
-from generations.credentials import credential_decrypt
 from generations.models import Generation, ProviderAccount, ProviderAttempt
 from generations.providers import BadRequest, ContentRefused, RateLimited, Unavailable
-from generations.routing import account_config, accounts_for_model
+from generations.security.credentials import credential_decrypt
 from generations.services import generation_submit
 from generations.services.provider_accounts import (
     ProviderAccountInput,
     provider_account_create,
     provider_account_record_outcome,
 )
+from generations.services.routing import account_config, accounts_for_model
 
 pytestmark = pytest.mark.django_db
 

@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from accounts.ledger import ledger_mismatches
 from accounts.models import CreditAccount
-from generations import leases, worker
 from generations.catalog import GenerationSpec
 from generations.models import Generation, OutputImage, ProviderAttempt
+from generations.runtime import leases
 from generations.services import generation_run, generation_submit
 from generations.services.lifecycle import generation_start
 from generations.services.recovery import generation_recover, generations_recover_lost
+from generations.tasks import worker
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def sent(monkeypatch) -> list[tuple[str, dict]]:
         calls.append((name, kwargs))
         return True
 
-    monkeypatch.setattr("generations.dispatch.task_send", task_send)
+    monkeypatch.setattr("generations.runtime.dispatch.task_send", task_send)
     return calls
 
 

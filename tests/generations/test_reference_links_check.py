@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from generations import media_links
-from generations.media_links import reference_links_unreachable
+from generations.security import signed_links as media_links
+from generations.security.signed_links import reference_links_unreachable
 from generations.services.provider_accounts import (
     ProviderAccountInput,
     ReferenceLinksUnreachable,

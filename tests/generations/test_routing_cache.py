@@ -5,14 +5,14 @@ and one made elsewhere (no signal reaches this process) within the window."""
 import pytest
 from django.utils import timezone
 
-from generations import routing
 from generations.models import ProviderAccount
 from generations.providers import Unavailable
-from generations.routing import accounts_for_model
+from generations.services import routing
 from generations.services.provider_accounts import (
     provider_account_record_outcome,
     provider_account_set_enabled,
 )
+from generations.services.routing import accounts_for_model
 
 pytestmark = pytest.mark.django_db
 

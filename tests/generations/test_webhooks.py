@@ -15,17 +15,18 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEvent, WebhookSecret
 from accounts.services.keys import api_key_create
 from accounts.services.webhook_secret import webhook_secret_for
-from generations import tasks, webhooks
+from generations import tasks
 from generations.catalog import GenerationSpec, SpecError
-from generations.fetching import FetchRefused, url_vet
-from generations.models import Generation, WebhookDelivery
-from generations.services import generation_submit
-from generations.webhooks import (
+from generations.messaging import webhooks
+from generations.messaging.webhooks import (
     MAX_ATTEMPTS,
     RETRY_DELAYS_S,
     webhook_deliver,
     webhook_enqueue,
 )
+from generations.models import Generation, WebhookDelivery
+from generations.security.fetching import FetchRefused, url_vet
+from generations.services import generation_submit
 from tests.security.loopback import Reply, loopback_server
 
 pytestmark = pytest.mark.django_db
@@ -359,7 +360,7 @@ def test_the_webhook_is_stored_with_the_generation_before_it_is_dispatched(
     finishes a generation whose webhook is not saved yet."""
     seen = []
     monkeypatch.setattr(
-        "generations.dispatch.task_send",
+        "generations.runtime.dispatch.task_send",
         lambda name, *, kwargs, countdown=None: (
             seen.append(Generation.objects.get(id=kwargs["generation_id"]).webhook_url) or True
         ),
@@ -392,7 +393,7 @@ def test_unknown_events_are_refused(user, receiver):
 
 
 def test_events_default_to_every_terminal_status(user, receiver, monkeypatch):
-    monkeypatch.setattr("generations.dispatch.task_send", lambda *args, **kwargs: True)
+    monkeypatch.setattr("generations.runtime.dispatch.task_send", lambda *args, **kwargs: True)
     generation = submit_with_webhook(user, receiver.url("/hook"))
     assert generation.webhook_events == ["succeeded", "partial", "failed", "canceled"]
     assert webhooks.EVENTS == ("succeeded", "partial", "failed", "canceled")

@@ -18,8 +18,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.services.keys import api_key_create
+from generations.messaging.notifications import notify_finished
 from generations.models import Generation
-from generations.notifications import notify_finished
 from tests.conftest import funded_user
 from tests.services import require_postgresql, require_redis
 

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from generations.models import BoardItem, Generation
-from generations.selectors import generation_get_visible, generation_is_demo
+from generations.selectors.generations import generation_get_visible, generation_is_demo
 from generations.services.boards import board_create
 from tests.pages.conftest import make_generation
 

@@ -11,8 +11,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from generations.credentials import credential_encrypt
 from generations.models import Generation, ProviderAccount
+from generations.security.credentials import credential_encrypt
 from seedream_site.observability.logs import JsonFormatter, PlainFormatter
 from seedream_site.observability.middleware import RequestIdMiddleware
 from studio_core import redaction

@@ -244,7 +244,7 @@ def stack(
         "MINIO_ROOT_PASSWORD": S3_SECRET_KEY,
         # Required in production; this test sends no mail, so nothing dials it.
         "EMAIL_URL": "submission://studio:mail-password@127.0.0.1:1",
-        # generations/credentials.py: Fernet keys, newest first.
+        # generations/security/credentials.py: Fernet keys, newest first.
         "PROVIDER_CREDENTIALS_KEYS": Fernet.generate_key().decode(),
     }
     image = image_environment()

@@ -19,8 +19,8 @@ from PIL import Image
 
 from accounts.models import User
 from generations.catalog import GenerationSpec
-from generations.media_links import output_url, thumbnail_url
 from generations.models import Generation
+from generations.security.signed_links import output_url, thumbnail_url
 from generations.services import generation_submit
 from generations.services.images import storage_read
 from seedream_site.observability.health import check_storage

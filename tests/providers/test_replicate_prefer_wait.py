@@ -16,7 +16,7 @@ from generations.catalog import GenerationSpec
 from generations.models import Generation, ProviderAccount, ProviderAttempt
 from generations.providers import ContentRefused, ProviderError, ProviderJob, ProviderUsage
 from generations.services import generation_submit
-from generations.services.jobs import generation_poll
+from generations.services.polling import generation_poll
 from generations.services.provider_accounts import ProviderAccountInput, provider_account_create
 from tests.emulators.replicate import ReplicateEmulator
 from tests.providers.support import PROMPT, images_of, make_request, pixels

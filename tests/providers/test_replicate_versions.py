@@ -17,7 +17,7 @@ from generations.providers import (
 )
 from generations.providers.replicate import prefer_wait_longest_s
 from generations.providers.replicate.input import VERSION_SCHEMAS, input_schema, pinned_version
-from generations.routing import account_config
+from generations.services.routing import account_config
 from tests.emulators.replicate import VERSIONS, ReplicateEmulator, version_id
 from tests.providers.support import PROMPT, images_of, make_request
 from tests.providers.test_replicate import PNG_DATA_URI, PNG_REFERENCE, run

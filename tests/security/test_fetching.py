@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from generations import fetching
-from generations.fetching import (
+from generations.security import fetching
+from generations.security.fetching import (
     FetchFailed,
     FetchRefused,
     address_refusal,

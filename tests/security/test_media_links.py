@@ -8,9 +8,9 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import media_links
-from generations.media_links import absolute_url, output_url, thumbnail_url
 from generations.models import Generation, OutputImage
+from generations.security import signed_links as media_links
+from generations.security.signed_links import absolute_url, output_url, thumbnail_url
 from generations.services.images import image_store, thumbnail_store
 from tests.conftest import make_png
 

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accounts.selectors import credit_balance_get
-from generations.media_links import output_url, thumbnail_url
 from generations.models import Generation, ReferenceImage
+from generations.security.signed_links import output_url, thumbnail_url
 from tests.pages.conftest import make_generation
 from tests.pages.test_compose import compose_data
 

@@ -8,9 +8,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from generations import media_links
-from generations.media_links import output_url, reference_link
 from generations.models import Generation, ReferenceImage
+from generations.security import signed_links as media_links
+from generations.security.signed_links import output_url, reference_link
 from generations.services.images import image_store
 from generations.services.run import provider_request
 from tests.conftest import make_png

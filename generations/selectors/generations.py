@@ -1,22 +1,14 @@
-"""Reads of generations, images and boards, shaped for the pages that show them.
-
-Every list here returns rows with the relations its page renders already joined or prefetched,
-so a page costs the same number of queries at 3 rows as at 30 (tests/pages/test_query_counts).
-Everything a user may see goes through ``visible_q``: their own generations, the team's shared
-ones, or all for staff; never a soft-deleted one.
-"""
+"""Which generations, outputs and references a user may see, listed for the gallery and the
+API alike: one visibility rule and one prompt search (word by word)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
-
-from .models import (
-    Board,
-    BoardItem,
+from generations.models import (
     Generation,
     OutputImage,
     ProviderAccount,
@@ -26,9 +18,9 @@ from .models import (
 )
 
 GALLERY_TAB_MINE = "mine"
+
+
 GALLERY_TAB_TEAM = "team"
-# A board tile shows this many of its newest items as a cover.
-BOARD_COVER_ITEMS = 4
 
 
 def visible_q(*, user: User, prefix: str = "") -> Q:
@@ -86,6 +78,14 @@ def _for_cards(queryset: QuerySet[Generation], *, user: User) -> QuerySet[Genera
     )
 
 
+def prompt_search(queryset: QuerySet[Generation], text: str) -> QuerySet[Generation]:
+    """The one prompt search of the gallery and the API: every word of ``text`` appears in the
+    prompt, in any order and case ("harbour dusk" finds "a harbour at dusk")."""
+    for word in text.split():
+        queryset = queryset.filter(prompt__icontains=word)
+    return queryset
+
+
 def generation_list_recent(*, user: User, limit: int) -> list[Generation]:
     """The workspace's list: the user's own newest generations, finished or not."""
     mine = Generation.objects.filter(owner=user, deleted_at__isnull=True)
@@ -129,8 +129,7 @@ def generation_gallery_list(*, user: User, filters: GalleryFilters) -> QuerySet[
         queryset = queryset.filter(created_at__date__lte=filters.created_to)
     # Every word must appear somewhere in the prompt, in any order: "fox snow" finds
     # "a red fox in the snow".
-    for word in filters.text.split():
-        queryset = queryset.filter(prompt__icontains=word)
+    queryset = prompt_search(queryset, filters.text)
     if filters.starred:
         queryset = queryset.filter(
             Exists(Star.objects.filter(user=user, generation=OuterRef("pk")))
@@ -192,76 +191,54 @@ def references_get_visible(
     return {reference.pk: reference for reference in references}
 
 
-# --- Boards ------------------------------------------------------------------------------
+SCOPE_MINE = "mine"
 
 
-def _board_items_for(*, user: User) -> QuerySet[BoardItem]:
-    """Board items whose generation ``user`` may see, with what a tile renders (``is_demo``:
-    the item's generation shows demo placeholders)."""
-    return (
-        BoardItem.objects.filter(visible_q(user=user, prefix="generation__"))
-        .annotate(is_demo=demo_output_exists(generation="generation_id"))
-        .select_related("generation__owner", "output")
-        .prefetch_related("generation__outputs")
-        .order_by("-added_at", "-id")
-    )
+SCOPE_TEAM = "team"
 
 
-def _boards_for_tiles(queryset: QuerySet[Board], *, user: User) -> QuerySet[Board]:
-    # Sliced prefetch (Django 4.2+): the newest few visible items per board in one query.
-    covers = Prefetch(
-        "items",
-        queryset=_board_items_for(user=user)[:BOARD_COVER_ITEMS],
-        to_attr="cover_items",
-    )
-    return (
-        queryset.select_related("owner")
-        .annotate(
-            visible_items=Count("items", filter=visible_q(user=user, prefix="items__generation__"))
+@dataclass(frozen=True)
+class GenerationFilters:
+    scope: str = SCOPE_MINE
+    status: str = ""
+    model: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    text: str = ""
+
+
+def _with_details(queryset: QuerySet[Generation]) -> QuerySet[Generation]:
+    """What ``GenerationSerializer`` reads, in three queries however many rows there are."""
+    return queryset.select_related("owner").prefetch_related("outputs", "attempts")
+
+
+def generation_list_api(*, user: User, filters: GenerationFilters) -> QuerySet[Generation]:
+    """``mine``: the caller's own generations, private or shared. ``team``: everyone's shared
+    ones, the caller's included. Staff get no more in a list than anyone else: a list is a
+    view of the team's work, and staff read others' private work one generation at a time."""
+    if filters.scope == SCOPE_TEAM:
+        queryset = Generation.objects.filter(visibility=Generation.Visibility.TEAM)
+    else:
+        queryset = Generation.objects.filter(owner=user)
+    queryset = queryset.filter(deleted_at__isnull=True)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.model:
+        queryset = queryset.filter(model=filters.model)
+    if filters.created_after is not None:
+        queryset = queryset.filter(created_at__gte=filters.created_after)
+    if filters.created_before is not None:
+        queryset = queryset.filter(created_at__lt=filters.created_before)
+    queryset = prompt_search(queryset, filters.text)
+    return _with_details(queryset)
+
+
+def generation_get_api(*, user: User, generation_id: str) -> Generation | None:
+    """One generation the caller may see (own, shared, or any for staff), unless deleted."""
+    try:
+        # get(), not first(): no ORDER BY to build and sort for one row by its key.
+        return _with_details(generations_visible_to(user=user)).get(
+            id=generation_id, deleted_at__isnull=True
         )
-        .prefetch_related(covers)
-        .order_by("name", "id")
-    )
-
-
-def board_list_visible(*, user: User) -> list[Board]:
-    """The user's own boards and those teammates shared, in one read; each with
-    ``cover_items`` and ``visible_items`` (what this viewer may see of it)."""
-    boards = Board.objects.filter(Q(owner=user) | Q(visibility=Board.Visibility.TEAM))
-    return list(_boards_for_tiles(boards, user=user))
-
-
-def board_get_visible(*, user: User, board_id: int) -> Board | None:
-    return (
-        Board.objects.filter(Q(owner=user) | Q(visibility=Board.Visibility.TEAM), id=board_id)
-        .select_related("owner")
-        .first()
-    )
-
-
-def board_get_owned(*, user: User, board_id: int) -> Board | None:
-    return Board.objects.filter(owner=user, id=board_id).first()
-
-
-def board_items_visible(*, board: Board, user: User) -> QuerySet[BoardItem]:
-    """The items of ``board`` that ``user`` may see, newest first."""
-    return _board_items_for(user=user).filter(board=board)
-
-
-def board_item_get_owned(*, user: User, item_id: int) -> BoardItem | None:
-    return BoardItem.objects.filter(board__owner=user, id=item_id).select_related("board").first()
-
-
-def board_choices(*, user: User) -> list[Board]:
-    """The user's boards for an "add to board" picker."""
-    return list(Board.objects.filter(owner=user).order_by("name", "id"))
-
-
-def board_items_of_generation(*, user: User, generation: Generation) -> list[BoardItem]:
-    """Where ``generation`` (or one of its images) sits on boards ``user`` may open."""
-    boards = Q(board__owner=user) | Q(board__visibility=Board.Visibility.TEAM)
-    return list(
-        BoardItem.objects.filter(boards, generation=generation)
-        .select_related("board", "output")
-        .order_by("board__name", "id")
-    )
+    except Generation.DoesNotExist:
+        return None

@@ -7,9 +7,9 @@ seconds of this try) and ``webhook-signature: v1,<base64 HMAC-SHA256>`` over
 webhook_secret). Receivers can verify with that spec's libraries.
 
 Delivery is at least once: each try is recorded as a ``WebhookDelivery``; a non-2xx answer or a
-transport failure is retried after ``RETRY_DELAYS_S`` (at most ``MAX_ATTEMPTS`` tries). URLs go
-only to public addresses (``generations.fetching``), vetted when set and again on every try,
-and redirects are never followed. Nothing here ever raises into the generation path.
+transport failure is retried after ``RETRY_DELAYS_S`` (at most ``MAX_ATTEMPTS`` tries). URLs
+go only to public addresses (``generations.security.fetching``), vetted when set and again on
+every try, and redirects are never followed. Nothing here ever raises into the generation path.
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services.webhook_secret import SECRET_PREFIX, webhook_secret_for
-
-from . import dispatch
-from .catalog import SpecError
-from .fetching import FetchFailed, FetchRefused, url_vet, webhook_post
-from .media_links import absolute_url, output_url
-from .models import Generation, WebhookDelivery
+from generations.catalog import SpecError
+from generations.models import Generation, WebhookDelivery
+from generations.runtime import dispatch
+from generations.security.fetching import FetchFailed, FetchRefused, url_vet, webhook_post
+from generations.security.signed_links import absolute_url, output_url
 
 __all__ = [
     "EVENTS",

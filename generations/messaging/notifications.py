@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from . import api_selectors
-from .api_selectors import ProgressMark
-from .db import off_loop, request_thread_release
+from generations.runtime.db import off_loop, request_thread_release
+from generations.selectors import progress
+from generations.selectors.progress import ProgressMark
 
 if TYPE_CHECKING:
     import redis
@@ -125,7 +125,7 @@ async def generation_wait_terminal_async(*, generation_id: str, timeout_s: float
     returns whether it ended."""
     async with generation_watch(generation_id=generation_id, until_ended=True) as watch:
         # Read after registering, so an end published in between is not missed.
-        if await off_loop(api_selectors.generations_ended)(generation_ids=[generation_id]):
+        if await off_loop(progress.generations_ended)(generation_ids=[generation_id]):
             return True
         return await watch.wait(timeout_s)
 
@@ -219,8 +219,8 @@ class FinishWaiters:
                 logger.warning("could not read the watched generations", exc_info=True)
 
     async def _sweep_once(self) -> None:
-        ended = off_loop(api_selectors.generations_ended)
-        marks = off_loop(api_selectors.generation_marks)
+        ended = off_loop(progress.generations_ended)
+        marks = off_loop(progress.generation_marks)
         until_ended = [gid for gid, watches in self.watches.items() if _any(watches, True)]
         on_change = [gid for gid, watches in self.watches.items() if _any(watches, False)]
         for chunk in _chunks(until_ended):

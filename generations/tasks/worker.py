@@ -24,14 +24,14 @@ from celery import signals
 from django.conf import settings
 from django.db import transaction
 
-from .db import db_release
-from .dispatch import generations_dispatch_pending
-from .leases import leases_held
-from .models import Generation
-from .providers.calls import CALL_LOOP
-from .services.lifecycle import lease_deadline
-from .services.recovery import generations_recover_lost
-from .webhooks import webhooks_enqueue_missed
+from generations.messaging.webhooks import webhooks_enqueue_missed
+from generations.models import Generation
+from generations.providers.calls import CALL_LOOP
+from generations.runtime.db import db_release
+from generations.runtime.dispatch import generations_dispatch_pending
+from generations.runtime.leases import leases_held
+from generations.services.lifecycle import lease_deadline
+from generations.services.recovery import generations_recover_lost
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import CreditEntry
+from generations.models import OutputImage, ProviderAttempt, ReferenceImage, WebhookDelivery
 from studio_core.read_only_admin import ReadOnlyAdminMixin
-
-from .models import OutputImage, ProviderAttempt, ReferenceImage, WebhookDelivery
 
 
 def _file_link(image: OutputImage | ReferenceImage, kind: str, text: str) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from generations.catalog_sizes import (
+from generations.catalog.sizes import (
     ADAPTIVE_SIZE,
     ASPECT_RATIOS,
     COMMON_ASPECT_RATIOS,

@@ -8,14 +8,20 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from ..db import db_release
-from ..models import Generation, ProviderAttempt
-from ..providers import JobAdapter, ProviderError, ProviderJob, ProviderTimeout, build_adapter
-from ..routing import account_config
-from .lifecycle import generation_finish
-from .outputs import AttemptResult, attempt_record, outcomes_consume
-from .poll_schedule import poll_delay_s
-from .run import (
+from generations.models import Generation, ProviderAttempt
+from generations.providers import (
+    JobAdapter,
+    ProviderError,
+    ProviderJob,
+    ProviderTimeout,
+    build_adapter,
+)
+from generations.runtime.db import db_release
+from generations.services.lifecycle import generation_finish
+from generations.services.outputs import AttemptResult, attempt_record, outcomes_consume
+from generations.services.poll_schedule import poll_delay_s
+from generations.services.routing import account_config
+from generations.services.run import (
     attempt_conclude,
     generation_fail_internal,
     generation_route,

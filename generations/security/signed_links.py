@@ -31,10 +31,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from generations.models import OutputImage, ReferenceImage
+from generations.security.fetching import address_refusal
 from studio_core.parsing import int_from_text
-
-from .fetching import address_refusal
-from .models import OutputImage, ReferenceImage
 
 __all__ = [
     "VARIANTS",
@@ -51,8 +50,8 @@ __all__ = [
 VARIANT_FULL = "full"
 VARIANT_THUMBNAIL = "thumbnail"
 VARIANTS = (VARIANT_FULL, VARIANT_THUMBNAIL)
-_SALT = "generations.media_links"
-_REFERENCE_SALT = "generations.media_links.reference"
+_SALT = "generations.security.signed_links"
+_REFERENCE_SALT = "generations.security.signed_links.reference"
 # Names that resolve only inside a local network (RFC 6762 .local, RFC 8375 .home.arpa and
 # common private conventions).
 _LOCAL_ONLY_SUFFIXES = frozenset({"local", "internal", "lan", "home", "arpa", "test", "invalid"})

@@ -1,5 +1,5 @@
 """The generations this process is working on, whose leases its housekeeping thread renews
-(``generations.worker``). A run holds one while its task runs, and a provider call on the
+(``generations.tasks.worker``). A run holds one while its task runs, and a provider call on the
 process's event loop holds one from its start to its end, with no thread of its own."""
 
 import contextlib

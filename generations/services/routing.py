@@ -10,11 +10,11 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .catalog import list_models
-from .credentials import credential_decrypt
-from .db import after_commit
-from .models import ProviderAccount
-from .providers import AccountConfig
+from generations.catalog import list_models
+from generations.models import ProviderAccount
+from generations.providers import AccountConfig
+from generations.runtime.db import after_commit
+from generations.security.credentials import credential_decrypt
 
 # An account that failed more recently than it succeeded, within this window, goes to the back.
 RECENT_FAILURE_WINDOW = timedelta(minutes=5)

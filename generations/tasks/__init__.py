@@ -1,21 +1,20 @@
 """Celery tasks: thin wrappers that re-fetch by id and call one service.
 
-Services never import this module: they send tasks by name through ``generations.dispatch``.
+Services never import this module: they send tasks by name through ``generations.runtime.dispatch``.
 """
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from generations.messaging.webhooks import webhook_deliver
+from generations.models import ProviderAttempt
+from generations.runtime.leases import lease_kept
+from generations.services.maintenance import deleted_generation_files_remove, generations_reap
+from generations.services.polling import attempt_cancel_at_provider, generation_poll
+from generations.services.provider_health import provider_health_rollup
+from generations.services.run import generation_run
+from generations.services.uploads import uploads_remove_idle
 from studio_core.log_context import bind_generation
-
-from .leases import lease_kept
-from .models import ProviderAttempt
-from .services.jobs import attempt_cancel_at_provider, generation_poll
-from .services.maintenance import deleted_generation_files_remove, generations_reap
-from .services.provider_health import provider_health_rollup
-from .services.run import generation_run
-from .services.uploads import uploads_remove_idle
-from .webhooks import webhook_deliver
 
 # A database that is briefly unreachable or out of connections must not strand a generation:
 # these tasks retry with back-off (each is idempotent, see the notes beside them).

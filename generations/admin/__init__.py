@@ -20,25 +20,22 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from studio_core.client_ip import client_ip
-from studio_core.read_only_admin import ReadOnlyAdminMixin
-
-from .admin_inlines import (
+from generations.admin.inlines import (
     CreditEntryInline,
     OutputImageInline,
     ProviderAttemptInline,
     ReferenceImageInline,
     WebhookDeliveryInline,
 )
-from .models import (
+from generations.models import (
     Generation,
     OutputImage,
     ProviderAccount,
     ProviderAttempt,
     ReferenceImage,
 )
-from .selectors import demo_output_exists, generation_is_demo
-from .services.provider_accounts import (
+from generations.selectors.generations import demo_output_exists, generation_is_demo
+from generations.services.provider_accounts import (
     EDITABLE_FIELDS,
     ProviderAccountInput,
     provider_account_create,
@@ -46,14 +43,16 @@ from .services.provider_accounts import (
     provider_account_set_key,
     provider_account_update,
 )
-from .usage.filters import (
+from generations.usage.filters import (
     ApiKeyFilter,
     DemoOutputFilter,
     ModelFilter,
     ProviderFilter,
     ServedByFilter,
 )
-from .usage.views import provider_health_view, usage_report_view
+from generations.usage.views import provider_health_view, usage_report_view
+from studio_core.client_ip import client_ip
+from studio_core.read_only_admin import ReadOnlyAdminMixin
 
 
 def _staff_member(request: HttpRequest) -> User:

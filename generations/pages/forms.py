@@ -11,9 +11,9 @@ from typing import Any, Protocol, cast
 from django import forms
 from django.conf import settings
 
-from .catalog import ASPECT_RATIOS, GenerationSpec, list_models
-from .models import Board, Generation
-from .selectors import GALLERY_TAB_TEAM, GalleryFilters
+from generations.catalog import ASPECT_RATIOS, GenerationSpec, list_models
+from generations.models import Board, Generation
+from generations.selectors.generations import GALLERY_TAB_TEAM, GalleryFilters
 
 # Catalog field names -> form field names, so catalog errors land next to the right control.
 SPEC_FIELD_TO_FORM_FIELD = {"reference_count": "references"}

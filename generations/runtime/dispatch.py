@@ -8,7 +8,7 @@ holds its credits. After the commit its run task is published and ``dispatched_a
 the broker does not take it (down, unreachable, full), the request still answers as accepted:
 the generation waits in QUEUED ("waiting for a worker") and ``generations_dispatch_pending``
 sends it again until the broker takes it, from a retry loop in the process that accepted it
-and from every worker's housekeeping thread (``generations.worker``). Publishing twice is
+and from every worker's housekeeping thread (``generations.tasks.worker``). Publishing twice is
 harmless: a run is claimed by one conditional UPDATE, so a second copy finds nothing to do.
 """
 
@@ -23,8 +23,8 @@ from celery import current_app
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
-from .db import db_release
-from .models import Generation
+from generations.models import Generation
+from generations.runtime.db import db_release
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ providers' model tables, which only the domain below the interfaces reads.
 
 from functools import cache
 
-from .catalog import list_models
-from .providers.ark import ARK_MODELS
-from .providers.replicate import REPLICATE_MODELS
-from .providers.siraya import SIRAYA_MODELS
+from generations.catalog import list_models
+from generations.providers.ark import ARK_MODELS
+from generations.providers.replicate import REPLICATE_MODELS
+from generations.providers.siraya import SIRAYA_MODELS
 
 
 @cache
