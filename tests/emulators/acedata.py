@@ -5,7 +5,9 @@ only, per-model size presets and seed/guidance/group/output-format rules, `image
 answers `{"success": true, "task_id", "trace_id", "data": [{"prompt", "size", "image_url"}]}`
 with links to images it serves itself. With `async: true` it answers `{"task_id"}` at once and
 `POST /seedream/tasks` (`{"id", "action": "retrieve"}` or `{"ids", "action": "retrieve_batch"}`)
-returns the task record, which gets its `response` on poll number `task_ready_after_polls`.
+returns the task record, which gets its `response` once the job base's timeline finishes the
+task (`ready_after_polls`, `job_seconds`); until then a task reads the same whether queued or
+running: Ace has no queued status.
 Errors: `{"success": false, "error": {"code", "message"}, "trace_id"}` with §4.3's codes.
 
 Every ASSUMPTION below marks behaviour providers.md calls "not found"; where Ace only relays
@@ -18,7 +20,8 @@ server_error (500 `api_error`, before any task exists), refuse (a content refusa
 (the last image of the group fails), expired_url (links already gone). With `async: true` the
 call was accepted, so an outcome fault lands in the task's `response` instead: a task that
 fails with `success: false` (refuse, or fail_after_run for Ace's `api_error`), or finishes
-partly. Faults queued with `path="/seedream/tasks"` hit polls.
+partly, or stays unfinished (stuck), or with links that answer 404 once (flaky_download, in
+either mode). Faults queued with `path="/seedream/tasks"` hit polls.
 `out_of_balance=True` answers 403 `used_up` (no base fault kind for it).
 """
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from tests.emulators.base import (
     EmulatorRequest,
@@ -34,7 +37,7 @@ from tests.emulators.base import (
     Fault,
     parse_size,
 )
-from tests.emulators.job_emulator import FAILED, SUCCEEDED, Job, JobEmulator
+from tests.emulators.job_emulator import FAILED, SUCCEEDED, Job, JobEmulator, JobEmulatorOptions
 from tests.emulators.siraya import (
     bearer_token,
     gateway_unavailable,
@@ -129,23 +132,12 @@ class AceDataEmulator(JobEmulator):
     """Ace's async tasks are jobs: the outcome faults ride on them and land in `response`."""
 
     name = "acedata"
-    job_faults = frozenset({"refuse", "fail_after_run", "partial", "expired_url"})
+    shows_queued_polls = False  # a task record has no status: it has a `response` or not
 
     def __init__(
-        self,
-        *,
-        api_key: str = "test-key",
-        latency_s: float = 0.0,
-        task_ready_after_polls: int = 1,
-        out_of_balance: bool = False,
+        self, *, out_of_balance: bool = False, **options: Unpack[JobEmulatorOptions]
     ) -> None:
-        # A task finishes on poll number `task_ready_after_polls`: after that many less one.
-        super().__init__(
-            api_key=api_key,
-            latency_s=latency_s,
-            ready_after_polls=max(task_ready_after_polls - 1, 0),
-        )
-        self.task_ready_after_polls = task_ready_after_polls
+        super().__init__(**options)
         self.out_of_balance = out_of_balance
         self.route("POST", r"/seedream/images", self._images)
         self.route("POST", r"/seedream/tasks", self._tasks)
@@ -206,6 +198,10 @@ class AceDataEmulator(JobEmulator):
             }
         if fault_kind == "expired_url":
             self.expire_files()
+        if fault_kind == "flaky_download":
+            for item in data:
+                if "image_url" in item:
+                    self.make_flaky(item["image_url"])
         reply = {"success": True, "task_id": task_id, "trace_id": str(uuid.uuid4()), "data": data}
         return 200, reply
 
@@ -248,7 +244,7 @@ class AceDataEmulator(JobEmulator):
         job.phase = SUCCEEDED if job.response.get("success") else FAILED
 
     def _poll(self, task: AceTask) -> dict[str, Any]:
-        """One look at a task: it finishes on poll number `task_ready_after_polls`."""
+        """One look at a task, which moves it along its timeline."""
         self.advance(task, poll=True)
         record: dict[str, Any] = {
             "id": task.id,

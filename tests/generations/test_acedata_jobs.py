@@ -30,7 +30,7 @@ def sent(monkeypatch) -> list[tuple[str, dict]]:
 def test_an_async_ace_generation_is_submitted_then_polled_by_tasks(
     user, default_prices, sent, django_capture_on_commit_callbacks
 ):
-    emulator = AceDataEmulator(task_ready_after_polls=2)
+    emulator = AceDataEmulator()
     with emulator.serve() as base_url:
         ace_account(emulator, base_url, **{"async": True})
         generation = generation_submit(

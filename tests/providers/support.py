@@ -4,6 +4,7 @@ to its end, and small readers of outcomes."""
 import io
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -41,6 +42,7 @@ def make_adapter(
     emulator: Emulator,
     *,
     api_key: str = "test-key",
+    read_timeout_s: float | None = None,
     sleeps: "Sleeps | None" = None,
     transport: httpx.BaseTransport | None = None,
     in_process: bool = True,
@@ -56,6 +58,8 @@ def make_adapter(
         api_key=api_key,
         options=options,
     )
+    if read_timeout_s is not None:  # else the account's default
+        account = replace(account, read_timeout_s=read_timeout_s)
     if in_process and transport is None:
         transport = emulator.transport()
     adapter = build_adapter(account, transport=transport)

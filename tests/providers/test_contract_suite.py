@@ -55,6 +55,11 @@ class Provider:
     api_key: str = "test-key"
     group: bool = True  # makes a group of images in one call
     cancels: bool = True  # a job provider with a documented cancel
+    # The code of the image a partial group fails: content_refused where the provider says the
+    # image was refused, else the generic provider_error.
+    partial_failure: str = "provider_error"
+    # generated_images when the one image's link is gone: what the provider bills regardless.
+    billed_when_links_expire: int = 1
     mode: str = ""  # names a second row for a provider with two modes
 
     @property
@@ -63,11 +68,17 @@ class Provider:
 
 
 PROVIDERS = [
-    Provider("ark", ArkEmulator, lambda emulator: emulator.base_url + "/api/v3"),
+    Provider(
+        "ark",
+        ArkEmulator,
+        lambda emulator: emulator.base_url + "/api/v3",
+        partial_failure="content_refused",
+    ),
     Provider(
         "byteplus",
         lambda: ArkEmulator(flavour="byteplus"),
         lambda emulator: emulator.base_url + "/api/v3",
+        partial_failure="content_refused",
     ),
     Provider("replicate", ReplicateEmulator, lambda emulator: emulator.base_url + "/v1"),
     Provider("fal", FalEmulator, lambda emulator: emulator.base_url),
@@ -77,20 +88,33 @@ PROVIDERS = [
         ScenarioEmulator,
         lambda emulator: emulator.api_url,
         api_key="test-key:test-secret",
+        billed_when_links_expire=0,
     ),
     # Ace Data Cloud: sync answers in the response; async is a job, which Ace documents no
-    # way to stop.
-    Provider("acedata", AceDataEmulator, lambda emulator: emulator.base_url),
+    # way to stop. Ace relays Ark's per-image refusals.
     Provider(
         "acedata",
-        lambda: AceDataEmulator(task_ready_after_polls=2),
+        AceDataEmulator,
+        lambda emulator: emulator.base_url,
+        partial_failure="content_refused",
+    ),
+    Provider(
+        "acedata",
+        AceDataEmulator,
         lambda emulator: emulator.base_url,
         options=(("async", True),),
         cancels=False,
+        partial_failure="content_refused",
         mode="async",
     ),
     # SinanCode documents no way to stop a task (providers.md §5).
-    Provider("sinancode", SinanCodeEmulator, lambda emulator: emulator.api_url, cancels=False),
+    Provider(
+        "sinancode",
+        SinanCodeEmulator,
+        lambda emulator: emulator.api_url,
+        cancels=False,
+        billed_when_links_expire=0,
+    ),
     # Siraya has no group generation; links (not inline bytes) to exercise downloads.
     Provider(
         "siraya",
@@ -172,20 +196,21 @@ def test_a_partial_group_keeps_the_images_and_names_the_failure(provider, emulat
     needs_groups(provider)
     emulator.faults.add("partial")
     outcomes = generate(provider, emulator, max_images=3)
-    delivered = images_of(outcomes)
-    failed = [outcome for outcome in outcomes if isinstance(outcome, ProviderImageFailure)]
-    # The emulators fail the last image of a group.
-    assert [image.index for image in delivered] == [0, 1]
-    assert [outcome.index for outcome in failed] == [2]
-    assert all(isinstance(outcome.code, str) and outcome.code for outcome in failed)
-    assert isinstance(outcomes[-1], ProviderUsage)
-    assert outcomes[-1].generated_images == len(delivered)  # billed for what was delivered
+    # The emulators fail the last image of a group; outcomes come in the group's order.
+    assert [(type(outcome), getattr(outcome, "index", None)) for outcome in outcomes] == [
+        (ProviderImage, 0),
+        (ProviderImage, 1),
+        (ProviderImageFailure, 2),
+        (ProviderUsage, None),
+    ]
+    assert outcomes[2].code == provider.partial_failure
+    assert outcomes[-1].generated_images == 2  # billed for what was delivered
 
 
 def test_a_content_refusal_is_content_refused(provider, emulator):
     emulator.faults.add("refuse")
     error = failure(provider, emulator)
-    assert isinstance(error, ContentRefused)
+    assert type(error) is ContentRefused
     assert not error.failover_safe  # another account would refuse it too
     assert error.user_message
 
@@ -193,7 +218,7 @@ def test_a_content_refusal_is_content_refused(provider, emulator):
 def test_a_refused_key_is_an_auth_error(provider, emulator):
     emulator.faults.add("auth")
     error = failure(provider, emulator)
-    assert isinstance(error, AuthError)
+    assert type(error) is AuthError
     assert error.failover_safe  # refused before any work: another account may serve
     assert "test-key" not in str(error)
 
@@ -201,7 +226,7 @@ def test_a_refused_key_is_an_auth_error(provider, emulator):
 def test_a_rate_limit_carries_retry_after(provider, emulator):
     emulator.faults.add("rate_limit", seconds=7)
     error = failure(provider, emulator)
-    assert isinstance(error, RateLimited)
+    assert type(error) is RateLimited
     assert error.retry_after == 7
     assert error.failover_safe
 
@@ -210,7 +235,7 @@ def test_a_rate_limit_carries_retry_after(provider, emulator):
 def test_a_server_error_before_acceptance_may_fail_over(provider, emulator, fault):
     emulator.faults.add(fault)
     error = failure(provider, emulator)
-    assert isinstance(error, Unavailable)
+    assert type(error) is Unavailable
     assert error.failover_safe
 
 
@@ -238,7 +263,7 @@ def test_a_timeout_after_the_call_was_sent_does_not_fail_over(provider, emulator
 def test_a_connection_dropped_after_sending_does_not_fail_over(provider, emulator):
     emulator.faults.add("drop")
     error = failure(provider, emulator)
-    assert isinstance(error, Unavailable)
+    assert type(error) is Unavailable
     assert not error.failover_safe  # the provider may have taken (and billed) the call
 
 
@@ -256,6 +281,14 @@ def test_a_failed_download_fails_the_image_not_the_call(provider, emulator):
     failed = [outcome for outcome in outcomes if isinstance(outcome, ProviderImageFailure)]
     assert [(outcome.index, outcome.code) for outcome in failed] == [(0, BadResponse.code)]
     assert isinstance(outcomes[-1], ProviderUsage)  # the call itself ended well
+    assert outcomes[-1].generated_images == provider.billed_when_links_expire
+
+
+def test_latency_only_delays(provider, emulator):
+    emulator.faults.add("latency", seconds=0.01)
+    outcomes = generate(provider, emulator)
+    assert [image.index for image in images_of(outcomes)] == [0]
+    assert isinstance(outcomes[-1], ProviderUsage)
 
 
 def test_every_job_provider_is_a_job_adapter_and_no_other_is(provider, emulator):

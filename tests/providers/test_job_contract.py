@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -26,10 +27,12 @@ from generations.providers import (
     RateLimited,
     Unavailable,
 )
+from generations.providers.acedata import AceDataAdapter
 from generations.providers.fal import FalAdapter
 from generations.providers.replicate import ReplicateAdapter
 from generations.providers.scenario import ScenarioAdapter
 from generations.providers.sinancode import SinanCodeAdapter
+from tests.emulators.acedata import AceDataEmulator
 from tests.emulators.fal import FalEmulator
 from tests.emulators.job_emulator import JobEmulator
 from tests.emulators.replicate import ReplicateEmulator
@@ -54,6 +57,7 @@ class JobProvider:
     malformed_poll: type[ProviderError] | None
     api_key: str = "test-key"
     cancels: bool = True  # it documents a cancel, which the adapter uses at its deadline
+    options: tuple[tuple[str, Any], ...] = ()  # the account's, where they choose the job mode
 
 
 JOB_PROVIDERS = [
@@ -108,6 +112,21 @@ JOB_PROVIDERS = [
         billed_when_links_expire=0,
         malformed_poll=None,
     ),
+    # Ace's async mode. A task record has no status, only a `response` once finished, so a
+    # queued task and a running one both read "pending"; Ace documents no cancel (§4.4).
+    JobProvider(
+        AceDataAdapter,
+        AceDataEmulator,
+        poll_path="/seedream/tasks",
+        queued=("pending", None),
+        running="pending",
+        passing_poll_failure="poll failed: ",
+        run_failure=("fetch failed", "api_error", None, False),  # Ace's own example
+        cancels=False,
+        billed_when_links_expire=2,  # Ace made (and bills) each image it links to
+        malformed_poll=BadResponse,
+        options=(("async", True),),
+    ),
 ]
 
 
@@ -121,10 +140,10 @@ def emulator(provider: JobProvider) -> JobEmulator:
     return provider.emulator()
 
 
-def adapter_for(
-    provider: JobProvider, emulator: JobEmulator, *, sleeps: Sleeps | None = None
-) -> JobAdapter:
-    return make_adapter(provider.adapter, emulator, api_key=provider.api_key, sleeps=sleeps)
+def adapter_for(provider: JobProvider, emulator: JobEmulator, **account: Any) -> JobAdapter:
+    """The provider's job adapter on `emulator` (`account` as for `make_adapter`)."""
+    account = {"api_key": provider.api_key, **dict(provider.options), **account}
+    return make_adapter(provider.adapter, emulator, **account)
 
 
 def submitted(provider: JobProvider, emulator: JobEmulator) -> tuple[JobAdapter, ProviderJob]:
@@ -168,7 +187,7 @@ def test_submit_faults_become_the_right_errors(
 def test_a_wrong_key_is_an_auth_error_that_may_fail_over(
     provider: JobProvider, emulator: JobEmulator
 ) -> None:
-    adapter = make_adapter(provider.adapter, emulator, api_key=f"{provider.api_key}-revoked")
+    adapter = adapter_for(provider, emulator, api_key=f"{provider.api_key}-revoked")
 
     with pytest.raises(AuthError) as caught:
         adapter.submit(make_request())
@@ -344,9 +363,7 @@ def test_blocking_generate_gives_up_on_a_stuck_job_at_its_deadline(
 def test_over_a_loopback_port_a_group_comes_from_the_served_files(provider: JobProvider) -> None:
     emulator = provider.emulator()
     with emulator.serve() as base_url:
-        adapter = make_adapter(
-            provider.adapter, emulator, api_key=provider.api_key, in_process=False
-        )
+        adapter = adapter_for(provider, emulator, in_process=False)
         outcomes = list(adapter.generate(make_request(max_images=2)))
 
     images = images_of(outcomes)
@@ -360,9 +377,7 @@ def test_timed_jobs_finish_concurrently_over_a_loopback_port(provider: JobProvid
     finished: list[bool] = []
     request = make_request(size="1K", width=1024, height=1024)
     with emulator.serve():
-        adapter = make_adapter(
-            provider.adapter, emulator, api_key=provider.api_key, in_process=False
-        )
+        adapter = adapter_for(provider, emulator, in_process=False)
         jobs = [adapter.submit(request) for _ in range(8)]
         early = [adapter.poll(job).provider_status for job in jobs]
         time.sleep(0.55)  # the last job is due by now
