@@ -84,7 +84,7 @@ class GenerationSerializer(serializers.Serializer):
     context, like ``OutputImageSerializer``.
 
     Reads ``outputs`` and ``attempts`` through ``.all()``, so a list must prefetch both
-    (``generations.api_selectors``) to stay at a fixed number of queries.
+    (``generations.selectors.generations``) to stay at a fixed number of queries.
     """
 
     id = serializers.UUIDField()
