@@ -12,7 +12,7 @@ _BROWSERS = [
     ("Opera", re.compile(r"\bOPR/")),
     ("Firefox", re.compile(r"\b(Firefox|FxiOS)/")),
     ("Chromium", re.compile(r"\bChromium/")),
-    ("Chrome", re.compile(r"\b(Chrome|CriOS)/")),
+    ("Chrome", re.compile(r"\b(Chrome|HeadlessChrome|CriOS)/")),
     ("Safari", re.compile(r"\bSafari/")),
 ]
 _SYSTEMS = [
