@@ -22,6 +22,10 @@ class AccountAdapter(DefaultAccountAdapter):
         # Invitations do not pass through allauth's signup: they have their own page.
         return settings.SIGNUP_OPEN
 
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # The address the audit trail and the throttle record, also on the sessions page.
+        return client_ip(request) or ""
+
     def render_mail(
         self,
         template_prefix: str,

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 from allauth.account.forms import LoginForm
+from allauth.mfa.base.forms import AuthenticateForm
 from django import forms
 from django.contrib.auth.forms import SetPasswordMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -66,3 +67,15 @@ class SignInForm(LoginForm):
         self.fields["password"].help_text = ""  # the page has its own "Forgot your password?"
         if "remember" in self.fields:
             self.fields["remember"].label = "Keep me signed in on this device"
+
+
+class MfaCodeForm(AuthenticateForm):
+    """The code asked after the password when two-factor authentication is on."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        code = self.fields["code"]
+        code.label = "Code"
+        code.help_text = "The 6 digits your authenticator app shows now, or a recovery code."
+        code.widget.attrs.pop("placeholder", None)
+        code.widget.attrs.update({"inputmode": "numeric", "autocapitalize": "none"})

@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from django.db.models import Exists, OuterRef, QuerySet
 
 from .models import ApiKey, CreditAccount, CreditEntry, User
 
@@ -38,4 +40,19 @@ def credit_entry_list(*, user: User) -> QuerySet[CreditEntry]:
         CreditEntry.objects.filter(account__user=user)
         .select_related("generation", "actor")
         .order_by("-created_at", "-id")
+    )
+
+
+def user_has_mfa(*, user: User) -> bool:
+    """An authenticator app (or a security key) is on; recovery codes alone do not count."""
+    return is_mfa_enabled(user)
+
+
+def user_mfa_on() -> Exists:
+    """``user_has_mfa`` as an annotation of a user queryset: one subquery, not a query a row."""
+    return Exists(
+        Authenticator.objects.filter(
+            user=OuterRef("pk"),
+            type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
+        )
     )

@@ -8,6 +8,9 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from allauth.account import views as allauth_views
+from allauth.account.stages import LoginStageController
+from allauth.mfa.base import views as mfa_views
+from allauth.mfa.stages import AuthenticateStage
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -157,15 +160,21 @@ def credits(request: AuthenticatedHttpRequest) -> HttpResponse:
 View = Callable[..., HttpResponse]
 
 
-def login_throttled(view: View) -> View:
+def login_throttled(view: View, *, login_of: Callable[[HttpRequest], str] | None = None) -> View:
     """Refuse a sign-in (429) while its account or address is locked after repeated failures,
-    before any password is checked (accounts.services.login_throttle)."""
+    before any password or code is checked (accounts.services.login_throttle). ``login_of``
+    names the account a POST tries: by default the name typed in the form."""
+
+    def posted_login(request: HttpRequest) -> str:
+        return request.POST.get("login", "")
+
+    name_of = login_of or posted_login
 
     @wraps(view)
     def throttled(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if request.method == "POST":
             remaining_s = login_lockout_remaining(
-                login=request.POST.get("login", ""), ip_address=client_ip(request)
+                login=name_of(request), ip_address=client_ip(request)
             )
             if remaining_s:
                 minutes = -(-remaining_s // 60)
@@ -182,7 +191,16 @@ def login_throttled(view: View) -> View:
     return throttled
 
 
+def _signing_in_user(request: HttpRequest) -> str:
+    """The account whose password was right and whose two-factor code is being asked."""
+    stage = LoginStageController.enter(request, AuthenticateStage.key)
+    return stage.login.user.get_username() if stage is not None else ""
+
+
 login_page = login_throttled(allauth_views.login)
+# The code asked after the password: wrong codes count against the account like wrong
+# passwords (accounts.signals), and a locked account is refused here too.
+mfa_code_page = login_throttled(mfa_views.authenticate, login_of=_signing_in_user)
 
 
 @require_http_methods(["GET", "POST"])

@@ -128,6 +128,10 @@ INSTALLED_APPS = [
     # templates under templates/account/.
     "allauth",
     "allauth.account",
+    # Two-factor authentication (an authenticator app and recovery codes) at /2fa/.
+    "allauth.mfa",
+    # Each user's signed-in browsers, with their address and last activity, at /sessions/.
+    "allauth.usersessions",
     "accounts",
     "generations",
 ]
@@ -147,6 +151,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # django-allauth's: finishes or abandons a sign-in left half-way (e.g. a closed tab).
     "allauth.account.middleware.AccountMiddleware",
+    # Notes each signed-in browser's address and last activity on its session (/sessions/).
+    "accounts.middleware.SessionActivityMiddleware",
+    # With MFA_REQUIRED_FOR_STAFF, staff without two-factor authentication enrol before the admin.
+    "accounts.middleware.StaffMfaRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -447,12 +455,24 @@ ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SESSION_COOKIE_SECURE else "http"
 # Days an invitation's link stays valid (counted again from each resend).
 INVITE_TTL_DAYS = env.int("INVITE_TTL_DAYS", default=7)
-# Failed sign-ins (wrong password or unknown account) before the login forms answer 429 for
-# LOGIN_LOCKOUT_MINUTES: per account, and per client address (shared by all its accounts, so
-# higher). Counted in the cache (CACHE_URL), which every web process shares.
+# Failed sign-ins (wrong password, unknown account, wrong two-factor code) before the login
+# forms answer 429 for LOGIN_LOCKOUT_MINUTES: per account, and per client address (shared by
+# all its accounts, so higher). Counted in the cache (CACHE_URL), which every web process shares.
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+
+# --- Two-factor authentication and sessions (django-allauth) ----------------------------
+# Any user may protect their account with an authenticator app (TOTP), with recovery codes for
+# a lost phone; the code is asked after the password. Wrong codes count as failed sign-ins
+# (accounts.services.login_throttle).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+MFA_FORMS = {"authenticate": "accounts.forms.MfaCodeForm"}
+# Staff must turn two-factor authentication on before the admin opens for them.
+MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=False)
+# Each session's last request (time and address) is kept for the sessions page.
+USERSESSIONS_TRACK_ACTIVITY = True
 
 # --- Cache ----------------------------------------------------------------------------
 # API throttling counts requests here, so every web process must share it: Redis in production

@@ -79,7 +79,7 @@ def api_key_create(
     return IssuedKey(api_key=api_key, key=raw_key)
 
 
-def api_key_revoke(*, api_key: ApiKey, actor: User, ip_address: str | None = None) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: User | None, ip_address: str | None = None) -> ApiKey:
     with transaction.atomic():
         locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
         if locked.revoked_at is None:
@@ -94,6 +94,16 @@ def api_key_revoke(*, api_key: ApiKey, actor: User, ip_address: str | None = Non
                 ip_address=ip_address,
             )
     return locked
+
+
+def api_keys_revoke_for_user(
+    *, user: User, actor: User | None, ip_address: str | None = None
+) -> int:
+    """Revoke every key of ``user`` not revoked yet (offboarding); each revocation is audited."""
+    keys = list(ApiKey.objects.filter(user=user, revoked_at__isnull=True).order_by("pk"))
+    for api_key in keys:
+        api_key_revoke(api_key=api_key, actor=actor, ip_address=ip_address)
+    return len(keys)
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey:

@@ -2,6 +2,8 @@
 
 Both are audit-trail facts: a flag change records who changed it for whom, before and after; a
 failed staff login records the username tried and the address it came from (never the password).
+Deactivating an account offboards it in the same transaction: its sessions end and its API keys
+are revoked, so neither a browser nor a script of that user gets another answer.
 """
 
 from collections.abc import Mapping
@@ -10,6 +12,8 @@ from django.db import transaction
 
 from ..models import AuditEvent, User
 from .audit import audit_record
+from .keys import api_keys_revoke_for_user
+from .sessions import user_sessions_end
 
 # Flag -> audit action written when it changes.
 AUDITED_FLAGS = {
@@ -47,9 +51,17 @@ def user_set_flags(
             )
             setattr(locked, name, value)
         locked.save(update_fields=list(changed))
+        if changed.get("is_active") is False:
+            user_offboard(user=locked, actor=actor, ip_address=ip_address)
     for name, value in changed.items():
         setattr(user, name, value)
     return locked
+
+
+def user_offboard(*, user: User, actor: User | None, ip_address: str | None = None) -> None:
+    """End every session of ``user`` and revoke all their API keys, each audited."""
+    user_sessions_end(user=user, actor=actor, ip_address=ip_address)
+    api_keys_revoke_for_user(user=user, actor=actor, ip_address=ip_address)
 
 
 def user_login_failed_record(
