@@ -8,10 +8,9 @@ from PIL import Image
 
 from accounts.ledger import ledger_mismatches
 from accounts.models import ModelPrice
-from accounts.services.credits import credits_grant
 from generations.catalog import list_models
 from generations.models import ProviderAccount
-from tests.factories import UserFactory
+from tests.factories import ProviderAccountFactory, UserFactory
 
 STARTING_CREDITS = 100_000
 
@@ -28,10 +27,7 @@ def other_user(db):
 
 
 def funded_user(credits: int, **fields):
-    teammate = UserFactory(**fields)
-    if credits:
-        credits_grant(user=teammate, amount=credits, actor=None, memo="test funds")
-    return teammate
+    return UserFactory(credits=credits, **fields)
 
 
 @pytest.fixture
@@ -49,7 +45,7 @@ def default_prices(db) -> None:
 @pytest.fixture
 def local_account(db, default_prices) -> ProviderAccount:
     """The demo renderer serving every catalog model, as `make run` sets it up."""
-    return ProviderAccount.objects.create(
+    return ProviderAccountFactory(
         kind=ProviderAccount.Kind.LOCAL,
         label="Demo renderer (local)",
         models_served=[model.id for model in list_models()],

@@ -25,6 +25,7 @@ from generations.notifications import (
     notify_finished,
     notify_progress,
 )
+from tests.factories import GenerationFactory
 from tests.services import require_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,14 +35,7 @@ CALLS = 20
 
 def running_generations(user, count: int) -> list[str]:
     generations = [
-        Generation.objects.create(
-            owner=user,
-            model="seedream-4.0",
-            prompt=f"waiting {number}",
-            params={},
-            num_images=1,
-            status=Generation.Status.RUNNING,
-        )
+        GenerationFactory(owner=user, prompt=f"waiting {number}", status=Generation.Status.RUNNING)
         for number in range(count)
     ]
     return [str(generation.id) for generation in generations]
@@ -86,10 +80,7 @@ def test_waiting_calls_wake_at_the_finish_and_share_one_subscription(user) -> No
 
 
 def test_without_redis_a_waiting_call_reads_its_row(user) -> None:
-    generation = Generation.objects.create(
-        owner=user, model="seedream-4.0", prompt="p", params={}, num_images=1,
-        status=Generation.Status.RUNNING,
-    )  # fmt: skip
+    generation = GenerationFactory(owner=user, status=Generation.Status.RUNNING)
 
     async def scenario() -> tuple[bool, bool]:
         unfinished = await generation_wait_terminal_async(
