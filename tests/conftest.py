@@ -14,6 +14,35 @@ from tests.factories import ProviderAccountFactory, UserFactory
 
 STARTING_CREDITS = 100_000
 
+# The fast lane (``make test-fast``) leaves out tests by marker, so a test that starts a worker
+# process or drives a browser must carry the marker: asking for these fixtures without it is an
+# error at collection, and so is starting a worker (``start_worker``) from an unmarked test.
+MARKER_OF_FIXTURE = {"real_worker": "worker", "worker": "worker", "browser": "browser"}
+_running: list[pytest.Item] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & MARKER_OF_FIXTURE.keys():
+            marker = MARKER_OF_FIXTURE[fixture]
+            if not item.get_closest_marker(marker):
+                raise pytest.UsageError(f"{item.nodeid} uses {fixture} but is not marked {marker}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.remove(item)
+
+
+def require_marker(marker: str, what: str) -> None:
+    """Fail unless the test running now carries ``marker`` (see MARKER_OF_FIXTURE)."""
+    if _running and not _running[-1].get_closest_marker(marker):
+        pytest.fail(f"{_running[-1].nodeid} starts {what} but is not marked {marker}")
+
 
 @pytest.fixture
 def user(db):

@@ -1,21 +1,28 @@
-"""Real worker and web server processes for integration tests, on the test database and broker."""
+"""Real worker and web server processes for integration tests, on the test database and broker.
+
+Tests that only need a worker to run what they submit share one for the whole run
+(``real_worker``); the others start their own (``start_worker``)."""
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from generations.models import Generation
 from seedream_site.celery import app as celery_app
+from tests.conftest import require_marker
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,6 +84,7 @@ def start_worker(
     extra_env: dict[str, str] | None = None, *, concurrency: int = 8
 ) -> subprocess.Popen:
     """A worker process on the test database; tasks are sent to the broker, not run inline."""
+    require_marker("worker", "a worker process")
     celery_app.conf.task_always_eager = False
     return start_process(
         [
@@ -114,11 +122,79 @@ def stop_worker(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@pytest.fixture
-def real_worker():
-    process = start_worker()
-    yield process
+@pytest.fixture(scope="session")
+def shared_worker(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """One worker process for the whole run, on the test database, with a media folder of its
+    own; tests reach it through ``real_worker``. Started on first use: a run without such tests
+    starts none."""
+    media = tmp_path_factory.mktemp("shared-worker-media")
+    with override_settings(**media_settings(media)):
+        process = start_worker()
+    celery_app.conf.task_always_eager = True  # only while a test uses it (real_worker)
+    yield process, media
     stop_worker(process)
+
+
+@pytest.fixture
+def real_worker(
+    shared_worker: tuple[subprocess.Popen, Path], transactional_db: None, _clean_media: None
+) -> Iterator[subprocess.Popen]:
+    """The run's shared worker, for a test whose rows it must see (committed: the test is
+    transactional). While the test runs, tasks go to the broker and this process reads and
+    writes media in the worker's folder. Afterwards nothing of the test stays behind: its
+    generations must all have ended (or the test fails), and the media folder is emptied before
+    the test's rows are removed.
+
+    Tests that kill the worker, or need it started with other settings, start their own
+    (``start_worker``)."""
+    process, media = shared_worker
+    if process.poll() is not None:
+        pytest.fail("the shared worker has stopped:\n" + worker_log(process))
+    celery_app.conf.task_always_eager = False
+    try:
+        with override_settings(**media_settings(media)):
+            yield process
+            wait_until_idle(process, timeout_s=IDLE_TIMEOUT_S)
+    finally:
+        celery_app.conf.task_always_eager = True
+        for entry in media.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+# How long a test's generations may take to end after the test itself is done.
+IDLE_TIMEOUT_S = 60
+
+
+def media_settings(folder: Path) -> dict[str, Any]:
+    """Settings that put the default storage in ``folder``."""
+    return {
+        "MEDIA_ROOT": folder,
+        "STORAGES": {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(folder)},
+            },
+        },
+    }
+
+
+def wait_until_idle(process: subprocess.Popen, *, timeout_s: float) -> None:
+    """Every generation has ended: no work of this test is left for the next one."""
+    unfinished = Generation.objects.exclude(status__in=Generation.TERMINAL_STATUSES)
+    deadline = time.monotonic() + timeout_s
+    while unfinished.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{unfinished.count()} generations still unfinished {timeout_s} s after the "
+                "test; the worker's output:\n" + worker_log(process)
+            )
+        time.sleep(0.2)
 
 
 def wait_for_terminal(generation_id, *, timeout_s: float) -> Generation:
