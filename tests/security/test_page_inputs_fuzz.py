@@ -29,7 +29,7 @@ from tests.factories import ReferenceImageFactory
 from tests.pages.conftest import make_generation
 from tests.pages.test_compose import compose_data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
 FUZZ = settings(
     max_examples=40,
