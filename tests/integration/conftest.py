@@ -85,6 +85,7 @@ def start_worker(
 ) -> subprocess.Popen:
     """A worker process on the test database; tasks are sent to the broker, not run inline."""
     require_marker("worker", "a worker process")
+    stop_shared_worker()
     celery_app.conf.task_always_eager = False
     return start_process(
         [
@@ -122,24 +123,57 @@ def stop_worker(process: subprocess.Popen) -> None:
         process.wait()
 
 
+class SharedWorker:
+    """The one worker process that ``real_worker`` tests share, with a media folder of its own.
+
+    Started on first use; stopped whenever a test starts a worker of its own (or a whole
+    platform stack), which must be the only consumer of the broker while it runs, and started
+    again by the next test that asks for it.
+    """
+
+    def __init__(self, media: Path) -> None:
+        self.media = media
+        self.process: subprocess.Popen | None = None
+
+    def running(self) -> subprocess.Popen:
+        if self.process is not None and self.process.poll() is not None:
+            stopped, self.process = self.process, None  # the next test starts another
+            pytest.fail("the shared worker has stopped:\n" + worker_log(stopped))
+        if self.process is None:
+            with override_settings(**media_settings(self.media)):
+                self.process = start_worker()
+            celery_app.conf.task_always_eager = True  # only while a test uses it (real_worker)
+        return self.process
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_worker(self.process)
+            self.process = None
+
+
+_shared_workers: list[SharedWorker] = []
+
+
+def stop_shared_worker() -> None:
+    """Before a test's own worker or stack starts: it alone takes tasks from the broker."""
+    for shared in _shared_workers:
+        shared.stop()
+
+
 @pytest.fixture(scope="session")
 def shared_worker(
     django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[subprocess.Popen, Path]]:
-    """One worker process for the whole run, on the test database, with a media folder of its
-    own; tests reach it through ``real_worker``. Started on first use: a run without such tests
-    starts none."""
-    media = tmp_path_factory.mktemp("shared-worker-media")
-    with override_settings(**media_settings(media)):
-        process = start_worker()
-    celery_app.conf.task_always_eager = True  # only while a test uses it (real_worker)
-    yield process, media
-    stop_worker(process)
+) -> Iterator[SharedWorker]:
+    shared = SharedWorker(tmp_path_factory.mktemp("shared-worker-media"))
+    _shared_workers.append(shared)
+    yield shared
+    _shared_workers.remove(shared)
+    shared.stop()
 
 
 @pytest.fixture
 def real_worker(
-    shared_worker: tuple[subprocess.Popen, Path], transactional_db: None, _clean_media: None
+    shared_worker: SharedWorker, transactional_db: None, _clean_media: None
 ) -> Iterator[subprocess.Popen]:
     """The run's shared worker, for a test whose rows it must see (committed: the test is
     transactional). While the test runs, tasks go to the broker and this process reads and
@@ -148,10 +182,8 @@ def real_worker(
     the test's rows are removed.
 
     Tests that kill the worker, or need it started with other settings, start their own
-    (``start_worker``)."""
-    process, media = shared_worker
-    if process.poll() is not None:
-        pytest.fail("the shared worker has stopped:\n" + worker_log(process))
+    (``start_worker``), and the shared one stops meanwhile."""
+    process, media = shared_worker.running(), shared_worker.media
     celery_app.conf.task_always_eager = False
     try:
         with override_settings(**media_settings(media)):
