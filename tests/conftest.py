@@ -1,7 +1,10 @@
 import importlib
 import io
+from pathlib import Path
+from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from PIL import Image
@@ -91,16 +94,24 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _clean_media(settings, tmp_path):
     """Each test writes files into its own folder, through the storage API."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
+    for name, value in media_settings(tmp_path / "media").items():
+        setattr(settings, name, value)
     yield
     assert default_storage.location == str(tmp_path / "media")
+
+
+def media_settings(folder: Path) -> dict[str, Any]:
+    """Settings that put the default storage in ``folder``."""
+    return {
+        "MEDIA_ROOT": folder,
+        "STORAGES": {
+            **django_settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(folder)},
+            },
+        },
+    }
 
 
 def make_png(

@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import pytest
 from django.conf import settings
@@ -22,7 +22,7 @@ from django.test import override_settings
 
 from generations.models import Generation
 from seedream_site.celery import app as celery_app
-from tests.conftest import require_marker
+from tests.conftest import media_settings, require_marker
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -191,29 +191,12 @@ def real_worker(
             wait_until_idle(process, timeout_s=IDLE_TIMEOUT_S)
     finally:
         celery_app.conf.task_always_eager = True
-        for entry in media.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        shutil.rmtree(media)
+        media.mkdir()
 
 
 # How long a test's generations may take to end after the test itself is done.
 IDLE_TIMEOUT_S = 60
-
-
-def media_settings(folder: Path) -> dict[str, Any]:
-    """Settings that put the default storage in ``folder``."""
-    return {
-        "MEDIA_ROOT": folder,
-        "STORAGES": {
-            **settings.STORAGES,
-            "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(folder)},
-            },
-        },
-    }
 
 
 def wait_until_idle(process: subprocess.Popen, *, timeout_s: float) -> None:
