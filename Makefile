@@ -8,7 +8,7 @@ PORT := $(or $(shell sed -n 's/^PORT=\([0-9][0-9]*\)[[:space:]]*$$/\1/p' .env 2>
 endif
 STAMP = $(VENV)/.installed
 
-.PHONY: run test install lint format typecheck bench-inflight clean
+.PHONY: run test test-fast install lint format typecheck bench-inflight clean
 
 # Re-installs only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -39,6 +39,12 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
+## The fast lane: the suite without browser tests, real worker processes or fuzzing campaigns
+# (pytest markers), over two processes (pytest-xdist). Bytecode is written even where the shell
+# says not to (PYTHONDONTWRITEBYTECODE): without it each process compiles every module again.
+test-fast: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "not browser and not worker and not fuzz" -n 2 -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -50,4 +56,4 @@ bench-inflight: $(STAMP)
 	$(BIN)/python bench/inflight.py
 
 clean:
-	rm -rf var/test-media var/test-broker var/test.sqlite3
+	rm -rf var/test-media var/test-broker* var/test.sqlite3*

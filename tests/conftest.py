@@ -1,19 +1,50 @@
 import importlib
 import io
+from pathlib import Path
+from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from PIL import Image
 
 from accounts.ledger import ledger_mismatches
 from accounts.models import ModelPrice
-from accounts.services.credits import credits_grant
 from generations.catalog import list_models
 from generations.models import ProviderAccount
-from tests.factories import UserFactory
+from tests.factories import ProviderAccountFactory, UserFactory
 
 STARTING_CREDITS = 100_000
+
+# The fast lane (``make test-fast``) leaves out tests by marker, so a test that starts a worker
+# process or drives a browser must carry the marker: asking for these fixtures without it is an
+# error at collection, and so is starting a worker (``start_worker``) from an unmarked test.
+MARKER_OF_FIXTURE = {"real_worker": "worker", "worker": "worker", "browser": "browser"}
+_running: list[pytest.Item] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & MARKER_OF_FIXTURE.keys():
+            marker = MARKER_OF_FIXTURE[fixture]
+            if not item.get_closest_marker(marker):
+                raise pytest.UsageError(f"{item.nodeid} uses {fixture} but is not marked {marker}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.remove(item)
+
+
+def require_marker(marker: str, what: str) -> None:
+    """Fail unless the test running now carries ``marker`` (see MARKER_OF_FIXTURE)."""
+    if _running and not _running[-1].get_closest_marker(marker):
+        pytest.fail(f"{_running[-1].nodeid} starts {what} but is not marked {marker}")
 
 
 @pytest.fixture
@@ -28,10 +59,7 @@ def other_user(db):
 
 
 def funded_user(credits: int, **fields):
-    teammate = UserFactory(**fields)
-    if credits:
-        credits_grant(user=teammate, amount=credits, actor=None, memo="test funds")
-    return teammate
+    return UserFactory(credits=credits, **fields)
 
 
 @pytest.fixture
@@ -49,7 +77,7 @@ def default_prices(db) -> None:
 @pytest.fixture
 def local_account(db, default_prices) -> ProviderAccount:
     """The demo renderer serving every catalog model, as `make run` sets it up."""
-    return ProviderAccount.objects.create(
+    return ProviderAccountFactory(
         kind=ProviderAccount.Kind.LOCAL,
         label="Demo renderer (local)",
         models_served=[model.id for model in list_models()],
@@ -66,16 +94,24 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _clean_media(settings, tmp_path):
     """Each test writes files into its own folder, through the storage API."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
+    for name, value in media_settings(tmp_path / "media").items():
+        setattr(settings, name, value)
     yield
     assert default_storage.location == str(tmp_path / "media")
+
+
+def media_settings(folder: Path) -> dict[str, Any]:
+    """Settings that put the default storage in ``folder``."""
+    return {
+        "MEDIA_ROOT": folder,
+        "STORAGES": {
+            **django_settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(folder)},
+            },
+        },
+    }
 
 
 def make_png(

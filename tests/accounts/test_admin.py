@@ -15,8 +15,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent, CreditAccount, CreditEntry, ModelPrice, User
 from accounts.services.credits import credits_grant, credits_hold
 from accounts.services.keys import api_key_create
-from generations.models import Generation
-from tests.factories import UserFactory
+from tests.factories import GenerationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +221,7 @@ def test_ledger_and_audit_changelists_render(admin_client: Client, user: User, m
 
 
 def test_credit_entries_are_searchable_by_generation_id(admin_client: Client, user: User):
-    generation = Generation.objects.create(owner=user, model="seedream-4.0", prompt="p", params={})
+    generation = GenerationFactory(owner=user)
     credits_grant(user=user, amount=100, actor=None, memo="start")
     credits_hold(user=user, amount=30, generation=generation)
 

@@ -10,7 +10,7 @@ from accounts.models import AuditEvent, CreditAccount, CreditEntry, User
 from accounts.services.credits import credits_hold
 from accounts.services.keys import api_key_authenticate
 from generations.models import Generation
-from tests.factories import UserFactory
+from tests.factories import GenerationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ def test_check_ledger_exits_non_zero_from_the_command_line(user: User, capsys):
 
 @pytest.mark.corrupts_ledger
 def test_check_ledger_reports_a_finished_generation_still_holding_credits(user: User):
-    generation = Generation.objects.create(owner=user, model="seedream-4.0", prompt="p", params={})
+    generation = GenerationFactory(owner=user)
     credits_hold(user=user, amount=30, generation=generation)
     Generation.objects.filter(pk=generation.pk).update(status=Generation.Status.FAILED)
     stdout = io.StringIO()

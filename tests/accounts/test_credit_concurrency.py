@@ -13,6 +13,7 @@ from generations.catalog import GenerationSpec
 from generations.models import Generation
 from generations.services import generation_submit
 from tests.conftest import funded_user
+from tests.factories import GenerationFactory
 from tests.services import require_postgresql
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -81,8 +82,8 @@ def test_fifty_concurrent_submissions_accept_exactly_what_the_balance_affords(
 
 def test_holds_of_different_users_do_not_wait_on_each_other(local_account):
     first, second = funded_user(1_000), funded_user(1_000)
-    first_generation = Generation.objects.create(owner=first, model="seedream-4.0", prompt="a")
-    second_generation = Generation.objects.create(owner=second, model="seedream-4.0", prompt="b")
+    first_generation = GenerationFactory(owner=first)
+    second_generation = GenerationFactory(owner=second)
     locked = threading.Event()
     release = threading.Event()
 

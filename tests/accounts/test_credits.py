@@ -14,12 +14,13 @@ from accounts.services.credits import (
 )
 from generations.models import Generation
 from tests.conftest import funded_user
+from tests.factories import GenerationFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def make_generation(owner) -> Generation:
-    return Generation.objects.create(owner=owner, model="seedream-4.0", prompt="p", params={})
+    return GenerationFactory(owner=owner)
 
 
 def balances(user) -> tuple[int, int]:

@@ -6,15 +6,13 @@ from accounts.ledger import LedgerMismatch, ledger_check, ledger_mismatches
 from accounts.models import CreditAccount, CreditEntry, User
 from accounts.services.credits import credits_capture, credits_grant, credits_hold, credits_release
 from generations.models import Generation
-from tests.factories import UserFactory
+from tests.factories import GenerationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def make_generation(owner: User, status: str = Generation.Status.QUEUED) -> Generation:
-    return Generation.objects.create(
-        owner=owner, model="seedream-4.0", prompt="p", params={}, status=status
-    )
+    return GenerationFactory(owner=owner, status=status)
 
 
 def problems_of(user: User) -> list[str]:

@@ -10,7 +10,7 @@ from accounts.models import ApiKey, AuditEvent, CreditAccount, CreditEntry, User
 from accounts.services.credits import credits_grant, credits_hold
 from accounts.services.keys import api_key_create, api_key_revoke
 from generations.models import Generation
-from tests.factories import UserFactory
+from tests.factories import GenerationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def newcomer(db) -> User:
 
 
 def make_generation(owner: User, prompt: str = "p") -> Generation:
-    return Generation.objects.create(owner=owner, model="seedream-4.0", prompt=prompt, params={})
+    return GenerationFactory(owner=owner, prompt=prompt)
 
 
 def grant_and_spend(user: User, *, grants: int) -> None:

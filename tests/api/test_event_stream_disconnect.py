@@ -12,15 +12,13 @@ from generations.api import events as events_module
 from generations.messaging import notifications
 from generations.models import Generation
 from tests.api.conftest import key_client
+from tests.factories import GenerationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_client_gone_cancels_its_stream_and_nothing_more_is_read(user, monkeypatch) -> None:
-    generation = Generation.objects.create(
-        owner=user, model="seedream-4.0", prompt="p", params={}, num_images=1,
-        status=Generation.Status.RUNNING,
-    )  # fmt: skip
+    generation = GenerationFactory(owner=user, status=Generation.Status.RUNNING)
     key = key_client(user)._credentials["HTTP_AUTHORIZATION"]
     generation_id = str(generation.id)
     reads: list[str] = []

@@ -79,6 +79,7 @@ GENERATION_PATHS = (
 )
 
 
+@pytest.mark.fuzz
 @pytest.mark.django_db
 def test_native_api_answers_no_server_error(
     user, make_generation, wsgi_requests_keep_the_test_connection

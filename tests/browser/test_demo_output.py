@@ -5,9 +5,9 @@ are written directly, as the page tests do."""
 import pytest
 from playwright.sync_api import expect
 
-from generations.models import ProviderAccount
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import funded_user
+from tests.factories import ProviderAccountFactory
 from tests.pages.conftest import make_generation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,7 +34,7 @@ def test_the_detail_page_shows_the_demo_badge_above_the_images(page):
 
 
 def test_provider_health_names_the_models_the_demo_renderer_serves(page, local_account):
-    ProviderAccount.objects.create(kind="ark", label="Ark (team)", models_served=["seedream-4.0"])
+    ProviderAccountFactory(kind="ark", label="Ark (team)")
     staff = funded_user(0, is_staff=True, is_superuser=True)
     log_in(page, staff.username)
 

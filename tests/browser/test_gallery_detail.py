@@ -14,6 +14,7 @@ from generations.models import Board, BoardItem, Generation, Star
 from generations.services import generation_submit
 from tests.browser.conftest import PHONE, assert_fits_the_screen, log_in, screenshot
 from tests.conftest import funded_user
+from tests.factories import StarFactory
 from tests.integration.conftest import wait_for_terminal
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -158,7 +159,7 @@ def test_gallery_tabs_filters_and_search(page, worker, local_account):
         generate(teammate, "Neon city at night", aspect_ratio="16:9", visibility=team),
     ]
     finished(*mine, *theirs)
-    Star.objects.create(user=me, generation=mine[0])
+    StarFactory(user=me, generation=mine[0])
     log_in(page, "ana")
 
     page.goto("/gallery/")

@@ -7,7 +7,7 @@ import pytest
 from accounts.ledger import ledger_mismatches
 from accounts.models import CreditEntry
 from generations.catalog import GenerationSpec
-from generations.models import Generation, OutputImage
+from generations.models import Generation
 from generations.services import generation_submit
 from generations.services.lifecycle import (
     DELETED,
@@ -24,6 +24,7 @@ from generations.services.lifecycle import (
     state_of,
     transition_check,
 )
+from tests.factories import OutputImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,16 +74,7 @@ def generation_in(user, state: str, *, delivered: int = 0, num_images: int = 2) 
         return generation
     generation = generation_start(generation_id=str(generation.id))
     for index in range(delivered):
-        OutputImage.objects.create(
-            generation=generation,
-            index=index,
-            file=f"outputs/{generation.id}-{index}.png",
-            sha256=f"{index:064d}",
-            width=1,
-            height=1,
-            format="png",
-            bytes=1,
-        )
+        OutputImageFactory(generation=generation, index=index, sha256=f"{index:064d}")
     if state == "running":
         return generation
     if state in ("succeeded", "partial", "failed"):

@@ -12,6 +12,7 @@ from generations.models import Generation, ProviderAttempt
 from generations.services import generation_submit
 from generations.services.maintenance import deleted_generation_files_remove, generations_reap
 from generations.services.polling import generation_poll
+from tests.factories import ProviderAttemptFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +37,7 @@ def test_reaper_fails_a_stranded_running_generation_and_returns_its_credits(
     available = CreditAccount.objects.get(user=user).available
     generation = submit(user)  # queued (the task never ran: the worker died)
     age(generation, seconds=settings.GENERATION_DEADLINE_S + 120, status="running")
-    ProviderAttempt.objects.create(
-        generation=generation, account=local_account, provider_kind="local"
-    )
+    ProviderAttemptFactory(generation=generation, account=local_account)
 
     assert generations_reap() == {"expired": 1, "redispatched": 0}
 
@@ -70,7 +69,7 @@ def test_reaper_leaves_healthy_generations_alone(user, local_account):
 def test_a_duplicate_poll_does_nothing(user, local_account):
     generation = submit(user)
     Generation.objects.filter(id=generation.id).update(status="running")
-    attempt = ProviderAttempt.objects.create(
+    attempt = ProviderAttemptFactory(
         generation=generation,
         account=local_account,
         provider_kind="replicate",

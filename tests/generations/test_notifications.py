@@ -26,6 +26,7 @@ from generations.models import Generation
 from generations.runtime.db import off_loop
 from generations.selectors import progress
 from generations.selectors.progress import ProgressMark
+from tests.factories import GenerationFactory
 from tests.services import require_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,25 +36,31 @@ CALLS = 20
 
 def running_generations(user, count: int) -> list[str]:
     generations = [
-        Generation.objects.create(
-            owner=user,
-            model="seedream-4.0",
-            prompt=f"waiting {number}",
-            params={},
-            num_images=1,
-            status=Generation.Status.RUNNING,
-        )
+        GenerationFactory(owner=user, prompt=f"waiting {number}", status=Generation.Status.RUNNING)
         for number in range(count)
     ]
     return [str(generation.id) for generation in generations]
 
 
-def pattern_subscribers(client: redis.Redis) -> int:
-    return sum(1 for entry in client.client_list(_type="pubsub") if int(entry.get("psub", 0)))
+def pattern_subscribers(client: redis.Redis, name: str) -> int:
+    """Pattern subscriptions open on connections named ``name`` (other test processes of a
+    parallel run subscribe on the same server)."""
+    return sum(
+        1
+        for entry in client.client_list(_type="pubsub")
+        if entry.get("name") == name and int(entry.get("psub", 0))
+    )
+
+
+def named(url: str) -> tuple[str, str]:
+    """``url`` with a client name of this test's own (redis-py's ``client_name`` parameter)."""
+    name = f"notify-test-{uuid.uuid4().hex[:12]}"
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}client_name={name}", name
 
 
 def test_waiting_calls_wake_at_the_finish_and_share_one_subscription(user) -> None:
-    url = require_redis()
+    url, name = named(require_redis())
     observer = redis.Redis.from_url(url)
     ids = running_generations(user, CALLS)
 
@@ -63,7 +70,7 @@ def test_waiting_calls_wake_at_the_finish_and_share_one_subscription(user) -> No
             notify_finished(generation_id)
 
     async def scenario() -> tuple[int, int, list[bool], float]:
-        before = pattern_subscribers(observer)
+        before = pattern_subscribers(observer, name)
         waits = [
             asyncio.create_task(
                 generation_wait_terminal_async(generation_id=generation_id, timeout_s=30)
@@ -71,7 +78,7 @@ def test_waiting_calls_wake_at_the_finish_and_share_one_subscription(user) -> No
             for generation_id in ids
         ]
         await asyncio.sleep(0.5)
-        during = pattern_subscribers(observer)
+        during = pattern_subscribers(observer, name)
         assert not any(wait.done() for wait in waits)
         started = time.monotonic()
         await off_loop(finish_all)()
@@ -87,10 +94,7 @@ def test_waiting_calls_wake_at_the_finish_and_share_one_subscription(user) -> No
 
 
 def test_without_redis_a_waiting_call_reads_its_row(user) -> None:
-    generation = Generation.objects.create(
-        owner=user, model="seedream-4.0", prompt="p", params={}, num_images=1,
-        status=Generation.Status.RUNNING,
-    )  # fmt: skip
+    generation = GenerationFactory(owner=user, status=Generation.Status.RUNNING)
 
     async def scenario() -> tuple[bool, bool]:
         unfinished = await generation_wait_terminal_async(

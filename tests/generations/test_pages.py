@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from generations.models import Generation
 from tests.conftest import make_png
+from tests.factories import GenerationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,9 +82,7 @@ def test_compose_form_shows_catalog_errors_next_to_the_field(client, user, local
 
 def test_card_polls_until_terminal(client, user, local_account):
     client.force_login(user)
-    generation = Generation.objects.create(
-        owner=user, model="seedream-4.0", prompt="p", params={"width": 1, "height": 1}
-    )
+    generation = GenerationFactory(owner=user, params={"width": 1, "height": 1})
     card_url = reverse("generation-card", args=[generation.id])
     assert 'hx-trigger="every 2s"' in client.get(card_url).content.decode()
 
@@ -115,9 +114,7 @@ def test_images_are_private_to_their_owner_unless_shared(
 
 
 def test_reuse_of_someone_elses_private_generation_prefills_nothing(client, user, other_user):
-    generation = Generation.objects.create(
-        owner=other_user, model="seedream-4.5", prompt="secret prompt", params={}
-    )
+    generation = GenerationFactory(owner=other_user, model="seedream-4.5", prompt="secret prompt")
     client.force_login(user)
     page = client.get(f"{reverse('workspace')}?reuse={generation.id}").content.decode()
     assert "secret prompt" not in page

@@ -16,6 +16,7 @@ from generations.services.poll_schedule import (
     poll_delay_s,
     typical_job,
 )
+from tests.factories import GenerationFactory, ProviderAccountFactory, ProviderAttemptFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +30,9 @@ def attempt(
     outcome: str = ProviderAttempt.Outcome.SUCCEEDED,
     ago: timedelta = timedelta(minutes=1),
 ) -> None:
-    ProviderAttempt.objects.create(
+    ProviderAttemptFactory(
         generation=generation,
         account=account,
-        provider_kind=account.kind,
         outcome=outcome,
         latency_ms=int(seconds * 1000),
         job_ms=None if provider_seconds is None else int(provider_seconds * 1000),
@@ -42,9 +42,7 @@ def attempt(
 
 @pytest.fixture
 def generation(user) -> Generation:
-    return Generation.objects.create(
-        owner=user, model="seedream-4.0", prompt="earlier", params={}, num_images=1
-    )
+    return GenerationFactory(owner=user, prompt="earlier")
 
 
 def test_polls_come_at_a_fifth_of_the_age_within_the_bounds() -> None:
@@ -56,7 +54,7 @@ def test_polls_come_at_a_fifth_of_the_age_within_the_bounds() -> None:
 def test_the_typical_job_time_is_the_median_of_recent_successes_of_that_account(
     local_account: ProviderAccount, generation: Generation
 ) -> None:
-    other = ProviderAccount.objects.create(kind="local", label="other", models_served=[])
+    other = ProviderAccountFactory(label="other", models_served=[])
     for seconds in (8, 10, 30):
         attempt(local_account, generation, seconds=seconds)
     attempt(local_account, generation, seconds=90, outcome=ProviderAttempt.Outcome.FAILED)
@@ -64,9 +62,7 @@ def test_the_typical_job_time_is_the_median_of_recent_successes_of_that_account(
     attempt(other, generation, seconds=90)
 
     assert typical_job(account_id=local_account.pk) == TypicalJob(seconds=10.0, exact=False)
-    assert (
-        typical_job(account_id=ProviderAccount.objects.create(kind="local", label="new").pk) is None
-    )
+    assert typical_job(account_id=ProviderAccountFactory(label="new").pk) is None
 
 
 def test_the_typical_time_is_the_providers_own_where_it_reported_every_recent_job(
@@ -86,7 +82,7 @@ def test_the_typical_time_is_the_providers_own_where_it_reported_every_recent_jo
 def test_a_burst_of_submits_reads_the_history_once_per_account(
     local_account: ProviderAccount, generation: Generation, django_assert_num_queries: Any
 ) -> None:
-    other = ProviderAccount.objects.create(kind="local", label="other", models_served=[])
+    other = ProviderAccountFactory(label="other", models_served=[])
     attempt(local_account, generation, seconds=10.0, provider_seconds=9.0)
     with django_assert_num_queries(2):
         for _ in range(50):

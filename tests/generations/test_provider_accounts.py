@@ -17,6 +17,7 @@ from generations.services.provider_accounts import (
     provider_account_record_outcome,
 )
 from generations.services.routing import account_config, accounts_for_model
+from tests.factories import ProviderAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def run(*args: str, stdin: str = "") -> str:
 def add_local(
     label: str, *, priority: int, simulate: str = "", models="seedream-4.0"
 ) -> ProviderAccount:
-    account = ProviderAccount.objects.create(
+    account = ProviderAccountFactory(
         kind="local",
         label=label,
         priority=priority,

@@ -9,12 +9,13 @@ from django.utils import timezone
 from accounts.ledger import ledger_mismatches
 from accounts.models import CreditAccount
 from generations.catalog import GenerationSpec
-from generations.models import Generation, OutputImage, ProviderAttempt
+from generations.models import Generation, ProviderAttempt
 from generations.runtime import leases
 from generations.services import generation_run, generation_submit
 from generations.services.lifecycle import generation_start
 from generations.services.recovery import generation_recover, generations_recover_lost
 from generations.tasks import worker
+from tests.factories import OutputImageFactory, ProviderAttemptFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +37,7 @@ def lapse(generation: Generation) -> None:
 
 
 def open_call(generation: Generation, account, **fields) -> ProviderAttempt:
-    return ProviderAttempt.objects.create(
-        generation=generation, account=account, provider_kind=account.kind, **fields
-    )
+    return ProviderAttemptFactory(generation=generation, account=account, **fields)
 
 
 @pytest.fixture
@@ -73,16 +72,7 @@ def test_an_open_call_at_a_synchronous_provider_is_never_sent_again(
     available = CreditAccount.objects.get(user=user).available
     generation = running(user)
     open_call(generation, local_account)
-    OutputImage.objects.create(
-        generation=generation,
-        index=0,
-        file="outputs/x.png",
-        sha256="0" * 64,
-        width=1,
-        height=1,
-        format="png",
-        bytes=1,
-    )
+    OutputImageFactory(generation=generation, index=0)
     lapse(generation)
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -27,6 +27,7 @@ from generations.messaging.webhooks import (
 from generations.models import Generation, WebhookDelivery
 from generations.security.fetching import FetchRefused, url_vet
 from generations.services import generation_submit
+from tests.factories import GenerationFactory, WebhookDeliveryFactory
 from tests.security.loopback import Reply, loopback_server
 
 pytestmark = pytest.mark.django_db
@@ -71,9 +72,8 @@ def submit_with_webhook(user, url: str, events=None, **spec_fields) -> Generatio
 
 
 def finished_generation(user, status: str, **fields) -> Generation:
-    return Generation.objects.create(
+    return GenerationFactory(
         owner=user,
-        model="seedream-4.0",
         prompt="a paper boat",
         status=status,
         finished_at=timezone.now(),
@@ -313,9 +313,7 @@ def test_a_webhook_the_broker_did_not_take_is_queued_by_the_housekeeping(user, m
     long_ago = timezone.now() - timedelta(minutes=2)
     missed = finished_generation(user, "succeeded", webhook_url="https://example.com/h")
     delivered = finished_generation(user, "failed", webhook_url="https://example.com/h")
-    WebhookDelivery.objects.create(
-        generation=delivered, event="generation.failed", message_id="m", url="x", attempt=1
-    )
+    WebhookDeliveryFactory(generation=delivered, event="generation.failed")
     just_now = finished_generation(user, "succeeded", webhook_url="https://example.com/h")
     unwanted = finished_generation(
         user, "failed", webhook_url="https://example.com/h", webhook_events=["succeeded"]

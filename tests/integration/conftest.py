@@ -1,21 +1,28 @@
-"""Real worker and web server processes for integration tests, on the test database and broker."""
+"""Real worker and web server processes for integration tests, on the test database and broker.
+
+Tests that only need a worker to run what they submit share one for the whole run
+(``real_worker``); the others start their own (``start_worker``)."""
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from generations.models import Generation
 from seedream_site.celery import app as celery_app
+from tests.conftest import media_settings, require_marker
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,6 +84,8 @@ def start_worker(
     extra_env: dict[str, str] | None = None, *, concurrency: int = 8
 ) -> subprocess.Popen:
     """A worker process on the test database; tasks are sent to the broker, not run inline."""
+    require_marker("worker", "a worker process")
+    stop_shared_worker()
     celery_app.conf.task_always_eager = False
     return start_process(
         [
@@ -114,11 +123,93 @@ def stop_worker(process: subprocess.Popen) -> None:
         process.wait()
 
 
+class SharedWorker:
+    """The one worker process that ``real_worker`` tests share, with a media folder of its own.
+
+    Started on first use; stopped whenever a test starts a worker of its own (or a whole
+    platform stack), which must be the only consumer of the broker while it runs, and started
+    again by the next test that asks for it.
+    """
+
+    def __init__(self, media: Path) -> None:
+        self.media = media
+        self.process: subprocess.Popen | None = None
+
+    def running(self) -> subprocess.Popen:
+        if self.process is not None and self.process.poll() is not None:
+            stopped, self.process = self.process, None  # the next test starts another
+            pytest.fail("the shared worker has stopped:\n" + worker_log(stopped))
+        if self.process is None:
+            with override_settings(**media_settings(self.media)):
+                self.process = start_worker()
+            celery_app.conf.task_always_eager = True  # only while a test uses it (real_worker)
+        return self.process
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_worker(self.process)
+            self.process = None
+
+
+_shared_workers: list[SharedWorker] = []
+
+
+def stop_shared_worker() -> None:
+    """Before a test's own worker or stack starts: it alone takes tasks from the broker."""
+    for shared in _shared_workers:
+        shared.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_worker(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SharedWorker]:
+    shared = SharedWorker(tmp_path_factory.mktemp("shared-worker-media"))
+    _shared_workers.append(shared)
+    yield shared
+    _shared_workers.remove(shared)
+    shared.stop()
+
+
 @pytest.fixture
-def real_worker():
-    process = start_worker()
-    yield process
-    stop_worker(process)
+def real_worker(
+    shared_worker: SharedWorker, transactional_db: None, _clean_media: None
+) -> Iterator[subprocess.Popen]:
+    """The run's shared worker, for a test whose rows it must see (committed: the test is
+    transactional). While the test runs, tasks go to the broker and this process reads and
+    writes media in the worker's folder. Afterwards nothing of the test stays behind: its
+    generations must all have ended (or the test fails), and the media folder is emptied before
+    the test's rows are removed.
+
+    Tests that kill the worker, or need it started with other settings, start their own
+    (``start_worker``), and the shared one stops meanwhile."""
+    process, media = shared_worker.running(), shared_worker.media
+    celery_app.conf.task_always_eager = False
+    try:
+        with override_settings(**media_settings(media)):
+            yield process
+            wait_until_idle(process, timeout_s=IDLE_TIMEOUT_S)
+    finally:
+        celery_app.conf.task_always_eager = True
+        shutil.rmtree(media)
+        media.mkdir()
+
+
+# How long a test's generations may take to end after the test itself is done.
+IDLE_TIMEOUT_S = 60
+
+
+def wait_until_idle(process: subprocess.Popen, *, timeout_s: float) -> None:
+    """Every generation has ended: no work of this test is left for the next one."""
+    unfinished = Generation.objects.exclude(status__in=Generation.TERMINAL_STATUSES)
+    deadline = time.monotonic() + timeout_s
+    while unfinished.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{unfinished.count()} generations still unfinished {timeout_s} s after the "
+                "test; the worker's output:\n" + worker_log(process)
+            )
+        time.sleep(0.2)
 
 
 def wait_for_terminal(generation_id, *, timeout_s: float) -> Generation:

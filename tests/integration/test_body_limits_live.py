@@ -16,13 +16,7 @@ import pytest
 from accounts.services.keys import api_key_create
 from generations.models import Generation
 from tests.conftest import make_png
-from tests.integration.conftest import (
-    start_web_server,
-    start_worker,
-    stop_web_server,
-    stop_worker,
-    worker_log,
-)
+from tests.integration.conftest import start_web_server, stop_web_server, worker_log
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -79,11 +73,12 @@ def post_huge(base_url: str, path: str, *, declared: int, folder: Path) -> tuple
     return answer, elapsed, peak
 
 
-def test_huge_bodies_are_refused_at_once_and_a_real_edit_still_works(user, local_account, tmp_path):
+def test_huge_bodies_are_refused_at_once_and_a_real_edit_still_works(
+    user, local_account, tmp_path, real_worker
+):
     spool = tmp_path / "server-tmp"
     spool.mkdir()
     web, base_url = start_web_server({"TMPDIR": str(spool)})
-    worker = start_worker()
     try:
         for path, declared in (("/no/such/page/", GIB), ("/v1/images/edits", 100 * MIB)):
             answer, elapsed, peak = post_huge(base_url, path, declared=declared, folder=spool)
@@ -109,6 +104,5 @@ def test_huge_bodies_are_refused_at_once_and_a_real_edit_still_works(user, local
         print(worker_log(web))
         raise
     finally:
-        stop_worker(worker)
         stop_web_server(web)
     assert os.listdir(spool) == []

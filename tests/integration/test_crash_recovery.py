@@ -16,6 +16,7 @@ from generations.services import generation_submit
 from generations.services.maintenance import generations_reap
 from generations.services.provider_accounts import ProviderAccountInput, provider_account_create
 from tests.emulators.replicate import ReplicateEmulator
+from tests.factories import ProviderAccountFactory
 from tests.integration.conftest import start_worker, stop_worker, wait_for_terminal, worker_log
 from tests.services import REQUIRE_SERVICES
 
@@ -25,12 +26,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def slow_local_account(default_prices) -> ProviderAccount:
     """The demo renderer taking 4 s per call: long enough to kill a worker mid-call."""
-    return ProviderAccount.objects.create(
-        kind="local",
-        label="slow demo",
-        models_served=["seedream-4.0"],
-        options={"latency_s": 4},
-    )
+    return ProviderAccountFactory(label="slow demo", options={"latency_s": 4})
 
 
 def kill_mid_call(user) -> tuple[Generation, int]:
@@ -74,11 +70,8 @@ def test_three_generations_of_a_killed_worker_are_back_within_a_minute(user, def
             ),
             actor=None,
         )
-        ProviderAccount.objects.create(
-            kind="local",
-            label="slow demo",
-            models_served=["seedream-4.5"],
-            options={"latency_s": 60},
+        ProviderAccountFactory(
+            label="slow demo", models_served=["seedream-4.5"], options={"latency_s": 60}
         )
         available = CreditAccount.objects.get(user=user).available
         worker = start_worker()

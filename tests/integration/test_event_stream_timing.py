@@ -18,7 +18,7 @@ from generations.models import OutputImage
 from tests.conftest import funded_user
 from tests.services import require_postgresql, require_redis
 
-from .conftest import start_web_server, start_worker, stop_web_server, stop_worker, worker_log
+from .conftest import start_web_server, stop_web_server, worker_log
 
 pytestmark = [
     pytest.mark.services,
@@ -76,23 +76,26 @@ async def scenario(base_url: str, key: str) -> tuple[str, float, list[Event], li
     return generation_id, connected, events, resumed
 
 
-def test_each_event_is_delivered_when_it_happens(local_account, capsys) -> None:
+@pytest.fixture(autouse=True)
+def _postgresql_and_redis() -> None:
+    """Checked before the shared worker is asked for: without them the test skips at once."""
     require_postgresql()
     require_redis()
+
+
+def test_each_event_is_delivered_when_it_happens(local_account, real_worker, capsys) -> None:
     local_account.options = {"latency_s": PROVIDER_LATENCY_S}
     local_account.save()
     key = api_key_create(user=funded_user(10_000), name="events").key
 
-    worker = start_worker()
     web, base_url = start_web_server()
     try:
         generation_id, connected, events, resumed = asyncio.run(scenario(base_url, key))
     except BaseException:
-        print(worker_log(web), worker_log(worker))
+        print(worker_log(web), worker_log(real_worker))
         raise
     finally:
         stop_web_server(web)
-        stop_worker(worker)
 
     names = [name for name, *_ in events]
     assert names[0] == "status"

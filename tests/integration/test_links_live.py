@@ -26,7 +26,14 @@ from accounts.services.keys import api_key_create
 from tests.conftest import funded_user
 from tests.security.loopback import Reply, loopback_server
 
-from .conftest import PROJECT_ROOT, free_port, process_environment, process_log, worker_log
+from .conftest import (
+    PROJECT_ROOT,
+    free_port,
+    process_environment,
+    process_log,
+    stop_shared_worker,
+    worker_log,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -56,6 +63,7 @@ def make_run_command(port: int) -> str:
 
 @contextlib.contextmanager
 def make_run_stack(port: int, extra_env: dict[str, str]):
+    stop_shared_worker()  # the stack's own worker takes the tasks
     log = process_log("make-run")
     environment = process_environment(extra_env)
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"

@@ -1,18 +1,17 @@
-"""Finished generations with real image files, made directly (no worker, no ledger entries),
-for page tests that need many of them quickly."""
+"""Finished generations with real image files, made by factories without a worker and without
+ledger entries (``through_ledger=False``), for page tests that need many of them quickly."""
 
 import io
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
 from accounts.models import User
-from generations.models import Generation, OutputImage, ProviderAttempt
+from generations.models import Generation, ProviderAttempt
 from tests.conftest import funded_user
+from tests.factories import GenerationFactory, OutputImageFactory, ProviderAttemptFactory
 
 PRICE_PER_IMAGE = 30
 
@@ -42,7 +41,7 @@ def make_generation(
     call that returned the delivered images; empty records no call."""
     delivered = images if status == Generation.Status.SUCCEEDED else 0
     terminal = status in Generation.TERMINAL_STATUSES
-    generation = Generation.objects.create(
+    generation = GenerationFactory(
         owner=owner,
         model=model,
         prompt=prompt,
@@ -55,31 +54,28 @@ def make_generation(
         credits_charged=PRICE_PER_IMAGE * delivered if terminal else 0,
         finished_at=timezone.now() if terminal else None,
         error_message="The image provider is busy right now." if status == "failed" else "",
+        through_ledger=False,
+        **(
+            {"created_at": timezone.now() - timedelta(days=created_days_ago)}
+            if created_days_ago
+            else {}
+        ),
     )
-    if created_days_ago:
-        Generation.objects.filter(pk=generation.pk).update(
-            created_at=timezone.now() - timedelta(days=created_days_ago)
-        )
     for index in range(delivered):
-        content = jpeg_bytes(color=(30 + index * 40, 90, 160))
-        name = default_storage.save(f"outputs/{generation.pk}-{index}.jpg", ContentFile(content))
-        thumbnail = default_storage.save(
-            f"thumbnails/{generation.pk}-{index}.jpg", ContentFile(content)
-        )
-        OutputImage.objects.create(
+        OutputImageFactory(
             generation=generation,
             index=index,
-            file=name,
-            thumbnail=thumbnail,
+            file=f"outputs/{generation.pk}-{index}.jpg",
+            content=jpeg_bytes(color=(30 + index * 40, 90, 160)),
             sha256=f"{index:064d}",
             width=96,
             height=72,
             format="jpeg",
-            bytes=len(content),
         )
     if served_by:
-        ProviderAttempt.objects.create(
+        ProviderAttemptFactory(
             generation=generation,
+            account=None,
             provider_kind=served_by,
             outcome=ProviderAttempt.Outcome.SUCCEEDED
             if delivered

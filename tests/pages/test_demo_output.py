@@ -4,9 +4,10 @@ the detail page, gallery and board tiles, the workspace's cards."""
 import pytest
 from django.urls import reverse
 
-from generations.models import BoardItem, Generation
+from generations.models import Generation
 from generations.selectors.generations import generation_get_visible, generation_is_demo
 from generations.services.boards import board_create
+from tests.factories import BoardItemFactory
 from tests.pages.conftest import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +52,8 @@ def test_gallery_tiles_mark_demo_output_only(client, user):
 def test_board_tiles_mark_demo_output(client, user):
     demo, real = _demo_and_real(user)
     board = board_create(owner=user, name="Lighthouses", visibility="private")
-    BoardItem.objects.create(board=board, generation=demo)
-    BoardItem.objects.create(board=board, generation=real)
+    BoardItemFactory(board=board, generation=demo)
+    BoardItemFactory(board=board, generation=real)
     client.force_login(user)
     body = client.get(reverse("board-detail", args=[board.pk])).content.decode()
     assert body.count(BADGE) == 1

@@ -12,6 +12,7 @@ from generations.catalog import SpecError
 from generations.models import Generation, ProviderAttempt, Star
 from generations.services.visibility import generation_visibility_set
 from tests.conftest import make_png
+from tests.factories import ProviderAttemptFactory
 from tests.pages.conftest import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -204,7 +205,7 @@ def test_a_teammate_sees_the_provider_and_a_plain_reason_staff_see_the_raw_error
     client, user, admin_user, local_account
 ):
     generation = make_generation(user, status=Generation.Status.FAILED)
-    ProviderAttempt.objects.create(
+    ProviderAttemptFactory(
         generation=generation,
         account=local_account,
         provider_kind="replicate",

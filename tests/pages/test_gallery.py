@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.models import Generation, Star
+from generations.models import Generation
+from tests.factories import StarFactory
 from tests.pages.conftest import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_filters_by_model_status_date_and_stars(client, user):
     make_generation(user, prompt="tea", model="dreamina-3.1")
     make_generation(user, prompt="storm", status=Generation.Status.FAILED)
     make_generation(user, prompt="old", created_days_ago=30)
-    Star.objects.create(user=user, generation=fox)
+    StarFactory(user=user, generation=fox)
     client.force_login(user)
     assert shown(client, model="dreamina-3.1") == ["tea"]
     assert shown(client, status="failed") == ["storm"]

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from generations.models import Board, BoardItem, Generation, Star
+from generations.models import Board, Generation
+from tests.factories import BoardFactory, BoardItemFactory, StarFactory
 from tests.pages.conftest import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -86,11 +87,11 @@ def test_gallery_with_filters_and_stars(client, user, other_user, django_assert_
     client.force_login(user)
     url = f"{reverse('gallery')}?tab=mine&q=fox&model=seedream-4.0&status=succeeded&starred=on"
     for generation in grow(user, other_user, total=3):
-        Star.objects.create(user=user, generation=generation)
+        StarFactory(user=user, generation=generation)
     few = queries_for(client, url)
     assert few <= GALLERY_MAX_QUERIES
     for generation in grow(user, other_user, total=21):
-        Star.objects.create(user=user, generation=generation)
+        StarFactory(user=user, generation=generation)
     with django_assert_max_num_queries(few):
         assert client.get(url).context["page"].paginator.count == 24
 
@@ -98,13 +99,12 @@ def test_gallery_with_filters_and_stars(client, user, other_user, django_assert_
 def boards_with_items(owner, other, *, boards: int, items: int) -> None:
     start = Board.objects.count()
     for number in range(start, start + boards):
-        board = Board.objects.create(
+        board = BoardFactory(
             owner=owner if number % 2 else other, name=f"board {number}", visibility="team"
         )
         for generation in grow(owner, other, total=items):
-            BoardItem.objects.create(board=board, generation=generation)
-            first = generation.outputs.first()
-            BoardItem.objects.create(board=board, generation=generation, output=first)
+            BoardItemFactory(board=board, generation=generation)
+            BoardItemFactory(board=board, generation=generation, output=generation.outputs.first())
 
 
 def test_boards_index(client, user, other_user, django_assert_max_num_queries):
@@ -119,14 +119,12 @@ def test_boards_index(client, user, other_user, django_assert_max_num_queries):
 
 def test_board_page(client, user, other_user, django_assert_max_num_queries):
     client.force_login(user)
-    board = Board.objects.create(owner=user, name="Foxes")
+    board = BoardFactory(owner=user, name="Foxes")
 
     def add(count: int) -> None:
         for generation in grow(user, other_user, total=count):
-            BoardItem.objects.create(board=board, generation=generation)
-            BoardItem.objects.create(
-                board=board, generation=generation, output=generation.outputs.last()
-            )
+            BoardItemFactory(board=board, generation=generation)
+            BoardItemFactory(board=board, generation=generation, output=generation.outputs.last())
 
     add(3)
     url = reverse("board-detail", args=[board.pk])

@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from generations.models import Generation, ProviderAccount
-from generations.security.credentials import credential_encrypt
 from seedream_site.observability.logs import JsonFormatter, PlainFormatter
 from seedream_site.observability.middleware import RequestIdMiddleware
 from studio_core import redaction
@@ -23,6 +22,7 @@ from studio_core.log_context import (
     current_request_id,
 )
 from studio_core.redaction import redact, remember_secret
+from tests.factories import ProviderAccountFactory
 
 API_KEY = "sds_0123456789ab_Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXgx"
 PROVIDER_SECRET = "pk-live-7f3a9c0d5e1b2a4c6d8e0f1a3b5c7d9e"
@@ -159,12 +159,11 @@ def test_request_id_middleware_runs_async_without_a_thread():
 
 @pytest.fixture
 def account_with_secret(db, default_prices) -> ProviderAccount:
-    return ProviderAccount.objects.create(
+    return ProviderAccountFactory(
         kind=ProviderAccount.Kind.LOCAL,
         label="Demo with a key",
-        models_served=["seedream-4.0"],
         options={"latency_s": 0},
-        credentials_encrypted=credential_encrypt(PROVIDER_SECRET),
+        api_key=PROVIDER_SECRET,
     )
 
 

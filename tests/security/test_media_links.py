@@ -13,6 +13,7 @@ from generations.security import signed_links as media_links
 from generations.security.signed_links import absolute_url, output_url, thumbnail_url
 from generations.services.images import image_store, thumbnail_store
 from tests.conftest import make_png
+from tests.factories import GenerationFactory, OutputImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +21,8 @@ pytestmark = pytest.mark.django_db
 def make_output(owner, color=(10, 120, 200)) -> OutputImage:
     content = make_png(80, 60, color)
     stored = image_store(content=content, folder="outputs")
-    generation = Generation.objects.create(
-        owner=owner, model="seedream-4.0", prompt="a quiet harbour", status="succeeded"
-    )
-    return OutputImage.objects.create(
+    generation = GenerationFactory(owner=owner, prompt="a quiet harbour", status="succeeded")
+    return OutputImageFactory(
         generation=generation,
         index=0,
         file=stored.name,

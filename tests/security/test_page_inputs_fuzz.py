@@ -23,12 +23,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accounts.selectors import credit_balance_get
-from generations.models import Generation, ReferenceImage
+from generations.models import Generation
 from generations.security.signed_links import output_url, thumbnail_url
+from tests.factories import ReferenceImageFactory
 from tests.pages.conftest import make_generation
 from tests.pages.test_compose import compose_data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
 FUZZ = settings(
     max_examples=40,
@@ -247,7 +248,7 @@ def test_fuzz_signed_media_links(user):
 def test_fuzz_session_image_files(user, other_user):
     generation = make_generation(user, images=1)
     output = generation.outputs.get()
-    ReferenceImage.objects.create(
+    ReferenceImageFactory(
         generation=generation,
         position=0,
         file=output.file.name,

@@ -14,6 +14,7 @@ from generations.security.signed_links import output_url, reference_link
 from generations.services.images import image_store
 from generations.services.run import provider_request
 from tests.conftest import make_png
+from tests.factories import GenerationFactory, ReferenceImageFactory
 from tests.security.test_media_links import make_output
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +24,12 @@ pytestmark = pytest.mark.django_db
 def reference(user) -> ReferenceImage:
     content = make_png(40, 30, (200, 40, 40))
     stored = image_store(content=content, folder="references")
-    generation = Generation.objects.create(
+    generation = GenerationFactory(
         owner=user,
-        model="seedream-4.0",
         prompt="a red kite",
         params={"size": "2K", "aspect_ratio": "1:1", "width": 2048, "height": 2048},
     )
-    return ReferenceImage.objects.create(
+    return ReferenceImageFactory(
         generation=generation,
         position=0,
         file=stored.name,

@@ -1,4 +1,5 @@
-"""Hand-built generations for usage tests: exact figures, through the real credit services."""
+"""Finished generations for usage tests: exact figures, their credits through the real credit
+services (``tests.factories.GenerationFactory``)."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -6,8 +7,13 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import ApiKey, User
-from accounts.services.credits import credits_capture, credits_hold, credits_release
-from generations.models import Generation, OutputImage, ProviderAccount, ProviderAttempt
+from generations.models import Generation, ProviderAccount
+from tests.factories import (
+    GenerationFactory,
+    OutputImageFactory,
+    ProviderAttemptFactory,
+    finished_generation_times,
+)
 
 
 def attempt_spec(
@@ -45,58 +51,43 @@ def make_generation(
     attempts: list[dict[str, Any]] | None = None,
     prompt: str = "a lighthouse at dusk",
 ) -> Generation:
-    """A terminal generation with its hold settled, outputs stored and attempts recorded."""
+    """A generation with its hold settled (whatever ``status`` says), outputs stored and
+    attempts recorded."""
     created_at = created_at or timezone.now() - timedelta(hours=2)
     delivered = num_images if delivered is None and status == "succeeded" else (delivered or 0)
-    generation = Generation.objects.create(
+    times = finished_generation_times(created_at=created_at, seconds=seconds)
+    generation = GenerationFactory(
         owner=owner,
         api_key=api_key,
         model=model,
         prompt=prompt,
+        params={},
         num_images=num_images,
         price_per_image=price,
         credits_held=num_images * price,
-        status="running",
+        credits_charged=delivered * price,
+        status=status,
+        # Settled even when left running: the tests that do so end it with a plain update.
+        through_ledger__settle=True,
+        **times,
     )
-    started_at = created_at + timedelta(seconds=1)
-    finished_at = started_at + timedelta(seconds=seconds)
-    Generation.objects.filter(pk=generation.pk).update(
-        created_at=created_at, started_at=started_at, finished_at=finished_at
-    )
-    generation.refresh_from_db()
-    credits_hold(user=owner, amount=generation.credits_held, generation=generation)
-    at = started_at
+    at = times["started_at"]
     for spec in attempts or []:
-        attempt = ProviderAttempt.objects.create(
+        finished_at = at + timedelta(milliseconds=spec["latency_ms"])
+        ProviderAttemptFactory(
             generation=generation,
             account=spec["account"],
-            provider_kind=spec["account"].kind,
             outcome=spec["outcome"],
             images_returned=spec["images"],
             usage=spec["usage"],
             latency_ms=spec["latency_ms"],
             error_code=spec["error_code"],
             provider_request_id=spec["request_id"],
+            started_at=at,
+            finished_at=finished_at,
         )
-        ProviderAttempt.objects.filter(pk=attempt.pk).update(
-            started_at=at, finished_at=at + timedelta(milliseconds=spec["latency_ms"])
-        )
-        at += timedelta(milliseconds=spec["latency_ms"])
+        at = finished_at
     for index in range(delivered):
-        OutputImage.objects.create(
-            generation=generation,
-            index=index,
-            file=f"outputs/{generation.pk}-{index}.png",
-            thumbnail=f"thumbnails/{generation.pk}-{index}.jpg",
-            sha256="0" * 64,
-            width=64,
-            height=64,
-            format="png",
-            bytes=100,
-        )
-    charged = delivered * price
-    credits_capture(user=owner, amount=charged, generation=generation)
-    credits_release(user=owner, amount=generation.credits_held - charged, generation=generation)
-    Generation.objects.filter(pk=generation.pk).update(status=status, credits_charged=charged)
+        OutputImageFactory(generation=generation, index=index, width=64, height=64)
     generation.refresh_from_db()
     return generation

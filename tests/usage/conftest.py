@@ -3,6 +3,7 @@ import pytest
 from accounts.models import ApiKey
 from generations.models import ProviderAccount
 from generations.usage.demo_seed import SeedResult, demo_data_seed
+from tests.factories import ApiKeyFactory, ProviderAccountFactory
 
 SEEDED_GENERATIONS = 200
 
@@ -15,20 +16,14 @@ def seeded(db, default_prices) -> SeedResult:
 
 @pytest.fixture
 def ark(db) -> ProviderAccount:
-    return ProviderAccount.objects.create(
-        kind="ark", label="Ark (team)", models_served=["seedream-4.0"]
-    )
+    return ProviderAccountFactory(kind="ark", label="Ark (team)")
 
 
 @pytest.fixture
 def fal(db) -> ProviderAccount:
-    return ProviderAccount.objects.create(
-        kind="fal", label="fal (team)", models_served=["seedream-4.0"]
-    )
+    return ProviderAccountFactory(kind="fal", label="fal (team)")
 
 
 @pytest.fixture
 def api_key(user) -> ApiKey:
-    return ApiKey.objects.create(
-        user=user, name="render farm", prefix="abcdef123456", secret_hash="x"
-    )
+    return ApiKeyFactory(user=user, name="render farm", prefix="abcdef123456")

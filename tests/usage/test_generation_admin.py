@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.models import Generation, OutputImage, ReferenceImage
+from generations.models import Generation, OutputImage
 from tests.conftest import make_png
+from tests.factories import ReferenceImageFactory
 from tests.usage.builders import attempt_spec, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -80,15 +81,8 @@ def test_detail_shows_attempts_ledger_references_and_outputs(admin_client, three
     generation = three["failed_over"]
     output = OutputImage.objects.get(generation=generation)
     default_storage.save(output.file.name, ContentFile(make_png()))
-    reference = ReferenceImage.objects.create(
-        generation=generation,
-        position=0,
-        file=default_storage.save("references/ref.png", ContentFile(make_png())),
-        sha256="1" * 64,
-        width=64,
-        height=48,
-        format="png",
-        bytes=10,
+    reference = ReferenceImageFactory(
+        generation=generation, file="references/ref.png", content=make_png(), height=48
     )
 
     page = admin_client.get(reverse("admin:generations_generation_change", args=[generation.pk]))

@@ -8,10 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from generations.models import ProviderAttempt
 from generations.services.provider_accounts import provider_account_set_enabled
 from generations.usage.health import provider_health
-from tests.factories import UserFactory
+from tests.factories import ProviderAttemptFactory, UserFactory
 from tests.usage.builders import attempt_spec, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +70,7 @@ def test_figures_per_account_and_window(calls, ark, fal):
 
 def test_running_calls_count_as_calls_but_not_in_the_success_rate(user, ark):
     generation = make_generation(owner=user, attempts=[attempt_spec(ark, images=1)])
-    ProviderAttempt.objects.create(generation=generation, account=ark, provider_kind="ark")
+    ProviderAttemptFactory(generation=generation, account=ark)
     figures = provider_health().windows[1].of(ark)
     assert (figures.calls, figures.finished, figures.success_percent) == (2, 1, 100.0)
 

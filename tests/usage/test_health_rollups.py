@@ -27,6 +27,7 @@ from generations.tasks import rollup_provider_health_task
 from generations.usage.expressions import percentile_cont
 from generations.usage.health import AccountHealth, provider_health
 from seedream_site.celery import app
+from tests.factories import ProviderAttemptFactory
 from tests.usage.builders import attempt_spec, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -169,11 +170,8 @@ def test_a_late_finishing_call_lands_in_its_bucket_on_the_next_run(user, ark, no
     generation = make_generation(
         owner=user, status="running", delivered=0, created_at=now - timedelta(minutes=12)
     )
-    attempt = ProviderAttempt.objects.create(
-        generation=generation, account=ark, provider_kind="ark"
-    )
     started_at = now - timedelta(minutes=12)
-    ProviderAttempt.objects.filter(pk=attempt.pk).update(started_at=started_at)
+    attempt = ProviderAttemptFactory(generation=generation, account=ark, started_at=started_at)
     bucket = bucket_floor(started_at)
 
     first = provider_health_rollup(now=now)
@@ -211,9 +209,8 @@ def test_a_bucket_waits_while_its_generation_may_still_fail_over(user, ark, now)
 
 def test_a_call_left_open_by_a_fault_does_not_hold_the_rollup_back_for_ever(user, ark, now):
     stuck = make_generation(owner=user, status="running", delivered=0, created_at=now)
-    attempt = ProviderAttempt.objects.create(generation=stuck, account=ark, provider_kind="ark")
     old = now - timedelta(seconds=django_settings.GENERATION_DEADLINE_S) - timedelta(minutes=20)
-    ProviderAttempt.objects.filter(pk=attempt.pk).update(started_at=old)
+    ProviderAttemptFactory(generation=stuck, account=ark, started_at=old)
     assert provider_health_rollup(now=now).settled_until == bucket_floor(now)
 
 

@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ApiKey, Invitation
+from accounts.models import Invitation
 from accounts.services.credits import credits_grant
-from generations.models import Generation, ProviderAccount
+from generations.models import Generation
 from tests.conftest import funded_user
+from tests.factories import ApiKeyFactory, ProviderAccountFactory
 from tests.usage.builders import attempt_spec, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -75,10 +76,8 @@ def grow() -> None:
     """More of everything a list shows a row or a filter choice for."""
     for number in range(3):
         owner = funded_user(10_000)
-        key = ApiKey.objects.create(
-            user=owner, name=f"key {number}", prefix=f"growprefix{number:02d}", secret_hash="x"
-        )
-        account = ProviderAccount.objects.create(kind="fal", label=f"More fal {number}")
+        key = ApiKeyFactory(user=owner, name=f"key {number}")
+        account = ProviderAccountFactory(kind="fal", label=f"More fal {number}")
         for _ in range(5):
             make_generation(
                 owner=owner,
