@@ -26,6 +26,7 @@ from accounts.models import (
     AuditEvent,
     CreditAccount,
     CreditEntry,
+    Invitation,
     ModelPrice,
     User,
     WebhookSecret,
@@ -190,6 +191,20 @@ class AuditEventFactory(TimestampedFactory):
     target_type = "accounts.apikey"
     target_id = factory.Sequence(str)
     target_repr = "render farm"
+
+
+class InvitationFactory(TimestampedFactory):
+    """A pending invitation as ``invitations_create`` leaves it once mailed (the mail itself
+    and its signed link are the service's: tests that follow a link invite through it)."""
+
+    class Meta:
+        model = Invitation
+
+    email = factory.Sequence(lambda number: f"invitee{number}@example.com")
+    invited_by = factory.SubFactory(UserFactory, is_staff=True)
+    send_count = 1
+    sent_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
 
 
 def webhook_secret_value() -> str:
