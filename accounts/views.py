@@ -157,26 +157,29 @@ def credits(request: AuthenticatedHttpRequest) -> HttpResponse:
 View = Callable[..., HttpResponse]
 
 
+def login_lockout_response(request: HttpRequest, *, login: str | None) -> HttpResponse | None:
+    """The 429 page while ``login`` (None: any account, by address only) or the client's
+    address is locked after repeated failed sign-ins (accounts.services.login_throttle);
+    None when signing in may go on."""
+    remaining_s = login_lockout_remaining(login=login, ip_address=client_ip(request))
+    if not remaining_s:
+        return None
+    minutes = -(-remaining_s // 60)
+    response = render(request, "account/login_locked.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(remaining_s)
+    return response
+
+
 def login_throttled(view: View) -> View:
     """Refuse a sign-in (429) while its account or address is locked after repeated failures,
-    before any password is checked (accounts.services.login_throttle)."""
+    before any password is checked."""
 
     @wraps(view)
     def throttled(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if request.method == "POST":
-            remaining_s = login_lockout_remaining(
-                login=request.POST.get("login", ""), ip_address=client_ip(request)
-            )
-            if remaining_s:
-                minutes = -(-remaining_s // 60)
-                response = render(
-                    request,
-                    "account/login_locked.html",
-                    {"minutes": minutes},
-                    status=429,
-                )
-                response["Retry-After"] = str(remaining_s)
-                return response
+            locked = login_lockout_response(request, login=request.POST.get("login", ""))
+            if locked is not None:
+                return locked
         return view(request, *args, **kwargs)
 
     return throttled

@@ -128,6 +128,9 @@ INSTALLED_APPS = [
     # templates under templates/account/.
     "allauth",
     "allauth.account",
+    # Single sign-on with OpenID Connect (accounts.oidc verifies what allauth's provider skips).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "generations",
 ]
@@ -453,6 +456,57 @@ INVITE_TTL_DAYS = env.int("INVITE_TTL_DAYS", default=7)
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+
+# --- Single sign-on (OpenID Connect, django-allauth's socialaccount) -------------------------
+# One identity provider from the environment (Google Workspace, Microsoft Entra ID, Keycloak...):
+# its issuer URL (discovery reads <issuer>/.well-known/openid-configuration) and this site's
+# client id and secret there. The redirect URI to register is <site>/oidc/sso/login/callback/.
+# More providers, or this one without a restart: Admin > Social applications, provider
+# "OpenID Connect", with {"server_url": ..., "allowed_domains": [...]} as its settings.
+OIDC_ISSUER_URL = env.str("OIDC_ISSUER_URL", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+# The sign-in button says "Sign in with <OIDC_PROVIDER_NAME>".
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+# A first sign-in creates an account only for an address on these domains (the identity
+# provider having verified it), or for an address with a pending invitation.
+OIDC_ALLOWED_DOMAINS = [d.lower() for d in env.list("OIDC_ALLOWED_DOMAINS", default=[])]
+if OIDC_ISSUER_URL and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER_URL needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.")
+# Staff keep their passwords (a way in when the identity provider is down); everyone else
+# signs in only through single sign-on.
+SSO_ONLY = env.bool("SSO_ONLY", default=False)
+SSO_PROVIDER_ID = "sso"  # in the redirect URI: /oidc/sso/login/callback/
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        # allauth's provider, plus an ID token signature checked against the issuer's JWKS and
+        # a nonce (accounts.oidc).
+        "provider_class": "accounts.oidc.provider.VerifiedOpenIDConnectProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": SSO_PROVIDER_ID,
+                "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": OIDC_ISSUER_URL,
+                    "allowed_domains": OIDC_ALLOWED_DOMAINS,
+                },
+            }
+        ]
+        if OIDC_ISSUER_URL
+        else [],
+    }
+}
+# Who may come in, and which account a sign-in links to, is accounts.services.sso's rule (run
+# from the adapter): allauth's own matching by address stays off.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the identity provider has verified the address
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 
 # --- Cache ----------------------------------------------------------------------------
 # API throttling counts requests here, so every web process must share it: Redis in production
