@@ -25,6 +25,7 @@ from studio_core.client_ip import client_ip
 
 from .forms import ApiKeyCreateForm, InvitationAcceptForm
 from .models import User
+from .oidc.form_action import form_action_allow_providers
 from .selectors import api_key_get_owned, api_key_list, credit_balance_get, credit_entry_list
 from .services.invitations import InvitationError, invitation_accept, invitation_for_token
 from .services.keys import IssuedKey, api_key_create, api_key_revoke
@@ -185,7 +186,10 @@ def login_throttled(view: View) -> View:
     return throttled
 
 
-login_page = login_throttled(allauth_views.login)
+@login_throttled
+def login_page(request: HttpRequest) -> HttpResponse:
+    """allauth's sign-in page; its single sign-on buttons may post toward the providers."""
+    return form_action_allow_providers(request, allauth_views.login(request))
 
 
 @require_http_methods(["GET", "POST"])

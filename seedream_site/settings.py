@@ -470,7 +470,11 @@ OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
 # A first sign-in creates an account only for an address on these domains (the identity
 # provider having verified it), or for an address with a pending invitation.
-OIDC_ALLOWED_DOMAINS = [d.lower() for d in env.list("OIDC_ALLOWED_DOMAINS", default=[])]
+OIDC_ALLOWED_DOMAINS = [
+    domain.strip().lower()
+    for domain in env.list("OIDC_ALLOWED_DOMAINS", default=[])
+    if domain.strip()
+]
 if OIDC_ISSUER_URL and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
     raise ImproperlyConfigured("OIDC_ISSUER_URL needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.")
 # Staff keep their passwords (a way in when the identity provider is down); everyone else

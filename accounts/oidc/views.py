@@ -9,6 +9,7 @@ from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAu
 from django.http import Http404, HttpRequest, HttpResponse
 
 from ..views import login_lockout_response
+from .form_action import form_action_allow_providers
 from .provider import NONCE_STATE_KEY, VerifiedOpenIDConnectAdapter
 
 
@@ -29,7 +30,8 @@ class NonceCheckingCallbackView(OAuth2CallbackView):
 def login(request: HttpRequest, provider_id: str) -> HttpResponse:
     try:
         view = OAuth2LoginView.adapter_view(VerifiedOpenIDConnectAdapter(request, provider_id))
-        return view(request)  # type: ignore[no-any-return]
+        # A GET shows a "Continue" button that posts here, then on to the provider.
+        return form_action_allow_providers(request, view(request))
     except SocialApp.DoesNotExist as error:
         raise Http404("No such sign-in provider.") from error
 
