@@ -18,5 +18,9 @@ def balance(request: HttpRequest) -> dict[str, object]:
 
 
 def signup(request: HttpRequest) -> dict[str, object]:
-    """``signup_open``: whether to offer the signup link to visitors who are not signed in."""
-    return {"signup_open": settings.SIGNUP_OPEN and not request.user.is_authenticated}
+    """``signup_open``: whether to offer the signup link to visitors who are not signed in;
+    ``sso_only``: whether the sign-in page offers passwords to staff only (SSO_ONLY)."""
+    return {
+        "signup_open": settings.SIGNUP_OPEN and not request.user.is_authenticated,
+        "sso_only": settings.SSO_ONLY,
+    }

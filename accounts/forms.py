@@ -1,8 +1,10 @@
 from datetime import datetime, timedelta
+from typing import Any
 
 from allauth.account.forms import LoginForm
 from allauth.mfa.base.forms import AuthenticateForm
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import SetPasswordMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils import timezone
@@ -67,6 +69,16 @@ class SignInForm(LoginForm):
         self.fields["password"].help_text = ""  # the page has its own "Forgot your password?"
         if "remember" in self.fields:
             self.fields["remember"].label = "Keep me signed in on this device"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
+        user = getattr(self, "user", None)
+        if settings.SSO_ONLY and user is not None and not user.is_staff:
+            # Checked after the password, so the answer tells nothing to who does not know it.
+            raise forms.ValidationError(
+                "Passwords are for staff here: use the single sign-on button above."
+            )
+        return cleaned
 
 
 class MfaCodeForm(AuthenticateForm):

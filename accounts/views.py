@@ -28,6 +28,7 @@ from studio_core.client_ip import client_ip
 
 from .forms import ApiKeyCreateForm, InvitationAcceptForm
 from .models import User
+from .oidc.form_action import form_action_allow_providers
 from .selectors import api_key_get_owned, api_key_list, credit_balance_get, credit_entry_list
 from .services.invitations import InvitationError, invitation_accept, invitation_for_token
 from .services.keys import IssuedKey, api_key_create, api_key_revoke
@@ -160,6 +161,19 @@ def credits(request: AuthenticatedHttpRequest) -> HttpResponse:
 View = Callable[..., HttpResponse]
 
 
+def login_lockout_response(request: HttpRequest, *, login: str | None) -> HttpResponse | None:
+    """The 429 page while ``login`` (None: any account, by address only) or the client's
+    address is locked after repeated failed sign-ins (accounts.services.login_throttle);
+    None when signing in may go on."""
+    remaining_s = login_lockout_remaining(login=login, ip_address=client_ip(request))
+    if not remaining_s:
+        return None
+    minutes = -(-remaining_s // 60)
+    response = render(request, "account/login_locked.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(remaining_s)
+    return response
+
+
 def login_throttled(view: View, *, login_of: Callable[[HttpRequest], str] | None = None) -> View:
     """Refuse a sign-in (429) while its account or address is locked after repeated failures,
     before any password or code is checked (accounts.services.login_throttle). ``login_of``
@@ -173,19 +187,9 @@ def login_throttled(view: View, *, login_of: Callable[[HttpRequest], str] | None
     @wraps(view)
     def throttled(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if request.method == "POST":
-            remaining_s = login_lockout_remaining(
-                login=name_of(request), ip_address=client_ip(request)
-            )
-            if remaining_s:
-                minutes = -(-remaining_s // 60)
-                response = render(
-                    request,
-                    "account/login_locked.html",
-                    {"minutes": minutes},
-                    status=429,
-                )
-                response["Retry-After"] = str(remaining_s)
-                return response
+            locked = login_lockout_response(request, login=name_of(request))
+            if locked is not None:
+                return locked
         return view(request, *args, **kwargs)
 
     return throttled
@@ -197,7 +201,12 @@ def _signing_in_user(request: HttpRequest) -> str:
     return stage.login.user.get_username() if stage is not None else ""
 
 
-login_page = login_throttled(allauth_views.login)
+@login_throttled
+def login_page(request: HttpRequest) -> HttpResponse:
+    """allauth's sign-in page; its single sign-on buttons may post toward the providers."""
+    return form_action_allow_providers(request, allauth_views.login(request))
+
+
 # The code asked after the password: wrong codes count against the account like wrong
 # passwords (accounts.signals), and a locked account is refused here too.
 mfa_code_page = login_throttled(mfa_views.authenticate, login_of=_signing_in_user)

@@ -132,6 +132,9 @@ INSTALLED_APPS = [
     "allauth.mfa",
     # Each user's signed-in browsers, with their address and last activity, at /sessions/.
     "allauth.usersessions",
+    # Single sign-on with OpenID Connect (accounts.oidc verifies what allauth's provider skips).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "generations",
 ]
@@ -473,6 +476,61 @@ MFA_FORMS = {"authenticate": "accounts.forms.MfaCodeForm"}
 MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=False)
 # Each session's last request (time and address) is kept for the sessions page.
 USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Single sign-on (OpenID Connect, django-allauth's socialaccount) -------------------------
+# One identity provider from the environment (Google Workspace, Microsoft Entra ID, Keycloak...):
+# its issuer URL (discovery reads <issuer>/.well-known/openid-configuration) and this site's
+# client id and secret there. The redirect URI to register is <site>/oidc/sso/login/callback/.
+# More providers, or this one without a restart: Admin > Social applications, provider
+# "OpenID Connect", with {"server_url": ..., "allowed_domains": [...]} as its settings.
+OIDC_ISSUER_URL = env.str("OIDC_ISSUER_URL", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+# The sign-in button says "Sign in with <OIDC_PROVIDER_NAME>".
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+# A first sign-in creates an account only for an address on these domains (the identity
+# provider having verified it), or for an address with a pending invitation.
+OIDC_ALLOWED_DOMAINS = [
+    domain.strip().lower()
+    for domain in env.list("OIDC_ALLOWED_DOMAINS", default=[])
+    if domain.strip()
+]
+if OIDC_ISSUER_URL and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER_URL needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.")
+# Staff keep their passwords (a way in when the identity provider is down); everyone else
+# signs in only through single sign-on.
+SSO_ONLY = env.bool("SSO_ONLY", default=False)
+SSO_PROVIDER_ID = "sso"  # in the redirect URI: /oidc/sso/login/callback/
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        # allauth's provider, plus an ID token signature checked against the issuer's JWKS and
+        # a nonce (accounts.oidc).
+        "provider_class": "accounts.oidc.provider.VerifiedOpenIDConnectProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": SSO_PROVIDER_ID,
+                "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": OIDC_ISSUER_URL,
+                    "allowed_domains": OIDC_ALLOWED_DOMAINS,
+                },
+            }
+        ]
+        if OIDC_ISSUER_URL
+        else [],
+    }
+}
+# Who may come in, and which account a sign-in links to, is accounts.services.sso's rule (run
+# from the adapter): allauth's own matching by address stays off.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the identity provider has verified the address
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 
 # --- Cache ----------------------------------------------------------------------------
 # API throttling counts requests here, so every web process must share it: Redis in production

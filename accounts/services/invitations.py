@@ -222,27 +222,52 @@ def invitation_accept(
         user.set_password(password)
         user.save()
         EmailAddress.objects.create(user=user, email=locked.email, verified=True, primary=True)
-        if locked.credits:
-            credits_grant(
-                user=user,
-                amount=locked.credits,
-                actor=locked.invited_by,
-                memo=INVITATION_GRANT_MEMO,
-                idempotency_key=f"invitation:{locked.pk}",
-                ip_address=ip_address,
-            )
-        locked.status = Invitation.Status.ACCEPTED
-        locked.accepted_at = timezone.now()
-        locked.accepted_user = user
-        locked.save(update_fields=["status", "accepted_at", "accepted_user"])
-        audit_record(
-            actor=user,
-            action="invitation.accepted",
-            target=locked,
-            after={"user": user.username, "is_staff": user.is_staff, "credits": locked.credits},
+        _invitation_close(invitation=locked, user=user, ip_address=ip_address)
+    return user
+
+
+def invitation_accept_for_new_user(*, user: User, ip_address: str | None = None) -> bool:
+    """Accept the open invitation for the address of ``user``, an account just made by single
+    sign-on: the invitation's staff flag and credits, as a password acceptance gives them.
+    False when that address has no open invitation. Call it inside the transaction that
+    creates the account, so both stay or go together; the invitation row is locked, so one
+    invitation makes one account."""
+    locked = (
+        Invitation.objects.select_for_update()
+        .filter(email=_normalised(user.email), status=Invitation.Status.PENDING)
+        .first()
+    )
+    if locked is None or not locked.is_open(now=timezone.now()):
+        return False
+    if locked.is_staff and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    _invitation_close(invitation=locked, user=user, ip_address=ip_address)
+    return True
+
+
+def _invitation_close(*, invitation: Invitation, user: User, ip_address: str | None) -> None:
+    """Grant the (locked) invitation's credits to ``user`` and mark it accepted by them."""
+    if invitation.credits:
+        credits_grant(
+            user=user,
+            amount=invitation.credits,
+            actor=invitation.invited_by,
+            memo=INVITATION_GRANT_MEMO,
+            idempotency_key=f"invitation:{invitation.pk}",
             ip_address=ip_address,
         )
-    return user
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_user = user
+    invitation.save(update_fields=["status", "accepted_at", "accepted_user"])
+    audit_record(
+        actor=user,
+        action="invitation.accepted",
+        target=invitation,
+        after={"user": user.username, "is_staff": user.is_staff, "credits": invitation.credits},
+        ip_address=ip_address,
+    )
 
 
 def invitation_send(*, invitation_id: int, base_url: str) -> bool:

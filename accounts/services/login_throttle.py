@@ -1,8 +1,10 @@
 """Failed sign-ins counted per account and per client address, in the shared cache.
 
-Every login form (the workspace's; the admin's hands its sign-in to it) asks
-``login_lockout_remaining`` before checking a password, and every failed check is counted by
-``login_failure_record`` (from Django's ``user_login_failed`` signal, which all of them send).
+Every login form (the workspace's; the admin's hands its sign-in to it; the single sign-on
+callback, by address) asks ``login_lockout_remaining`` before checking a password, and every
+failed check is counted by ``login_failure_record`` (from Django's ``user_login_failed``
+signal, which the password forms send, and from the single sign-on adapter for a failed or
+refused callback).
 The ``LOGIN_FAILURES_PER_ACCOUNT``-th failure for one account, or the
 ``LOGIN_FAILURES_PER_IP``-th from one address, locks it for ``LOGIN_LOCKOUT_MINUTES``: its
 sign-ins are refused, even with the right password, until the time has passed. Only failures
@@ -44,23 +46,30 @@ def _account_key(login: str) -> tuple[str, User | None]:
     return "name:" + hashlib.sha256(name.encode()).hexdigest()[:32], None
 
 
-def _keys(*, login: str, ip_address: str | None) -> list[tuple[str, int]]:
-    account, _ = _account_key(login)
-    keys = [(f"{_PREFIX}:{account}", settings.LOGIN_FAILURES_PER_ACCOUNT)]
+def _keys(*, login: str | None, ip_address: str | None) -> list[tuple[str, int]]:
+    keys = []
+    if login is not None:
+        account, _ = _account_key(login)
+        keys.append((f"{_PREFIX}:{account}", settings.LOGIN_FAILURES_PER_ACCOUNT))
     if ip_address:
         keys.append((f"{_PREFIX}:ip:{ip_address}", settings.LOGIN_FAILURES_PER_IP))
     return keys
 
 
-def login_lockout_remaining(*, login: str, ip_address: str | None) -> int:
-    """Seconds until ``login`` may be tried again from ``ip_address``; 0 when it may now."""
+def login_lockout_remaining(*, login: str | None, ip_address: str | None) -> int:
+    """Seconds until ``login`` may be tried again from ``ip_address``; 0 when it may now.
+    ``login`` None (a single sign-on callback, whose account is not known yet): the address
+    alone."""
     locks = cache.get_many([f"{key}:until" for key, _ in _keys(login=login, ip_address=ip_address)])
     until = max(locks.values(), default=0.0)
     return max(0, math.ceil(until - time.time()))
 
 
-def login_failure_record(*, login: str, ip_address: str | None) -> None:
-    """Count one failed sign-in; the failure that reaches a limit locks and is audited."""
+def login_failure_record(*, login: str | None, ip_address: str | None) -> None:
+    """Count one failed sign-in; the failure that reaches a limit locks and is audited.
+    ``login`` None: a failure that names no account (a single sign-on callback that failed
+    before the identity provider said who it was), counted against the address only: counted
+    against one shared name, anyone could lock single sign-on for everyone."""
     window_s = settings.LOGIN_LOCKOUT_MINUTES * 60
     for key, limit in _keys(login=login, ip_address=ip_address):
         cache.add(key, 0, timeout=window_s)  # the window starts at the first failure
@@ -75,11 +84,11 @@ def login_failure_record(*, login: str, ip_address: str | None) -> None:
             _audit_lock(login=login, ip_address=ip_address, by_address=":ip:" in key)
 
 
-def _audit_lock(*, login: str, ip_address: str | None, by_address: bool) -> None:
-    _, user = _account_key(login)
+def _audit_lock(*, login: str | None, ip_address: str | None, by_address: bool) -> None:
+    _, user = _account_key(login) if login is not None else ("", None)
     what = {
         "locked": "address" if by_address else "account",
-        "login": login[:150],
+        "login": (login or "")[:150],
         "minutes": settings.LOGIN_LOCKOUT_MINUTES,
     }
     if user is None:

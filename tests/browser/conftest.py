@@ -21,6 +21,7 @@ from django.db import connections
 
 from tests.integration.conftest import PROJECT_ROOT, start_worker, stop_worker, worker_log
 from tests.services import REQUIRE_SERVICES
+from tests.sso.oidc_server import oidc_provider, sso_app  # noqa: F401  (single sign-on fixtures)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -189,3 +189,37 @@ def test_collectstatic_builds_the_manifest(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (static_root / "staticfiles.json").exists()
     assert list(static_root.rglob("*.css.gz"))
+
+
+def test_single_sign_on_is_configured_from_the_environment():
+    loaded = load_settings(
+        {
+            "OIDC_ISSUER_URL": "https://accounts.google.com",
+            "OIDC_CLIENT_ID": "client-1",
+            "OIDC_CLIENT_SECRET": "secret-1",
+            "OIDC_PROVIDER_NAME": "Google",
+            "OIDC_ALLOWED_DOMAINS": "Example.com, example.org",
+            "SSO_ONLY": "true",
+        }
+    )
+    provider = loaded["SOCIALACCOUNT_PROVIDERS"]["openid_connect"]
+    assert provider["OAUTH_PKCE_ENABLED"] is True
+    assert provider["APPS"] == [
+        {
+            "provider_id": "sso",
+            "name": "Google",
+            "client_id": "client-1",
+            "secret": "secret-1",
+            "settings": {
+                "server_url": "https://accounts.google.com",
+                "allowed_domains": ["example.com", "example.org"],
+            },
+        }
+    ]
+    assert loaded["SSO_ONLY"] is True
+    assert load_settings({})["SOCIALACCOUNT_PROVIDERS"]["openid_connect"]["APPS"] == []
+
+
+def test_an_issuer_without_client_credentials_stops_start_up():
+    with pytest.raises(ImproperlyConfigured, match="OIDC_CLIENT_ID and OIDC_CLIENT_SECRET"):
+        load_settings({"OIDC_ISSUER_URL": "https://accounts.google.com"})
