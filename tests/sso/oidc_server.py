@@ -198,5 +198,5 @@ class SsoClient:
         response = self.http.get(f"{self.site_url}/account/credits/")
         if response.status_code != 200:
             return None
-        match = re.search(r'<span class="who">([^<]+)</span>', response.text)
+        match = re.search(r'<a class="who"[^>]*>([^<]+)</a>', response.text)
         return match.group(1) if match else None
