@@ -29,7 +29,7 @@ from . import (
     admin_invitations,  # noqa: F401  (registers the invitations' admin)
 )
 from .models import ApiKey, CreditAccount, CreditEntry, ModelPrice, User
-from .selectors import user_mfa_on
+from .selectors import user_mfa_on, user_sso_on
 from .services.credits import InsufficientCredits, credits_adjust, credits_grant
 from .services.keys import api_key_revoke
 from .services.pricing import SIZE_TIERS, price_set, priceable_models
@@ -99,8 +99,12 @@ class TeamUserAdmin(UserAdmin):
 
     @admin.display(description="Signs in with")
     def sign_in(self, user: User) -> str:
-        way = "Password" if user.has_usable_password() else "No password set"
-        return f"{way}, MFA on" if getattr(user, "mfa_on", False) else way
+        ways = ["Password" if user.has_usable_password() else "No password set"]
+        if getattr(user, "sso_on", False):
+            ways.append("SSO")
+        if getattr(user, "mfa_on", False):
+            ways.append("MFA on")
+        return ", ".join(ways)
 
     actions = ["grant_credits", "adjust_credits"]
 
@@ -129,7 +133,7 @@ class TeamUserAdmin(UserAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(mfa_on=user_mfa_on())
+            .annotate(mfa_on=user_mfa_on(), sso_on=user_sso_on())
             .annotate(
                 credits_available=Coalesce(
                     F("credit_account__available"), Value(0), output_field=models.BigIntegerField()

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
+from allauth.socialaccount.models import SocialAccount
 from django.db.models import Exists, OuterRef, QuerySet
 
 from .models import ApiKey, CreditAccount, CreditEntry, User
@@ -46,6 +47,12 @@ def credit_entry_list(*, user: User) -> QuerySet[CreditEntry]:
 def user_has_mfa(*, user: User) -> bool:
     """An authenticator app (or a security key) is on; recovery codes alone do not count."""
     return is_mfa_enabled(user)
+
+
+def user_sso_on() -> Exists:
+    """Whether a user has signed in through single sign-on (a linked identity), as an
+    annotation of a user queryset."""
+    return Exists(SocialAccount.objects.filter(user=OuterRef("pk")))
 
 
 def user_mfa_on() -> Exists:

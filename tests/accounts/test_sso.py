@@ -1,9 +1,11 @@
 """Single sign-on's rule (accounts.services.sso) and the SSO_ONLY switch, without a provider
 (the end-to-end flows are in tests/sso and tests/browser/test_sso.py)."""
 
+import re
+
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.models import SocialAccount, SocialApp
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -146,3 +148,17 @@ def test_with_sso_only_a_wrong_password_says_nothing_about_the_account(sso_only)
     teammate = UserFactory()
     response = Client().post(reverse("login"), {"login": teammate.username, "password": "nope"})
     assert "Passwords are for staff here" not in response.content.decode()
+
+
+def test_the_users_list_shows_who_signs_in_through_single_sign_on(admin_client):
+    linked, plain = UserFactory(), UserFactory()
+    SocialAccount.objects.create(user=linked, provider="sso", uid="linked-subject")
+
+    page = admin_client.get(reverse("admin:accounts_user_changelist")).content.decode()
+
+    rows = {
+        user.username: re.search(rf">{user.username}</a>.*?</tr>", page, re.S).group(0)
+        for user in (linked, plain)
+    }
+    assert "Password, SSO" in rows[linked.username]
+    assert "SSO" not in rows[plain.username]
