@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from allauth.account.forms import LoginForm
+from allauth.account.forms import LoginForm, ResetPasswordForm
 from allauth.mfa.base.forms import AuthenticateForm
 from django import forms
 from django.conf import settings
@@ -91,3 +91,15 @@ class MfaCodeForm(AuthenticateForm):
         code.help_text = "The 6 digits your authenticator app shows now, or a recovery code."
         code.widget.attrs.pop("placeholder", None)
         code.widget.attrs.update({"inputmode": "numeric", "autocapitalize": "none"})
+
+
+class PasswordResetForm(ResetPasswordForm):
+    """allauth's reset form; with SSO_ONLY a reset link goes to staff only (everyone else has
+    no password to reset), and the page answers the same either way."""
+
+    def clean_email(self) -> str:
+        email: str = super().clean_email()
+        if settings.SSO_ONLY:
+            found: list[User] = list(getattr(self, "users", []))
+            self.users = [user for user in found if user.is_staff]
+        return email

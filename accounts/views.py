@@ -230,12 +230,23 @@ def admin_login(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
 
 
+def passwords_allowed(user: User | None = None, *, staff: bool = False) -> bool:
+    """With SSO_ONLY, passwords are for staff only: everyone else signs in through single
+    sign-on (``staff``: whether the account is, or will be, staff)."""
+    return not settings.SSO_ONLY or staff or (user is not None and user.is_staff)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_for_token(token=token)
     if invitation is None:
         return render(request, "accounts/invitation_closed.html", status=410)
+    with_password = passwords_allowed(staff=invitation.is_staff)
+    if request.method == "POST" and not with_password:
+        return render(
+            request, "accounts/invitation_accept.html", {"invitation": invitation}, status=403
+        )
     form = InvitationAcceptForm(request.POST or None, initial={"email": invitation.email})
     if request.method == "POST" and form.is_valid():
         try:
@@ -254,5 +265,15 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, f"Welcome to {settings.SITE_NAME}, {user.get_username()}.")
             return redirect("workspace")
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "invitation": invitation}
-    return render(request, "accounts/invitation_accept.html", context, status=status)
+    context = {"form": form if with_password else None, "invitation": invitation}
+    response = render(request, "accounts/invitation_accept.html", context, status=status)
+    return form_action_allow_providers(request, response)
+
+
+@login_required
+def password_change_page(request: HttpRequest) -> HttpResponse:
+    """allauth's password change, for whoever signs in with a password (not, with SSO_ONLY,
+    a teammate who signs in through single sign-on)."""
+    if not passwords_allowed(request.user):  # type: ignore[arg-type]
+        return render(request, "account/password_sso_only.html", status=403)
+    return allauth_views.password_change(request)

@@ -435,7 +435,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Sign-in and invitations (django-allauth) ------------------------------------------
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
-ACCOUNT_FORMS = {"login": "accounts.forms.SignInForm"}
+ACCOUNT_FORMS = {
+    "login": "accounts.forms.SignInForm",
+    "reset_password": "accounts.forms.PasswordResetForm",
+}
 # Open signup (SIGNUP_OPEN) asks for a name, an address and a password twice.
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
 # Accounts made before addresses were confirmed still sign in; a new or changed address is

@@ -34,6 +34,8 @@ urlpatterns = [
     # Where Django's own password pages would be.
     path("password_reset/", RedirectView.as_view(pattern_name="account_reset_password")),
     path("password_change/", RedirectView.as_view(pattern_name="account_change_password")),
+    # Before allauth's own: with SSO_ONLY, only staff change a password.
+    path("password/change/", accounts.views.password_change_page),
     # Before allauth's own: the two-factor code step under the sign-in throttle.
     path("2fa/authenticate/", accounts.views.mfa_code_page, name="mfa_authenticate"),
     path("", include("allauth.urls")),

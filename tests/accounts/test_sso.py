@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent, CreditEntry, Invitation
+from accounts.models import AuditEvent, CreditEntry, Invitation, User
 from accounts.services.invitations import invitation_revoke, invitations_create
 from accounts.services.sso import (
     CREATED_ACTION,
@@ -162,3 +162,49 @@ def test_the_users_list_shows_who_signs_in_through_single_sign_on(admin_client):
     }
     assert "Password, SSO" in rows[linked.username]
     assert "SSO" not in rows[plain.username]
+
+
+def test_with_sso_only_an_invitation_offers_single_sign_on_and_no_password(sso_only):
+    from accounts.services.invitations import invitation_accept_path
+
+    (teammate,) = invitations_create(emails=["lee@team.test"], invited_by=None, base_url="x")
+    path = invitation_accept_path(invitation=teammate.invitation)
+
+    page = Client().get(path).content.decode()
+    assert "Sign in with Acme ID" in page
+    assert 'name="password1"' not in page
+    refused = Client().post(path, {"username": "lee", "password1": PASSWORD, "password2": PASSWORD})
+    assert refused.status_code == 403
+    assert not User.objects.filter(username="lee").exists()
+
+    # A staff invitation keeps its password: staff still sign in with one.
+    (staff,) = invitations_create(
+        emails=["ops@team.test"], invited_by=None, is_staff=True, base_url="x"
+    )
+    page = Client().get(invitation_accept_path(invitation=staff.invitation)).content.decode()
+    assert 'name="password1"' in page
+
+
+def test_with_sso_only_a_teammate_has_no_password_to_change_or_reset(sso_only, mailoutbox):
+    teammate, staff = (
+        UserFactory(email="ana@team.test"),
+        UserFactory(email="ops@team.test", is_staff=True),
+    )
+    client = Client()
+    client.force_login(teammate)
+    page = client.get("/password/change/")
+    assert page.status_code == 403
+    assert "no password to change" in page.content.decode()
+    client.post("/password/change/", {"oldpassword": PASSWORD, "password1": "N3w-pass-phrase!"})
+    teammate.refresh_from_db()
+    assert teammate.check_password(PASSWORD)
+
+    staff_client = Client()
+    staff_client.force_login(staff)
+    assert staff_client.get("/password/change/").status_code == 200
+
+    for address in ("ana@team.test", "ops@team.test"):
+        Client().post(reverse("account_reset_password"), {"email": address})
+    assert [message.to for message in mailoutbox if "password" in message.subject.lower()] == [
+        ["ops@team.test"]
+    ]
