@@ -23,7 +23,7 @@ from generations.models import Generation
 from tests.conftest import funded_user
 from tests.services import require_postgresql, require_redis
 
-from .conftest import start_web_server, stop_web_server, worker_log
+from .conftest import start_web_server, stop_shared_worker, stop_web_server, worker_log
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -137,6 +137,9 @@ async def scenario(web_pid: int, base_url: str, waiting: list, me_key: str, fini
 def test_waiting_calls_hold_no_connection_while_others_are_served(capsys) -> None:
     require_postgresql()
     redis_url = require_redis()
+    # No worker may run meanwhile: its recovery sweep would take up these generations, which
+    # are running without a run or a lease of their own (the shared one starts again after).
+    stop_shared_worker()
     waiting_users = [funded_user(0) for _ in range(WAITING_USERS)]
     waiting: list[tuple[str, str, str]] = []
     for user in waiting_users:
