@@ -13,6 +13,7 @@ from generations.services.provider_accounts import (
     provider_account_set_enabled,
 )
 from generations.services.routing import accounts_for_model
+from tests.factories import ProviderAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +30,7 @@ def cached(settings, monkeypatch):
 
 
 def add(label: str, priority: int) -> ProviderAccount:
-    return ProviderAccount.objects.create(
-        kind="local", label=label, priority=priority, models_served=["seedream-4.0"]
-    )
+    return ProviderAccountFactory(label=label, priority=priority)
 
 
 def test_a_burst_of_routings_reads_the_accounts_once(cached, django_assert_num_queries):

@@ -15,11 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Invitation
 from accounts.services.credits import credits_grant
 from generations.models import Generation
 from tests.conftest import funded_user
-from tests.factories import ApiKeyFactory, ProviderAccountFactory
+from tests.factories import ApiKeyFactory, InvitationFactory, ProviderAccountFactory
 from tests.usage.builders import attempt_spec, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -87,11 +86,7 @@ def grow() -> None:
                 attempts=[attempt_spec(account, images=1, usage={"generated_images": 1})],
             )
         credits_grant(user=owner, amount=10, actor=None, memo="more audit events")
-        Invitation.objects.create(
-            email=f"invited{number}@example.com",
-            invited_by=owner,
-            expires_at=timezone.now() + timedelta(days=7),
-        )
+        InvitationFactory(email=f"invited{number}@example.com", invited_by=owner)
 
 
 def test_every_admin_page_stays_within_its_query_budget(admin_client: Client, seeded):
