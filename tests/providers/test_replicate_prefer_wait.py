@@ -19,6 +19,7 @@ from generations.services import generation_submit
 from generations.services.polling import generation_poll
 from generations.services.provider_accounts import ProviderAccountInput, provider_account_create
 from tests.emulators.replicate import ReplicateEmulator
+from tests.factories import GenerationFactory, ProviderAttemptFactory
 from tests.providers.support import PROMPT, images_of, make_request, pixels
 from tests.providers.test_replicate import make_adapter
 
@@ -185,15 +186,12 @@ def recent_jobs_took(
 ) -> None:
     """Successful jobs of the (only) account, finished just now, that took ``seconds`` (and
     ``provider_seconds`` by the provider's clock, where given)."""
-    generation = Generation.objects.create(
-        owner=user, model="seedream-4.0", prompt="earlier", params={}, num_images=1
-    )
+    generation = GenerationFactory(owner=user, prompt="earlier")
     account = ProviderAccount.objects.get()
     for _ in range(count):
-        ProviderAttempt.objects.create(
+        ProviderAttemptFactory(
             generation=generation,
             account=account,
-            provider_kind="replicate",
             outcome=ProviderAttempt.Outcome.SUCCEEDED,
             latency_ms=int(seconds * 1000),
             job_ms=None if provider_seconds is None else int(provider_seconds * 1000),
