@@ -291,9 +291,9 @@ class CreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["account__user__username", "memo", "generation__id"]
 
-    @admin.display(description="User", ordering="account__user__username")
-    def account_user(self, entry: CreditEntry) -> User:
-        return entry.account.user
+    @admin.display(description="Wallet", ordering="account__user__username")
+    def account_user(self, entry: CreditEntry) -> str:
+        return entry.account.owner_label
 
 
 # --- API keys ----------------------------------------------------------------------------------

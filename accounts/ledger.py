@@ -7,7 +7,11 @@ The invariants (DESIGN §3, §8):
 - each entry's ``available_after``/``held_after`` is the previous entry's (by id) plus its own
   change, starting from zero;
 - a generation's open hold (the sum of its entries' ``held_change``) is never negative and is
-  zero once the generation is terminal, and an account's open holds add up to its ``held``.
+  zero once the generation is terminal, and an account's open holds add up to its ``held``;
+- every generation's entries are on the wallet the generation records;
+- a budget period's ``spent`` is what its generations held there less what came back, and a
+  finished generation keeps there exactly what it was charged;
+- an allowance's grants are on its own wallet, at most one per period.
 
 The check reads in a fixed number of queries however many accounts and entries there are.
 """
@@ -18,9 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 
-from .models import CreditAccount, CreditEntry
+from .models import Allowance, BudgetHold, BudgetSpend, CreditAccount, CreditEntry
 
 # The statuses of a generation that holds nothing any more. The app that owns generations
 # registers them when it is ready (``register_terminal_statuses``): ``accounts`` does not
@@ -39,12 +43,13 @@ ENTRY_BATCH_SIZE = 2000
 
 @dataclass(frozen=True)
 class LedgerMismatch:
-    user_id: int
-    username: str
+    wallet_id: int | None  # None: a budget's or an allowance's problem
+    owner: str
     problem: str
 
     def __str__(self) -> str:
-        return f"{self.username} (user {self.user_id}): {self.problem}"
+        where = f" (wallet {self.wallet_id})" if self.wallet_id is not None else ""
+        return f"{self.owner}{where}: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -63,11 +68,12 @@ def ledger_mismatches() -> list[LedgerMismatch]:
 
 def ledger_check() -> LedgerReport:
     with _consistent_snapshot():
-        accounts = list(
-            CreditAccount.objects.order_by("user_id").values_list(
-                "user_id", "user__username", "available", "held"
-            )
-        )
+        accounts = [
+            (pk, f"Team {team}" if team else str(username), available, held)
+            for pk, username, team, available, held in CreditAccount.objects.order_by(
+                "id"
+            ).values_list("id", "user__username", "team__name", "available", "held")
+        ]
         entry_sums = {
             row["account_id"]: (row["amount_sum"], row["held_sum"])
             for row in CreditEntry.objects.order_by()
@@ -77,10 +83,12 @@ def ledger_check() -> LedgerReport:
         open_holds = list(
             CreditEntry.objects.filter(generation__isnull=False)
             .order_by()
-            .values("account_id", "generation_id", "generation__status")
+            .values("account_id", "generation_id", "generation__status", "generation__wallet_id")
             .annotate(open_hold=Sum("held_change"))
         )
         chain_problems = _chain_problems()
+        budget_problems = _budget_problems()
+        allowance_problems = _allowance_problems()
 
     problems: dict[int, list[str]] = defaultdict(list)
     for account_id, problem in chain_problems:
@@ -94,6 +102,11 @@ def ledger_check() -> LedgerReport:
             row["open_hold"],
         )
         open_hold_totals[account_id] += open_hold
+        if row["generation__wallet_id"] != account_id:
+            problems[account_id].append(
+                f"generation {generation_id} is charged to wallet {row['generation__wallet_id']} "
+                "but has entries on this one"
+            )
         if open_hold < 0:
             problems[account_id].append(
                 f"generation {generation_id} released or captured {-open_hold} more than it held"
@@ -105,8 +118,8 @@ def ledger_check() -> LedgerReport:
             )
 
     mismatches: list[LedgerMismatch] = []
-    for user_id, username, available, held in accounts:
-        amount_sum, held_sum = entry_sums.get(user_id, (0, 0))
+    for wallet_id, owner, available, held in accounts:
+        amount_sum, held_sum = entry_sums.get(wallet_id, (0, 0))
         account_problems = []
         if available != amount_sum:
             account_problems.append(
@@ -114,17 +127,80 @@ def ledger_check() -> LedgerReport:
             )
         if held != held_sum:
             account_problems.append(f"held is {held} but its entries add up to {held_sum}")
-        if held != open_hold_totals[user_id]:
+        if held != open_hold_totals[wallet_id]:
             account_problems.append(
                 f"held is {held} but its generations' open holds add up to "
-                f"{open_hold_totals[user_id]}"
+                f"{open_hold_totals[wallet_id]}"
             )
-        account_problems.extend(problems[user_id])
+        account_problems.extend(problems[wallet_id])
         mismatches.extend(
-            LedgerMismatch(user_id=user_id, username=username, problem=problem)
+            LedgerMismatch(wallet_id=wallet_id, owner=owner, problem=problem)
             for problem in account_problems
         )
+    mismatches.extend(budget_problems)
+    mismatches.extend(allowance_problems)
     return LedgerReport(accounts_checked=len(accounts), mismatches=mismatches)
+
+
+def _budget_problems() -> list[LedgerMismatch]:
+    """Budget periods whose ``spent`` is not what their generations' holds say."""
+    holds = {
+        row["spend_id"]: row["net"]
+        for row in BudgetHold.objects.order_by()
+        .values("spend_id")
+        .annotate(net=Sum(F("held") - F("released")))
+    }
+    problems = []
+    for spend_id, budget_id, period_start, spent in BudgetSpend.objects.order_by("id").values_list(
+        "id", "budget_id", "period_start", "spent"
+    ):
+        net = holds.get(spend_id) or 0
+        if spent != net:
+            problems.append(
+                LedgerMismatch(
+                    wallet_id=None,
+                    owner=f"budget {budget_id}, period from {period_start}",
+                    problem=f"spent is {spent} but its generations' holds add up to {net}",
+                )
+            )
+    finished = (
+        BudgetHold.objects.filter(generation__status__in=_terminal_statuses)
+        .exclude(held=F("released") + F("generation__credits_charged"))
+        .values_list("spend__budget_id", "generation_id", "held", "released")
+    )
+    for budget_id, generation_id, held, released in finished:
+        problems.append(
+            LedgerMismatch(
+                wallet_id=None,
+                owner=f"budget {budget_id}",
+                problem=(
+                    f"generation {generation_id} is finished but keeps {held - released} of "
+                    "the budget, not what it was charged"
+                ),
+            )
+        )
+    return problems
+
+
+def _allowance_problems() -> list[LedgerMismatch]:
+    """Allowance grants on another wallet than the allowance's (their keys name the allowance:
+    ``allowance:<id>:<period start>``, unique, so one grant per period at most)."""
+    wallets = dict(Allowance.objects.values_list("id", "wallet_id"))
+    problems = []
+    grants = CreditEntry.objects.filter(idempotency_key__startswith="allowance:").values_list(
+        "id", "account_id", "idempotency_key"
+    )
+    for entry_id, account_id, key in grants:
+        allowance_id = int(str(key).split(":")[1])
+        if wallets.get(allowance_id, account_id) != account_id:
+            problems.append(
+                LedgerMismatch(
+                    wallet_id=account_id,
+                    owner=f"allowance {allowance_id}",
+                    problem=f"entry {entry_id} grants to this wallet, not the allowance's",
+                )
+            )
+    return problems
 
 
 def _chain_problems() -> list[tuple[int, str]]:

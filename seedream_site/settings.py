@@ -337,6 +337,9 @@ UPLOAD_QUOTA_BYTES = env.int("UPLOAD_QUOTA_BYTES", default=500 * 1024 * 1024)
 UPLOAD_TTL_H = env.float("UPLOAD_TTL_H", default=24.0)
 # A request's references together (no model needs 14 images at 10 MB each): the ceiling of the
 # bodies that carry them (seedream_site/body_limits.py).
+# Teams and budgets: the Retry-After a submit over a running-generations limit is answered with.
+RUNNING_LIMIT_RETRY_AFTER_S = env.int("RUNNING_LIMIT_RETRY_AFTER_S", default=10)
+
 REFERENCES_MAX_TOTAL_BYTES = env.int("REFERENCES_MAX_TOTAL_BYTES", default=64 * 1024 * 1024)
 # Pillow refuses images above this many pixels (decompression bombs).
 IMAGE_MAX_PIXELS = 64_000_000

@@ -40,6 +40,8 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.details: dict[str, Any] = dict(details or {})
+        # Response headers the answer carries (``Retry-After`` of a limit reached).
+        self.headers: dict[str, str] = {}
 
     @property
     def field_errors(self) -> dict[str, list[str]]:

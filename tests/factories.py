@@ -22,22 +22,32 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from accounts.models import (
+    Allowance,
     ApiKey,
     AuditEvent,
+    Budget,
+    BudgetAlert,
+    BudgetHold,
+    BudgetSpend,
     CreditAccount,
     CreditEntry,
     Invitation,
+    Membership,
     ModelPrice,
+    Team,
     User,
     WebhookSecret,
 )
+from accounts.services.budgets import budgets_hold, period_bounds
 from accounts.services.credits import (
     credit_account_for,
     credits_adjust,
     credits_grant,
     credits_hold,
     credits_settle,
+    team_wallet_for,
 )
+from accounts.services.teams import team_create
 from generations.models import (
     Board,
     BoardItem,
@@ -153,7 +163,109 @@ class CreditEntryFactory(factory.django.DjangoModelFactory):
             change = credits_adjust
         else:
             raise ValueError(f"a {kind} entry belongs to a generation: use GenerationFactory")
-        return change(user=account.user, amount=amount, actor=actor, memo=memo, **kwargs)
+        return change(wallet=account, amount=amount, actor=actor, memo=memo, **kwargs)
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    """A team made by ``team_create`` (with its wallet); ``credits`` are granted to the wallet."""
+
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+
+    @classmethod
+    def _create(cls, model_class: Any, *, name: str, slug: str, **fields: Any) -> Team:
+        team = team_create(name=name, slug=slug, actor=None)
+        if fields:
+            Team.objects.filter(pk=team.pk).update(**fields)
+            team.refresh_from_db()
+        return team
+
+    @factory.post_generation
+    def credits(team: Team, create: bool, amount: int | None) -> None:
+        if create and amount:
+            credits_grant(
+                wallet=team_wallet_for(team), amount=amount, actor=None, memo=TEST_FUNDS_MEMO
+            )
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    team = factory.SubFactory(TeamFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.MEMBER
+
+
+class BudgetFactory(factory.django.DjangoModelFactory):
+    """A team's monthly budget unless told otherwise (``scope`` with its target)."""
+
+    class Meta:
+        model = Budget
+
+    scope = Budget.Scope.TEAM
+    team = factory.SubFactory(TeamFactory)
+    limit = 1000
+    period = "month"
+
+
+class BudgetSpendFactory(factory.django.DjangoModelFactory):
+    """A budget's current period, nothing spent yet (spending comes from generations' holds)."""
+
+    class Meta:
+        model = BudgetSpend
+
+    budget = factory.SubFactory(BudgetFactory)
+    period_start = factory.LazyAttribute(lambda spend: period_bounds(spend.budget.period).start)
+    spent = 0
+
+
+class BudgetHoldFactory(factory.django.DjangoModelFactory):
+    """A queued generation's hold on a team budget, made by ``budgets_hold`` (so the period's
+    ``spent`` moves with it) and on the team's wallet."""
+
+    class Meta:
+        model = BudgetHold
+
+    spend = None
+
+    @classmethod
+    def _create(cls, model_class: Any, *, spend: BudgetSpend | None = None) -> BudgetHold:
+        from django.db import transaction
+
+        budget = spend.budget if spend is not None else BudgetFactory(limit=10_000)
+        team = budget.team
+        member = MembershipFactory(team=team).user
+        credits_grant(wallet=team_wallet_for(team), amount=90, actor=None, memo=TEST_FUNDS_MEMO)
+        with transaction.atomic():
+            generation = GenerationFactory(
+                owner=member, wallet=team_wallet_for(team), credits_held=90
+            )
+            budgets_hold(generation=generation, budgets=[budget], amount=90)
+        return BudgetHold.objects.get(generation=generation)
+
+
+class BudgetAlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BudgetAlert
+
+    spend = factory.SubFactory(BudgetSpendFactory)
+    threshold = 80
+    spent = 0
+
+
+class AllowanceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Allowance
+
+    wallet = factory.SubFactory(CreditAccountFactory)
+    amount = 1000
+    period = "month"
+    policy = Allowance.Policy.ADD
 
 
 class ModelPriceFactory(factory.django.DjangoModelFactory):
@@ -266,13 +378,9 @@ class GenerationFactory(TimestampedFactory):
     ) -> None:
         if not create or enabled is False or not generation.credits_held:
             return
-        credits_hold(user=generation.owner, amount=generation.credits_held, generation=generation)
+        credits_hold(amount=generation.credits_held, generation=generation)
         if generation.is_terminal if settle is None else settle:
-            credits_settle(
-                user_id=generation.owner_id,
-                generation=generation,
-                charged=generation.credits_charged,
-            )
+            credits_settle(generation=generation, charged=generation.credits_charged)
 
 
 def finished_generation_times(

@@ -4,17 +4,28 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .team import AccessPolicy
 
-class ApiKey(models.Model):
+
+class ApiKey(AccessPolicy):
     """A secret a teammate's scripts send as ``Authorization: Bearer <key>``.
 
     Only the public prefix and a sha256 of the whole key are kept; the key itself is shown once.
+    A key bound to a team always charges the team's wallet; its policy narrows what it may ask.
     """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
     )
     name = models.CharField(max_length=100)
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        help_text="When set, every generation made with this key is charged to this team.",
+    )
     prefix = models.CharField(max_length=32, unique=True)
     secret_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -3,33 +3,56 @@ from django.db import models
 
 
 class CreditAccount(models.Model):
-    """A teammate's balance. Changed only by ``accounts.services.credits``, always with an entry.
+    """A wallet: a teammate's own balance or a team's. Changed only by
+    ``accounts.services.credits``, always with an entry.
 
-    ``available`` can be spent; ``held`` is reserved for generations still running.
+    ``available`` can be spent; ``held`` is reserved for generations still running. Exactly one
+    of ``user`` and ``team`` owns it.
     """
 
+    id = models.BigAutoField(primary_key=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
-        primary_key=True,
+        null=True,
+        blank=True,
         related_name="credit_account",
+    )
+    team = models.OneToOneField(
+        "accounts.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet",
     )
     available = models.BigIntegerField(default=0)
     held = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "wallet"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(available__gte=0), name="credit_available_not_negative"
+                condition=models.Q(available__gte=0), name="wallet_available_not_negative"
             ),
             models.CheckConstraint(
-                condition=models.Q(held__gte=0), name="credit_held_not_negative"
+                condition=models.Q(held__gte=0), name="wallet_held_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, team__isnull=True)
+                | models.Q(user__isnull=True, team__isnull=False),
+                name="wallet_has_one_owner",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.user}: {self.available} available, {self.held} held"
+        return f"{self.owner_label}: {self.available} available, {self.held} held"
+
+    @property
+    def owner_label(self) -> str:
+        if self.team_id is not None:
+            return f"Team {self.team}"
+        return str(self.user)
 
 
 class CreditEntry(models.Model):

@@ -23,6 +23,20 @@ class Invitation(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     is_staff = models.BooleanField(default=False, help_text="The new account is staff.")
     credits = models.PositiveIntegerField(default=0, help_text="Granted on acceptance.")
+    team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        help_text="The new account joins this team on acceptance.",
+    )
+    team_role = models.CharField(
+        max_length=16,
+        choices=[("owner", "Owner"), ("manager", "Manager"), ("member", "Member")],
+        default="member",
+        help_text="Its role in the team.",
+    )
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

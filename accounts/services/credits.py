@@ -1,10 +1,11 @@
 """The only code that changes a credit balance.
 
-Every change runs in a transaction under a row lock on the user's ``CreditAccount`` and writes
-one ``CreditEntry``, so an account's balances always equal the sums of its ledger. Holds of
-different users lock different rows and never wait on each other. Entries tied to a generation
-carry an idempotency key (``hold:<id>``, ``capture:<id>``, ``release:<id>``), so a retried
-settlement finds the first entry instead of moving credits twice.
+Every change runs in a transaction under a row lock on one wallet (``CreditAccount``: a user's
+own or a team's) and writes one ``CreditEntry``, so a wallet's balances always equal the sums of
+its ledger. Holds on different wallets lock different rows and never wait on each other. A
+generation's hold, capture and release move the wallet the generation records. Entries tied to
+a generation carry an idempotency key (``hold:<id>``, ``capture:<id>``, ``release:<id>``), so
+a retried settlement finds the first entry instead of moving credits twice.
 """
 
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from studio_core.errors import ServiceError
 
-from ..models import CreditAccount, CreditEntry, User
+from ..models import CreditAccount, CreditEntry, Team, User
 from .audit import audit_record
 
 
@@ -40,13 +41,27 @@ class LedgerError(Exception):
 
 
 def credit_account_for(user: User) -> CreditAccount:
+    """The user's own wallet (created on first use)."""
     account, _ = CreditAccount.objects.get_or_create(user=user)
     return account
 
 
+def team_wallet_for(team: Team) -> CreditAccount:
+    """The team's wallet (created on first use)."""
+    account, _ = CreditAccount.objects.get_or_create(team=team)
+    return account
+
+
+def _wallet_of(*, user: User | None, wallet: CreditAccount | None) -> CreditAccount:
+    if (user is None) == (wallet is None):
+        raise ValueError("Name either the user or the wallet.")
+    return wallet if wallet is not None else credit_account_for(user)  # type: ignore[arg-type]
+
+
 def credits_grant(
     *,
-    user: User,
+    user: User | None = None,
+    wallet: CreditAccount | None = None,
     amount: int,
     actor: User | None,
     memo: str,
@@ -57,7 +72,7 @@ def credits_grant(
         raise ValueError("A grant must be a positive number of credits.")
     _require_memo(memo)
     return _apply(
-        user=user,
+        wallet=_wallet_of(user=user, wallet=wallet),
         kind=CreditEntry.Kind.GRANT,
         amount=amount,
         actor=actor,
@@ -70,7 +85,8 @@ def credits_grant(
 
 def credits_adjust(
     *,
-    user: User,
+    user: User | None = None,
+    wallet: CreditAccount | None = None,
     amount: int,
     actor: User | None,
     memo: str,
@@ -82,7 +98,7 @@ def credits_adjust(
         raise ValueError("An adjustment must change the balance.")
     _require_memo(memo)
     return _apply(
-        user=user,
+        wallet=_wallet_of(user=user, wallet=wallet),
         kind=CreditEntry.Kind.ADJUST,
         amount=amount,
         actor=actor,
@@ -93,40 +109,31 @@ def credits_adjust(
     )
 
 
-def credits_hold(*, user: User, amount: int, generation) -> CreditEntry | None:
-    """Move ``amount`` from available to held for a generation; refuses to overspend."""
-    return _generation_move(
-        user_id=user.pk, kind=CreditEntry.Kind.HOLD, amount=amount, generation=generation
-    )
+def credits_hold(*, amount: int, generation) -> CreditEntry | None:
+    """Move ``amount`` from available to held on the generation's wallet; refuses to overspend."""
+    return _generation_move(kind=CreditEntry.Kind.HOLD, amount=amount, generation=generation)
 
 
-def credits_capture(*, user: User, amount: int, generation) -> CreditEntry | None:
+def credits_capture(*, amount: int, generation) -> CreditEntry | None:
     """Spend ``amount`` of a generation's hold (images delivered)."""
-    return _generation_move(
-        user_id=user.pk, kind=CreditEntry.Kind.CAPTURE, amount=amount, generation=generation
-    )
+    return _generation_move(kind=CreditEntry.Kind.CAPTURE, amount=amount, generation=generation)
 
 
-def credits_release(*, user: User, amount: int, generation) -> CreditEntry | None:
+def credits_release(*, amount: int, generation) -> CreditEntry | None:
     """Return ``amount`` of a generation's hold to available (images not delivered)."""
-    return _generation_move(
-        user_id=user.pk, kind=CreditEntry.Kind.RELEASE, amount=amount, generation=generation
-    )
+    return _generation_move(kind=CreditEntry.Kind.RELEASE, amount=amount, generation=generation)
 
 
-def release_hold_of_failed_generation(*, user_id: int, generation) -> CreditEntry | None:
+def release_hold_of_failed_generation(*, generation) -> CreditEntry | None:
     """A generation that ended with nothing to pay for (failed, expired before any image,
-    canceled) gets its whole hold back: one RELEASE entry (``release:<id>``) under the
-    owner's row lock, found again rather than repeated when a settlement is retried."""
+    canceled) gets its whole hold back: one RELEASE entry (``release:<id>``) under its
+    wallet's row lock, found again rather than repeated when a settlement is retried."""
     return _generation_move(
-        user_id=user_id,
-        kind=CreditEntry.Kind.RELEASE,
-        amount=generation.credits_held,
-        generation=generation,
+        kind=CreditEntry.Kind.RELEASE, amount=generation.credits_held, generation=generation
     )
 
 
-def credits_settle(*, user_id: int, generation, charged: int) -> list[CreditEntry]:
+def credits_settle(*, generation, charged: int) -> list[CreditEntry]:
     """End a generation's hold in one locked step: capture ``charged``, release the rest."""
     changes = [
         _generation_change(kind=kind, amount=amount, generation=generation)
@@ -136,7 +143,9 @@ def credits_settle(*, user_id: int, generation, charged: int) -> list[CreditEntr
         )
         if amount > 0
     ]
-    return _generation_changes_apply(user_id=user_id, changes=changes) if changes else []
+    if not changes:
+        return []
+    return _generation_changes_apply(wallet_id=generation.wallet_id, changes=changes)
 
 
 def _require_memo(memo: str) -> None:
@@ -177,17 +186,17 @@ def _generation_change(*, kind: str, amount: int, generation) -> _Change:
     )
 
 
-def _generation_move(*, user_id: int, kind: str, amount: int, generation) -> CreditEntry | None:
+def _generation_move(*, kind: str, amount: int, generation) -> CreditEntry | None:
     """One hold, capture or release; nothing (None) for a zero amount."""
     if amount <= 0:
         return None
     change = _generation_change(kind=kind, amount=amount, generation=generation)
-    return _generation_changes_apply(user_id=user_id, changes=[change])[0]
+    return _generation_changes_apply(wallet_id=generation.wallet_id, changes=[change])[0]
 
 
 def _apply(
     *,
-    user: User,
+    wallet: CreditAccount,
     kind: str,
     amount: int,
     held_change: int = 0,
@@ -208,25 +217,16 @@ def _apply(
         idempotency_key=idempotency_key,
         audit_action=audit_action,
     )
-    return _apply_changes(user_id=user.pk, changes=[change], ip_address=ip_address)[0]
-
-
-def _locked_account(user_id: int) -> CreditAccount:
-    """The user's account, row-locked until the transaction ends (created on first use)."""
-    try:
-        return CreditAccount.objects.select_for_update().get(user_id=user_id)
-    except CreditAccount.DoesNotExist:
-        CreditAccount.objects.get_or_create(user_id=user_id)
-        return CreditAccount.objects.select_for_update().get(user_id=user_id)
+    return _apply_changes(wallet_id=wallet.pk, changes=[change], ip_address=ip_address)[0]
 
 
 def _apply_changes(
-    *, user_id: int, changes: list[_Change], ip_address: str | None = None
+    *, wallet_id: int, changes: list[_Change], ip_address: str | None = None
 ) -> list[CreditEntry]:
     """Apply changes in order under one row lock, each with its ledger entry; all or none."""
     entries = []
     with transaction.atomic():
-        account = _locked_account(user_id)
+        account = CreditAccount.objects.select_for_update().get(pk=wallet_id)
         for change in changes:
             entries.append(_apply_one(account=account, change=change, ip_address=ip_address))
     return entries
@@ -260,26 +260,27 @@ def _apply_one(*, account: CreditAccount, change: _Change, ip_address: str | Non
     return entry
 
 
-def _generation_changes_apply(*, user_id: int, changes: list[_Change]) -> list[CreditEntry]:
+def _generation_changes_apply(*, wallet_id: int, changes: list[_Change]) -> list[CreditEntry]:
     """A generation's hold or settlement: one locking UPDATE, one INSERT of its entries.
 
-    Every generation of a user moves that user's one row, so the row lock is the queue they all
-    wait in; here it is held from the UPDATE to the commit (the caller's), not across a read,
-    a check and a write per change. Changes already in the ledger (same idempotency keys) are
-    returned as they are, never applied twice: the UPDATE itself skips the row when they are.
+    Every generation charged to a wallet moves that wallet's one row, so the row lock is the
+    queue they all wait in; here it is held from the UPDATE to the commit (the caller's), not
+    across a read, a check and a write per change. Changes already in the ledger (same
+    idempotency keys) are returned as they are, never applied twice: the UPDATE itself skips
+    the row when they are.
     """
     if transaction.get_connection().in_atomic_block:
         # In the caller's transaction, without a savepoint: releasing one would be one more
         # round trip under the lock. The callers (submit, finish, cancel) hold the generation's
         # row lock and act from the one state that allows the change, so no concurrent
         # duplicate reaches the unique key; if one ever did, the caller's transaction fails.
-        return _generation_changes_write(user_id=user_id, changes=changes)
+        return _generation_changes_write(wallet_id=wallet_id, changes=changes)
     try:
         with transaction.atomic():
-            return _generation_changes_write(user_id=user_id, changes=changes)
+            return _generation_changes_write(wallet_id=wallet_id, changes=changes)
     except IntegrityError:
         # A concurrent call with the same keys committed first.
-        done = _entries_for_keys(account_id=user_id, changes=changes)
+        done = _entries_for_keys(account_id=wallet_id, changes=changes)
         if done is None:
             raise
         return done
@@ -320,17 +321,17 @@ def _entry(*, account_id: int, change: _Change, available: int, held: int) -> Cr
     )
 
 
-def _generation_changes_write(*, user_id: int, changes: list[_Change]) -> list[CreditEntry]:
+def _generation_changes_write(*, wallet_id: int, changes: list[_Change]) -> list[CreditEntry]:
     available_change = sum(change.amount for change in changes)
     held_change = sum(change.held_change for change in changes)
     balances = _balances_move(
-        user_id=user_id,
+        wallet_id=wallet_id,
         available_change=available_change,
         held_change=held_change,
         unless_recorded=[change.idempotency_key for change in changes if change.idempotency_key],
     )
     if balances is None:
-        done = _entries_for_keys(account_id=user_id, changes=changes)
+        done = _entries_for_keys(account_id=wallet_id, changes=changes)
         assert done is not None  # _balances_move found them
         return done
     available = balances[0] - available_change
@@ -339,12 +340,12 @@ def _generation_changes_write(*, user_id: int, changes: list[_Change]) -> list[C
     for change in changes:
         available += change.amount
         held += change.held_change
-        entries.append(_entry(account_id=user_id, change=change, available=available, held=held))
+        entries.append(_entry(account_id=wallet_id, change=change, available=available, held=held))
     return CreditEntry.objects.bulk_create(entries)
 
 
 def _balances_move(
-    *, user_id: int, available_change: int, held_change: int, unless_recorded: Sequence[str] = ()
+    *, wallet_id: int, available_change: int, held_change: int, unless_recorded: Sequence[str] = ()
 ) -> tuple[int, int] | None:
     """Add to both balances in one statement that locks the row and returns the balances after.
 
@@ -359,7 +360,7 @@ def _balances_move(
     sql = (
         f"UPDATE {table} "  # noqa: S608 (the models' own table names)
         "SET available = available + %s, held = held + %s, updated_at = %s "
-        "WHERE user_id = %s AND available + %s >= 0 AND held + %s >= 0 "
+        "WHERE id = %s AND available + %s >= 0 AND held + %s >= 0 "
     )
     if unless_recorded:
         placeholders = ", ".join(["%s"] * len(unless_recorded))
@@ -368,22 +369,20 @@ def _balances_move(
             f"WHERE idempotency_key IN ({placeholders})) "
         )
     sql += "RETURNING available, held"
-    for _ in range(2):
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        params = [available_change, held_change, now, user_id, available_change, held_change]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, *unless_recorded])
-            row = cursor.fetchone()
-        if row is not None:
-            return int(row[0]), int(row[1])
-        # Already recorded, refused, or no account yet: say which (a first use creates the
-        # account, then retry).
-        recorded = CreditEntry.objects.filter(idempotency_key__in=unless_recorded)
-        if unless_recorded and recorded.exists():
-            return None
-        account, _ = CreditAccount.objects.get_or_create(user_id=user_id)
-        if account.available + available_change < 0:
-            raise InsufficientCredits(needed=-available_change, available=account.available)
-        if account.held + held_change < 0:
-            raise LedgerError(f"releasing {-held_change} exceeds the {account.held} held")
-    raise LedgerError(f"the credit account of user {user_id} could not be updated")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [available_change, held_change, now, wallet_id, available_change, held_change]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *unless_recorded])
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0]), int(row[1])
+    # Already recorded or refused: say which.
+    recorded = CreditEntry.objects.filter(idempotency_key__in=unless_recorded)
+    if unless_recorded and recorded.exists():
+        return None
+    account = CreditAccount.objects.filter(pk=wallet_id).first()
+    if account is None:
+        raise LedgerError(f"there is no wallet {wallet_id}")
+    if account.available + available_change < 0:
+        raise InsufficientCredits(needed=-available_change, available=account.available)
+    raise LedgerError(f"releasing {-held_change} exceeds the {account.held} held")

@@ -1,14 +1,17 @@
 """``GET /api/v1/models``: the catalog with each model's capabilities and current price."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ApiKey
 from accounts.services.pricing import PriceMissing, price_per_image
+from accounts.services.teams import wallet_for_request
 from generations.api.requests import AuthenticatedRequest
 from generations.api.schema import error_responses
-from generations.catalog import list_models
+from generations.services.access import caller_policies, catalog_for
 
 
 class ModelListApi(APIView):
@@ -54,15 +57,31 @@ class ModelListApi(APIView):
     @extend_schema(
         operation_id="models_list",
         summary="List models",
-        description="Every catalog model with what it accepts and its current price.",
-        responses={200: OutputSerializer(many=True), **error_responses()},
+        description="Every catalog model the caller may use, with what it accepts and its "
+        "current price: a team's or an API key's policy leaves out the models it does not allow "
+        "and narrows the size tiers and image counts.",
+        parameters=[
+            OpenApiParameter(
+                "team",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="Slug of one of your teams: the catalog as charging it allows.",
+            )
+        ],
+        responses={200: OutputSerializer(many=True), **error_responses(404)},
     )
     def get(self, request: AuthenticatedRequest) -> Response:
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        wallet = wallet_for_request(
+            user=request.user, team_slug=request.query_params.get("team"), api_key=api_key
+        )
         models = []
-        for model in list_models():
+        for model in catalog_for(
+            caller_policies(user=request.user, api_key=api_key, wallet=wallet)
+        ):
             try:
-                price: int | None = price_per_image(model_id=model.id, size_tier="")
+                price: int | None = price_per_image(model_id=model["id"], size_tier="")
             except PriceMissing:
                 price = None
-            models.append({**model.as_dict(), "price_per_image": price})
+            models.append({**model, "price_per_image": price})
         return Response(self.OutputSerializer(models, many=True).data)

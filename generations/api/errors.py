@@ -63,7 +63,7 @@ def service_error_body(error: ServiceError) -> dict[str, Any]:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
-        return Response(service_error_body(exc), status=exc.status)
+        return Response(service_error_body(exc), status=exc.status, headers=exc.headers or None)
     response = exception_handler(exc, context)
     if response is None:
         return None

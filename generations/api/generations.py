@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey
+from accounts.services.teams import wallet_for_request
 from generations.api.async_views import WaitingApiView
 from generations.api.pagination import PAGE_PARAMETERS, NewestFirstCursorPagination, page_serializer
 from generations.api.parsers import BoundedJSONParser, BoundedMultiPartParser
@@ -89,6 +90,14 @@ class GenerationCreateApi(APIView):
             choices=Generation.Visibility.choices,
             required=False,
             default=Generation.Visibility.PRIVATE,
+        )
+        team = TextField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Slug of one of your teams to charge instead of your own wallet (and, "
+            "with visibility team, the team that sees it). A key bound to a team always "
+            "charges that team.",
         )
         webhook_url = TextField(
             required=False,
@@ -171,7 +180,7 @@ class GenerationCreateApi(APIView):
             200: OpenApiResponse(
                 GenerationSerializer, description="Repeated Idempotency-Key: the first one."
             ),
-            **error_responses(400, 402, 409, 413),
+            **error_responses(400, 402, 403, 404, 409, 413, 429),
         },
     )
     def post(self, request: AuthenticatedRequest) -> Response:
@@ -207,11 +216,13 @@ class GenerationCreateApi(APIView):
             guidance_scale=data["guidance_scale"],
             output_format=data["output_format"],
         )
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
         generation, replayed = generation_submit_or_replay(
             user=request.user,
             spec=spec,
             references=references,
-            api_key=request.auth if isinstance(request.auth, ApiKey) else None,
+            api_key=api_key,
+            wallet=wallet_for_request(user=request.user, team_slug=data["team"], api_key=api_key),
             idempotency_key=idempotency_key,
             visibility=data["visibility"],
             webhook_url=data["webhook_url"],

@@ -40,6 +40,20 @@ class Generation(models.Model):
         related_name="generations",
         help_text="The key the request came with; empty for the browser workspace.",
     )
+    wallet = models.ForeignKey(
+        "accounts.CreditAccount",
+        on_delete=models.PROTECT,
+        related_name="generations",
+        help_text="The wallet it is charged to: the owner's own or one of their teams'.",
+    )
+    shared_team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shared_generations",
+        help_text="With team visibility: the team that sees it; empty: everyone here.",
+    )
     model = models.CharField(max_length=64, help_text="Catalog model id, e.g. seedream-4.0.")
     prompt = models.TextField()
     params = models.JSONField(default=dict, help_text="The validated, normalized request.")
@@ -137,6 +151,14 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} · {self.prompt[:40]}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.wallet_id is None and self.owner_id is not None:
+            # Charged to the owner's own wallet unless the submit chose a team's.
+            from accounts.models import CreditAccount
+
+            self.wallet_id = CreditAccount.objects.get_or_create(user_id=self.owner_id)[0].pk
+        super().save(*args, **kwargs)
 
     @property
     def is_terminal(self) -> bool:

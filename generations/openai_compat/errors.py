@@ -43,7 +43,10 @@ def openai_error_envelope(
 # Our field names as the OpenAI request spells them (``param`` names what the client sent).
 PARAMS_BY_FIELD = {"num_images": "n", "reference_count": "image"}
 # OpenAI's ``type`` by status; every other refusal is an ``invalid_request_error``.
-TYPES_BY_STATUS: dict[int, str] = {status.HTTP_402_PAYMENT_REQUIRED: "insufficient_quota"}
+TYPES_BY_STATUS: dict[int, str] = {
+    status.HTTP_402_PAYMENT_REQUIRED: "insufficient_quota",
+    status.HTTP_429_TOO_MANY_REQUESTS: "rate_limit_exceeded",
+}
 # OpenAI's code for a parameter the request got wrong; other codes are ours as they are.
 CODES_BY_CODE = {"invalid_request": "invalid_value"}
 
@@ -105,7 +108,7 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
             status=exc.http_status,
         )
     if isinstance(exc, ServiceError):
-        return Response(service_error_envelope(exc), status=exc.status)
+        return Response(service_error_envelope(exc), status=exc.status, headers=exc.headers or None)
     if isinstance(exc, MultiPartParserError):
         return Response(
             openai_error_envelope(

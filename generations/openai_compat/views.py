@@ -32,6 +32,7 @@ from generations.openai_compat.schema import openai_schema
 from generations.runtime.db import db_release, off_loop
 from generations.security.signed_links import absolute_url, output_url
 from generations.services import generation_submit
+from generations.services.access import caller_policies, catalog_for
 
 # A generation's failure code -> (HTTP status, OpenAI type, OpenAI code). Provider trouble is
 # upstream (502/504), a refusal is the request's (400); 500 is kept for our own faults.
@@ -237,12 +238,12 @@ async def images_edits(request: HttpRequest) -> JsonResponse:
 
 
 def _models(request: HttpRequest) -> dict[str, Any]:
-    _caller(request)
+    user, api_key = _caller(request)
     return {
         "object": "list",
         "data": [
-            {"id": model.id, "object": "model", "created": 1735689600, "owned_by": "bytedance"}
-            for model in list_models()
+            {"id": model["id"], "object": "model", "created": 1735689600, "owned_by": "bytedance"}
+            for model in catalog_for(caller_policies(user=user, api_key=api_key))
         ],
     }
 

@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.budgets import budgets_settle
 from accounts.services.credits import credits_settle, release_hold_of_failed_generation
 from generations.messaging.notifications import notify_finished, notify_progress
 from generations.messaging.webhooks import webhook_enqueue
@@ -266,8 +267,8 @@ def _end(
     image_errors: list[dict] | None = None,
 ) -> None:
     """The one terminal transition: check it, write it, settle the hold, schedule the effects.
-    Called under the row lock; the ledger change goes last, so the owner's balance row is
-    locked only until the commit right after. Nothing charged (failed, expired before any
+    Called under the row lock; the ledger change goes last, so the wallet's row is locked only
+    until the commit right after. Nothing charged (failed, expired before any
     image, canceled): the whole hold goes back through ``release_hold_of_failed_generation``."""
     transition_check(current=state_of(locked), target=target)
     locked.status = target
@@ -281,10 +282,12 @@ def _end(
     locked.credits_charged = charged
     locked.lease_expires_at = None
     locked.save(update_fields=[*fields, "lease_expires_at", "updated_at"])
+    # The budgets' period rows before the wallet's, the order the submit locks them in.
+    budgets_settle(generation=locked, charged=charged)
     if charged:
-        credits_settle(user_id=locked.owner_id, generation=locked, charged=charged)
+        credits_settle(generation=locked, charged=charged)
     else:
-        release_hold_of_failed_generation(user_id=locked.owner_id, generation=locked)
+        release_hold_of_failed_generation(generation=locked)
     # After commit, so a receiver never hears of a state it cannot read yet; robust, so a
     # webhook or notification problem never undoes the transition.
     after_commit(webhook_enqueue, locked)

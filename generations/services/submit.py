@@ -5,9 +5,13 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, CreditAccount, Team, User
+from accounts.services.budget_alerts import budget_alerts_record
+from accounts.services.budgets import Crossing, budgets_applying, budgets_hold
 from accounts.services.credits import credits_hold
+from accounts.services.policies import policies_applying, policy_check
 from accounts.services.pricing import PriceMissing, Quote, price_quote
+from accounts.services.teams import wallet_for_request
 from generations.catalog import GenerationSpec, ResolvedSpec, SpecError, validate_spec
 from generations.messaging.webhooks import webhook_validate
 from generations.models import Generation, ReferenceImage
@@ -15,6 +19,7 @@ from generations.runtime import dispatch
 from generations.runtime.db import after_commit
 from generations.services.errors import IdempotencyConflict, ReferenceRejected
 from generations.services.images import StoredFile, image_store, reference_check
+from generations.services.limits import running_limits_check
 
 
 def generation_submit(
@@ -23,8 +28,10 @@ def generation_submit(
     spec: GenerationSpec,
     references: Sequence[bytes] = (),
     api_key: ApiKey | None = None,
+    wallet: CreditAccount | None = None,
     idempotency_key: str = "",
     visibility: str = Generation.Visibility.PRIVATE,
+    shared_team: Team | None = None,
     webhook_url: str = "",
     webhook_events: Sequence[str] | None = None,
 ) -> Generation:
@@ -33,14 +40,22 @@ def generation_submit(
     Raises ``SpecError`` (field -> messages) or ``InsufficientCredits`` before anything is
     charged or created. The same ``idempotency_key`` with the same request returns the first
     generation; with a different request it raises ``IdempotencyConflict``.
+
+    ``wallet`` is the one it is charged to (``wallet_for_request``: by default the key's team's
+    when the key is bound to one, else the user's own). The team policies and budgets that apply
+    to it are checked and held here too (``PolicyRefused``, ``BudgetExceeded``), and the running
+    limits (``TooManyRunning``). ``shared_team`` is the team a team-visible generation is shown
+    to: by default the wallet's team, or everyone here when it is charged to a user.
     """
     generation, _replayed = generation_submit_or_replay(
         user=user,
         spec=spec,
         references=references,
         api_key=api_key,
+        wallet=wallet,
         idempotency_key=idempotency_key,
         visibility=visibility,
+        shared_team=shared_team,
         webhook_url=webhook_url,
         webhook_events=webhook_events,
     )
@@ -53,8 +68,10 @@ def generation_submit_or_replay(
     spec: GenerationSpec,
     references: Sequence[bytes] = (),
     api_key: ApiKey | None = None,
+    wallet: CreditAccount | None = None,
     idempotency_key: str = "",
     visibility: str = Generation.Visibility.PRIVATE,
+    shared_team: Team | None = None,
     webhook_url: str = "",
     webhook_events: Sequence[str] | None = None,
 ) -> tuple[Generation, bool]:
@@ -92,12 +109,25 @@ def generation_submit_or_replay(
         price = price_quote(spec=resolved)
     except PriceMissing as error:
         raise SpecError({"model": [str(error)]}) from error
+    if wallet is None:
+        wallet = wallet_for_request(user=user, api_key=api_key)
+    team = wallet.team if wallet.team_id is not None else None
+    policy_check(
+        policies=policies_applying(team=team, api_key=api_key),
+        model=resolved.model,
+        size_tier=price.size_tier,
+        num_images=resolved.num_images,
+    )
+    if visibility == Generation.Visibility.TEAM and shared_team is None:
+        shared_team = team
 
     fingerprint = _request_fingerprint(
         params=resolved.as_params(),
         reference_hashes=[facts.sha256 for facts in reference_facts],
         visibility=visibility,
         webhook={"url": webhook_url, "events": chosen_events} if webhook_url else None,
+        wallet=wallet,
+        shared_team=shared_team,
     )
     if idempotency_key:
         existing = _generation_for_key(user=user, key=idempotency_key, fingerprint=fingerprint)
@@ -114,6 +144,9 @@ def generation_submit_or_replay(
         generation = _generation_create(
             user=user,
             api_key=api_key,
+            wallet=wallet,
+            team=team,
+            shared_team=shared_team,
             price=price,
             resolved=resolved,
             stored_references=stored_references,
@@ -136,6 +169,9 @@ def _generation_create(
     *,
     user: User,
     api_key: ApiKey | None,
+    wallet: CreditAccount,
+    team: Team | None,
+    shared_team: Team | None,
     price: Quote,
     resolved: ResolvedSpec,
     stored_references: list[StoredFile],
@@ -147,11 +183,17 @@ def _generation_create(
 ) -> Generation:
     """The generation, its references, its webhook and its hold, committed together with the
     generation "to dispatch" (``dispatched_at`` empty): the outbox sends it after the commit,
-    and again until the broker takes it, so a broker fault never loses an accepted request."""
+    and again until the broker takes it, so a broker fault never loses an accepted request.
+
+    The rows it locks, always in this order: what has a running limit (user, key, team), the
+    budgets' period rows (by budget id), the wallet; the settlement takes the same order."""
     with transaction.atomic(durable=True):
+        running_limits_check(user=user, api_key=api_key, team=team)
         generation = Generation.objects.create(
             owner=user,
             api_key=api_key,
+            wallet=wallet,
+            shared_team=shared_team,
             price_per_image=price.credits_per_image,
             credits_held=price.total,
             model=resolved.model,
@@ -178,19 +220,40 @@ def _generation_create(
             )
             for position, stored in enumerate(stored_references)
         )
-        # The price of every image it may deliver; InsufficientCredits rolls the submit back.
-        credits_hold(user=generation.owner, amount=generation.credits_held, generation=generation)
+        # The price of every image it may deliver, on every budget that applies and then on the
+        # wallet; BudgetExceeded or InsufficientCredits rolls the submit back.
+        crossings = budgets_hold(
+            generation=generation,
+            budgets=budgets_applying(wallet=wallet, user=user, api_key=api_key),
+            amount=generation.credits_held,
+        )
+        credits_hold(amount=generation.credits_held, generation=generation)
         after_commit(dispatch.generation_dispatch, generation_id=str(generation.id))
+        _alerts_schedule(crossings)
     return generation
 
 
+def _alerts_schedule(crossings: list[Crossing]) -> None:
+    budget_alerts_record(crossings)
+
+
 def _request_fingerprint(
-    *, params: dict, reference_hashes: list[str], visibility: str, webhook: dict | None
+    *,
+    params: dict,
+    reference_hashes: list[str],
+    visibility: str,
+    webhook: dict | None,
+    wallet: CreditAccount,
+    shared_team: Team | None,
 ) -> str:
-    request = {"params": params, "references": reference_hashes, "visibility": visibility}
-    # Only when given, so requests without a webhook keep the fingerprints they had.
+    request: dict = {"params": params, "references": reference_hashes, "visibility": visibility}
+    # Only when given, so requests without a webhook or a team keep the fingerprints they had.
     if webhook is not None:
         request["webhook"] = webhook
+    if wallet.team_id is not None:
+        request["wallet"] = wallet.pk
+    if shared_team is not None:
+        request["shared_team"] = shared_team.pk
     payload = json.dumps(request, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 

@@ -144,6 +144,7 @@ class _Writer:
             ModelPrice.objects.filter(size_tier="").values_list("model", "credits_per_image")
         )
         self.users: list[User] = []
+        self.wallet_of: dict[int, int] = {}  # user id -> wallet id
         self.api_keys: list[ApiKey] = []
         self.keys_of: dict[int, list[int]] = defaultdict(list)  # user index -> key ids
         self.accounts: dict[str, ProviderAccount] = {}
@@ -170,6 +171,10 @@ class _Writer:
             )
             for number in range(1, count + 1)
         )
+        wallets = CreditAccount.objects.bulk_create(CreditAccount(user=user) for user in self.users)
+        self.wallet_of = {
+            user.pk: wallet.pk for user, wallet in zip(self.users, wallets, strict=True)
+        }
         keys = []
         for index, user in enumerate(self.users):
             for number in range(index % 3):  # 0, 1 or 2 keys
@@ -226,6 +231,7 @@ class _Writer:
                 Generation(
                     id=plan.id,
                     owner=owner,
+                    wallet_id=self.wallet_of[owner.pk],
                     api_key_id=(
                         self.keys_of[plan.owner][plan.api_key] if plan.api_key is not None else None
                     ),
@@ -324,9 +330,6 @@ class _Writer:
         events.extend(self.ledger_events)
         events.sort(key=lambda event: (event[1], event[2]))
         balances = {user_id: [0, 0] for user_id in grants}
-        CreditAccount.objects.bulk_create(
-            CreditAccount(user_id=user_id, available=0, held=0) for user_id in grants
-        )
         batch: list[CreditEntry] = []
         for generation_id, at, _, user_id, kind, amount, held_change, actor in events:
             balance = balances[user_id]
@@ -334,7 +337,7 @@ class _Writer:
             balance[1] += held_change
             batch.append(
                 CreditEntry(
-                    account_id=user_id,
+                    account_id=self.wallet_of[user_id],
                     kind=kind,
                     amount=amount,
                     held_change=held_change,
@@ -352,7 +355,9 @@ class _Writer:
                 batch = []
         self.entry_count += len(CreditEntry.objects.bulk_create(batch))
         for user_id, (available, held) in balances.items():
-            CreditAccount.objects.filter(user_id=user_id).update(available=available, held=held)
+            CreditAccount.objects.filter(pk=self.wallet_of[user_id]).update(
+                available=available, held=held
+            )
         self.grants = grants
 
     def audit_trail(self) -> None:

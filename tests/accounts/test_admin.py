@@ -71,7 +71,7 @@ def test_grant_action_writes_a_grant_entry_and_an_audit_event(
 
     assert response.status_code == 200
     entry = CreditEntry.objects.get(memo="Welcome")
-    assert (entry.account_id, entry.kind, entry.amount) == (user.pk, CreditEntry.Kind.GRANT, 500)
+    assert (entry.account.user, entry.kind, entry.amount) == (user, CreditEntry.Kind.GRANT, 500)
     assert entry.actor == admin_user
     assert available(user) == before + 500
     event = AuditEvent.objects.get(action="credits.granted", actor=admin_user)
@@ -223,7 +223,7 @@ def test_ledger_and_audit_changelists_render(admin_client: Client, user: User, m
 def test_credit_entries_are_searchable_by_generation_id(admin_client: Client, user: User):
     generation = GenerationFactory(owner=user)
     credits_grant(user=user, amount=100, actor=None, memo="start")
-    credits_hold(user=user, amount=30, generation=generation)
+    credits_hold(amount=30, generation=generation)
 
     response = admin_client.get(
         reverse("admin:accounts_creditentry_changelist"), {"q": str(generation.pk)}

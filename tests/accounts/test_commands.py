@@ -145,7 +145,7 @@ def test_check_ledger_exits_non_zero_from_the_command_line(user: User, capsys):
 @pytest.mark.corrupts_ledger
 def test_check_ledger_reports_a_finished_generation_still_holding_credits(user: User):
     generation = GenerationFactory(owner=user)
-    credits_hold(user=user, amount=30, generation=generation)
+    credits_hold(amount=30, generation=generation)
     Generation.objects.filter(pk=generation.pk).update(status=Generation.Status.FAILED)
     stdout = io.StringIO()
 

@@ -102,7 +102,7 @@ def test_holds_of_different_users_do_not_wait_on_each_other(local_account):
                 with connection.cursor() as cursor:
                     # Fails at once instead of waiting if the row is locked by someone else.
                     cursor.execute("SET LOCAL lock_timeout = '500ms'")
-                return credits_hold(user=user, amount=100, generation=generation)
+                return credits_hold(amount=100, generation=generation)
         except OperationalError as error:
             return error
         finally:

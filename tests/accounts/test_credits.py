@@ -71,7 +71,7 @@ def test_hold_refuses_to_overspend_and_changes_nothing():
     teammate = funded_user(100)
     generation = make_generation(teammate)
     with pytest.raises(InsufficientCredits) as raised:
-        credits_hold(user=teammate, amount=150, generation=generation)
+        credits_hold(amount=150, generation=generation)
     assert raised.value.shortfall == 50
     assert "50 short" in str(raised.value)
     assert balances(teammate) == (100, 0)
@@ -80,11 +80,11 @@ def test_hold_refuses_to_overspend_and_changes_nothing():
 def test_hold_capture_release_move_between_available_and_held():
     teammate = funded_user(100)
     generation = make_generation(teammate)
-    credits_hold(user=teammate, amount=90, generation=generation)
+    credits_hold(amount=90, generation=generation)
     assert balances(teammate) == (10, 90)
-    credits_capture(user=teammate, amount=60, generation=generation)
+    credits_capture(amount=60, generation=generation)
     assert balances(teammate) == (10, 30)
-    credits_release(user=teammate, amount=30, generation=generation)
+    credits_release(amount=30, generation=generation)
     assert balances(teammate) == (40, 0)
     assert_ledger_matches(teammate)
 
@@ -92,11 +92,11 @@ def test_hold_capture_release_move_between_available_and_held():
 def test_generation_entries_are_idempotent():
     teammate = funded_user(100)
     generation = make_generation(teammate)
-    first = credits_hold(user=teammate, amount=40, generation=generation)
-    again = credits_hold(user=teammate, amount=40, generation=generation)
+    first = credits_hold(amount=40, generation=generation)
+    again = credits_hold(amount=40, generation=generation)
     assert first == again
-    credits_release(user=teammate, amount=40, generation=generation)
-    credits_release(user=teammate, amount=40, generation=generation)
+    credits_release(amount=40, generation=generation)
+    credits_release(amount=40, generation=generation)
     assert balances(teammate) == (100, 0)
     assert CreditEntry.objects.filter(generation=generation).count() == 2
 
@@ -119,9 +119,9 @@ def test_a_reused_idempotency_key_for_another_change_is_refused():
 def test_a_repeated_hold_returns_the_first_entry_even_when_the_balance_is_spent():
     teammate = funded_user(40)
     generation = make_generation(teammate)
-    first = credits_hold(user=teammate, amount=40, generation=generation)
+    first = credits_hold(amount=40, generation=generation)
     # Nothing is left to hold, yet the repeat is not refused: it was applied already.
-    assert credits_hold(user=teammate, amount=40, generation=generation) == first
+    assert credits_hold(amount=40, generation=generation) == first
     assert balances(teammate) == (0, 40)
     assert_ledger_matches(teammate)
 
@@ -130,9 +130,9 @@ def test_a_repeated_settlement_moves_nothing_and_returns_the_first_entries():
     teammate = funded_user(100)
     generation = make_generation(teammate)
     generation.credits_held = 90
-    credits_hold(user=teammate, amount=90, generation=generation)
-    first = credits_settle(user_id=teammate.pk, generation=generation, charged=60)
-    again = credits_settle(user_id=teammate.pk, generation=generation, charged=60)
+    credits_hold(amount=90, generation=generation)
+    first = credits_settle(generation=generation, charged=60)
+    again = credits_settle(generation=generation, charged=60)
     assert [entry.pk for entry in again] == [entry.pk for entry in first]
     assert balances(teammate) == (40, 0)
     assert CreditEntry.objects.filter(generation=generation).count() == 3
@@ -142,8 +142,8 @@ def test_a_repeated_settlement_moves_nothing_and_returns_the_first_entries():
 def test_a_generation_key_reused_for_another_change_is_refused_and_changes_nothing():
     teammate = funded_user(100)
     generation = make_generation(teammate)
-    credits_hold(user=teammate, amount=40, generation=generation)
+    credits_hold(amount=40, generation=generation)
     with pytest.raises(LedgerError, match="different credit change"):
-        credits_hold(user=teammate, amount=50, generation=generation)
+        credits_hold(amount=50, generation=generation)
     assert balances(teammate) == (60, 40)
     assert_ledger_matches(teammate)

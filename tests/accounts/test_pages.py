@@ -31,7 +31,7 @@ def grant_and_spend(user: User, *, grants: int) -> None:
     """``grants`` ledger rows, each of them followed by a hold tied to its own generation."""
     for number in range(grants):
         credits_grant(user=user, amount=100, actor=None, memo=f"grant {number}")
-        credits_hold(user=user, amount=10, generation=make_generation(user, f"prompt {number}"))
+        credits_hold(amount=10, generation=make_generation(user, f"prompt {number}"))
 
 
 @pytest.mark.parametrize("url_name", ["account-keys", "account-credits"])
@@ -211,7 +211,7 @@ def test_credits_page_shows_balance_and_entries_with_a_generation_link(
 ):
     credits_grant(user=newcomer, amount=1000, actor=other_user, memo="Welcome aboard")
     generation = make_generation(newcomer, "a lighthouse at dusk")
-    credits_hold(user=newcomer, amount=40, generation=generation)
+    credits_hold(amount=40, generation=generation)
     client.force_login(newcomer)
 
     response = client.get(reverse("account-credits"))
@@ -237,7 +237,7 @@ def test_credits_page_shows_balance_and_entries_with_a_generation_link(
 def test_a_deleted_generation_in_the_ledger_says_so_instead_of_linking_to_a_404(client, newcomer):
     credits_grant(user=newcomer, amount=1000, actor=None, memo="Welcome aboard")
     generation = make_generation(newcomer, "a lighthouse at dusk")
-    credits_hold(user=newcomer, amount=40, generation=generation)
+    credits_hold(amount=40, generation=generation)
     type(generation).objects.filter(pk=generation.pk).update(deleted_at=timezone.now())
     client.force_login(newcomer)
     body = client.get(reverse("account-credits")).content.decode()

@@ -1,0 +1,265 @@
+"""Budgets: limits in credits per period that a generation's hold must fit, all of them.
+
+A hold moves every budget that applies (team, member, key or personal; ``budgets_applying``) in
+the caller's transaction, before the wallet's own hold: each budget's period row is changed by
+one conditional UPDATE (``spent + amount <= limit``), which locks the row, so concurrent holds
+queue on it and none can pass the limit. Rows are taken in budget id order, so two holds never
+wait on each other in a circle. Each generation's share of a period is kept (``BudgetHold``):
+what the settlement releases goes back to the period it was held in, even after that period
+has ended. Periods are calendar days, weeks (from Monday) and months in the installation's time
+zone (``TIME_ZONE``); a new period's row is made by the first hold in it, no job needed.
+"""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from studio_core.errors import ServiceError
+
+from ..models import (
+    ApiKey,
+    Budget,
+    BudgetAlert,
+    BudgetHold,
+    BudgetSpend,
+    CreditAccount,
+    Period,
+    User,
+)
+
+# The start of the one period of a budget that never resets.
+NO_RESET_START = datetime.date(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class PeriodBounds:
+    start: datetime.date
+    end: datetime.date | None  # the first day of the next period; None: it never resets
+
+
+def period_bounds(period: str, at: datetime.datetime | None = None) -> PeriodBounds:
+    """The period of kind ``period`` that ``at`` (default now) falls in, in local dates."""
+    day = timezone.localtime(at or timezone.now()).date()
+    if period == Period.DAY:
+        return PeriodBounds(day, day + datetime.timedelta(days=1))
+    if period == Period.WEEK:
+        start = day - datetime.timedelta(days=day.weekday())
+        return PeriodBounds(start, start + datetime.timedelta(days=7))
+    if period == Period.MONTH:
+        start = day.replace(day=1)
+        following = (start + datetime.timedelta(days=32)).replace(day=1)
+        return PeriodBounds(start, following)
+    return PeriodBounds(NO_RESET_START, None)
+
+
+def budget_label(budget: Budget) -> str:
+    """How a refusal or an alert names the budget: "Team Design, monthly budget"."""
+    period = budget.get_period_display().lower() if budget.period != Period.NONE else "total"
+    if budget.scope == Budget.Scope.TEAM:
+        return f"Team {budget.team}, {period} budget"
+    if budget.scope == Budget.Scope.MEMBER:
+        return f"{budget.user}'s {period} budget in team {budget.team}"
+    if budget.scope == Budget.Scope.KEY and budget.api_key is not None:
+        return f"API key “{budget.api_key.name}”, {period} budget"
+    return f"{budget.user}'s personal {period} budget"
+
+
+def _who_to_ask(budget: Budget) -> str:
+    if budget.scope in (Budget.Scope.TEAM, Budget.Scope.MEMBER):
+        return "Ask a team manager."
+    if budget.scope == Budget.Scope.KEY:
+        return "Raise the key's budget on the keys page, or wait for it to reset."
+    return "Ask staff."
+
+
+def _until(bounds: PeriodBounds) -> str:
+    if bounds.end is None:
+        return "(it does not reset)"
+    return f"until {bounds.end.day} {bounds.end:%B}"
+
+
+class BudgetExceeded(ServiceError):
+    """A hold that does not fit one of the budgets that apply; names the budget."""
+
+    code = "budget_exceeded"
+    status = 402
+
+    def __init__(self, *, budget: Budget, bounds: PeriodBounds, spent: int, needed: int) -> None:
+        self.budget = budget
+        left = max(budget.limit - spent, 0)
+        super().__init__(
+            f"{budget_label(budget)}: {left:,} of {budget.limit:,} credits left "
+            f"{_until(bounds)}. {_who_to_ask(budget)}",
+            details={
+                "budget": budget.scope,
+                "budget_id": budget.pk,
+                "period": budget.period,
+                "limit": budget.limit,
+                "left": left,
+                "needed": needed,
+                "resets_on": bounds.end.isoformat() if bounds.end else None,
+            },
+        )
+
+
+def budgets_applying(*, wallet: CreditAccount, user: User, api_key: ApiKey | None) -> list[Budget]:
+    """Every budget a generation charged to ``wallet`` by ``user`` (with ``api_key``) must fit:
+    the team's and the member's when it is a team wallet, the user's personal one when it is
+    their own, and the key's either way. In id order (the order their rows are locked in)."""
+    scopes = Q(scope=Budget.Scope.KEY, api_key=api_key) if api_key is not None else Q(pk=None)
+    if wallet.team_id is not None:
+        scopes |= Q(scope=Budget.Scope.TEAM, team_id=wallet.team_id)
+        scopes |= Q(scope=Budget.Scope.MEMBER, team_id=wallet.team_id, user=user)
+    else:
+        scopes |= Q(scope=Budget.Scope.USER, user=user)
+    return list(
+        Budget.objects.filter(scopes).select_related("team", "user", "api_key").order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A threshold a hold took a budget period across (an alert to send once)."""
+
+    alert: BudgetAlert
+    budget: Budget
+    bounds: PeriodBounds
+
+
+def budgets_hold(
+    *, generation, budgets: Sequence[Budget], amount: int, at: datetime.datetime | None = None
+) -> list[Crossing]:
+    """Hold ``amount`` on each budget's current period for ``generation``, in the caller's
+    transaction; raises ``BudgetExceeded`` (naming the first that does not fit) otherwise.
+    Returns the alert thresholds crossed, already recorded (once per period)."""
+    if amount <= 0 or not budgets:
+        return []
+    assert transaction.get_connection().in_atomic_block, "hold budgets inside the submit"
+    crossings: list[Crossing] = []
+    holds = []
+    for budget in sorted(budgets, key=lambda budget: budget.pk):
+        bounds = period_bounds(budget.period, at)
+        spend_id, spent = _spend_add(budget=budget, bounds=bounds, amount=amount)
+        holds.append(BudgetHold(spend_id=spend_id, generation=generation, held=amount))
+        crossings.extend(
+            _thresholds_crossed(
+                budget=budget, bounds=bounds, spend_id=spend_id, before=spent - amount, after=spent
+            )
+        )
+    BudgetHold.objects.bulk_create(holds)
+    return crossings
+
+
+def budgets_settle(*, generation, charged: int) -> None:
+    """The generation's budget holds keep ``charged``; the rest goes back to the period each
+    was held in. Under the caller's lock on the generation; a second call changes nothing."""
+    holds = list(
+        BudgetHold.objects.filter(generation=generation)
+        .select_related("spend")
+        .order_by("spend__budget_id")
+    )
+    for hold in holds:
+        give_back = hold.held - hold.released - charged
+        if give_back <= 0:
+            continue
+        updated = BudgetSpend.objects.filter(pk=hold.spend_id).update(
+            spent=F("spent") - give_back, updated_at=timezone.now()
+        )
+        assert updated == 1
+        hold.released += give_back
+        hold.save(update_fields=["released"])
+
+
+def _spend_add(*, budget: Budget, bounds: PeriodBounds, amount: int) -> tuple[int, int]:
+    """Add ``amount`` to the budget's period if it fits: (row id, spent after)."""
+    connection = transaction.get_connection()
+    table = BudgetSpend._meta.db_table
+    sql = (
+        f"UPDATE {table} SET spent = spent + %s, updated_at = %s "  # noqa: S608 (model's table)
+        "WHERE budget_id = %s AND period_start = %s AND spent + %s <= %s "
+        "RETURNING id, spent"
+    )
+    for _ in range(2):
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        start = connection.ops.adapt_datefield_value(bounds.start)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [amount, now, budget.pk, start, amount, budget.limit])
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0]), int(row[1])
+        existing = BudgetSpend.objects.filter(budget=budget, period_start=bounds.start).first()
+        if existing is not None:
+            raise BudgetExceeded(budget=budget, bounds=bounds, spent=existing.spent, needed=amount)
+        if amount > budget.limit:
+            raise BudgetExceeded(budget=budget, bounds=bounds, spent=0, needed=amount)
+        # The first hold of the period makes its row; a concurrent first waits on the unique
+        # key and then finds the row.
+        BudgetSpend.objects.bulk_create(
+            [BudgetSpend(budget=budget, period_start=bounds.start)], ignore_conflicts=True
+        )
+    raise AssertionError("the budget period row was just made")
+
+
+def _thresholds_crossed(
+    *, budget: Budget, bounds: PeriodBounds, spend_id: int, before: int, after: int
+) -> list[Crossing]:
+    crossed = [
+        threshold
+        for threshold in budget.thresholds or []
+        if before * 100 < threshold * budget.limit <= after * 100
+    ]
+    if not crossed:
+        return []
+    # Under the period row's lock: no concurrent hold is deciding the same alerts.
+    sent = set(
+        BudgetAlert.objects.filter(spend_id=spend_id, threshold__in=crossed).values_list(
+            "threshold", flat=True
+        )
+    )
+    return [
+        Crossing(
+            alert=BudgetAlert.objects.create(spend_id=spend_id, threshold=threshold, spent=after),
+            budget=budget,
+            bounds=bounds,
+        )
+        for threshold in crossed
+        if threshold not in sent
+    ]
+
+
+@dataclass(frozen=True)
+class BudgetStanding:
+    budget: Budget
+    bounds: PeriodBounds
+    spent: int
+
+    @property
+    def left(self) -> int:
+        return max(self.budget.limit - self.spent, 0)
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.spent / self.budget.limit)) if self.budget.limit else 100
+
+    @property
+    def label(self) -> str:
+        return budget_label(self.budget)
+
+
+def budget_standings(
+    budgets: Sequence[Budget], at: datetime.datetime | None = None
+) -> list[BudgetStanding]:
+    """Each budget's spending in its current period (zero when nothing was held there yet)."""
+    bounds_by_id = {budget.pk: period_bounds(budget.period, at) for budget in budgets}
+    spends = Q(pk=None)
+    for budget in budgets:
+        spends |= Q(budget_id=budget.pk, period_start=bounds_by_id[budget.pk].start)
+    spent = dict(BudgetSpend.objects.filter(spends).values_list("budget_id", "spent"))
+    return [
+        BudgetStanding(budget=budget, bounds=bounds_by_id[budget.pk], spent=spent.get(budget.pk, 0))
+        for budget in budgets
+    ]

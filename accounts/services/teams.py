@@ -1,0 +1,167 @@
+"""Teams: who belongs, in which role, and which wallet a request is charged to.
+
+Staff create teams (admin, ``manage.py team``); a team's owners and managers manage its
+members, budgets and policy on its pages. Every change is in the audit trail.
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from studio_core.errors import ServiceError
+
+from ..models import ApiKey, CreditAccount, Membership, Team, User
+from .audit import audit_record
+from .credits import credit_account_for, credits_grant, team_wallet_for
+
+ROLES = tuple(Membership.Role.values)
+
+
+class TeamError(ServiceError):
+    code = "invalid_team"
+
+
+class TeamNotFound(ServiceError):
+    code = "team_not_found"
+    status = 404
+
+
+class NotATeamManager(ServiceError):
+    code = "permission_denied"
+    status = 403
+
+
+def team_create(*, name: str, slug: str = "", actor: User | None) -> Team:
+    name = name.strip()
+    if not name:
+        raise TeamError("A team needs a name.", field="name")
+    slug = slugify(slug or name)[:50]
+    if not slug:
+        raise TeamError("The team's address needs letters or digits (e.g. design).", field="slug")
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(name=name, slug=slug)
+            CreditAccount.objects.create(team=team)
+            audit_record(actor=actor, action="team.created", target=team, after={"slug": slug})
+    except IntegrityError as error:
+        raise TeamError(
+            f"There is already a team at /teams/{slug}/; choose another address.", field="slug"
+        ) from error
+    return team
+
+
+def team_by_slug(slug: str) -> Team:
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        raise TeamNotFound(f"There is no team “{slug}”.")
+    return team
+
+
+def membership_of(*, team: Team, user: User) -> Membership | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return Membership.objects.filter(team=team, user=user).first()
+
+
+def team_can_manage(*, team: Team, user: User) -> bool:
+    """Owners and managers of the team, and staff, manage its members, budgets and policy."""
+    if user.is_staff:
+        return True
+    membership = membership_of(team=team, user=user)
+    return membership is not None and membership.manages
+
+
+def team_manage_check(*, team: Team, user: User) -> None:
+    if not team_can_manage(team=team, user=user):
+        raise NotATeamManager(f"Only owners and managers of team {team} can change it.")
+
+
+def team_member_set(*, team: Team, user: User, role: str, actor: User | None) -> Membership:
+    """Add ``user`` to the team with ``role``, or change their role."""
+    if role not in ROLES:
+        raise TeamError(f"The role must be one of {', '.join(ROLES)}.", field="role")
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=team.pk)  # membership changes queue per team
+        membership = Membership.objects.filter(team=team, user=user).first()
+        before = membership.role if membership else None
+        if membership is None:
+            membership = Membership.objects.create(team=team, user=user, role=role)
+        elif membership.role != role:
+            _keep_an_owner(team=team, leaving=membership)
+            membership.role = role
+            membership.save(update_fields=["role"])
+        audit_record(
+            actor=actor,
+            action="team.member_set",
+            target=team,
+            before={"user": user.get_username(), "role": before},
+            after={"user": user.get_username(), "role": role},
+        )
+    return membership
+
+
+def team_member_remove(*, team: Team, user: User, actor: User | None) -> None:
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=team.pk)
+        membership = Membership.objects.filter(team=team, user=user).first()
+        if membership is None:
+            raise TeamError(f"{user} is not a member of team {team}.")
+        _keep_an_owner(team=team, leaving=membership)
+        membership.delete()
+        audit_record(
+            actor=actor,
+            action="team.member_removed",
+            target=team,
+            before={"user": user.get_username(), "role": membership.role},
+        )
+
+
+def _keep_an_owner(*, team: Team, leaving: Membership) -> None:
+    if leaving.role != Membership.Role.OWNER:
+        return
+    owners = Membership.objects.filter(team=team, role=Membership.Role.OWNER).count()
+    if owners <= 1:
+        raise TeamError(
+            f"{leaving.user} is the last owner of team {team}; make someone else owner first."
+        )
+
+
+def team_grant(*, team: Team, amount: int, actor: User | None, memo: str):
+    return credits_grant(wallet=team_wallet_for(team), amount=amount, actor=actor, memo=memo)
+
+
+def teams_of(user: User) -> list[Team]:
+    if user is None or not user.is_authenticated:
+        return []
+    return list(Team.objects.filter(memberships__user=user).order_by("name", "id"))
+
+
+def wallet_for_request(
+    *, user: User, team_slug: str | None = None, api_key: ApiKey | None = None
+) -> CreditAccount:
+    """The wallet a request is charged to: the key's team when the key is bound to one, else
+    the team named (the caller must be a member), else the caller's own wallet."""
+    team_slug = (team_slug or "").strip() or None
+    if api_key is not None and api_key.team is not None:
+        team = api_key.team
+        if team_slug is not None and team_slug != team.slug:
+            raise TeamError(
+                f"This API key is bound to team {team} and always charges it; leave out "
+                f"“team” or send “{team.slug}”.",
+                field="team",
+            )
+        if membership_of(team=team, user=user) is None:
+            raise NotATeamManager(
+                f"This API key is bound to team {team}, which you are no longer a member of. "
+                "Use another key.",
+            )
+        return team_wallet_for(team)
+    if team_slug is None:
+        return credit_account_for(user)
+    named = Team.objects.filter(slug=team_slug, memberships__user=user).first()
+    if named is None:
+        yours = ", ".join(mine.slug for mine in teams_of(user)) or "none"
+        raise TeamNotFound(
+            f"You are not a member of a team “{team_slug}” (your teams: {yours}).",
+            field="team",
+        )
+    return team_wallet_for(named)
