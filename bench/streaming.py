@@ -103,6 +103,7 @@ def prepare(*, images: int, image_bytes: int, rows: int) -> tuple[str, int, str,
     from django.test import Client
 
     from accounts.models import AuditEvent, User
+    from accounts.services.credits import credit_account_for
     from generations.models import Generation, OutputImage
 
     staff = User.objects.create_user(
@@ -112,6 +113,7 @@ def prepare(*, images: int, image_bytes: int, rows: int) -> tuple[str, int, str,
     for count in (images, 1):
         generation = Generation.objects.create(
             owner=staff,
+            wallet=credit_account_for(staff),
             model="seedream-4.0",
             prompt="a lighthouse at dusk, long exposure",
             params={"size": "4K", "aspect_ratio": "1:1", "width": 4096, "height": 4096},

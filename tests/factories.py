@@ -367,6 +367,8 @@ class GenerationFactory(TimestampedFactory):
         skip_postgeneration_save = True
 
     owner = factory.SubFactory(UserFactory)
+    # Charged to the owner's own wallet unless a test names a team's.
+    wallet = factory.LazyAttribute(lambda generation: credit_account_for(generation.owner))
     model = "seedream-4.0"
     prompt = "a lighthouse at dusk"
     params = factory.LazyFunction(lambda: {"size": "1K", "aspect_ratio": "1:1"})

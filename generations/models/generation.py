@@ -152,14 +152,6 @@ class Generation(models.Model):
     def __str__(self) -> str:
         return f"{self.model} · {self.prompt[:40]}"
 
-    def save(self, *args, **kwargs) -> None:
-        if self.wallet_id is None and self.owner_id is not None:
-            # Charged to the owner's own wallet unless the submit chose a team's.
-            from accounts.models import CreditAccount
-
-            self.wallet_id = CreditAccount.objects.get_or_create(user_id=self.owner_id)[0].pk
-        super().save(*args, **kwargs)
-
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL_STATUSES

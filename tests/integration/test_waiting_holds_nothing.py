@@ -17,6 +17,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.services.credits import credit_account_for
 from accounts.services.keys import api_key_create
 from generations.messaging.notifications import notify_finished
 from generations.models import Generation
@@ -41,9 +42,11 @@ THREADS_LIMIT = 64
 
 def running_generations(owner, count: int) -> list[str]:
     now = timezone.now()
+    wallet = credit_account_for(owner)
     generations = Generation.objects.bulk_create(
         Generation(
             owner=owner,
+            wallet=wallet,
             model="seedream-4.0",
             prompt=f"waiting {number}",
             params={},
