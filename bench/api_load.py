@@ -7,6 +7,12 @@ it is finished. Prints one JSON line with requests/s and p50/p95 latency per kin
 latency of a call is what the platform adds, since the provider answers at once.
 
     DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://… python bench/api_load.py --clients 50
+
+With ``--budgets`` the same run alternates rounds of two callers: one charging their own
+wallet with no budget, and one whose key is bound to a team, with the team's monthly budget,
+their member budget and the key's budget all applying (limits high enough never to refuse).
+It prints each one's create p50/p95 and their ratios: what checking and holding three budgets
+costs a create.
 """
 
 import argparse
@@ -33,12 +39,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--budgets",
+        action="store_true",
+        help="compare creates with a team, a member and a key budget applying to creates "
+        "without any, in alternating rounds of --seconds each",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per caller (--budgets)")
     arguments = parser.parse_args()
 
     django_ready(
         "seedream-api-load-", API_RATE_PER_KEY="1000000/min", API_RATE_PER_USER="1000000/min"
     )
     _, key = funded_user("load")
+    budgeted_key = team_key_with_budgets() if arguments.budgets else ""
     emulator = subprocess.Popen(
         [sys.executable, "-m", "tests.emulators.serve", "ark"],
         cwd=PROJECT_ROOT,
@@ -62,14 +76,28 @@ def main() -> None:
     worker = start_worker()
     try:
         wait_for_port(port)
-        timings, finished, wall = asyncio.run(
-            load(port, key, clients=arguments.clients, seconds=arguments.seconds)
-        )
+        if arguments.budgets:
+            compared = asyncio.run(
+                compare(
+                    port,
+                    {"no_budgets": key, "three_budgets": budgeted_key},
+                    clients=arguments.clients,
+                    seconds=arguments.seconds,
+                    rounds=arguments.rounds,
+                )
+            )
+        else:
+            timings, finished, wall = asyncio.run(
+                load(port, key, clients=arguments.clients, seconds=arguments.seconds)
+            )
     finally:
         for process in (web, worker, emulator):
             process.terminate()
         for process in (web, worker, emulator):
             process.wait(timeout=30)
+    if arguments.budgets:
+        print(json.dumps({"clients": arguments.clients, **compared, **services()}))
+        return
     calls = sum(len(values) for values in timings.values())
     print(
         json.dumps(
@@ -84,11 +112,67 @@ def main() -> None:
                     for kind, values in timings.items()
                     for name, value in percentiles(values).items()
                 },
-                "database": os.environ.get("DATABASE_URL", "sqlite").split(":")[0],
-                "broker": os.environ.get("CELERY_BROKER_URL", "filesystem").split(":")[0],
+                **services(),
             }
         )
     )
+
+
+def services() -> dict[str, str]:
+    return {
+        "database": os.environ.get("DATABASE_URL", "sqlite").split(":")[0],
+        "broker": os.environ.get("CELERY_BROKER_URL", "filesystem").split(":")[0],
+    }
+
+
+def team_key_with_budgets() -> str:
+    """A team member's key bound to the team, with the team's, the member's and the key's
+    budgets all applying (limits far above what a run spends)."""
+    from accounts.models import Budget
+    from accounts.services.budget_admin import budget_set
+    from accounts.services.credits import credits_grant, team_wallet_for
+    from accounts.services.keys import api_key_create
+    from accounts.services.teams import team_create, team_member_set
+
+    member, _ = funded_user("load-team")
+    suffix = os.urandom(4).hex()
+    team = team_create(name=f"Load {suffix}", slug=f"load-{suffix}", actor=None)
+    team_member_set(team=team, user=member, role="member", actor=None)
+    credits_grant(
+        wallet=team_wallet_for(team), amount=1_000_000_000, actor=None, memo="benchmark budget"
+    )
+    issued = api_key_create(user=member, name="team benchmark")
+    issued.api_key.team = team
+    issued.api_key.save(update_fields=["team"])
+    limit = 1_000_000_000
+    budget_set(scope=Budget.Scope.TEAM, team=team, limit=limit, actor=None)
+    budget_set(scope=Budget.Scope.MEMBER, team=team, user=member, limit=limit, actor=None)
+    budget_set(scope=Budget.Scope.KEY, api_key=issued.api_key, limit=limit, actor=None)
+    return issued.key
+
+
+async def compare(
+    port: int, keys: dict[str, str], *, clients: int, seconds: float, rounds: int
+) -> dict[str, float | int]:
+    """Alternate rounds of each caller (A B A B …), so drift on a shared machine falls on both;
+    their creates' p50/p95 and the ratios of the second to the first."""
+    creates: dict[str, list[float]] = {name: [] for name in keys}
+    for _ in range(rounds):
+        for name, key in keys.items():
+            timings, _, _ = await load(port, key, clients=clients, seconds=seconds)
+            creates[name].extend(timings["create"])
+    figures: dict[str, float | int] = {"rounds": rounds, "seconds_per_round": seconds}
+    for name, values in creates.items():
+        figures[f"{name}_creates"] = len(values)
+        for statistic, value in percentiles(values).items():
+            figures[f"{name}_create_{statistic}_ms"] = value
+    first, second = list(keys)
+    for statistic in ("p50", "p95"):
+        base = figures[f"{first}_create_{statistic}_ms"]
+        figures[f"ratio_{statistic}"] = (
+            round(figures[f"{second}_create_{statistic}_ms"] / base, 3) if base else 0.0
+        )
+    return figures
 
 
 async def load(

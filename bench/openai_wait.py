@@ -31,14 +31,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from harness import django_ready, funded_user, only_account, wall_figures  # noqa: E402
-from inflight import JOB_URL_SUFFIX, start_emulator, start_worker  # noqa: E402
+from inflight import EMULATOR_URL_SUFFIX, start_emulator, start_worker  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--latency", type=float, default=10.0, help="seconds per provider job")
-    parser.add_argument("--provider", default="replicate", choices=sorted(JOB_URL_SUFFIX))
+    parser.add_argument("--provider", default="replicate", choices=sorted(EMULATOR_URL_SUFFIX))
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is reported")
     arguments = parser.parse_args()
 
@@ -50,7 +50,7 @@ def main() -> None:
     emulator, base_url, api_key = start_emulator(arguments.provider, arguments.latency)
     only_account(
         kind=arguments.provider,
-        base_url=f"{base_url}{JOB_URL_SUFFIX[arguments.provider]}",
+        base_url=f"{base_url}{EMULATOR_URL_SUFFIX[arguments.provider]}",
         api_key=api_key,
         model="seedream-4.0",
     )

@@ -135,23 +135,61 @@ def budgets_hold(
 ) -> list[Crossing]:
     """Hold ``amount`` on each budget's current period for ``generation``, in the caller's
     transaction; raises ``BudgetExceeded`` (naming the first that does not fit) otherwise.
-    Returns the alert thresholds crossed, already recorded (once per period)."""
+    Returns the alert thresholds crossed, already recorded (once per period).
+
+    The generation's shares are written first, before any period row is locked (a share's
+    foreign key takes no lock a hold waits for); then each period's row is moved by one
+    conditional UPDATE, the only statements concurrent holds of a budget queue on.
+    """
     if amount <= 0 or not budgets:
         return []
     assert transaction.get_connection().in_atomic_block, "hold budgets inside the submit"
+    ordered = sorted(budgets, key=lambda budget: budget.pk)
+    bounds = {budget.pk: period_bounds(budget.period, at) for budget in ordered}
+    spend_ids = _period_rows(ordered, bounds)
+    BudgetHold.objects.bulk_create(
+        BudgetHold(spend_id=spend_ids[budget.pk], generation=generation, held=amount)
+        for budget in ordered
+    )
     crossings: list[Crossing] = []
-    holds = []
-    for budget in sorted(budgets, key=lambda budget: budget.pk):
-        bounds = period_bounds(budget.period, at)
-        spend_id, spent = _spend_add(budget=budget, bounds=bounds, amount=amount)
-        holds.append(BudgetHold(spend_id=spend_id, generation=generation, held=amount))
+    for budget in ordered:
+        spent = _spend_add(
+            budget=budget, bounds=bounds[budget.pk], spend_id=spend_ids[budget.pk], amount=amount
+        )
         crossings.extend(
             _thresholds_crossed(
-                budget=budget, bounds=bounds, spend_id=spend_id, before=spent - amount, after=spent
+                budget=budget,
+                bounds=bounds[budget.pk],
+                spend_id=spend_ids[budget.pk],
+                before=spent - amount,
+                after=spent,
             )
         )
-    BudgetHold.objects.bulk_create(holds)
     return crossings
+
+
+def _period_rows(budgets: Sequence[Budget], bounds: dict[int, PeriodBounds]) -> dict[int, int]:
+    """The id of each budget's row for its current period, made by the first hold in it (a
+    concurrent first waits on the unique key, then finds the row)."""
+
+    def found() -> dict[int, int]:
+        wanted = Q(pk=None)
+        for budget in budgets:
+            wanted |= Q(budget_id=budget.pk, period_start=bounds[budget.pk].start)
+        return dict(BudgetSpend.objects.filter(wanted).values_list("budget_id", "id"))
+
+    ids = found()
+    missing = [budget for budget in budgets if budget.pk not in ids]
+    if missing:
+        BudgetSpend.objects.bulk_create(
+            [
+                BudgetSpend(budget=budget, period_start=bounds[budget.pk].start)
+                for budget in missing
+            ],
+            ignore_conflicts=True,
+        )
+        ids = found()
+    return ids
 
 
 def budgets_settle(*, generation, charged: int) -> None:
@@ -174,34 +212,22 @@ def budgets_settle(*, generation, charged: int) -> None:
         hold.save(update_fields=["released"])
 
 
-def _spend_add(*, budget: Budget, bounds: PeriodBounds, amount: int) -> tuple[int, int]:
-    """Add ``amount`` to the budget's period if it fits: (row id, spent after)."""
+def _spend_add(*, budget: Budget, bounds: PeriodBounds, spend_id: int, amount: int) -> int:
+    """Add ``amount`` to the budget's period row if it fits; what it has spent after."""
     connection = transaction.get_connection()
     table = BudgetSpend._meta.db_table
     sql = (
         f"UPDATE {table} SET spent = spent + %s, updated_at = %s "  # noqa: S608 (model's table)
-        "WHERE budget_id = %s AND period_start = %s AND spent + %s <= %s "
-        "RETURNING id, spent"
+        "WHERE id = %s AND spent + %s <= %s RETURNING spent"
     )
-    for _ in range(2):
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        start = connection.ops.adapt_datefield_value(bounds.start)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [amount, now, budget.pk, start, amount, budget.limit])
-            row = cursor.fetchone()
-        if row is not None:
-            return int(row[0]), int(row[1])
-        existing = BudgetSpend.objects.filter(budget=budget, period_start=bounds.start).first()
-        if existing is not None:
-            raise BudgetExceeded(budget=budget, bounds=bounds, spent=existing.spent, needed=amount)
-        if amount > budget.limit:
-            raise BudgetExceeded(budget=budget, bounds=bounds, spent=0, needed=amount)
-        # The first hold of the period makes its row; a concurrent first waits on the unique
-        # key and then finds the row.
-        BudgetSpend.objects.bulk_create(
-            [BudgetSpend(budget=budget, period_start=bounds.start)], ignore_conflicts=True
-        )
-    raise AssertionError("the budget period row was just made")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [amount, now, spend_id, amount, budget.limit])
+        row = cursor.fetchone()
+    if row is None:
+        spent = BudgetSpend.objects.filter(pk=spend_id).values_list("spent", flat=True).get()
+        raise BudgetExceeded(budget=budget, bounds=bounds, spent=spent, needed=amount)
+    return int(row[0])
 
 
 def _thresholds_crossed(

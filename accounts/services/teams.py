@@ -4,6 +4,8 @@ Staff create teams (admin, ``manage.py team``); a team's owners and managers man
 members, budgets and policy on its pages. Every change is in the audit trail.
 """
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -139,29 +141,47 @@ def wallet_for_request(
     *, user: User, team_slug: str | None = None, api_key: ApiKey | None = None
 ) -> CreditAccount:
     """The wallet a request is charged to: the key's team when the key is bound to one, else
-    the team named (the caller must be a member), else the caller's own wallet."""
+    the team named (the caller must be a member), else the caller's own wallet. A team's
+    wallet comes with its team (one query, which also proves the membership)."""
     team_slug = (team_slug or "").strip() or None
-    if api_key is not None and api_key.team is not None:
-        team = api_key.team
-        if team_slug is not None and team_slug != team.slug:
-            raise TeamError(
-                f"This API key is bound to team {team} and always charges it; leave out "
-                f"“team” or send “{team.slug}”.",
-                field="team",
-            )
-        if membership_of(team=team, user=user) is None:
+    if api_key is not None and api_key.team_id is not None:
+        wallet = _member_wallet(user=user, pk=api_key.team_id)
+        if wallet is None:
+            team = Team.objects.get(pk=api_key.team_id)
             raise NotATeamManager(
                 f"This API key is bound to team {team}, which you are no longer a member of. "
                 "Use another key.",
             )
-        return team_wallet_for(team)
+        assert wallet.team is not None
+        if team_slug is not None and team_slug != wallet.team.slug:
+            raise TeamError(
+                f"This API key is bound to team {wallet.team} and always charges it; leave out "
+                f"“team” or send “{wallet.team.slug}”.",
+                field="team",
+            )
+        return wallet
     if team_slug is None:
         return credit_account_for(user)
-    named = Team.objects.filter(slug=team_slug, memberships__user=user).first()
+    named = _member_wallet(user=user, slug=team_slug)
     if named is None:
         yours = ", ".join(mine.slug for mine in teams_of(user)) or "none"
         raise TeamNotFound(
             f"You are not a member of a team “{team_slug}” (your teams: {yours}).",
             field="team",
         )
-    return team_wallet_for(named)
+    return named
+
+
+def _member_wallet(*, user: User, **team: Any) -> CreditAccount | None:
+    """The wallet of the team matching ``team`` (``pk=`` or ``slug=``) when ``user`` is a
+    member of it, else None."""
+    wallets = CreditAccount.objects.select_related("team")
+    wallet = wallets.filter(
+        team__memberships__user=user, **{f"team__{key}": value for key, value in team.items()}
+    ).first()
+    if wallet is None:
+        # A team made without its wallet (a row written by hand) gets it on first use.
+        member_of = Team.objects.filter(memberships__user=user, **team).first()
+        if member_of is not None:
+            wallet = team_wallet_for(member_of)
+    return wallet
