@@ -1,13 +1,25 @@
-"""Reads of keys and credits, shaped for the account pages. Nothing here writes."""
+"""Reads of keys, credits and budget notices, shaped for the pages. Nothing here writes."""
 
+import datetime
 from dataclasses import dataclass
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from allauth.socialaccount.models import SocialAccount
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from .models import ApiKey, CreditAccount, CreditEntry, User
+from .models import (
+    ApiKey,
+    Budget,
+    BudgetAlert,
+    CreditAccount,
+    CreditEntry,
+    Membership,
+    Period,
+    User,
+)
+from .services.budget_alerts import BudgetAlertNotice, budget_alert_notice
+from .services.budgets import period_bounds
 
 
 @dataclass(frozen=True)
@@ -63,3 +75,41 @@ def user_mfa_on() -> Exists:
             type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
         )
     )
+
+
+def budget_notices_for(user: User, at: datetime.datetime | None = None) -> list[BudgetAlertNotice]:
+    """The alerts of the current periods of the budgets that concern ``user``: their teams'
+    budgets, their own budgets in those teams, their keys' and their personal one. One per
+    budget (its highest threshold crossed), with what is spent now; one query.
+    """
+    if user is None or not user.is_authenticated:
+        return []
+    # Every budget of one kind of period is in the same period now.
+    current = Q(pk=None)
+    for period in Period.values:
+        start = period_bounds(period, at).start
+        current |= Q(spend__budget__period=period, spend__period_start=start)
+    concerning = (
+        Q(
+            spend__budget__scope=Budget.Scope.TEAM,
+            spend__budget__team__in=Membership.objects.filter(user=user).values("team"),
+        )
+        | Q(
+            spend__budget__scope__in=[Budget.Scope.MEMBER, Budget.Scope.USER],
+            spend__budget__user=user,
+        )
+        | Q(spend__budget__scope=Budget.Scope.KEY, spend__budget__api_key__user=user)
+    )
+    alerts = (
+        BudgetAlert.objects.filter(current, concerning)
+        .select_related("spend__budget__team", "spend__budget__user", "spend__budget__api_key")
+        .order_by("spend__budget_id", "-threshold")
+    )
+    notices: dict[int, BudgetAlertNotice] = {}
+    for alert in alerts:
+        budget_id = alert.spend.budget_id
+        if budget_id not in notices:
+            notices[budget_id] = budget_alert_notice(
+                alert=alert, viewer=user, spent=alert.spend.spent
+            )
+    return list(notices.values())

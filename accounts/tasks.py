@@ -4,6 +4,7 @@ import smtplib
 
 from celery import shared_task
 
+from .services.allowances import allowances_grant_due
 from .services.invitations import invitation_send
 from .services.key_usage import api_key_usage_flush
 
@@ -13,6 +14,14 @@ from .services.key_usage import api_key_usage_flush
 @shared_task(name="accounts.flush_key_usage", ignore_result=True)
 def flush_key_usage_task() -> None:
     api_key_usage_flush()
+
+
+# Periodic (celery beat, hourly). No retry: the next run grants what this one could not, and
+# running twice at once, or late, still grants each allowance once per period
+# (services/allowances.py).
+@shared_task(name="accounts.grant_allowances", ignore_result=True)
+def grant_allowances_task() -> None:
+    allowances_grant_due()
 
 
 # A refused or dropped SMTP connection is retried with backoff for about an hour; each attempt

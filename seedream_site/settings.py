@@ -683,6 +683,9 @@ CELERY_BEAT_SCHEDULE = {
     "remove-idle-uploads": {"task": "generations.remove_idle_uploads", "schedule": 3600.0},
     # API keys' last use, recorded in the cache by requests (accounts/services/key_usage.py).
     "flush-key-usage": {"task": "accounts.flush_key_usage", "schedule": 60.0},
+    # Allowances: each period's grant, once, in the first run of the period (the 1st's first hour
+    # for monthly ones); a run that finds it done writes nothing (accounts/services/allowances.py).
+    "grant-allowances": {"task": "accounts.grant_allowances", "schedule": 3600.0},
     # One run per 5-minute bucket of the provider health roll-up.
     "rollup-provider-health": {"task": "generations.rollup_provider_health", "schedule": 300.0},
 }

@@ -56,9 +56,14 @@ def period_bounds(period: str, at: datetime.datetime | None = None) -> PeriodBou
     return PeriodBounds(NO_RESET_START, None)
 
 
+def budget_period_word(budget: Budget) -> str:
+    """ "monthly", "weekly", "daily", or "total" for a budget that never resets."""
+    return budget.get_period_display().lower() if budget.period != Period.NONE else "total"
+
+
 def budget_label(budget: Budget) -> str:
     """How a refusal or an alert names the budget: "Team Design, monthly budget"."""
-    period = budget.get_period_display().lower() if budget.period != Period.NONE else "total"
+    period = budget_period_word(budget)
     if budget.scope == Budget.Scope.TEAM:
         return f"Team {budget.team}, {period} budget"
     if budget.scope == Budget.Scope.MEMBER:

@@ -1,4 +1,5 @@
-"""Webhook signing secrets: one per user, made on first need, rotated by its owner.
+"""Webhook signing secrets: one per user (and one per team, for its budget events), made on
+first need; a user rotates theirs.
 
 The format is Standard Webhooks' ``whsec_<base64 of 32 random bytes>``, so receivers can verify
 deliveries with that spec's libraries (the HMAC key is the base64-decoded part).
@@ -10,7 +11,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import User, WebhookSecret
+from ..models import Team, User, WebhookSecret
 from .audit import audit_record
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format marker, not a secret)
@@ -55,3 +56,13 @@ def webhook_secret_rotate(*, user: User, actor: User, ip_address: str | None = N
             ip_address=ip_address,
         )
     return row.secret
+
+
+def team_webhook_secret_for(*, team: Team) -> str:
+    """The team's signing secret for its budget events, made on first need. A conditional
+    UPDATE (only while empty) decides between two first deliveries racing: both read the same."""
+    if team.webhook_secret:
+        return team.webhook_secret
+    Team.objects.filter(pk=team.pk, webhook_secret="").update(webhook_secret=_new_secret())
+    team.webhook_secret = Team.objects.values_list("webhook_secret", flat=True).get(pk=team.pk)
+    return team.webhook_secret

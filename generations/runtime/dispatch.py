@@ -32,6 +32,7 @@ RUN_TASK = "generations.run_generation"
 POLL_TASK = "generations.poll_generation"
 CANCEL_AT_PROVIDER_TASK = "generations.cancel_at_provider"
 DELIVER_WEBHOOK_TASK = "generations.deliver_webhook"
+DELIVER_BUDGET_ALERT_TASK = "generations.deliver_budget_alert"
 
 # What a broker that is down, unreachable or refusing raises through Celery's publish.
 BROKER_ERRORS = (KombuError, OSError, redis.RedisError)

@@ -13,6 +13,7 @@ from accounts.services.policies import policies_applying, policy_check
 from accounts.services.pricing import PriceMissing, Quote, price_quote
 from accounts.services.teams import wallet_for_request
 from generations.catalog import GenerationSpec, ResolvedSpec, SpecError, validate_spec
+from generations.messaging.budget_alerts import budget_alert_enqueue
 from generations.messaging.webhooks import webhook_validate
 from generations.models import Generation, ReferenceImage
 from generations.runtime import dispatch
@@ -234,7 +235,10 @@ def _generation_create(
 
 
 def _alerts_schedule(crossings: list[Crossing]) -> None:
+    """Audit each threshold crossed now, and deliver its mail and webhook after the commit."""
     budget_alerts_record(crossings)
+    for crossing in crossings:
+        after_commit(budget_alert_enqueue, alert_id=crossing.alert.pk)
 
 
 def _request_fingerprint(

@@ -3,9 +3,12 @@
 Services never import this module: they send tasks by name through ``generations.runtime.dispatch``.
 """
 
+import smtplib
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from generations.messaging.budget_alerts import BudgetWebhookFailed, budget_alert_deliver
 from generations.messaging.webhooks import webhook_deliver
 from generations.models import ProviderAttempt
 from generations.runtime.leases import lease_kept
@@ -68,6 +71,22 @@ def cancel_at_provider_task(*, attempt_id: int) -> None:
 @shared_task(name="generations.deliver_webhook", acks_late=True, ignore_result=True)
 def deliver_webhook_task(*, generation_id: str, event: str, attempt: int = 1) -> None:
     webhook_deliver(generation_id=generation_id, event=event, attempt=attempt)
+
+
+# acks_late: the mail and the webhook's 2xx are each recorded once done, under the alert's row
+# lock, so a redelivered task sends only what is not done yet. A refused mail or a failed webhook
+# try is retried with backoff for about an hour (the webhook-id is the same on every try).
+@shared_task(
+    name="generations.deliver_budget_alert",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(BudgetWebhookFailed, smtplib.SMTPException, OSError, OperationalError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=5,
+)
+def deliver_budget_alert_task(*, alert_id: int) -> None:
+    budget_alert_deliver(alert_id=alert_id)
 
 
 # Periodic (celery beat, see CELERY_BEAT_SCHEDULE). Each is safe to run twice at once: the reaper

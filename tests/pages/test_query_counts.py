@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 # Every page: session, user, the top bar's balance; then its own reads. Not counted: the
 # session's activity, noted on its first request of each minute (accounts.services.sessions).
-WORKSPACE_MAX_QUERIES = 5  # recent generations, their images
+WORKSPACE_MAX_QUERIES = 6  # recent generations, their images, budget notices
 GALLERY_MAX_QUERIES = 6  # count, page rows, their images (+ authors on the team tab)
 BOARDS_MAX_QUERIES = 6  # the boards, their covers, the covers' images
 BOARD_MAX_QUERIES = 6  # the board, its items, their images

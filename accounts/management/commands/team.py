@@ -5,6 +5,7 @@
     manage.py team remove-member design alice
     manage.py team grant design 50000 --memo "December budget" [--idempotency-key K]
     manage.py team budget design 50000 [--period month] [--member alice | --key PREFIX]
+    manage.py team allowance design 20000 [--period month] [--policy top_up|add] [--stop]
 
 Changes are recorded with no actor (the shell has no logged-in user).
 """
@@ -14,7 +15,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from accounts.models import ApiKey, Budget, Period, Team, User
+from accounts.models import Allowance, ApiKey, Budget, Period, Team, User
+from accounts.services.allowances import RECURRING_PERIODS, allowance_remove, allowance_set
 from accounts.services.budget_admin import budget_set
 from accounts.services.credits import LedgerError, credits_grant, team_wallet_for
 from accounts.services.teams import ROLES, team_create, team_member_remove, team_member_set
@@ -50,6 +52,19 @@ class Command(BaseCommand):
         target = budget.add_mutually_exclusive_group()
         target.add_argument("--member", help="A member's username: their budget in the team.")
         target.add_argument("--key", help="The prefix of an API key bound to the team.")
+        allowance = actions.add_parser(
+            "allowance", help="Give the team's wallet a recurring grant (or stop it: --stop)."
+        )
+        allowance.add_argument("team")
+        allowance.add_argument("amount", type=int, nargs="?", help="Credits per period.")
+        allowance.add_argument("--period", choices=RECURRING_PERIODS, default=Period.MONTH)
+        allowance.add_argument(
+            "--policy",
+            choices=Allowance.Policy.values,
+            default=Allowance.Policy.ADD,
+            help="top_up: bring the balance up to the amount; add: add the amount.",
+        )
+        allowance.add_argument("--stop", action="store_true", help="Remove the allowance.")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
@@ -114,6 +129,28 @@ class Command(BaseCommand):
             target = {"scope": Budget.Scope.TEAM, "team": found}
         budget = budget_set(**target, limit=limit, period=period, actor=None)
         self.stdout.write(f"Set: {budget}.")
+
+    def _allowance(
+        self, *, team: str, amount: int | None, period: str, policy: str, stop: bool, **options: Any
+    ) -> None:
+        found = _team(team)
+        wallet = team_wallet_for(found)
+        if stop:
+            existing = Allowance.objects.filter(wallet=wallet).first()
+            if existing is None:
+                raise CommandError(f"Team {found} has no allowance to stop.")
+            allowance_remove(allowance=existing, actor=None)
+            self.stdout.write(f"Stopped the allowance of team {found.name}.")
+            return
+        if amount is None:
+            raise CommandError("Give the amount of credits per period (or --stop).")
+        allowance = allowance_set(
+            wallet=wallet, amount=amount, period=period, policy=policy, actor=None
+        )
+        self.stdout.write(
+            f"Set: {allowance} for team {found.name}. The scheduler grants the current "
+            "period's within the hour, and each next period's at its start."
+        )
 
 
 def _team(slug: str) -> Team:
