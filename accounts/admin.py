@@ -97,6 +97,8 @@ class UserLimitsChangeForm(UserChangeForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "max_running" in self.fields:
+            self.fields["max_running"].label = "Generations running at once"
         budget = self.personal_budget()
         if budget is not None:
             self.initial["personal_budget_limit"] = budget.limit

@@ -240,7 +240,8 @@ def api_key_can_manage(*, api_key: ApiKey, user: User) -> bool:
 def _manage_check(*, api_key: ApiKey, actor: User) -> None:
     if not api_key_can_manage(api_key=api_key, user=actor):
         raise NotKeyOwner(f"Only the owner of API key “{api_key.name}” and staff can change it.")
-    if api_key.is_revoked:
+    # Read again: the caller's copy may predate a revocation.
+    if ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=False).exists():
         raise ApiKeySettingsInvalid(
             f"API key “{api_key.name}” is revoked: nothing can be made with it any more."
         )
