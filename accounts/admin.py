@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db import models, transaction
 from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -28,12 +29,13 @@ from . import (
     admin_audit,  # noqa: F401  (registers the audit trail's admin)
     admin_invitations,  # noqa: F401  (registers the invitations' admin)
 )
-from .models import ApiKey, CreditAccount, CreditEntry, ModelPrice, User
+from .models import ApiKey, Budget, CreditAccount, CreditEntry, ModelPrice, Period, User
 from .selectors import user_mfa_on, user_sso_on
+from .services.budget_admin import budget_remove, budget_set
 from .services.credits import InsufficientCredits, credits_adjust, credits_grant
 from .services.keys import api_key_revoke
 from .services.pricing import SIZE_TIERS, price_set, priceable_models
-from .services.users import AUDITED_FLAGS, user_set_flags
+from .services.users import AUDITED_FLAGS, user_running_limit_set, user_set_flags
 
 CreditService = Callable[..., CreditEntry]
 # A batch's success message names this many users; the ledger has every one.
@@ -78,8 +80,43 @@ def _credit_idempotency_key(*, kind: str, form: CreditChangeForm, user: User) ->
     return f"admin-{kind}:{digest}"
 
 
+class UserLimitsChangeForm(UserChangeForm):
+    """The user page with the user's personal budget: a limit on what generations charged to
+    their own wallet may spend per period (saved through ``budget_set``, not by the form)."""
+
+    personal_budget_limit = forms.IntegerField(
+        label="Personal budget (credits)",
+        required=False,
+        min_value=0,
+        help_text="What generations paid from the user's own credits may spend per period; "
+        "empty: no budget.",
+    )
+    personal_budget_period = forms.ChoiceField(
+        label="Budget resets", choices=Period.choices, initial=Period.MONTH, required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "max_running" in self.fields:
+            self.fields["max_running"].label = "Generations running at once"
+        budget = self.personal_budget()
+        if budget is not None:
+            self.initial["personal_budget_limit"] = budget.limit
+            self.initial["personal_budget_period"] = budget.period
+
+    def personal_budget(self) -> Budget | None:
+        if self.instance.pk is None:
+            return None
+        return Budget.objects.filter(scope=Budget.Scope.USER, user=self.instance).first()
+
+
+# The user page's section for what the user may spend and run (saved through services).
+LIMIT_FIELDS = ("max_running", "personal_budget_limit", "personal_budget_period")
+
+
 @admin.register(User)
 class TeamUserAdmin(UserAdmin):
+    form = UserLimitsChangeForm
     list_display = (
         "username",
         "email",
@@ -109,8 +146,43 @@ class TeamUserAdmin(UserAdmin):
     actions = ["grant_credits", "adjust_credits"]
 
     def save_model(self, request: HttpRequest, obj: User, form: forms.Form, change: bool) -> None:
-        """Save the form, with staff / superuser / active changes made (and audited) by the
-        users service rather than by the form."""
+        """Save the form, with staff / superuser / active changes, the running limit and the
+        personal budget made (and audited) by the services rather than by the form."""
+        if change and "max_running" in form.changed_data:
+            max_running = obj.max_running
+            obj.max_running = form.initial["max_running"]
+            self._save_flags(request, obj, form, change)
+            user_running_limit_set(
+                user=obj,
+                max_running=max_running,
+                actor=_staff_member(request),
+                ip_address=client_ip(request),
+            )
+        else:
+            self._save_flags(request, obj, form, change)
+        if change and isinstance(form, UserLimitsChangeForm):
+            self._save_personal_budget(request, obj, form)
+
+    def _save_personal_budget(
+        self, request: HttpRequest, user: User, form: UserLimitsChangeForm
+    ) -> None:
+        if not {"personal_budget_limit", "personal_budget_period"} & set(form.changed_data):
+            return
+        limit = form.cleaned_data.get("personal_budget_limit")
+        budget = form.personal_budget()
+        if limit is None:
+            if budget is not None:
+                budget_remove(budget=budget, actor=_staff_member(request))
+            return
+        budget_set(
+            scope=Budget.Scope.USER,
+            user=user,
+            limit=limit,
+            period=form.cleaned_data["personal_budget_period"] or Period.MONTH,
+            actor=_staff_member(request),
+        )
+
+    def _save_flags(self, request: HttpRequest, obj: User, form: forms.Form, change: bool) -> None:
         flags = {name: getattr(obj, name) for name in AUDITED_FLAGS if name in form.changed_data}
         if not change or not flags:
             super().save_model(request, obj, form, change)
@@ -126,7 +198,11 @@ class TeamUserAdmin(UserAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets  # the add form: no balance yet
-        return [*fieldsets, ("Credits", {"fields": self.readonly_fields})]
+        return [
+            *fieldsets,
+            ("Credits", {"fields": self.readonly_fields}),
+            ("Limits", {"fields": LIMIT_FIELDS}),
+        ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         # One LEFT JOIN instead of a query per row; a user without an account has 0 and 0.

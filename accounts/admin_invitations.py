@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from studio_core.client_ip import client_ip
 
-from .models import Invitation, User
+from .models import Invitation, Membership, Team, User
 from .services.invitations import (
     InvitationError,
     invitation_resend,
@@ -45,6 +45,20 @@ class InviteForm(forms.Form):
     is_staff = forms.BooleanField(label="Staff", required=False, help_text="May use the admin.")
     credits = forms.IntegerField(
         label="Credits on acceptance", min_value=0, initial=0, help_text="For each new account."
+    )
+    team = forms.ModelChoiceField(
+        label="Team",
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        empty_label="No team",
+        help_text="Each new account joins this team on acceptance.",
+    )
+    team_role = forms.ChoiceField(
+        label="Role in the team",
+        choices=Membership.Role.choices,
+        initial=Membership.Role.MEMBER,
+        required=False,
+        help_text="Used when a team is chosen.",
     )
 
     def clean_emails(self) -> list[str]:
@@ -80,13 +94,14 @@ class InvitationAdmin(admin.ModelAdmin):
         "status",
         "is_staff",
         "credits",
+        "team",
         "invited_by",
         "sent_at",
         "expires_at",
         "accepted_user",
     ]
-    list_filter = ["status", "is_staff"]
-    list_select_related = ["invited_by", "accepted_user"]
+    list_filter = ["status", "is_staff", "team"]
+    list_select_related = ["invited_by", "accepted_user", "team"]
     search_fields = ["email"]
     actions = ["resend_invitations", "revoke_invitations"]
     readonly_fields = [
@@ -94,6 +109,8 @@ class InvitationAdmin(admin.ModelAdmin):
         "status",
         "is_staff",
         "credits",
+        "team",
+        "team_role",
         "invited_by",
         "created_at",
         "sent_at",
@@ -127,6 +144,8 @@ class InvitationAdmin(admin.ModelAdmin):
                     invited_by=_staff_member(request),
                     is_staff=form.cleaned_data["is_staff"],
                     credits=form.cleaned_data["credits"],
+                    team=form.cleaned_data["team"],
+                    team_role=form.cleaned_data["team_role"] or Membership.Role.MEMBER,
                     base_url=_base_url(request),
                     ip_address=client_ip(request),
                 )

@@ -1,5 +1,6 @@
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from allauth.account.forms import LoginForm, ResetPasswordForm
 from allauth.mfa.base.forms import AuthenticateForm
@@ -9,13 +10,16 @@ from django.contrib.auth.forms import SetPasswordMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils import timezone
 
-from .models import ApiKey, User
+from .models import ApiKey, Period, Team, User
+from .services.pricing import SIZE_TIERS, priceable_models
 
 # Ten years: long enough for any script, short enough that a forgotten key still runs out.
 MAX_KEY_LIFETIME_DAYS = 3650
 
 
 class ApiKeyCreateForm(forms.Form):
+    """A new key; ``teams`` are the user's, offered as "Charge to" besides their own credits."""
+
     name = forms.CharField(
         label="Name",
         max_length=ApiKey._meta.get_field("name").max_length,
@@ -29,10 +33,68 @@ class ApiKeyCreateForm(forms.Form):
         max_value=MAX_KEY_LIFETIME_DAYS,
         help_text="Leave empty for a key that does not expire.",
     )
+    team = forms.ChoiceField(
+        label="Charge to",
+        required=False,
+        help_text="Generations made with the key are paid from here; it cannot be changed later.",
+    )
+
+    def __init__(self, *args: Any, teams: Sequence[Team] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "My own credits"), *((team.slug, f"Team {team.name}") for team in teams)]
+        cast(forms.ChoiceField, self.fields["team"]).choices = choices
+        if not teams:
+            # Nothing to choose: the key charges the user's own credits.
+            del self.fields["team"]
 
     def expires_at(self) -> datetime | None:
         days = self.cleaned_data.get("expires_in_days")
         return timezone.now() + timedelta(days=days) if days else None
+
+
+class ApiKeyBudgetForm(forms.Form):
+    limit = forms.IntegerField(
+        label="Credits per period",
+        min_value=0,
+        help_text="Requests made with the key are refused once it has spent this much.",
+    )
+    period = forms.ChoiceField(
+        label="Resets", choices=Period.choices, initial=Period.MONTH, help_text="By the calendar."
+    )
+
+
+class ApiKeyPolicyForm(forms.Form):
+    """What the key's generations may ask for; empty fields allow everything."""
+
+    allowed_models = forms.MultipleChoiceField(
+        label="Models allowed",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every model.",
+    )
+    max_size_tier = forms.ChoiceField(
+        label="Largest size",
+        required=False,
+        choices=[("", "Any size"), *((tier, f"Up to {tier}") for tier in SIZE_TIERS)],
+    )
+    max_images_per_request = forms.IntegerField(
+        label="Images per request",
+        required=False,
+        min_value=1,
+        max_value=15,
+        help_text="Empty: as many as the model allows.",
+    )
+    max_running = forms.IntegerField(
+        label="Running at once",
+        required=False,
+        min_value=1,
+        help_text="Generations made with the key that may be queued or running together; "
+        "empty: no limit.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["allowed_models"]).choices = priceable_models()
 
 
 class InvitationAcceptForm(SetPasswordMixin, forms.Form):

@@ -1,4 +1,5 @@
-"""Reads of keys, credits and budget notices, shaped for the pages. Nothing here writes."""
+"""Reads of keys, credits, budgets and budget notices, shaped for the pages. Nothing here
+writes."""
 
 import datetime
 from dataclasses import dataclass
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from allauth.socialaccount.models import SocialAccount
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from .models import (
     ApiKey,
@@ -16,10 +17,11 @@ from .models import (
     CreditEntry,
     Membership,
     Period,
+    Team,
     User,
 )
 from .services.budget_alerts import BudgetAlertNotice, budget_alert_notice
-from .services.budgets import period_bounds
+from .services.budgets import BudgetStanding, budget_standings, period_bounds
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,82 @@ class CreditBalance:
 
 
 def api_key_list(*, user: User) -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(user=user).order_by("-created_at", "-id")
+    """The user's keys with the team each charges and its budget (``budgets``, at most one)."""
+    return (
+        ApiKey.objects.filter(user=user)
+        .select_related("team")
+        .prefetch_related(Prefetch("budgets", queryset=Budget.objects.filter(scope="key")))
+        .order_by("-created_at", "-id")
+    )
+
+
+def api_key_get_manageable(*, user: User, api_key_id: int) -> ApiKey | None:
+    """The key if ``user`` may change its limits: its owner's, or any key for staff; another
+    user's key reads as missing."""
+    keys = ApiKey.objects.select_related("team", "user")
+    if not user.is_staff:
+        keys = keys.filter(user=user)
+    return keys.filter(pk=api_key_id).first()
+
+
+def api_key_budget_standing(*, api_key: ApiKey) -> BudgetStanding | None:
+    budget = Budget.objects.filter(scope=Budget.Scope.KEY, api_key=api_key).first()
+    return budget_standings([budget])[0] if budget is not None else None
+
+
+def personal_budget_standing(*, user: User) -> BudgetStanding | None:
+    """The user's personal budget (generations charged to their own wallet) this period."""
+    budget = Budget.objects.filter(scope=Budget.Scope.USER, user=user).first()
+    return budget_standings([budget])[0] if budget is not None else None
+
+
+@dataclass(frozen=True)
+class TeamStanding:
+    """One of a user's teams as their credits page shows it."""
+
+    team: Team
+    role: str
+    balance: CreditBalance
+    team_budget: BudgetStanding | None
+    member_budget: BudgetStanding | None
+
+
+def team_standings_of(*, user: User) -> list[TeamStanding]:
+    """The user's teams, each with its wallet's balance, the team's budget and the user's own
+    budget in it this period: at most three queries however many teams."""
+    memberships = list(
+        Membership.objects.filter(user=user)
+        .select_related("team__wallet")
+        .order_by("team__name", "team_id")
+    )
+    if not memberships:
+        return []
+    team_ids = [membership.team_id for membership in memberships]
+    budgets = list(
+        Budget.objects.filter(
+            Q(scope=Budget.Scope.TEAM) | Q(scope=Budget.Scope.MEMBER, user=user),
+            team_id__in=team_ids,
+        ).select_related("team", "user")
+    )
+    by_target = {
+        (standing.budget.scope, standing.budget.team_id): standing
+        for standing in budget_standings(budgets)
+    }
+    standings = []
+    for membership in memberships:
+        team = membership.team
+        wallet = getattr(team, "wallet", None)
+        balance = CreditBalance(wallet.available, wallet.held) if wallet else CreditBalance(0, 0)
+        standings.append(
+            TeamStanding(
+                team=team,
+                role=membership.get_role_display(),
+                balance=balance,
+                team_budget=by_target.get((Budget.Scope.TEAM, team.pk)),
+                member_budget=by_target.get((Budget.Scope.MEMBER, team.pk)),
+            )
+        )
+    return standings
 
 
 def api_key_get_owned(*, user: User, api_key_id: int) -> ApiKey | None:

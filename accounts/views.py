@@ -11,6 +11,7 @@ from allauth.account import views as allauth_views
 from allauth.account.stages import LoginStageController
 from allauth.mfa.base import views as mfa_views
 from allauth.mfa.stages import AuthenticateStage
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -25,14 +26,33 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studio_core.client_ip import client_ip
+from studio_core.errors import ServiceError
 
-from .forms import ApiKeyCreateForm, InvitationAcceptForm
-from .models import User
+from .forms import ApiKeyBudgetForm, ApiKeyCreateForm, ApiKeyPolicyForm, InvitationAcceptForm
+from .models import ApiKey, User
 from .oidc.form_action import form_action_allow_providers
-from .selectors import api_key_get_owned, api_key_list, credit_balance_get, credit_entry_list
+from .selectors import (
+    api_key_budget_standing,
+    api_key_get_manageable,
+    api_key_get_owned,
+    api_key_list,
+    credit_balance_get,
+    credit_entry_list,
+    personal_budget_standing,
+    team_standings_of,
+)
 from .services.invitations import InvitationError, invitation_accept, invitation_for_token
-from .services.keys import IssuedKey, api_key_create, api_key_revoke
+from .services.keys import (
+    IssuedKey,
+    api_key_budget_remove,
+    api_key_budget_set,
+    api_key_create,
+    api_key_policy_set,
+    api_key_revoke,
+    api_key_team_for,
+)
 from .services.login_throttle import login_lockout_remaining
+from .services.teams import teams_of
 from .services.webhook_secret import webhook_secret_get, webhook_secret_rotate
 
 LEDGER_PAGE_SIZE = 25
@@ -66,17 +86,21 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
         return redirect("account-keys")
     issued: IssuedKey | None = None
+    teams = teams_of(user)
     if request.method == "POST":
-        form = ApiKeyCreateForm(request.POST)
+        form = ApiKeyCreateForm(request.POST, teams=teams)
         if form.is_valid():
             try:
                 created = api_key_create(
                     user=user,
                     name=form.cleaned_data["name"],
                     expires_at=form.expires_at(),
+                    team=api_key_team_for(user=user, slug=form.cleaned_data.get("team") or ""),
                     actor=user,
                     ip_address=client_ip(request),
                 )
+            except ServiceError as error:
+                _form_add_service_error(form, error)
             except ValueError as error:
                 form.add_error(None, str(error))
             else:
@@ -94,7 +118,7 @@ def keys(request: AuthenticatedHttpRequest) -> HttpResponse:
                 return see_other
         status = 400
     else:
-        form = ApiKeyCreateForm()
+        form = ApiKeyCreateForm(teams=teams)
         issued = _issued_key_shown_once(request)
         status = 200
     context = {
@@ -133,6 +157,107 @@ def _issued_key_shown_once(request: AuthenticatedHttpRequest) -> IssuedKey | Non
     return None if api_key is None else IssuedKey(api_key=api_key, key=key)
 
 
+def _form_add_service_error(form: forms.Form, error: ServiceError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+KEY_POLICY_ACTION = "policy"
+KEY_BUDGET_ACTION = "budget"
+KEY_BUDGET_REMOVE_ACTION = "budget-remove"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_settings(request: AuthenticatedHttpRequest, api_key_id: int) -> HttpResponse:
+    """One key's limits: its budget, its policy (models, size, images per request) and how many
+    of its generations may run at once. Its owner's page (staff may open any key's); each form
+    posts here with ``action`` naming it, and a change redirects back (POST-redirect-GET)."""
+    user = request.user
+    api_key = api_key_get_manageable(user=user, api_key_id=api_key_id)
+    if api_key is None:
+        raise Http404("No such API key.")
+    standing = api_key_budget_standing(api_key=api_key)
+    action = request.POST.get("action") if request.method == "POST" else None
+    budget_form = ApiKeyBudgetForm(
+        request.POST if action == KEY_BUDGET_ACTION else None,
+        initial={"limit": standing.budget.limit, "period": standing.budget.period}
+        if standing
+        else None,
+    )
+    policy_form = ApiKeyPolicyForm(
+        request.POST if action == KEY_POLICY_ACTION else None,
+        initial={
+            "allowed_models": api_key.allowed_models,
+            "max_size_tier": api_key.max_size_tier,
+            "max_images_per_request": api_key.max_images_per_request,
+            "max_running": api_key.max_running,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        form = budget_form if action != KEY_POLICY_ACTION else policy_form
+        if _key_settings_apply(request, api_key, action, form=form):
+            return redirect("account-key-settings", api_key_id=api_key.pk)
+        status = 400
+    context = {
+        "api_key": api_key,
+        "standing": standing,
+        "budget_form": budget_form,
+        "policy_form": policy_form,
+        "actions": {
+            "policy": KEY_POLICY_ACTION,
+            "budget": KEY_BUDGET_ACTION,
+            "budget_remove": KEY_BUDGET_REMOVE_ACTION,
+        },
+    }
+    return render(request, "accounts/key_settings.html", context, status=status)
+
+
+def _key_settings_apply(
+    request: AuthenticatedHttpRequest,
+    api_key: ApiKey,
+    action: str | None,
+    *,
+    form: forms.Form,
+) -> bool:
+    """Apply the posted ``form`` through the keys service; False (errors on it) if refused."""
+    user = request.user
+    try:
+        if action == KEY_BUDGET_REMOVE_ACTION:
+            api_key_budget_remove(api_key=api_key, actor=user)
+            messages.success(request, f"“{api_key.name}” has no budget now.")
+            return True
+        if action == KEY_BUDGET_ACTION:
+            if not form.is_valid():
+                return False
+            api_key_budget_set(
+                api_key=api_key,
+                actor=user,
+                limit=form.cleaned_data["limit"],
+                period=form.cleaned_data["period"],
+            )
+            messages.success(request, f"Saved the budget of “{api_key.name}”.")
+            return True
+        if action == KEY_POLICY_ACTION:
+            if not form.is_valid():
+                return False
+            api_key_policy_set(
+                api_key=api_key,
+                actor=user,
+                allowed_models=form.cleaned_data["allowed_models"],
+                max_size_tier=form.cleaned_data["max_size_tier"],
+                max_images_per_request=form.cleaned_data["max_images_per_request"],
+                max_running=form.cleaned_data["max_running"],
+                ip_address=client_ip(request),
+            )
+            messages.success(request, f"Saved what “{api_key.name}” may do.")
+            return True
+    except ServiceError as error:
+        _form_add_service_error(form, error)
+        return False
+    raise Http404("No such form on this page.")
+
+
 @login_required
 @require_POST
 def key_revoke(request: AuthenticatedHttpRequest, api_key_id: int) -> HttpResponse:
@@ -152,7 +277,12 @@ def credits(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(credit_entry_list(user=user), LEDGER_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    context = {"balance": credit_balance_get(user=user), "page": page}
+    context = {
+        "balance": credit_balance_get(user=user),
+        "page": page,
+        "personal_budget": personal_budget_standing(user=user),
+        "team_standings": team_standings_of(user=user),
+    }
     return render(request, "accounts/credits.html", context)
 
 

@@ -3,7 +3,8 @@
 Each step writes an audit event. The mail leaves after the transaction commits, from a task
 (``accounts.tasks.invitation_send_task``), with a link signed over the invitation's id and
 ``send_count``: a resend makes every earlier link useless, and acceptance, revocation or the
-expiry time (``INVITE_TTL_DAYS``) close them all.
+expiry time (``INVITE_TTL_DAYS``) close them all. An invitation may name a team and a role in
+it: accepting makes the new account a member, added by the inviter.
 """
 
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..mail import mail_send
-from ..models import Invitation, User
+from ..models import Invitation, Team, User
 from .audit import audit_record
 from .credits import credits_grant
+from .teams import ROLES, team_member_set
 
 TOKEN_SALT = "accounts.invitation"  # noqa: S105  (a signing namespace, not a secret)
 INVITATION_GRANT_MEMO = "Credits on accepting the invitation"
@@ -95,14 +97,19 @@ def invitations_create(
     invited_by: User | None,
     is_staff: bool = False,
     credits: int = 0,
+    team: Team | None = None,
+    team_role: str = "member",
     base_url: str,
     ip_address: str | None = None,
 ) -> list[InviteOutcome]:
     """Invite each address (duplicates in ``emails`` once); an address that already has an
     account or a pending invitation is refused, the others invited. Mails leave after commit.
+    With ``team``, each new account joins it in ``team_role`` on acceptance.
     """
     if credits < 0:
         raise InvitationError("Credits on acceptance cannot be negative.")
+    if team_role not in ROLES:
+        raise InvitationError(f"The role in the team must be one of {', '.join(ROLES)}.")
     outcomes: list[InviteOutcome] = []
     seen: set[str] = set()
     now = timezone.now()
@@ -122,6 +129,8 @@ def invitations_create(
                         email=email,
                         is_staff=is_staff,
                         credits=credits,
+                        team=team,
+                        team_role=team_role,
                         invited_by=invited_by,
                         expires_at=now + timedelta(days=settings.INVITE_TTL_DAYS),
                     )
@@ -134,7 +143,13 @@ def invitations_create(
                 actor=invited_by,
                 action="invitation.created",
                 target=invitation,
-                after={"email": email, "is_staff": is_staff, "credits": credits},
+                after={
+                    "email": email,
+                    "is_staff": is_staff,
+                    "credits": credits,
+                    "team": team.slug if team else None,
+                    "team_role": team_role if team else None,
+                },
                 ip_address=ip_address,
             )
             _schedule_send(invitation=invitation, base_url=base_url)
@@ -247,7 +262,15 @@ def invitation_accept_for_new_user(*, user: User, ip_address: str | None = None)
 
 
 def _invitation_close(*, invitation: Invitation, user: User, ip_address: str | None) -> None:
-    """Grant the (locked) invitation's credits to ``user`` and mark it accepted by them."""
+    """Grant the (locked) invitation's credits to ``user``, add them to its team (as its
+    inviter would) and mark it accepted by them."""
+    if invitation.team is not None:
+        team_member_set(
+            team=invitation.team,
+            user=user,
+            role=invitation.team_role,
+            actor=invitation.invited_by,
+        )
     if invitation.credits:
         credits_grant(
             user=user,
@@ -265,7 +288,12 @@ def _invitation_close(*, invitation: Invitation, user: User, ip_address: str | N
         actor=user,
         action="invitation.accepted",
         target=invitation,
-        after={"user": user.username, "is_staff": user.is_staff, "credits": invitation.credits},
+        after={
+            "user": user.username,
+            "is_staff": user.is_staff,
+            "credits": invitation.credits,
+            "team": invitation.team.slug if invitation.team else None,
+        },
         ip_address=ip_address,
     )
 

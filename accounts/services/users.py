@@ -58,6 +58,30 @@ def user_set_flags(
     return locked
 
 
+def user_running_limit_set(
+    *, user: User, max_running: int | None, actor: User | None, ip_address: str | None = None
+) -> User:
+    """How many of the user's generations may be queued or running at once (None: no limit);
+    audited when it changes. Generations already running keep going."""
+    if max_running is not None and max_running < 1:
+        raise ValueError("The running limit is 1 or more; leave it empty for no limit.")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.max_running != max_running:
+            audit_record(
+                actor=actor,
+                action="user.running_limit_set",
+                target=locked,
+                before={"max_running": locked.max_running},
+                after={"max_running": max_running},
+                ip_address=ip_address,
+            )
+            locked.max_running = max_running
+            locked.save(update_fields=["max_running"])
+    user.max_running = max_running
+    return locked
+
+
 def user_offboard(*, user: User, actor: User | None, ip_address: str | None = None) -> None:
     """End every session of ``user`` and revoke all their API keys, each audited."""
     user_sessions_end(user=user, actor=actor, ip_address=ip_address)

@@ -1,4 +1,5 @@
-"""``/api/v1/keys``: the caller's own API keys: list, create (the secret shown once), revoke."""
+"""``/api/v1/keys``: the caller's own API keys: list, create (the secret shown once, optionally
+bound to one of the caller's teams and with a policy of its own), revoke."""
 
 from typing import Any
 
@@ -11,7 +12,15 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiKey
 from accounts.selectors import api_key_get_owned, api_key_list
-from accounts.services.keys import api_key_create, api_key_revoke
+from accounts.services.keys import (
+    ApiKeySettingsInvalid,
+    ApiKeyTeamRefused,
+    KeyPolicy,
+    api_key_create,
+    api_key_revoke,
+    api_key_team_for,
+)
+from accounts.services.pricing import SIZE_TIERS
 from generations.api.parsers import BoundedJSONParser
 from generations.api.requests import AuthenticatedRequest
 from generations.api.schema import error_responses
@@ -41,6 +50,23 @@ class ApiKeySerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
     active = serializers.SerializerMethodField()
+    team = serializers.CharField(
+        source="team.slug",
+        allow_null=True,
+        default=None,
+        help_text="Slug of the team every generation made with the key is charged to; null: "
+        "the owner's own credits.",
+    )
+    allowed_models = serializers.ListField(
+        child=serializers.CharField(), help_text="Models the key may use; empty: every model."
+    )
+    max_size_tier = serializers.CharField(
+        help_text="The largest size tier the key may ask for; empty: every size."
+    )
+    max_images_per_request = serializers.IntegerField(allow_null=True)
+    max_running = serializers.IntegerField(
+        allow_null=True, help_text="Generations made with the key that may run at once."
+    )
 
     def get_active(self, api_key: ApiKey) -> bool:
         return api_key.is_active()
@@ -67,6 +93,36 @@ class KeyCreateApi(APIView):
             default=None,
             help_text="Absent, null or empty: never expires.",
         )
+        team = TextField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Slug of one of your teams: every generation made with the key is charged "
+            "to it. Absent or empty: your own credits.",
+        )
+        allowed_models = serializers.ListField(
+            child=TextField(max_length=100),
+            required=False,
+            default=list,
+            max_length=50,
+            help_text="Catalog model ids the key may use; absent or empty: every model.",
+        )
+        max_size_tier = serializers.ChoiceField(
+            choices=["", *SIZE_TIERS],
+            required=False,
+            default="",
+            help_text="The largest size tier the key may ask for; absent or empty: every size.",
+        )
+        max_images_per_request = serializers.IntegerField(
+            required=False, allow_null=True, default=None, min_value=1
+        )
+        max_running = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=1,
+            help_text="Generations made with the key that may be queued or running at once.",
+        )
 
     class OutputSerializer(ApiKeySerializer):
         key = serializers.SerializerMethodField(
@@ -86,13 +142,23 @@ class KeyCreateApi(APIView):
     def post(self, request: AuthenticatedRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         try:
             issued = api_key_create(
                 user=request.user,
-                name=serializer.validated_data["name"],
-                expires_at=serializer.validated_data["expires_at"],
+                name=data["name"],
+                expires_at=data["expires_at"],
+                team=api_key_team_for(user=request.user, slug=data["team"]),
+                policy=KeyPolicy(
+                    allowed_models=tuple(data["allowed_models"]),
+                    max_size_tier=data["max_size_tier"],
+                    max_images_per_request=data["max_images_per_request"],
+                    max_running=data["max_running"],
+                ),
                 ip_address=client_ip(request),
             )
+        except (ApiKeyTeamRefused, ApiKeySettingsInvalid) as error:
+            raise ValidationError({error.field or "non_field_errors": [error.message]}) from error
         except ValueError as error:
             # The service's messages are about the name or the expiry date.
             field = "expires_at" if "expir" in str(error) else "name"

@@ -280,8 +280,8 @@ def test_credits_page_query_count_does_not_grow_with_entries(
     with CaptureQueriesContext(connection) as many:
         assert client.get(reverse("account-credits")).status_code == 200
     assert len(many) == len(few)
-    # session, user, balance, page count, page rows, nav balance
-    with django_assert_max_num_queries(6):
+    # session, user, balance, personal budget, teams, page count, page rows, nav balance
+    with django_assert_max_num_queries(8):
         client.get(reverse("account-credits"), {"page": 2})
 
 
