@@ -24,6 +24,14 @@ from generations.usage.report import UsageFigures, UsageRow, usage_report
 MAX_GROUPS = 100_000
 
 
+BUDGET_PERIOD_NOTES: dict[str, str] = {
+    Period.DAY: "today",
+    Period.WEEK: "this week",
+    Period.MONTH: "this month",
+    Period.NONE: "in all (no reset)",
+}
+
+
 @dataclass(frozen=True)
 class MemberSpending:
     user_id: int
@@ -42,6 +50,13 @@ class MemberSpending:
     @property
     def bar_value(self) -> int:
         return self.standing.spent if self.standing is not None else self.spent
+
+    @property
+    def bar_note(self) -> str:
+        """When the bar is the budget's own period, which one."""
+        if self.standing is None or self.budget is None:
+            return ""
+        return BUDGET_PERIOD_NOTES.get(self.budget.period, "")
 
     @property
     def bar_percent(self) -> int:

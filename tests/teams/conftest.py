@@ -61,8 +61,16 @@ def this_month(day: int = 1, hour: int = 10) -> datetime:
     return max(month_start, min(at, now - timedelta(seconds=1)))
 
 
-def spend(team: Team, user: User, *, model: str = "seedream-4.0", images: int = 1,
-          price: int = 30, created_at: datetime | None = None, status: str = "succeeded") -> Generation:
+def spend(
+    team: Team,
+    user: User,
+    *,
+    model: str = "seedream-4.0",
+    images: int = 1,
+    price: int = 30,
+    created_at: datetime | None = None,
+    status: str = "succeeded",
+) -> Generation:
     """A finished generation of ``user`` charged to the team's wallet."""
     return make_generation(
         owner=user,

@@ -61,9 +61,11 @@ def test_a_plain_member_may_not_post_changes(team, member, manager):
     ]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
-    assert not AuditEvent.objects.filter(action__startswith="team.").exclude(
-        action="team.created"
-    ).exists()
+    assert (
+        not AuditEvent.objects.filter(action__startswith="team.")
+        .exclude(action="team.created")
+        .exists()
+    )
 
 
 def test_teams_index_lists_ones_teams_with_role_and_balance(team, manager):
@@ -204,7 +206,9 @@ def test_setting_changing_and_removing_the_team_budget(team, manager):
     response = client.post(url, {"team-limit": "1", "team-period": "week", "remove": "1"})
     assert response.status_code == 302
     assert not Budget.objects.filter(team=team).exists()
-    actions = list(AuditEvent.objects.filter(action__startswith="budget.").values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="budget.").values_list("action", flat=True)
+    )
     assert sorted(actions) == ["budget.removed", "budget.set"]
 
 
