@@ -294,7 +294,7 @@ def team_member_role_view(
             form_add_service_error(form, error)
         else:
             messages.success(request, f"{membership.user} is now a {form.cleaned_data['role']}.")
-            return _back(view, "members")
+            return _back(view, f"member-{user_id}")
     return _team_page(request, view, failed=("role", user_id, form))
 
 
@@ -391,7 +391,7 @@ def team_member_budget_view(
         form=form,
         failed=("member_budget", user_id),
         user=membership.user,
-        anchor="members",
+        anchor=f"member-{user_id}",
     )
 
 

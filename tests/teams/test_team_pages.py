@@ -31,7 +31,7 @@ def test_members_and_staff_see_the_team(request, team, who):
     assert "100,000" in body  # the wallet's balance
     manages = who != "member"
     assert response.context["can_manage"] is manages
-    assert ('action="/teams/design/members/"' in body) is manages
+    assert ('action="/teams/design/members/#members"' in body) is manages
     assert ("Edit the policy" in body) is manages
 
 
@@ -152,6 +152,7 @@ def test_changing_a_role(team, owner, member):
         team_url(team, "team-member-role", member.pk), {f"role{member.pk}-role": "manager"}
     )
     assert response.status_code == 302
+    assert response["Location"] == f"/teams/design/#member-{member.pk}"
     assert Membership.objects.get(team=team, user=member).role == "manager"
 
 
