@@ -6,10 +6,6 @@ and staff change it through the forms here, each a POST that calls one service a
 back (or shows the page again with the service's message next to the field).
 """
 
-from dataclasses import dataclass
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,9 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Budget, Membership, Period, User
+from accounts.models import Budget, Membership, User
 from accounts.services.budget_admin import BudgetInvalid, budget_remove, budget_set
-from accounts.services.budgets import BudgetStanding, budget_standings
 from accounts.services.teams import (
     team_can_manage,
     team_member_remove,
@@ -32,13 +27,13 @@ from generations.catalog import list_models
 from generations.messaging.webhooks import webhook_validate
 from generations.pages.common import AuthenticatedHttpRequest, form_add_service_error
 from generations.pages.team_forms import (
-    ROLE_CHOICES,
     BudgetForm,
     MemberAddForm,
     MemberRoleForm,
     PolicyForm,
     WebhookForm,
 )
+from generations.pages.team_page import BUDGET_PREFIX, ROLE_PREFIX, team_page_render
 from generations.selectors.teams import (
     TeamView,
     team_budgets,
@@ -47,22 +42,9 @@ from generations.selectors.teams import (
     team_members,
     user_by_name_or_email,
 )
-from generations.usage.chart import spend_chart
-from generations.usage.team_spending import MemberSpending, team_spending
+from generations.usage.team_spending import team_spending
 from studio_core.csv_export import csv_response
 from studio_core.errors import ServiceError
-
-# The forms of one member's row are told apart by this prefix and the member's user id.
-ROLE_PREFIX, BUDGET_PREFIX = "role", "budget"
-
-
-@dataclass
-class MemberRow:
-    membership: Membership
-    spending: MemberSpending
-    role_form: MemberRoleForm | None = None
-    budget_form: BudgetForm | None = None
-    open: bool = False  # its forms are shown unfolded (one of them has errors)
 
 
 @login_required
@@ -87,142 +69,6 @@ def _managed_or_refused(request: AuthenticatedHttpRequest, slug: str) -> TeamVie
     return view
 
 
-def _may_make_owner(request: AuthenticatedHttpRequest, view: TeamView) -> bool:
-    return request.user.is_staff or view.role == Membership.Role.OWNER
-
-
-def _budget_initial(budget: Budget | None) -> dict[str, Any]:
-    if budget is None:
-        return {"period": Period.MONTH, "thresholds": "80, 100"}
-    return {
-        "limit": budget.limit,
-        "period": budget.period,
-        "thresholds": ", ".join(str(value) for value in budget.thresholds or []),
-    }
-
-
-def _team_page(
-    request: AuthenticatedHttpRequest,
-    view: TeamView,
-    *,
-    failed: tuple[str, int | None, forms.Form] | None = None,
-) -> HttpResponse:
-    """The team page; ``failed`` is the form (name, member id, bound form) to show with its
-    errors, answered with status 400."""
-    team = view.team
-    can_manage = team_can_manage(team=team, user=request.user)
-    memberships = team_members(team=team)
-    budgets = team_budgets(team=team)
-    standings = budget_standings(budgets)
-    spending = team_spending(
-        team=team, memberships=memberships, budgets=budgets, standings=standings
-    )
-    team_budget = next((budget for budget in budgets if budget.scope == Budget.Scope.TEAM), None)
-    member_budgets = {b.user_id: b for b in budgets if b.scope == Budget.Scope.MEMBER}
-    failed_name, failed_member, failed_form = failed if failed else ("", None, None)
-
-    def form_for(name: str, member: int | None, make: Any) -> Any:
-        if failed_name == name and failed_member == member:
-            return failed_form
-        return make()
-
-    rows = []
-    may_make_owner = _may_make_owner(request, view)
-    spending_by_user = {member.user_id: member for member in spending.members}
-    for membership in memberships:
-        row = MemberRow(membership=membership, spending=spending_by_user[membership.user_id])
-        if can_manage:
-            uid = membership.user_id
-            row.role_form = form_for(
-                "role",
-                uid,
-                lambda m=membership: MemberRoleForm(
-                    prefix=f"{ROLE_PREFIX}{m.user_id}", initial={"role": m.role}
-                ),
-            ).offer_owner(may_make_owner)
-            row.budget_form = form_for(
-                "member_budget",
-                uid,
-                lambda uid=uid: BudgetForm(
-                    prefix=f"{BUDGET_PREFIX}{uid}",
-                    initial=_budget_initial(member_budgets.get(uid)),
-                ),
-            )
-            row.open = failed_member == uid
-        rows.append(row)
-    context: dict[str, Any] = {
-        "team": team,
-        "wallet": view.wallet,
-        "role": view.role,
-        "can_manage": can_manage,
-        "standings": standings,
-        "team_standing": next(
-            (one for one in standings if one.budget.scope == Budget.Scope.TEAM), None
-        ),
-        "member_standings": _member_standings(standings),
-        "rows": rows,
-        "former": [member for member in spending.members if not member.role],
-        "spending": spending,
-        "chart": spend_chart(
-            daily=spending.daily, first=spending.first_day, last=spending.last_day
-        ),
-        "allowed_model_labels": _model_labels(team.allowed_models),
-        "failed": failed_name,
-    }
-    if can_manage:
-        context |= {
-            "member_add_form": form_for(
-                "member_add",
-                None,
-                lambda: _offer_owner_on_add(MemberAddForm(), may_make_owner),
-            ),
-            "team_budget_form": form_for(
-                "team_budget",
-                None,
-                lambda: BudgetForm(prefix="team", initial=_budget_initial(team_budget)),
-            ),
-            "team_budget": team_budget,
-            "policy_form": form_for(
-                "policy",
-                None,
-                lambda: PolicyForm(
-                    initial={
-                        "allowed_models": team.allowed_models,
-                        "max_size_tier": team.max_size_tier,
-                        "max_images_per_request": team.max_images_per_request,
-                        "max_running": team.max_running,
-                    }
-                ),
-            ),
-            "webhook_form": form_for(
-                "webhook", None, lambda: WebhookForm(initial={"webhook_url": team.webhook_url})
-            ),
-        }
-    status = 400 if failed else 200
-    return render(request, "teams/detail.html", context, status=status)
-
-
-def _model_labels(model_ids: list[str]) -> list[str]:
-    labels = {model.id: model.label for model in list_models()}
-    return [labels.get(model_id, model_id) for model_id in model_ids]
-
-
-def _offer_owner_on_add(form: MemberAddForm, allowed: bool) -> MemberAddForm:
-    if not allowed:
-        form.fields["role"].widget.choices = [
-            choice for choice in ROLE_CHOICES if choice[0] != Membership.Role.OWNER
-        ]
-    return form
-
-
-def _member_standings(standings: list[BudgetStanding]) -> dict[int, BudgetStanding]:
-    return {
-        standing.budget.user_id: standing
-        for standing in standings
-        if standing.budget.scope == Budget.Scope.MEMBER and standing.budget.user_id is not None
-    }
-
-
 def _back(view: TeamView, anchor: str) -> HttpResponse:
     return redirect(f"{reverse('team-detail', args=[view.team.slug])}#{anchor}")
 
@@ -230,7 +76,7 @@ def _back(view: TeamView, anchor: str) -> HttpResponse:
 @login_required
 @require_GET
 def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
-    return _team_page(request, _visible_or_404(request, slug))
+    return team_page_render(request, _visible_or_404(request, slug))
 
 
 # --- Members --------------------------------------------------------------------------------
@@ -271,7 +117,7 @@ def team_member_add_view(request: AuthenticatedHttpRequest, slug: str) -> HttpRe
                 role = form.cleaned_data["role"]
                 messages.success(request, f"{user} joined team {view.team} as {role}.")
                 return _back(view, "members")
-    return _team_page(request, view, failed=("member_add", None, form))
+    return team_page_render(request, view, failed=("member_add", None, form))
 
 
 @login_required
@@ -295,7 +141,7 @@ def team_member_role_view(
         else:
             messages.success(request, f"{membership.user} is now a {form.cleaned_data['role']}.")
             return _back(view, f"member-{user_id}")
-    return _team_page(request, view, failed=("role", user_id, form))
+    return team_page_render(request, view, failed=("role", user_id, form))
 
 
 @login_required
@@ -313,7 +159,7 @@ def team_member_remove_view(
         form = MemberRoleForm({f"{prefix}-role": membership.role}, prefix=prefix)
         form.is_valid()
         form.add_error(None, error.message)
-        return _team_page(request, view, failed=("role", user_id, form))
+        return team_page_render(request, view, failed=("role", user_id, form))
     messages.success(request, f"{membership.user} left team {view.team}.")
     return _back(view, "members")
 
@@ -354,7 +200,7 @@ def _budget_change(
         else:
             messages.success(request, f"{whose} is saved.")
             return _back(view, anchor)
-    return _team_page(request, view, failed=(failed[0], failed[1], form))
+    return team_page_render(request, view, failed=(failed[0], failed[1], form))
 
 
 def _budget_error(form: BudgetForm, message: str) -> None:
@@ -420,7 +266,7 @@ def team_policy_view(request: AuthenticatedHttpRequest, slug: str) -> HttpRespon
         else:
             messages.success(request, "The team policy is saved.")
             return _back(view, "policy")
-    return _team_page(request, view, failed=("policy", None, form))
+    return team_page_render(request, view, failed=("policy", None, form))
 
 
 @login_required
@@ -440,7 +286,7 @@ def team_webhook_view(request: AuthenticatedHttpRequest, slug: str) -> HttpRespo
                 request, "Budget alerts will be posted there." if url else "Webhook removed."
             )
             return _back(view, "webhook")
-    return _team_page(request, view, failed=("webhook", None, form))
+    return team_page_render(request, view, failed=("webhook", None, form))
 
 
 # --- Spending -------------------------------------------------------------------------------
