@@ -28,6 +28,7 @@ from studio_core.read_only_admin import ReadOnlyAdminMixin
 from . import (
     admin_audit,  # noqa: F401  (registers the audit trail's admin)
     admin_invitations,  # noqa: F401  (registers the invitations' admin)
+    admin_teams,  # noqa: F401  (registers teams, budgets and allowances)
 )
 from .models import ApiKey, Budget, CreditAccount, CreditEntry, ModelPrice, Period, User
 from .selectors import user_mfa_on, user_sso_on
@@ -342,9 +343,9 @@ class TeamUserAdmin(UserAdmin):
 
 @admin.register(CreditAccount)
 class CreditAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "available", "held", "updated_at"]
-    list_select_related = ["user"]
-    search_fields = ["user__username"]
+    list_display = ["user", "team", "available", "held", "updated_at"]
+    list_select_related = ["user", "team"]
+    search_fields = ["user__username", "team__name"]
     ordering = ["user__username"]
 
 
@@ -363,7 +364,7 @@ class CreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "memo",
     ]
     list_filter = ["kind", ("account__user", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["account__user", "actor"]
+    list_select_related = ["account__user", "account__team", "actor"]
     date_hierarchy = "created_at"
     search_fields = ["account__user__username", "memo", "generation__id"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from allauth.socialaccount.models import SocialAccount
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from .models import (
     ApiKey,
@@ -122,6 +122,31 @@ def credit_balance_get(*, user: User) -> CreditBalance:
     """
     row = CreditAccount.objects.filter(user=user).values_list("available", "held").first()
     return CreditBalance(available=row[0], held=row[1]) if row else CreditBalance(0, 0)
+
+
+@dataclass(frozen=True)
+class TopBar:
+    available: int
+    in_a_team: bool
+
+
+def top_bar_get(*, user: User) -> TopBar:
+    """What every page's top bar shows of the user, in one query: the balance of their own
+    wallet (zero before it exists, as ``credit_balance_get``) and whether they are in a team."""
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            own_available=Subquery(
+                CreditAccount.objects.filter(user=OuterRef("pk")).values("available")[:1]
+            ),
+            in_a_team=Exists(Membership.objects.filter(user=OuterRef("pk"))),
+        )
+        .values_list("own_available", "in_a_team")
+        .first()
+    )
+    if row is None:
+        return TopBar(available=0, in_a_team=False)
+    return TopBar(available=row[0] or 0, in_a_team=bool(row[1]))
 
 
 def credit_entry_list(*, user: User) -> QuerySet[CreditEntry]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generations.pages import boards, compose, detail, files, gallery
+from generations.pages import boards, compose, detail, files, gallery, teams
 
 # Registers the <row_id:…> converter the routes below use.
 from studio_core import converters  # noqa: F401
@@ -54,6 +54,28 @@ urlpatterns = [
         boards.board_item_remove_view,
         name="board-item-remove",
     ),
+    path("teams/", teams.teams_index, name="teams"),
+    path("teams/<slug:slug>/", teams.team_detail, name="team-detail"),
+    path("teams/<slug:slug>/spending.csv", teams.team_spending_csv, name="team-spending-csv"),
+    path("teams/<slug:slug>/members/", teams.team_member_add_view, name="team-member-add"),
+    path(
+        "teams/<slug:slug>/members/<int:user_id>/role/",
+        teams.team_member_role_view,
+        name="team-member-role",
+    ),
+    path(
+        "teams/<slug:slug>/members/<int:user_id>/remove/",
+        teams.team_member_remove_view,
+        name="team-member-remove",
+    ),
+    path(
+        "teams/<slug:slug>/members/<int:user_id>/budget/",
+        teams.team_member_budget_view,
+        name="team-member-budget",
+    ),
+    path("teams/<slug:slug>/budget/", teams.team_budget_view, name="team-budget"),
+    path("teams/<slug:slug>/policy/", teams.team_policy_view, name="team-policy"),
+    path("teams/<slug:slug>/webhook/", teams.team_webhook_view, name="team-webhook"),
     # Signed, expiring links for clients without a session (generations.security.signed_links).
     path("media/o/<row_id:output_id>/<str:variant>", files.media_signed, name="media-signed"),
     path(

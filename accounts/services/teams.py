@@ -4,6 +4,7 @@ Staff create teams (admin, ``manage.py team``); a team's owners and managers man
 members, budgets and policy on its pages. Every change is in the audit trail.
 """
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -11,9 +12,10 @@ from django.utils.text import slugify
 
 from studio_core.errors import ServiceError
 
-from ..models import ApiKey, CreditAccount, Membership, Team, User
+from ..models import ApiKey, CreditAccount, CreditEntry, Membership, Team, User
 from .audit import audit_record
 from .credits import credit_account_for, credits_grant, team_wallet_for
+from .policies import policy_validate
 
 ROLES = tuple(Membership.Role.values)
 
@@ -78,13 +80,18 @@ def team_manage_check(*, team: Team, user: User) -> None:
 
 
 def team_member_set(*, team: Team, user: User, role: str, actor: User | None) -> Membership:
-    """Add ``user`` to the team with ``role``, or change their role."""
+    """Add ``user`` to the team with ``role``, or change their role.
+
+    Only an owner (or staff, or the installation itself: ``actor=None``) makes someone an
+    owner or changes an owner's role; a manager manages the other members."""
     if role not in ROLES:
         raise TeamError(f"The role must be one of {', '.join(ROLES)}.", field="role")
     with transaction.atomic():
         Team.objects.select_for_update().get(pk=team.pk)  # membership changes queue per team
         membership = Membership.objects.filter(team=team, user=user).first()
         before = membership.role if membership else None
+        if Membership.Role.OWNER in (before, role) and before != role:
+            _owner_check(team=team, actor=actor)
         if membership is None:
             membership = Membership.objects.create(team=team, user=user, role=role)
         elif membership.role != role:
@@ -107,6 +114,8 @@ def team_member_remove(*, team: Team, user: User, actor: User | None) -> None:
         membership = Membership.objects.filter(team=team, user=user).first()
         if membership is None:
             raise TeamError(f"{user} is not a member of team {team}.")
+        if membership.role == Membership.Role.OWNER:
+            _owner_check(team=team, actor=actor)
         _keep_an_owner(team=team, leaving=membership)
         membership.delete()
         audit_record(
@@ -127,8 +136,118 @@ def _keep_an_owner(*, team: Team, leaving: Membership) -> None:
         )
 
 
-def team_grant(*, team: Team, amount: int, actor: User | None, memo: str):
-    return credits_grant(wallet=team_wallet_for(team), amount=amount, actor=actor, memo=memo)
+class OwnersOnly(ServiceError):
+    code = "permission_denied"
+    status = 403
+
+
+def _owner_check(*, team: Team, actor: User | None) -> None:
+    if actor is None or actor.is_staff:
+        return
+    mine = Membership.objects.filter(team=team, user=actor).values_list("role", flat=True).first()
+    if mine != Membership.Role.OWNER:
+        raise OwnersOnly(
+            f"Only an owner of team {team} can make someone an owner, or change or remove an "
+            "owner. Ask one of the team's owners.",
+            field="role",
+        )
+
+
+def team_grant(
+    *,
+    team: Team,
+    amount: int,
+    actor: User | None,
+    memo: str,
+    idempotency_key: str | None = None,
+    ip_address: str | None = None,
+) -> CreditEntry:
+    return credits_grant(
+        wallet=team_wallet_for(team),
+        amount=amount,
+        actor=actor,
+        memo=memo,
+        idempotency_key=idempotency_key,
+        ip_address=ip_address,
+    )
+
+
+class TeamPolicyInvalid(ServiceError):
+    """A team policy that cannot be saved; ``field_errors`` has a message per field."""
+
+    code = "invalid_policy"
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        first = next(iter(errors))
+        super().__init__(errors[first][0], field=first, details=errors)
+        self.errors = errors
+
+    @property
+    def field_errors(self) -> dict[str, list[str]]:
+        return self.errors
+
+
+POLICY_FIELDS = ("allowed_models", "max_size_tier", "max_images_per_request", "max_running")
+
+
+def team_policy_set(
+    *,
+    team: Team,
+    actor: User | None,
+    allowed_models: Sequence[str],
+    max_size_tier: str,
+    max_images_per_request: int | None,
+    max_running: int | None,
+    known_models: Iterable[str],
+) -> Team:
+    """Change what the team's generations may ask for; empty values allow everything.
+
+    ``known_models`` are the catalog's model ids (the catalog lives above this app)."""
+    errors = policy_validate(
+        allowed_models=allowed_models, max_size_tier=max_size_tier, known=known_models
+    )
+    for name, value in (
+        ("max_images_per_request", max_images_per_request),
+        ("max_running", max_running),
+    ):
+        if value is not None and value < 1:
+            errors[name] = ["Leave it empty for no limit, or give a number from 1."]
+    if errors:
+        raise TeamPolicyInvalid(errors)
+    with transaction.atomic():
+        locked = Team.objects.select_for_update().get(pk=team.pk)
+        before = {name: getattr(locked, name) for name in POLICY_FIELDS}
+        locked.allowed_models = list(dict.fromkeys(allowed_models))
+        locked.max_size_tier = max_size_tier
+        locked.max_images_per_request = max_images_per_request
+        locked.max_running = max_running
+        locked.save(update_fields=list(POLICY_FIELDS))
+        after = {name: getattr(locked, name) for name in POLICY_FIELDS}
+        audit_record(
+            actor=actor, action="team.policy_set", target=locked, before=before, after=after
+        )
+    return locked
+
+
+def team_webhook_set(*, team: Team, actor: User | None, url: str) -> Team:
+    """Set (or, with ``""``, remove) where the team's budget alerts are posted.
+
+    The caller vets ``url`` first (``generations.messaging.webhooks.webhook_validate``, the
+    same check as a generation's webhook); the signing secret is made on first delivery."""
+    url = url.strip()
+    with transaction.atomic():
+        locked = Team.objects.select_for_update().get(pk=team.pk)
+        before = locked.webhook_url
+        locked.webhook_url = url
+        locked.save(update_fields=["webhook_url"])
+        audit_record(
+            actor=actor,
+            action="team.webhook_set",
+            target=locked,
+            before={"webhook_url": before},
+            after={"webhook_url": url},
+        )
+    return locked
 
 
 def teams_of(user: User) -> list[Team]:

@@ -49,6 +49,7 @@ from generations.usage.filters import (
     ModelFilter,
     ProviderFilter,
     ServedByFilter,
+    TeamFilter,
 )
 from generations.usage.views import provider_health_view, usage_report_view
 from studio_core.client_ip import client_ip
@@ -100,6 +101,7 @@ class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ApiKeyFilter,
         ProviderFilter,
         ServedByFilter,
+        TeamFilter,
         DemoOutputFilter,
         "created_at",
         "visibility",

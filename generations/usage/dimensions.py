@@ -18,7 +18,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, CreditAccount, Team, User
 from generations.catalog import list_models
 from generations.models import Generation, ProviderAccount, ProviderAttempt
 from generations.usage.expressions import DayOf
@@ -30,6 +30,8 @@ PARAM_MODEL = "model"
 PARAM_SERVED_BY = "served_by"
 PARAM_CREATED_FROM = "created_at__gte"
 PARAM_CREATED_BEFORE = "created_at__lt"
+PARAM_TEAM = "team"  # generations.usage.filters.TeamFilter
+PARAM_WALLET = "wallet__id__exact"
 # The value of PARAM_API_KEY / PARAM_SERVED_BY for "no key" (browser) / "no provider call".
 NONE_VALUE = "none"
 
@@ -124,6 +126,45 @@ class UserDimension(Dimension):
         return {PARAM_OWNER: str(key)}
 
 
+class TeamDimension(Dimension):
+    """The team whose wallet paid; ``None``: a personal wallet."""
+
+    name, label = "team", "Team"
+
+    def key(self, source: Source) -> Combinable:
+        return F(f"{source.path}wallet__team_id")
+
+    def labels(self, keys: Iterable[Hashable]) -> dict[Hashable, str]:
+        ids = [key for key in keys if isinstance(key, int)]
+        found: dict[Hashable, str] = dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
+        found[None] = "personal wallets"
+        return found
+
+    def drilldown(self, key: Hashable) -> dict[str, str]:
+        return {PARAM_TEAM: NONE_VALUE if key is None else str(key)}
+
+
+class WalletDimension(Dimension):
+    """The wallet charged: a user's own or a team's (every generation has one)."""
+
+    name, label = "wallet", "Wallet"
+
+    def key(self, source: Source) -> Combinable:
+        return F(f"{source.path}wallet_id")
+
+    def labels(self, keys: Iterable[Hashable]) -> dict[Hashable, str]:
+        ids = [key for key in keys if isinstance(key, int)]
+        return {
+            pk: f"Team {team}" if team is not None else f"{username} (own)"
+            for pk, team, username in CreditAccount.objects.filter(pk__in=ids).values_list(
+                "pk", "team__name", "user__username"
+            )
+        }
+
+    def drilldown(self, key: Hashable) -> dict[str, str]:
+        return {PARAM_WALLET: str(key)}
+
+
 class ApiKeyDimension(Dimension):
     name, label = "api_key", "API key"
 
@@ -216,6 +257,8 @@ DIMENSIONS: Mapping[str, Dimension] = {
     dimension.name: dimension
     for dimension in (
         UserDimension(),
+        TeamDimension(),
+        WalletDimension(),
         ApiKeyDimension(),
         ModelDimension(),
         ProviderAccountDimension(),

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
-from accounts.models import ApiKey
+from accounts.models import ApiKey, Team
 from generations.catalog import list_models
 from generations.models import Generation, ProviderAccount, ProviderAttempt
 from generations.selectors.generations import demo_output_exists
@@ -20,6 +20,7 @@ from generations.usage.dimensions import (
     PARAM_API_KEY,
     PARAM_MODEL,
     PARAM_SERVED_BY,
+    PARAM_TEAM,
     generations_served_by,
 )
 from studio_core.parsing import int_from_text
@@ -57,6 +58,23 @@ class ApiKeyFilter(admin.SimpleListFilter):
             return queryset.filter(api_key__isnull=True)
         key_id = _as_id(self.value())
         return queryset.filter(api_key_id=key_id) if key_id is not None else queryset
+
+
+class TeamFilter(admin.SimpleListFilter):
+    """The team whose wallet was charged (the usage report's "team" grouping and filter)."""
+
+    title = "charged to team"
+    parameter_name = PARAM_TEAM
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        teams = Team.objects.order_by("name").values_list("pk", "name")
+        return [(str(pk), name) for pk, name in teams] + [(NONE_VALUE, "Personal wallets")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Generation]) -> QuerySet:
+        if self.value() == NONE_VALUE:
+            return queryset.filter(wallet__team__isnull=True)
+        team_id = _as_id(self.value())
+        return queryset.filter(wallet__team_id=team_id) if team_id is not None else queryset
 
 
 class ServedByFilter(admin.SimpleListFilter):

@@ -5,6 +5,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils import timezone
 
+from accounts.models import Team
 from generations.usage.dimensions import DIMENSIONS, day_bounds
 
 DEFAULT_DAYS = 30
@@ -29,6 +30,12 @@ class UsageReportForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Columns in this order; none gives one line for the whole range.",
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        empty_label="Every wallet",
+        help_text="Only generations charged to this team's wallet.",
     )
 
     @classmethod

@@ -84,6 +84,7 @@ class UsageReport:
     group_count: int  # every group, shown or not
     total: UsageFigures
     daily_spend: list[tuple[date, int]] = field(default_factory=list)
+    team_id: int | None = None  # the report is of this team's wallet only
 
     @property
     def truncated(self) -> bool:
@@ -95,12 +96,19 @@ class UsageReport:
 
 
 def usage_report(
-    *, start: datetime, end: datetime, group_by: Sequence[str], max_rows: int = MAX_ROWS
+    *,
+    start: datetime,
+    end: datetime,
+    group_by: Sequence[str],
+    max_rows: int = MAX_ROWS,
+    team_id: int | None = None,
 ) -> UsageReport:
     """Figures for generations created in ``[start, end)``, grouped by ``group_by``.
 
     ``group_by`` names dimensions of ``generations.usage.dimensions.DIMENSIONS``, in the order
     the columns should appear; an empty sequence gives one row for the whole range.
+    ``team_id`` keeps only the generations charged to that team's wallet (the team pages'
+    spending is this report, so the two always agree).
     """
     unknown = [name for name in group_by if name not in DIMENSIONS]
     if unknown:
@@ -137,6 +145,9 @@ def usage_report(
 
     in_range = Q(created_at__gte=start, created_at__lt=end)
     related_in_range = Q(generation__created_at__gte=start, generation__created_at__lt=end)
+    if team_id is not None:
+        in_range &= Q(wallet__team_id=team_id)
+        related_in_range &= Q(generation__wallet__team_id=team_id)
 
     generations = Generation.objects.filter(in_range)
     merge(
@@ -181,6 +192,7 @@ def usage_report(
     return UsageReport(
         start=start,
         end=end,
+        team_id=team_id,
         group_by=tuple(group_by),
         rows=rows[:max_rows],
         group_count=len(rows),

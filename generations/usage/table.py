@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from generations.models import Generation
-from generations.usage.dimensions import PARAM_CREATED_BEFORE, PARAM_CREATED_FROM
+from generations.usage.dimensions import PARAM_CREATED_BEFORE, PARAM_CREATED_FROM, PARAM_TEAM
 from generations.usage.report import UsageFigures, UsageReport, UsageRow
 
 SUCCEEDED = {"status__exact": Generation.Status.SUCCEEDED.value}
@@ -94,6 +94,8 @@ def report_table(report: UsageReport) -> Iterator[TableRow]:
         PARAM_CREATED_FROM: report.start.isoformat(),
         PARAM_CREATED_BEFORE: report.end.isoformat(),
     }
+    if report.team_id is not None:
+        in_range[PARAM_TEAM] = str(report.team_id)
     dimensions = report.dimensions
     changelist = reverse("admin:generations_generation_changelist")  # once, not per cell
 

@@ -44,13 +44,20 @@ def usage_report_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpRes
     }
     if form.is_valid():
         start, end = form.bounds()
-        report = usage_report(start=start, end=end, group_by=form.cleaned_data["group_by"])
+        team = form.cleaned_data["team"]
+        report = usage_report(
+            start=start,
+            end=end,
+            group_by=form.cleaned_data["group_by"],
+            team_id=team.pk if team is not None else None,
+        )
         rows = list(report_table(report))
         if request.GET.get("format") == "csv":
             groups = "-".join(report.group_by) or "total"
             first, last = form.cleaned_data["start"], form.cleaned_data["end"]
+            of_team = f"{team.slug}-" if team is not None else ""
             return csv_response(
-                filename=f"usage-{first}-to-{last}-by-{groups}.csv",
+                filename=f"usage-{of_team}{first}-to-{last}-by-{groups}.csv",
                 headings=report_headings(report),
                 rows=([*row.labels, *(cell.value for cell in row.cells)] for row in rows),
             )
@@ -79,6 +86,7 @@ def _quick_ranges(request: HttpRequest) -> list[tuple[str, str]]:
         query = urlencode(
             [("start", start.isoformat()), ("end", today.isoformat())]
             + [("group_by", name) for name in groups]
+            + [("team", team) for team in request.GET.getlist("team")[:1] if team]
         )
         links.append((label, f"{request.path}?{query}"))
     return links

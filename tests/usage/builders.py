@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, CreditAccount, User
 from generations.models import Generation, ProviderAccount
 from tests.factories import (
     GenerationFactory,
@@ -50,14 +50,17 @@ def make_generation(
     seconds: float = 10.0,
     attempts: list[dict[str, Any]] | None = None,
     prompt: str = "a lighthouse at dusk",
+    wallet: CreditAccount | None = None,
 ) -> Generation:
     """A generation with its hold settled (whatever ``status`` says), outputs stored and
-    attempts recorded."""
+    attempts recorded; charged to ``wallet`` (default: the owner's own)."""
     created_at = created_at or timezone.now() - timedelta(hours=2)
     delivered = num_images if delivered is None and status == "succeeded" else (delivered or 0)
     times = finished_generation_times(created_at=created_at, seconds=seconds)
+    charged_to = {"wallet": wallet} if wallet is not None else {}
     generation = GenerationFactory(
         owner=owner,
+        **charged_to,
         api_key=api_key,
         model=model,
         prompt=prompt,

@@ -15,10 +15,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.services.credits import credits_grant
+from accounts.services.credits import credits_grant, team_wallet_for
 from generations.models import Generation
 from tests.conftest import funded_user
-from tests.factories import ApiKeyFactory, InvitationFactory, ProviderAccountFactory
+from tests.factories import (
+    AllowanceFactory,
+    ApiKeyFactory,
+    BudgetFactory,
+    InvitationFactory,
+    MembershipFactory,
+    ProviderAccountFactory,
+    TeamFactory,
+)
 from tests.usage.builders import attempt_spec, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +40,18 @@ BUDGETS = {
     "accounts.modelprice": 7,
     "accounts.auditevent": 11,
     "accounts.invitation": 6,
+    "accounts.team": 6,
+    "accounts.budget": 6,
+    "accounts.budgetspend": 6,
+    "accounts.budgethold": 6,
+    "accounts.budgetalert": 6,
+    "accounts.allowance": 6,
     "generations.generation": 10,
     "generations.providerattempt": 10,
     "generations.provideraccount": 6,
-    "usage_report": 10,
-    "usage_report_by_provider_and_day": 11,
+    # One more than before teams: the report's team filter lists the teams.
+    "usage_report": 11,
+    "usage_report_by_provider_and_day": 12,
     "provider_health": 10,
     "generation_detail": 11,
 }
@@ -87,6 +102,12 @@ def grow() -> None:
             )
         credits_grant(user=owner, amount=10, actor=None, memo="more audit events")
         InvitationFactory(email=f"invited{number}@example.com", invited_by=owner)
+        # Teams with members, budgets, allowances and generations charged to their wallets.
+        team = TeamFactory(credits=1_000)
+        MembershipFactory(team=team, user=owner)
+        BudgetFactory(team=team)
+        AllowanceFactory(wallet=team_wallet_for(team))
+        make_generation(owner=owner, wallet=team_wallet_for(team))
 
 
 def test_every_admin_page_stays_within_its_query_budget(admin_client: Client, seeded):
