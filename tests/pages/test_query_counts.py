@@ -17,10 +17,12 @@ pytestmark = pytest.mark.django_db
 
 # Every page: session, user, the top bar's balance; then its own reads. Not counted: the
 # session's activity, noted on its first request of each minute (accounts.services.sessions).
-WORKSPACE_MAX_QUERIES = 5  # recent generations, their images
-GALLERY_MAX_QUERIES = 6  # count, page rows, their images (+ authors on the team tab)
-BOARDS_MAX_QUERIES = 6  # the boards, their covers, the covers' images
-BOARD_MAX_QUERIES = 6  # the board, its items, their images
+WORKSPACE_MAX_QUERIES = 6  # the wallets it may charge, recent generations, their images
+GALLERY_MAX_QUERIES = (
+    7  # teams (the tabs), count, page rows, their images (+ authors on a shared tab)
+)
+BOARDS_MAX_QUERIES = 7  # teams (share with), the boards, their covers, the covers' images
+BOARD_MAX_QUERIES = 7  # the board, teams (its owner's settings), its items, their images
 
 
 def queries_for(client, url: str) -> int:
