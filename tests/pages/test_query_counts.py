@@ -10,7 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from generations.models import Board, Generation
-from tests.factories import BoardFactory, BoardItemFactory, StarFactory
+from tests.factories import (
+    BoardFactory,
+    BoardItemFactory,
+    MembershipFactory,
+    StarFactory,
+    TeamFactory,
+)
 from tests.pages.conftest import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +89,28 @@ def test_gallery(client, user, other_user, monkeypatch, tab, django_assert_max_n
         ceiling=GALLERY_MAX_QUERIES + (1 if tab == "team" else 0),
         django_assert_max_num_queries=django_assert_max_num_queries,
     )
+
+
+def test_gallery_team_tab(client, user, other_user, monkeypatch, django_assert_max_num_queries):
+    monkeypatch.setattr("generations.pages.gallery.GALLERY_PAGE_SIZE", 100)
+    design = TeamFactory(slug="design")
+    MembershipFactory(team=design, user=user)
+    MembershipFactory(team=design, user=other_user)
+    TeamFactory(slug="elsewhere")  # a team the viewer is not in changes nothing
+
+    def share(total: int) -> None:
+        for number in range(total):
+            made = make_generation(other_user, prompt=f"team {number}", visibility="team")
+            Generation.objects.filter(pk=made.pk).update(shared_team=design)
+
+    url = f"{reverse('gallery')}?tab=team&team=design"
+    client.force_login(user)
+    share(3)
+    few = queries_for(client, url)
+    assert few <= GALLERY_MAX_QUERIES + 1  # + the tab's authors
+    share(27)
+    with django_assert_max_num_queries(few):
+        assert client.get(url).context["page"].paginator.count == 30
 
 
 def test_gallery_with_filters_and_stars(client, user, other_user, django_assert_max_num_queries):
