@@ -101,7 +101,14 @@ class ComposeForm(forms.Form):
     )
     # Only for someone in a team (removed otherwise): which wallet pays, and which team sees a
     # generation visible to the team.
-    charge_to = forms.ChoiceField(label="Charge to", required=False)
+    charge_to = forms.ChoiceField(
+        label="Charge to",
+        required=False,
+        error_messages={
+            "invalid_choice": "You are not a member of a team “%(value)s” (any more): "
+            "choose another wallet."
+        },
+    )
     share_with = forms.ChoiceField(
         label="Share with",
         required=False,

@@ -113,7 +113,9 @@ def test_charging_a_team_one_has_left_is_refused_and_nothing_is_made(
     client.force_login(user)
     response = client.post(reverse("workspace"), compose_data(charge_to="design"))
     assert response.status_code == 400
-    assert response.context["form"].errors["charge_to"]
+    assert response.context["form"].errors["charge_to"] == [
+        "You are not a member of a team “design” (any more): choose another wallet."
+    ]
     assert not Generation.objects.exists()
 
 
@@ -171,7 +173,9 @@ def test_the_running_limit_is_the_forms_error(client, local_account):
     assert Generation.objects.filter(owner=limited).count() == 3
 
 
-def test_the_price_names_the_team_wallet_and_its_tightest_budget(client, user, design):
+def test_the_price_names_the_team_wallet_and_its_tightest_budget(
+    client, user, design, default_prices
+):
     BudgetFactory(team=design, limit=3000, period="month")
     BudgetFactory(scope=Budget.Scope.MEMBER, team=design, user=user, limit=400, period="week")
     client.force_login(user)
@@ -183,7 +187,7 @@ def test_the_price_names_the_team_wallet_and_its_tightest_budget(client, user, d
     assert "Team Design, monthly budget" not in body  # only the tightest
 
 
-def test_the_price_says_when_the_budget_is_short(client, user, design):
+def test_the_price_says_when_the_budget_is_short(client, user, design, default_prices):
     BudgetFactory(team=design, limit=50, period="day")
     client.force_login(user)
     body = client.get(
@@ -193,13 +197,13 @@ def test_the_price_says_when_the_budget_is_short(client, user, design):
     assert "not enough for this request" in body
 
 
-def test_the_price_names_the_own_wallet_for_someone_in_teams(client, user, design):
+def test_the_price_names_the_own_wallet_for_someone_in_teams(client, user, design, default_prices):
     client.force_login(user)
     body = client.get(reverse("compose-quote"), compose_data(charge_to="")).content.decode()
     assert "My wallet pays: balance 100,000 → 99,970 after this" in body
 
 
-def test_the_price_says_which_policy_refuses_the_request(client, user, print_team):
+def test_the_price_says_which_policy_refuses_the_request(client, user, print_team, default_prices):
     client.force_login(user)
     body = client.get(
         reverse("compose-quote"), compose_data(charge_to="print", model="seedream-4.5", size="2K")
