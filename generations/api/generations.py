@@ -247,7 +247,8 @@ class GenerationListApi(APIView):
             choices=[SCOPE_MINE, SCOPE_TEAM],
             required=False,
             default=SCOPE_MINE,
-            help_text="mine: your own; team: everyone's shared generations, yours included.",
+            help_text="mine: your own; team: the shared generations you may see (shared with "
+            "everyone here or with one of your teams), yours included.",
         )
         status = serializers.ChoiceField(choices=Generation.Status.choices, required=False)
         model = serializers.ChoiceField(

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.services.teams import teams_of
 from generations.models import Board
 from generations.pages.common import (
     AuthenticatedHttpRequest,
@@ -38,14 +39,16 @@ from generations.services.boards import (
 def boards_index(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's boards and the team's shared ones; a POST makes a new board."""
     status = 200
+    teams = teams_of(request.user)
     if request.method == "POST":
-        form = BoardForm(request.POST)
+        form = BoardForm(request.POST, teams=teams)
         if form.is_valid():
             try:
                 board = board_create(
                     owner=request.user,
                     name=form.cleaned_data["name"],
                     visibility=form.visibility(),
+                    team=form.team(),
                 )
             except BoardError as error:
                 form_add_service_error(form, error)
@@ -53,7 +56,7 @@ def boards_index(request: AuthenticatedHttpRequest) -> HttpResponse:
                 return redirect("board-detail", board_id=board.pk)
         status = 400
     else:
-        form = BoardForm()
+        form = BoardForm(teams=teams)
     boards = board_list_visible(user=request.user)
     context = {
         "form": form,
@@ -74,7 +77,14 @@ def board_detail(request: AuthenticatedHttpRequest, board_id: int) -> HttpRespon
         "board": board,
         "items": board_items_visible(board=board, user=request.user),
         "is_owner": is_owner,
-        "form": BoardForm(initial={"name": board.name, "shared": board.is_shared})
+        "form": BoardForm(
+            initial={
+                "name": board.name,
+                "shared": board.is_shared,
+                "share_with": board.team.slug if board.team else "",
+            },
+            teams=teams_of(request.user),
+        )
         if is_owner
         else None,
     }
@@ -86,7 +96,7 @@ def board_detail(request: AuthenticatedHttpRequest, board_id: int) -> HttpRespon
 def board_update_view(request: AuthenticatedHttpRequest, board_id: int) -> HttpResponse:
     """Rename a board or change whether the team sees it."""
     board = _owned_or_404(request, board_id)
-    form = BoardForm(request.POST)
+    form = BoardForm(request.POST, teams=teams_of(request.user))
     if form.is_valid():
         try:
             board_update(
@@ -94,14 +104,12 @@ def board_update_view(request: AuthenticatedHttpRequest, board_id: int) -> HttpR
                 user=request.user,
                 name=form.cleaned_data["name"],
                 visibility=form.visibility(),
+                team=form.team(),
             )
         except BoardError as error:
             messages.error(request, str(error))
         else:
-            messages.success(
-                request,
-                "Shared with the team." if board.is_shared else "Board saved; only you see it.",
-            )
+            messages.success(request, _shared_message(board))
     else:
         messages.error(request, "Give the board a name.")
     return redirect("board-detail", board_id=board.pk)
@@ -155,6 +163,14 @@ def board_item_remove_view(request: AuthenticatedHttpRequest, item_id: int) -> H
     board_item_remove(item=item, user=request.user)
     messages.success(request, f"Removed from “{item.board.name}”.")
     return redirect_back(request, reverse("board-detail", args=[item.board_id]))
+
+
+def _shared_message(board: Board) -> str:
+    if not board.is_shared:
+        return "Board saved; only you see it."
+    if board.team is not None:
+        return f"Shared with team {board.team}."
+    return "Shared with the team."
 
 
 def _board_for_add(request: AuthenticatedHttpRequest, form: BoardAddForm) -> Board:

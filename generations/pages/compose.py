@@ -15,9 +15,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.selectors import credit_balance_get
+from accounts.services.budgets import BudgetStanding, budget_standings, budgets_applying
+from accounts.services.charge_to import charge_to_remember
+from accounts.services.policies import policy_check
 from accounts.services.pricing import price_quote
-from generations.catalog import MAX_REFERENCE_IMAGES, list_models, validate_spec
+from accounts.services.teams import wallet_for_request
+from generations.catalog import MAX_REFERENCE_IMAGES, validate_spec
 from generations.pages.common import (
     AuthenticatedHttpRequest,
     form_add_service_error,
@@ -34,11 +37,13 @@ from generations.selectors.generations import (
     outputs_get_visible,
     references_get_visible,
 )
+from generations.selectors.wallets import WalletChoice, wallet_choice_find, wallet_choices_get
 from generations.services import (
     GenerationNotCancelable,
     generation_cancel,
     generation_submit,
 )
+from generations.services.access import caller_policies, catalog_for
 from studio_core.errors import ServiceError
 from studio_core.parsing import int_from_text
 
@@ -110,28 +115,65 @@ def carried_resolve(*, user: User, tokens: Iterable[str]) -> list[CarriedImage]:
     return carried
 
 
+def wallet_catalogs(*, user: User, wallets: list[WalletChoice]) -> dict[str, list[dict[str, Any]]]:
+    """For each "Charge to" choice (by its slug), the catalog its wallet's policy allows: the
+    compose form's models, sizes and image counts follow the wallet chosen."""
+    return {
+        choice.slug: catalog_for(caller_policies(user=user, api_key=None, wallet=choice.wallet))
+        for choice in wallets
+    }
+
+
+def _remembered_wallet(user: User, wallets: list[WalletChoice]) -> str:
+    """The slug of the team the user last charged, while they are still in it; else ""."""
+    return next(
+        (choice.slug for choice in wallets if choice.team and choice.team.pk == user.charge_to_id),
+        "",
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def workspace(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
+    wallets = wallet_choices_get(user=user)
+    catalogs = wallet_catalogs(user=user, wallets=wallets)
     if request.method == "POST":
         carried = carried_resolve(user=user, tokens=request.POST.getlist("carried_references"))
-        form = ComposeForm(request.POST, request.FILES, carried=carried)
+        charged = wallet_choice_find(wallets, request.POST.get("charge_to"))
+        form = ComposeForm(
+            request.POST,
+            request.FILES,
+            carried=carried,
+            wallets=wallets,
+            model_ids=[model["id"] for model in catalogs[charged.slug]],
+        )
         generation_id = _submit(request, form) if form.is_valid() else None
         if generation_id is not None:
             # Back to the workspace with the same settings filled in for the next variation.
             return redirect(f"{reverse('workspace')}?reuse={generation_id}")
         status = 400
     else:
-        initial, tokens = _prefill(request)
+        initial, tokens = _prefill(request, wallets)
+        initial.setdefault("charge_to", _remembered_wallet(user, wallets))
+        initial.setdefault("share_with", initial["charge_to"])
+        charged = wallet_choice_find(wallets, initial["charge_to"])
         carried = carried_resolve(user=user, tokens=tokens)
         initial["carried_references"] = [image.token for image in carried]
-        form = ComposeForm(initial=initial, carried=carried)
+        form = ComposeForm(
+            initial=initial,
+            carried=carried,
+            wallets=wallets,
+            model_ids=[model["id"] for model in catalogs[charged.slug]],
+        )
         status = 200
     context = {
         "form": form,
         "generations": generation_list_recent(user=user, limit=settings.WORKSPACE_RECENT_LIMIT),
-        "catalog": [model.as_dict() for model in list_models()],
+        "catalog": catalogs[charged.slug],
+        # Every wallet's catalog, for the form to follow a change of "Charge to" without a
+        # reload; only someone in a team has more than one.
+        "wallet_catalogs": catalogs if len(wallets) > 1 else None,
         # A fresh key per rendered form: a double click sends the same one, so it makes one
         # generation and one hold; the next variation gets a new form and a new key.
         "idempotency_key": uuid.uuid4().hex,
@@ -155,21 +197,29 @@ def _submit(request: AuthenticatedHttpRequest, form: ComposeForm) -> str | None:
         form.add_error(None, "This form was damaged on its way here: reload the page and retry.")
         return None
     try:
+        wallet = wallet_for_request(user=request.user, team_slug=form.charge_to_slug())
         generation = generation_submit(
             user=request.user,
             spec=form.to_spec(),
             references=references,
+            wallet=wallet,
             idempotency_key=idempotency_key,
             visibility=form.cleaned_data["visibility"],
+            shared_team=form.shared_team(),
         )
     except ServiceError as error:
         form_add_service_error(form, error, field_names=SPEC_FIELD_TO_FORM_FIELD)
         return None
+    if "charge_to" in form.fields:
+        charge_to_remember(user=request.user, team=wallet.team if wallet.team_id else None)
     return str(generation.id)
 
 
-def _prefill(request: AuthenticatedHttpRequest) -> tuple[dict[str, Any], list[str]]:
-    """Initial values from ``?reuse=<generation>`` and ``?reference_output=<image>``."""
+def _prefill(
+    request: AuthenticatedHttpRequest, wallets: list[WalletChoice]
+) -> tuple[dict[str, Any], list[str]]:
+    """Initial values from ``?reuse=<generation>`` and ``?reference_output=<image>``; a reused
+    generation's wallet and team too, when they are still the user's."""
     initial: dict[str, Any] = {}
     tokens: list[str] = []
     generation_id = request.GET.get("reuse", "")
@@ -190,6 +240,13 @@ def _prefill(request: AuthenticatedHttpRequest) -> tuple[dict[str, Any], list[st
             "guidance_scale": params.get("guidance_scale"),
             "visibility": generation.visibility,
         }
+        for choice in wallets:
+            if choice.wallet.pk == generation.wallet_id:
+                initial["charge_to"] = choice.slug
+            if choice.team is not None and choice.team.pk == generation.shared_team_id:
+                initial["share_with"] = choice.slug
+        if generation.shared_team_id is None and len(wallets) > 1:
+            initial["share_with"] = ""
         tokens = [f"{REFERENCE_TOKEN}:{reference.pk}" for reference in generation.references.all()]
     tokens += [
         f"{OUTPUT_TOKEN}:{value}"
@@ -203,8 +260,11 @@ def _prefill(request: AuthenticatedHttpRequest) -> tuple[dict[str, Any], list[st
 @require_GET
 def compose_quote(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The live cost preview of the compose form (htmx): what the current settings would hold,
-    beside the balance it would come from."""
-    form = ComposeForm(request.GET)
+    from which wallet and its balance, and the tightest budget it must fit."""
+    user = request.user
+    wallets = wallet_choices_get(user=user)
+    charged = wallet_choice_find(wallets, request.GET.get("charge_to"))
+    form = ComposeForm(request.GET, wallets=wallets)
     # The price needs only how many references there are, not which: the kept ones are
     # counted from the query, without resolving (or rejecting) each image.
     del form.fields["carried_references"]
@@ -215,17 +275,38 @@ def compose_quote(request: AuthenticatedHttpRequest) -> HttpResponse:
         spec = form.to_spec()
         try:
             resolved = validate_spec(dataclasses.replace(spec, reference_count=references))
-            context["quote"] = price_quote(spec=resolved)
+            quote = price_quote(spec=resolved)
+            policy_check(
+                policies=caller_policies(user=user, api_key=None, wallet=charged.wallet),
+                model=resolved.model,
+                size_tier=quote.size_tier,
+                num_images=resolved.num_images,
+            )
+            context["quote"] = quote
         except ServiceError as error:
             context["problem"] = error.message
     else:
         context["problem"] = "Write a prompt to see the price."
-    balance = credit_balance_get(user=request.user)
-    context["balance"] = balance
+    wallet = charged.wallet
+    context["wallet_name"] = charged.name if len(wallets) > 1 else ""
+    context["balance"] = wallet
+    context["budget"] = _tightest_budget(charged, user=user)
     if context["quote"] is not None:
-        context["remaining"] = balance.available - context["quote"].total
+        total = context["quote"].total
+        context["remaining"] = wallet.available - total
         context["shortfall"] = max(0, -context["remaining"])
+        budget = context["budget"]
+        context["over_budget"] = budget is not None and total > budget.left
     return render(request, "generations/_quote.html", context)
+
+
+def _tightest_budget(charged: WalletChoice, *, user: User) -> BudgetStanding | None:
+    """Of the budgets a generation charged to this wallet must fit, the one with the fewest
+    credits left this period (None when none applies)."""
+    budgets = budgets_applying(wallet=charged.wallet, user=user, api_key=None)
+    if not budgets:
+        return None
+    return min(budget_standings(budgets), key=lambda standing: standing.left)
 
 
 @login_required

@@ -11,12 +11,19 @@ from typing import Any, Protocol, cast
 from django import forms
 from django.conf import settings
 
+from accounts.models import Team
 from generations.catalog import ASPECT_RATIOS, GenerationSpec, list_models
 from generations.models import Board, Generation
 from generations.selectors.generations import GALLERY_TAB_TEAM, GalleryFilters
+from generations.selectors.wallets import WalletChoice
+from generations.services.submit import WALLET_TEAM, SharedTeam
+
+# The "Share with" option for everyone on the installation (a generation or board shared with
+# no team in particular).
+SHARE_WITH_EVERYONE = ""
 
 # Catalog field names -> form field names, so catalog errors land next to the right control.
-SPEC_FIELD_TO_FORM_FIELD = {"reference_count": "references"}
+SPEC_FIELD_TO_FORM_FIELD = {"reference_count": "references", "team": "charge_to"}
 
 
 class CarriedReference(Protocol):
@@ -92,11 +99,55 @@ class ComposeForm(forms.Form):
     visibility = forms.ChoiceField(
         label="Visible to", choices=Generation.Visibility.choices, initial="private"
     )
+    # Only for someone in a team (removed otherwise): which wallet pays, and which team sees a
+    # generation visible to the team.
+    charge_to = forms.ChoiceField(
+        label="Charge to",
+        required=False,
+        error_messages={
+            "invalid_choice": "You are not a member of a team “%(value)s” (any more): "
+            "choose another wallet."
+        },
+    )
+    share_with = forms.ChoiceField(
+        label="Share with",
+        required=False,
+        help_text="Who sees it when it is visible to the team.",
+    )
 
-    def __init__(self, *args: Any, carried: Sequence[CarriedReference] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        carried: Sequence[CarriedReference] = (),
+        wallets: Sequence[WalletChoice] = (),
+        model_ids: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.carried = list(carried)
-        choices_set(self.fields["model"], [(model.id, model.label) for model in list_models()])
+        self.teams = {choice.slug: choice.team for choice in wallets if choice.team is not None}
+        models = [(model.id, model.label) for model in list_models()]
+        choices_set(self.fields["model"], models)
+        if model_ids is not None:
+            # The list shows only what the chosen wallet's policy allows; the field still
+            # accepts any catalog model, so a stale page's choice is refused by the submit
+            # with the policy's own words ("Team Design's policy does not allow …").
+            allowed = set(model_ids)
+            self.fields["model"].widget.choices = [  # type: ignore[attr-defined]
+                choice for choice in models if choice[0] in allowed
+            ]
+        if self.teams:
+            choices_set(
+                self.fields["charge_to"], [(choice.slug, choice.label) for choice in wallets]
+            )
+            choices_set(
+                self.fields["share_with"],
+                [(SHARE_WITH_EVERYONE, "Everyone here")]
+                + [(slug, f"Team {team}") for slug, team in self.teams.items()],
+            )
+        else:
+            del self.fields["charge_to"]
+            del self.fields["share_with"]
         choices_set(
             self.fields["aspect_ratio"],
             [("", "Default")] + [(ratio, ratio) for ratio in ASPECT_RATIOS],
@@ -112,6 +163,16 @@ class ComposeForm(forms.Form):
         """The carried references the submitted form kept, in their shown order."""
         chosen = set(self.cleaned_data.get("carried_references") or ())
         return [ref for ref in self.carried if ref.token in chosen]
+
+    def charge_to_slug(self) -> str:
+        """The team slug to charge ("" for the user's own wallet)."""
+        return self.cleaned_data.get("charge_to") or ""
+
+    def shared_team(self) -> SharedTeam:
+        """The team a team-visible generation is shown to (None: everyone here)."""
+        if "share_with" not in self.fields:
+            return WALLET_TEAM
+        return self.teams.get(self.cleaned_data.get("share_with") or SHARE_WITH_EVERYONE)
 
     def to_spec(self) -> GenerationSpec:
         data = self.cleaned_data
@@ -196,9 +257,27 @@ class BoardForm(forms.Form):
         required=False,
         help_text="Teammates can open it; they see only images already visible to them.",
     )
+    # Only for someone in a team (removed otherwise): which team a shared board is shown to.
+    share_with = forms.ChoiceField(label="Share with", required=False)
+
+    def __init__(self, *args: Any, teams: Sequence[Team] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.teams = {team.slug: team for team in teams}
+        if self.teams:
+            choices_set(
+                self.fields["share_with"],
+                [(SHARE_WITH_EVERYONE, "Everyone here")]
+                + [(slug, f"Team {team}") for slug, team in self.teams.items()],
+            )
+        else:
+            del self.fields["share_with"]
 
     def visibility(self) -> str:
         return Board.Visibility.TEAM if self.cleaned_data["shared"] else Board.Visibility.PRIVATE
+
+    def team(self) -> Team | None:
+        """The team a shared board is shown to; None: everyone here."""
+        return self.teams.get(self.cleaned_data.get("share_with") or SHARE_WITH_EVERYONE)
 
 
 class BoardAddForm(forms.Form):

@@ -1,11 +1,18 @@
-"""The gallery at ``/gallery/``: the user's own generations or the team's shared ones."""
+"""The gallery at ``/gallery/``: the user's own generations, or those shared with one of their
+teams, or with everyone here."""
+
+import dataclasses
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from accounts.models import Team
+from accounts.services.teams import teams_of
 from generations.pages.common import AuthenticatedHttpRequest
 from generations.pages.forms import GalleryFilterForm
 from generations.selectors.generations import (
@@ -18,18 +25,57 @@ from generations.selectors.generations import (
 GALLERY_PAGE_SIZE = 24
 
 
+@dataclass(frozen=True)
+class GalleryTab:
+    label: str
+    tab: str
+    team: Team | None = None
+
+    @property
+    def query(self) -> str:
+        """The tab's query string (without "?"), also what "Clear" goes back to."""
+        return urlencode({"tab": self.tab, **({"team": self.team.slug} if self.team else {})})
+
+
+def gallery_tabs(teams: list[Team]) -> list[GalleryTab]:
+    """ "Mine", one tab per team of the user's, and what was shared with everyone here (called
+    "Team", as before teams, for someone in none)."""
+    return [
+        GalleryTab("Mine", GALLERY_TAB_MINE),
+        *(GalleryTab(f"Team {team}", GALLERY_TAB_TEAM, team) for team in teams),
+        GalleryTab("Everyone" if teams else "Team", GALLERY_TAB_TEAM),
+    ]
+
+
 @login_required
 @require_GET
 def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
-    tab = GALLERY_TAB_TEAM if request.GET.get("tab") == GALLERY_TAB_TEAM else GALLERY_TAB_MINE
-    authors = list(gallery_authors(user=request.user)) if tab == GALLERY_TAB_TEAM else []
-    form = GalleryFilterForm(request.GET or None, tab=tab, authors=authors)
-    generations = generation_gallery_list(user=request.user, filters=form.to_filters())
+    teams = teams_of(request.user)
+    tabs = gallery_tabs(teams)
+    current: GalleryTab | None = tabs[0]
+    if request.GET.get("tab") == GALLERY_TAB_TEAM:
+        slug = request.GET.get("team", "")
+        current = next(
+            (tab for tab in tabs[1:] if (tab.team.slug if tab.team else "") == slug), None
+        )
+    if current is None:
+        # Not one of the user's teams (or a team they have left): nothing to show them.
+        raise Http404("You are not a member of that team.")
+    team_id = current.team.pk if current.team else None
+    authors = (
+        list(gallery_authors(user=request.user, team_id=team_id))
+        if current.tab == GALLERY_TAB_TEAM
+        else []
+    )
+    form = GalleryFilterForm(request.GET or None, tab=current.tab, authors=authors)
+    filters = dataclasses.replace(form.to_filters(), team_id=team_id)
+    generations = generation_gallery_list(user=request.user, filters=filters)
     page = Paginator(generations, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
-        "tab": tab,
-        "tabs": [(GALLERY_TAB_MINE, "Mine"), (GALLERY_TAB_TEAM, "Team")],
+        "tab": current.tab,
+        "current": current,
+        "tabs": tabs,
         "page": page,
         "filtered": form.is_filtered(),
     }

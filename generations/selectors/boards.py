@@ -8,10 +8,20 @@ from generations.models import (
     BoardItem,
     Generation,
 )
-from generations.selectors.generations import demo_output_exists, visible_q
+from generations.selectors.generations import demo_output_exists, team_ids_of, visible_q
 
 # A board tile shows this many of its newest items as a cover.
 BOARD_COVER_ITEMS = 4
+
+
+def board_visible_q(*, user: User, prefix: str = "") -> Q:
+    """Boards ``user`` may open: their own, and shared ones, shared with everyone here (no
+    ``team``) or with a team ``user`` belongs to. Opening a board never shows an item whose
+    generation the viewer may not see (``_board_items_for``)."""
+    return Q(**{f"{prefix}owner": user}) | (
+        Q(**{f"{prefix}visibility": Board.Visibility.TEAM})
+        & (Q(**{f"{prefix}team__isnull": True}) | Q(**{f"{prefix}team_id__in": team_ids_of(user)}))
+    )
 
 
 def _board_items_for(*, user: User) -> QuerySet[BoardItem]:
@@ -34,7 +44,7 @@ def _boards_for_tiles(queryset: QuerySet[Board], *, user: User) -> QuerySet[Boar
         to_attr="cover_items",
     )
     return (
-        queryset.select_related("owner")
+        queryset.select_related("owner", "team")
         .annotate(
             visible_items=Count("items", filter=visible_q(user=user, prefix="items__generation__"))
         )
@@ -46,14 +56,14 @@ def _boards_for_tiles(queryset: QuerySet[Board], *, user: User) -> QuerySet[Boar
 def board_list_visible(*, user: User) -> list[Board]:
     """The user's own boards and those teammates shared, in one read; each with
     ``cover_items`` and ``visible_items`` (what this viewer may see of it)."""
-    boards = Board.objects.filter(Q(owner=user) | Q(visibility=Board.Visibility.TEAM))
+    boards = Board.objects.filter(board_visible_q(user=user))
     return list(_boards_for_tiles(boards, user=user))
 
 
 def board_get_visible(*, user: User, board_id: int) -> Board | None:
     return (
-        Board.objects.filter(Q(owner=user) | Q(visibility=Board.Visibility.TEAM), id=board_id)
-        .select_related("owner")
+        Board.objects.filter(board_visible_q(user=user), id=board_id)
+        .select_related("owner", "team")
         .first()
     )
 
@@ -78,9 +88,10 @@ def board_choices(*, user: User) -> list[Board]:
 
 def board_items_of_generation(*, user: User, generation: Generation) -> list[BoardItem]:
     """Where ``generation`` (or one of its images) sits on boards ``user`` may open."""
-    boards = Q(board__owner=user) | Q(board__visibility=Board.Visibility.TEAM)
     return list(
-        BoardItem.objects.filter(boards, generation=generation)
+        BoardItem.objects.filter(
+            board_visible_q(user=user, prefix="board__"), generation=generation
+        )
         .select_related("board", "output")
         .order_by("board__name", "id")
     )

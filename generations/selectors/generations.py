@@ -4,10 +4,11 @@ API alike: one visibility rule and one prompt search (word by word)."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from accounts.models import User
+from accounts.models import Membership, User
 from generations.models import (
     Generation,
     OutputImage,
@@ -20,7 +21,24 @@ from generations.models import (
 GALLERY_TAB_MINE = "mine"
 
 
+# The gallery's shared tabs: with a team, what was shared with that team; without, what was
+# shared with everyone here (the tab's meaning before there were teams).
 GALLERY_TAB_TEAM = "team"
+
+
+def team_ids_of(user: User) -> QuerySet[Membership, Any]:
+    """The ids of the teams ``user`` belongs to, as a subquery (no query of its own)."""
+    return Membership.objects.filter(user_id=user.pk).values("team_id")
+
+
+def shared_with_q(*, user: User, prefix: str = "") -> Q:
+    """Generations shared so that ``user`` sees them: visible to the team, and shared with
+    everyone here (no ``shared_team``) or with a team ``user`` belongs to. The one rule of
+    "visible to the team", for every reader; leaving a team ends it at once."""
+    return Q(**{f"{prefix}visibility": Generation.Visibility.TEAM}) & (
+        Q(**{f"{prefix}shared_team__isnull": True})
+        | Q(**{f"{prefix}shared_team_id__in": team_ids_of(user)})
+    )
 
 
 def visible_q(*, user: User, prefix: str = "") -> Q:
@@ -28,13 +46,12 @@ def visible_q(*, user: User, prefix: str = "") -> Q:
     live = Q(**{f"{prefix}deleted_at__isnull": True})
     if user.is_staff:
         return live
-    return live & (
-        Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}visibility": Generation.Visibility.TEAM})
-    )
+    return live & (Q(**{f"{prefix}owner": user}) | shared_with_q(user=user, prefix=prefix))
 
 
 def generations_visible_to(*, user: User) -> QuerySet[Generation]:
-    """Generations ``user`` may see: their own, the team's shared ones, or all for staff."""
+    """Generations ``user`` may see: their own, those shared with everyone or with one of their
+    teams, or all for staff."""
     return Generation.objects.filter(visible_q(user=user))
 
 
@@ -104,16 +121,29 @@ class GalleryFilters:
     author_id: int | None = None
     text: str = ""
     starred: bool = False
+    # On the shared tab: the team whose shared generations to show; None: those shared with
+    # everyone here.
+    team_id: int | None = None
+
+
+def _shared_tab(*, user: User, team_id: int | None) -> QuerySet[Generation]:
+    """A shared tab of the gallery: what was shared with team ``team_id`` (only when ``user``
+    is in it), or with everyone here."""
+    shared = Generation.objects.filter(visibility=Generation.Visibility.TEAM)
+    if team_id is None:
+        return shared.filter(shared_team__isnull=True)
+    return shared.filter(shared_team_id=team_id).filter(shared_team_id__in=team_ids_of(user))
 
 
 def generation_gallery_list(*, user: User, filters: GalleryFilters) -> QuerySet[Generation]:
-    """The gallery: "mine" is everything of the user's; "team" is what anyone shared.
+    """The gallery: "mine" is everything of the user's; a shared tab is what was shared with
+    one of the user's teams, or with everyone here.
 
-    The team tab shows shared generations only, for staff too: it is the team's common view,
-    not an audit (that is the admin's usage report).
+    The shared tabs show shared generations only, for staff too: they are the team's common
+    view, not an audit (that is the admin's usage report).
     """
     if filters.tab == GALLERY_TAB_TEAM:
-        queryset = Generation.objects.filter(visibility=Generation.Visibility.TEAM)
+        queryset = _shared_tab(user=user, team_id=filters.team_id)
         if filters.author_id is not None:
             queryset = queryset.filter(owner_id=filters.author_id)
     else:
@@ -137,12 +167,11 @@ def generation_gallery_list(*, user: User, filters: GalleryFilters) -> QuerySet[
     return _for_cards(queryset, user=user).order_by("-created_at", "-id")
 
 
-def gallery_authors(*, user: User) -> QuerySet[User]:
-    """Teammates with at least one shared generation: the team tab's "made by" choices."""
-    shared = Generation.objects.filter(
-        owner=OuterRef("pk"),
-        visibility=Generation.Visibility.TEAM,
-        deleted_at__isnull=True,
+def gallery_authors(*, user: User, team_id: int | None = None) -> QuerySet[User]:
+    """Teammates with at least one generation on the shared tab (``team_id`` as in
+    ``GalleryFilters``): its "made by" choices."""
+    shared = _shared_tab(user=user, team_id=team_id).filter(
+        owner=OuterRef("pk"), deleted_at__isnull=True
     )
     return User.objects.filter(Exists(shared)).order_by("username")
 
@@ -152,7 +181,7 @@ def generation_get_visible(*, user: User, generation_id: str) -> Generation | No
     attempts = ProviderAttempt.objects.select_related("account").order_by("started_at", "id")
     return (
         _for_cards(generations_visible_to(user=user), user=user)
-        .select_related("api_key")
+        .select_related("api_key", "shared_team")
         .prefetch_related("references", Prefetch("attempts", queryset=attempts))
         .filter(id=generation_id)
         .first()
@@ -213,11 +242,12 @@ def _with_details(queryset: QuerySet[Generation]) -> QuerySet[Generation]:
 
 
 def generation_list_api(*, user: User, filters: GenerationFilters) -> QuerySet[Generation]:
-    """``mine``: the caller's own generations, private or shared. ``team``: everyone's shared
-    ones, the caller's included. Staff get no more in a list than anyone else: a list is a
-    view of the team's work, and staff read others' private work one generation at a time."""
+    """``mine``: the caller's own generations, private or shared. ``team``: the shared ones the
+    caller may see (shared with everyone here or with one of their teams), theirs included.
+    Staff get no more in a list than anyone else: a list is a view of the team's work, and
+    staff read others' private work one generation at a time."""
     if filters.scope == SCOPE_TEAM:
-        queryset = Generation.objects.filter(visibility=Generation.Visibility.TEAM)
+        queryset = Generation.objects.filter(shared_with_q(user=user))
     else:
         queryset = Generation.objects.filter(owner=user)
     queryset = queryset.filter(deleted_at__isnull=True)

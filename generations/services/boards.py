@@ -9,7 +9,7 @@ Nothing here touches credits or image files: deleting a board keeps its generati
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
-from accounts.models import User
+from accounts.models import Membership, Team, User
 from generations.models import Board, BoardItem, Generation, OutputImage, Star
 from generations.selectors.generations import generations_visible_to
 from studio_core.errors import ServiceError
@@ -37,29 +37,45 @@ def generation_star_set(*, generation: Generation, user: User, starred: bool) ->
     return starred
 
 
-def board_create(*, owner: User, name: str, visibility: str = Board.Visibility.PRIVATE) -> Board:
+def board_create(
+    *,
+    owner: User,
+    name: str,
+    visibility: str = Board.Visibility.PRIVATE,
+    team: Team | None = None,
+) -> Board:
+    """A new board of ``owner``'s; shared (``team`` visibility) with ``team`` when given (one
+    of the owner's teams), else with everyone here."""
     name = _board_name_clean(name)
     _visibility_check(visibility)
+    team = _shared_team_check(owner=owner, visibility=visibility, team=team)
     try:
         with transaction.atomic():
-            return Board.objects.create(owner=owner, name=name, visibility=visibility)
+            return Board.objects.create(owner=owner, name=name, visibility=visibility, team=team)
     except IntegrityError as error:
         raise BoardError(f"You already have a board called “{name}”.", field="name") from error
 
 
 def board_update(
-    *, board: Board, user: User, name: str | None = None, visibility: str | None = None
+    *,
+    board: Board,
+    user: User,
+    name: str | None = None,
+    visibility: str | None = None,
+    team: Team | None = None,
 ) -> Board:
-    """Rename a board and/or share it with the team (or stop sharing it)."""
+    """Rename a board and/or share it (with ``team``, one of the owner's teams, or with
+    everyone here when ``team`` is None), or stop sharing it."""
     _owner_check(board=board, user=user)
     if name is not None:
         board.name = _board_name_clean(name)
     if visibility is not None:
         _visibility_check(visibility)
+        board.team = _shared_team_check(owner=board.owner, visibility=visibility, team=team)
         board.visibility = visibility
     try:
         with transaction.atomic():
-            board.save(update_fields=["name", "visibility", "updated_at"])
+            board.save(update_fields=["name", "visibility", "team", "updated_at"])
     except IntegrityError as error:
         raise BoardError(
             f"You already have a board called “{board.name}”.", field="name"
@@ -118,6 +134,16 @@ def _board_name_clean(name: str) -> str:
             f"A board name may be at most {BOARD_NAME_MAX_LENGTH} characters.", field="name"
         )
     return cleaned
+
+
+def _shared_team_check(*, owner: User, visibility: str, team: Team | None) -> Team | None:
+    """The team a board is shared with: only for a shared board, and only a team of its
+    owner's (sharing with a team one is not in would show it to strangers)."""
+    if visibility != Board.Visibility.TEAM or team is None:
+        return None
+    if not Membership.objects.filter(team=team, user=owner).exists():
+        raise BoardError(f"You are not a member of team {team}; share with one of your teams.")
+    return team
 
 
 def _visibility_check(visibility: str) -> None:

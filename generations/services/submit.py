@@ -1,7 +1,9 @@
 import dataclasses
+import enum
 import hashlib
 import json
 from collections.abc import Sequence
+from typing import Literal
 
 from django.db import IntegrityError, transaction
 
@@ -23,6 +25,16 @@ from generations.services.images import StoredFile, image_store, reference_check
 from generations.services.limits import running_limits_check
 
 
+class _SharedTeamDefault(enum.Enum):
+    WALLET_TEAM = "wallet team"
+
+
+# ``shared_team``'s default: a team-visible generation is shown to the team whose wallet pays
+# (everyone here when a user's own wallet pays); ``None`` shares it with everyone here.
+WALLET_TEAM = _SharedTeamDefault.WALLET_TEAM
+SharedTeam = Team | None | Literal[_SharedTeamDefault.WALLET_TEAM]
+
+
 def generation_submit(
     *,
     user: User,
@@ -32,7 +44,7 @@ def generation_submit(
     wallet: CreditAccount | None = None,
     idempotency_key: str = "",
     visibility: str = Generation.Visibility.PRIVATE,
-    shared_team: Team | None = None,
+    shared_team: SharedTeam = WALLET_TEAM,
     webhook_url: str = "",
     webhook_events: Sequence[str] | None = None,
 ) -> Generation:
@@ -46,7 +58,8 @@ def generation_submit(
     when the key is bound to one, else the user's own). The team policies and budgets that apply
     to it are checked and held here too (``PolicyRefused``, ``BudgetExceeded``), and the running
     limits (``TooManyRunning``). ``shared_team`` is the team a team-visible generation is shown
-    to: by default the wallet's team, or everyone here when it is charged to a user.
+    to: by default the wallet's team, or everyone here when it is charged to a user; ``None``
+    shows it to everyone here.
     """
     generation, _replayed = generation_submit_or_replay(
         user=user,
@@ -72,7 +85,7 @@ def generation_submit_or_replay(
     wallet: CreditAccount | None = None,
     idempotency_key: str = "",
     visibility: str = Generation.Visibility.PRIVATE,
-    shared_team: Team | None = None,
+    shared_team: SharedTeam = WALLET_TEAM,
     webhook_url: str = "",
     webhook_events: Sequence[str] | None = None,
 ) -> tuple[Generation, bool]:
@@ -119,7 +132,8 @@ def generation_submit_or_replay(
         size_tier=price.size_tier,
         num_images=resolved.num_images,
     )
-    if visibility == Generation.Visibility.TEAM and shared_team is None:
+    if shared_team is WALLET_TEAM:
+        # Kept on a private generation too: made visible later, it goes to the same team.
         shared_team = team
 
     fingerprint = _request_fingerprint(

@@ -12,6 +12,9 @@
   var catalog = JSON.parse(data.textContent);
   var byId = {};
   catalog.forEach(function (model) { byId[model.id] = model; });
+  // Each "Charge to" choice's catalog (what its wallet's policy allows), for someone in a team.
+  var walletData = document.getElementById("wallet-catalogs");
+  var walletCatalogs = walletData ? JSON.parse(walletData.textContent) : null;
 
   var modelSelect = form.elements.model;
   var sizeInput = form.elements.size;
@@ -284,6 +287,43 @@
     chip.append(remove);
     if (!box.checked) chip.hidden = true;
   });
+
+  // --- Charge to and share with ------------------------------------------------------
+  // A new wallet may allow other models and sizes: the model list is rebuilt from its
+  // catalog before the price is asked for again (this listener runs before the form's).
+  var chargeSelect = form.elements.charge_to;
+  var shareSelect = form.elements.share_with;
+  var visibilitySelect = form.elements.visibility;
+  var shareTouched = false;
+
+  function applyWallet() {
+    var models = walletCatalogs && walletCatalogs[chargeSelect.value];
+    if (!models) return;
+    var previous = modelSelect.value;
+    byId = {};
+    models.forEach(function (model) { byId[model.id] = model; });
+    modelSelect.replaceChildren.apply(modelSelect, models.map(function (model) {
+      var option = document.createElement("option");
+      option.value = model.id;
+      option.textContent = model.label;
+      return option;
+    }));
+    modelSelect.value = byId[previous] ? previous : (models.length ? models[0].id : "");
+    applyModel();
+    if (previous && !byId[previous]) {
+      say("This wallet's policy does not allow " + previous + "; the model is now " + modelSelect.value + ".");
+    }
+    if (shareSelect && !shareTouched) shareSelect.value = chargeSelect.value;
+  }
+
+  function applyVisibility() {
+    if (shareSelect) showField("share_with", visibilitySelect.value === "team", false);
+  }
+
+  if (chargeSelect) chargeSelect.addEventListener("change", applyWallet);
+  if (shareSelect) shareSelect.addEventListener("change", function () { shareTouched = true; });
+  visibilitySelect.addEventListener("change", applyVisibility);
+  applyVisibility();
 
   // --- Everything else -----------------------------------------------------------------
   modelSelect.addEventListener("change", applyModel);

@@ -10,17 +10,25 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from generations.models import Board, Generation
-from tests.factories import BoardFactory, BoardItemFactory, StarFactory
+from tests.factories import (
+    BoardFactory,
+    BoardItemFactory,
+    MembershipFactory,
+    StarFactory,
+    TeamFactory,
+)
 from tests.pages.conftest import make_generation
 
 pytestmark = pytest.mark.django_db
 
 # Every page: session, user, the top bar's balance; then its own reads. Not counted: the
 # session's activity, noted on its first request of each minute (accounts.services.sessions).
-WORKSPACE_MAX_QUERIES = 6  # recent generations, their images, budget notices
-GALLERY_MAX_QUERIES = 6  # count, page rows, their images (+ authors on the team tab)
-BOARDS_MAX_QUERIES = 6  # the boards, their covers, the covers' images
-BOARD_MAX_QUERIES = 6  # the board, its items, their images
+WORKSPACE_MAX_QUERIES = 7  # the wallets it may charge, recent generations, their images, notices
+GALLERY_MAX_QUERIES = (
+    7  # teams (the tabs), count, page rows, their images (+ authors on a shared tab)
+)
+BOARDS_MAX_QUERIES = 7  # teams (share with), the boards, their covers, the covers' images
+BOARD_MAX_QUERIES = 7  # the board, teams (its owner's settings), its items, their images
 
 
 def queries_for(client, url: str) -> int:
@@ -81,6 +89,28 @@ def test_gallery(client, user, other_user, monkeypatch, tab, django_assert_max_n
         ceiling=GALLERY_MAX_QUERIES + (1 if tab == "team" else 0),
         django_assert_max_num_queries=django_assert_max_num_queries,
     )
+
+
+def test_gallery_team_tab(client, user, other_user, monkeypatch, django_assert_max_num_queries):
+    monkeypatch.setattr("generations.pages.gallery.GALLERY_PAGE_SIZE", 100)
+    design = TeamFactory(slug="design")
+    MembershipFactory(team=design, user=user)
+    MembershipFactory(team=design, user=other_user)
+    TeamFactory(slug="elsewhere")  # a team the viewer is not in changes nothing
+
+    def share(total: int) -> None:
+        for number in range(total):
+            made = make_generation(other_user, prompt=f"team {number}", visibility="team")
+            Generation.objects.filter(pk=made.pk).update(shared_team=design)
+
+    url = f"{reverse('gallery')}?tab=team&team=design"
+    client.force_login(user)
+    share(3)
+    few = queries_for(client, url)
+    assert few <= GALLERY_MAX_QUERIES + 1  # + the tab's authors
+    share(27)
+    with django_assert_max_num_queries(few):
+        assert client.get(url).context["page"].paginator.count == 30
 
 
 def test_gallery_with_filters_and_stars(client, user, other_user, django_assert_max_num_queries):
