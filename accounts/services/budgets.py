@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, DateField, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from studio_core.errors import ServiceError
@@ -111,7 +111,13 @@ class BudgetExceeded(ServiceError):
         )
 
 
-def budgets_applying(*, wallet: CreditAccount, user: User, api_key: ApiKey | None) -> list[Budget]:
+def budgets_applying(
+    *,
+    wallet: CreditAccount,
+    user: User,
+    api_key: ApiKey | None,
+    at: datetime.datetime | None = None,
+) -> list[Budget]:
     """Every budget a generation charged to ``wallet`` by ``user`` (with ``api_key``) must fit:
     the team's and the member's when it is a team wallet, the user's personal one when it is
     their own, and the key's either way. In id order (the order their rows are locked in)."""
@@ -121,9 +127,21 @@ def budgets_applying(*, wallet: CreditAccount, user: User, api_key: ApiKey | Non
         scopes |= Q(scope=Budget.Scope.MEMBER, team_id=wallet.team_id, user=user)
     else:
         scopes |= Q(scope=Budget.Scope.USER, user=user)
-    return list(
-        Budget.objects.filter(scopes).select_related("team", "user", "api_key").order_by("id")
+    # Each with the id of its current period's row when there is one (``current_spend_id``),
+    # so the hold needs no second read to find it.
+    starts = {period: period_bounds(period, at).start for period in Period.values}
+    current = Case(
+        *(When(budget__period=period, then=Value(start)) for period, start in starts.items()),
+        output_field=DateField(),
     )
+    spend = BudgetSpend.objects.filter(budget=OuterRef("pk"), period_start=current).values("id")
+    budgets: list[Budget] = list(
+        Budget.objects.filter(scopes).annotate(current_spend_id=Subquery(spend[:1])).order_by("id")
+    )
+    for budget in budgets:
+        # The period that row is of: a hold a moment later, in the next period, reads again.
+        budget.current_period_start = starts[budget.period]  # type: ignore[attr-defined]
+    return budgets
 
 
 @dataclass(frozen=True)
@@ -183,6 +201,14 @@ def _period_rows(budgets: Sequence[Budget], bounds: dict[int, PeriodBounds]) -> 
             wanted |= Q(budget_id=budget.pk, period_start=bounds[budget.pk].start)
         return dict(BudgetSpend.objects.filter(wanted).values_list("budget_id", "id"))
 
+    read_with_the_budgets: dict[int, int] = {
+        budget.pk: budget.current_spend_id  # type: ignore[attr-defined]
+        for budget in budgets
+        if getattr(budget, "current_spend_id", None) is not None
+        and getattr(budget, "current_period_start", None) == bounds[budget.pk].start
+    }
+    if len(read_with_the_budgets) == len(budgets):
+        return read_with_the_budgets  # budgets_applying found every row, for these periods
     ids = found()
     missing = [budget for budget in budgets if budget.pk not in ids]
     if missing:
@@ -201,20 +227,21 @@ def budgets_settle(*, generation, charged: int) -> None:
     """The generation's budget holds keep ``charged``; the rest goes back to the period each
     was held in. Under the caller's lock on the generation; a second call changes nothing."""
     holds = list(
-        BudgetHold.objects.filter(generation=generation)
-        .select_related("spend")
+        BudgetHold.objects.filter(generation=generation, held__gt=F("released") + charged)
         .order_by("spend__budget_id")
+        .values_list("spend_id", "held", "released")
     )
-    for hold in holds:
-        give_back = hold.held - hold.released - charged
-        if give_back <= 0:
-            continue
-        updated = BudgetSpend.objects.filter(pk=hold.spend_id).update(
-            spent=F("spent") - give_back, updated_at=timezone.now()
+    if not holds:
+        return
+    now = timezone.now()
+    for spend_id, held, released in holds:
+        updated = BudgetSpend.objects.filter(pk=spend_id).update(
+            spent=F("spent") - (held - released - charged), updated_at=now
         )
         assert updated == 1
-        hold.released += give_back
-        hold.save(update_fields=["released"])
+    BudgetHold.objects.filter(generation=generation, held__gt=F("released") + charged).update(
+        released=F("held") - charged
+    )
 
 
 def _spend_add(*, budget: Budget, bounds: PeriodBounds, spend_id: int, amount: int) -> int:

@@ -249,3 +249,26 @@ def test_the_ledger_check_reports_a_budget_period_that_disagrees_with_its_holds(
     problems = [mismatch.problem for mismatch in ledger_mismatches()]
 
     assert problems == [f"spent is {PRICE + 5} but its generations' holds add up to {PRICE}"]
+
+
+def test_a_hold_just_after_midnight_goes_to_the_new_period_even_if_the_budgets_were_read_before(
+    design, member
+):
+    budget = budget_set(
+        scope=Budget.Scope.TEAM, team=design, limit=10_000, period=Period.DAY, actor=None
+    )
+    wallet = team_wallet_for(design)
+    before = datetime(2026, 12, 3, 23, 59, 59, tzinfo=ZoneInfo("UTC"))
+    after = datetime(2026, 12, 4, 0, 0, 1, tzinfo=ZoneInfo("UTC"))
+    with transaction.atomic():
+        earlier = GenerationFactory(owner=member, wallet=wallet, credits_held=10)
+        budgets_hold(generation=earlier, budgets=[budget], amount=10, at=before)
+    read = budgets_applying(wallet=wallet, user=member, api_key=None, at=before)
+    assert read[0].current_spend_id is not None  # the 3 December row, read at 23:59:59
+
+    with transaction.atomic():
+        later = GenerationFactory(owner=member, wallet=wallet, credits_held=20)
+        budgets_hold(generation=later, budgets=read, amount=20, at=after)
+
+    spent = dict(BudgetSpend.objects.filter(budget=budget).values_list("period_start", "spent"))
+    assert spent == {date(2026, 12, 3): 10, date(2026, 12, 4): 20}
