@@ -76,6 +76,11 @@ urlpatterns = [
     path("teams/<slug:slug>/budget/", teams.team_budget_view, name="team-budget"),
     path("teams/<slug:slug>/policy/", teams.team_policy_view, name="team-policy"),
     path("teams/<slug:slug>/webhook/", teams.team_webhook_view, name="team-webhook"),
+    path(
+        "teams/<slug:slug>/webhook/secret/",
+        teams.team_webhook_secret_view,
+        name="team-webhook-secret",
+    ),
     # Signed, expiring links for clients without a session (generations.security.signed_links).
     path("media/o/<row_id:output_id>/<str:variant>", files.media_signed, name="media-signed"),
     path(

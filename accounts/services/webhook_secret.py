@@ -58,6 +58,25 @@ def webhook_secret_rotate(*, user: User, actor: User, ip_address: str | None = N
     return row.secret
 
 
+def team_webhook_secret_rotate(*, team: Team, actor: User, ip_address: str | None = None) -> str:
+    """Replace (or first make) the team's secret; budget events from now on, retries included,
+    are signed with the new one."""
+    with transaction.atomic():
+        locked = Team.objects.select_for_update().get(pk=team.pk)
+        created = not locked.webhook_secret
+        locked.webhook_secret = _new_secret()
+        locked.save(update_fields=["webhook_secret"])
+        audit_record(
+            actor=actor,
+            action="team.webhook_secret_created" if created else "team.webhook_secret_rotated",
+            target=locked,
+            after={"team": locked.slug},
+            ip_address=ip_address,
+        )
+    team.webhook_secret = locked.webhook_secret
+    return locked.webhook_secret
+
+
 def team_webhook_secret_for(*, team: Team) -> str:
     """The team's signing secret for its budget events, made on first need. A conditional
     UPDATE (only while empty) decides between two first deliveries racing: both read the same."""

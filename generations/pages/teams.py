@@ -23,6 +23,7 @@ from accounts.services.teams import (
     team_policy_set,
     team_webhook_set,
 )
+from accounts.services.webhook_secret import team_webhook_secret_rotate
 from generations.catalog import list_models
 from generations.messaging.webhooks import webhook_validate
 from generations.pages.common import AuthenticatedHttpRequest, form_add_service_error
@@ -43,6 +44,7 @@ from generations.selectors.teams import (
     user_by_name_or_email,
 )
 from generations.usage.team_spending import team_spending
+from studio_core.client_ip import client_ip
 from studio_core.csv_export import csv_response
 from studio_core.errors import ServiceError
 
@@ -287,6 +289,21 @@ def team_webhook_view(request: AuthenticatedHttpRequest, slug: str) -> HttpRespo
             )
             return _back(view, "webhook")
     return team_page_render(request, view, failed=("webhook", None, form))
+
+
+@login_required
+@require_POST
+def team_webhook_secret_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    view = _managed_or_refused(request, slug)
+    had_one = bool(view.team.webhook_secret)
+    team_webhook_secret_rotate(team=view.team, actor=request.user, ip_address=client_ip(request))
+    messages.success(
+        request,
+        "The signing secret is replaced: update your receiver now."
+        if had_one
+        else "The signing secret is made.",
+    )
+    return _back(view, "webhook")
 
 
 # --- Spending -------------------------------------------------------------------------------

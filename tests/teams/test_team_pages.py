@@ -350,3 +350,29 @@ def test_member_budgets_show_for_everyone_read_only(team, member):
     body = signed_in(member).get(team_url(team)).content.decode()
     assert "max&#x27;s monthly budget in team Design" in body
     assert "Manage max" not in body
+
+
+def test_managers_make_see_and_rotate_the_signing_secret_members_never_see_it(
+    team, manager, member
+):
+    url = team_url(team, "team-webhook-secret")
+    assert signed_in(member).post(url).status_code == 403
+
+    assert signed_in(manager).post(url).status_code == 302
+    team.refresh_from_db()
+    first = team.webhook_secret
+    assert first.startswith("whsec_")
+    assert first in signed_in(manager).get(team_url(team)).content.decode()
+    assert first not in signed_in(member).get(team_url(team)).content.decode()
+
+    signed_in(manager).post(url)
+    team.refresh_from_db()
+    assert team.webhook_secret.startswith("whsec_")
+    assert team.webhook_secret != first
+    actions = list(
+        AuditEvent.objects.filter(target_id=str(team.pk), action__startswith="team.webhook_secret")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["team.webhook_secret_created", "team.webhook_secret_rotated"]
+    assert not any(first in str(event.after) for event in AuditEvent.objects.all())
