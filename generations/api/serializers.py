@@ -105,6 +105,13 @@ class GenerationSerializer(serializers.Serializer):
     )
     visibility = serializers.ChoiceField(choices=Generation.Visibility.choices)
     owner = serializers.CharField(source="owner.username")
+    team = serializers.SerializerMethodField(
+        help_text="The slug of the team whose wallet pays for it; null: the owner's own wallet."
+    )
+    shared_team = serializers.SerializerMethodField(
+        help_text="The slug of the team that sees it with visibility team (kept while private: "
+        "sharing it later shares it there); null: everyone here."
+    )
     price_per_image = serializers.IntegerField(help_text="Credits per delivered image.")
     credits_held = serializers.IntegerField(help_text="Credits reserved when it was accepted.")
     credits_charged = serializers.IntegerField(help_text="Credits paid for delivered images.")
@@ -125,6 +132,16 @@ class GenerationSerializer(serializers.Serializer):
     @extend_schema_field(serializers.BooleanField())
     def get_demo(self, generation: Generation) -> bool:
         return generation_is_demo(generation)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_team(self, generation: Generation) -> str | None:
+        team = generation.wallet.team if generation.wallet.team_id is not None else None
+        return team.slug if team is not None else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_shared_team(self, generation: Generation) -> str | None:
+        shared_team = generation.shared_team if generation.shared_team_id is not None else None
+        return shared_team.slug if shared_team is not None else None
 
 
 @extend_schema_field(

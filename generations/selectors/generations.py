@@ -238,7 +238,9 @@ class GenerationFilters:
 
 def _with_details(queryset: QuerySet[Generation]) -> QuerySet[Generation]:
     """What ``GenerationSerializer`` reads, in three queries however many rows there are."""
-    return queryset.select_related("owner").prefetch_related("outputs", "attempts")
+    return queryset.select_related("owner", "wallet__team", "shared_team").prefetch_related(
+        "outputs", "attempts"
+    )
 
 
 def generation_list_api(*, user: User, filters: GenerationFilters) -> QuerySet[Generation]:

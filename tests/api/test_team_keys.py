@@ -323,9 +323,13 @@ def test_naming_a_team_charges_its_wallet(member, design, local_account):
         "/api/v1/generations", {**BODY, "team": "design"}, format="json"
     )
     assert response.status_code == 201, response.json()
+    # Private, but the team it would be shared with is the one that pays.
+    assert (response.json()["team"], response.json()["shared_team"]) == ("design", "design")
     generation = Generation.objects.get(id=response.json()["id"])
     wallet = team_wallet_for(design)
     assert generation.wallet == wallet
+    retrieved = bound_client(member, None).get(f"/api/v1/generations/{generation.id}").json()
+    assert retrieved["team"] == "design"
     [entry] = CreditEntry.objects.filter(generation=generation)
     assert (entry.account, entry.kind, entry.amount, entry.held_change) == (
         wallet,
