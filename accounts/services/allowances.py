@@ -20,6 +20,7 @@ from django.db import transaction
 
 from ..models import Allowance, CreditAccount, CreditEntry, Period, User
 from .audit import audit_record
+from .budget_admin import MAX_CREDITS
 from .budgets import PeriodBounds, period_bounds
 from .credits import credits_grant
 
@@ -44,6 +45,8 @@ def allowance_set(
     granted stays granted: the change applies from the next period on."""
     if amount <= 0:
         raise AllowanceInvalid("An allowance must be a positive number of credits.")
+    if amount > MAX_CREDITS:
+        raise AllowanceInvalid(f"An allowance can be at most {MAX_CREDITS:,} credits.")
     if period not in RECURRING_PERIODS:
         raise AllowanceInvalid(f"The period must be one of {', '.join(RECURRING_PERIODS)}.")
     if policy not in Allowance.Policy.values:

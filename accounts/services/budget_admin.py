@@ -8,6 +8,10 @@ from ..models import ApiKey, Budget, Period, Team, User
 from .audit import audit_record
 from .budgets import budget_label
 
+# More credits than any installation hands out: a larger figure is a typing mistake (and would
+# not fit the database's column).
+MAX_CREDITS = 10**12
+
 
 class BudgetInvalid(ValueError):
     pass
@@ -27,6 +31,8 @@ def budget_set(
     """Create or change the one budget of a scope's target; what was spent stays counted."""
     if limit < 0:
         raise BudgetInvalid("A budget's limit cannot be negative.")
+    if limit > MAX_CREDITS:
+        raise BudgetInvalid(f"A budget's limit can be at most {MAX_CREDITS:,} credits.")
     if period not in Period.values:
         raise BudgetInvalid(f"The period must be one of {', '.join(Period.values)}.")
     if thresholds is not None and any(not 1 <= value <= 100 for value in thresholds):

@@ -250,12 +250,12 @@ def _manage_check(*, api_key: ApiKey, actor: User) -> None:
 def _policy_check(policy: KeyPolicy) -> None:
     known = [model_id for model_id, _ in priceable_models()]
     errors = policy_validate(
-        allowed_models=policy.allowed_models, max_size_tier=policy.max_size_tier, known=known
+        allowed_models=policy.allowed_models,
+        max_size_tier=policy.max_size_tier,
+        known=known,
+        max_images_per_request=policy.max_images_per_request,
+        max_running=policy.max_running,
     )
-    for field in ("max_images_per_request", "max_running"):
-        value = getattr(policy, field)
-        if value is not None and value < 1:
-            errors[field] = ["Leave it empty for no limit, or give 1 or more."]
     if errors:
         field, [message, *_] = next(iter(errors.items()))
         raise ApiKeySettingsInvalid(message, field=field, details={"fields": errors})

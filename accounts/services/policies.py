@@ -82,12 +82,41 @@ def _tier_rank(tier: str) -> int:
     return SIZE_TIERS.index(tier) if tier in SIZE_TIERS else 0
 
 
-def policy_validate(*, allowed_models: Sequence[str], max_size_tier: str, known: Iterable[str]):
-    """Field errors of a policy being saved (unknown models, unknown tier)."""
+# The largest counts a policy may hold: more images than any model makes, more generations at
+# once than an installation runs, are mistakes (and would not fit the database's columns).
+MAX_IMAGES_PER_REQUEST = 15
+MAX_RUNNING = 10_000
+
+
+def count_limit_errors(**counts: int | None) -> dict[str, list[str]]:
+    """Field errors of the count limits given (``max_images_per_request``, ``max_running``):
+    empty for no limit, else from 1 to the largest that makes sense."""
+    ceilings = {"max_images_per_request": MAX_IMAGES_PER_REQUEST, "max_running": MAX_RUNNING}
+    errors: dict[str, list[str]] = {}
+    for name, value in counts.items():
+        if value is not None and not 1 <= value <= ceilings[name]:
+            errors[name] = [
+                f"Leave it empty for no limit, or give a number from 1 to {ceilings[name]:,}."
+            ]
+    return errors
+
+
+def policy_validate(
+    *,
+    allowed_models: Sequence[str],
+    max_size_tier: str,
+    known: Iterable[str],
+    max_images_per_request: int | None = None,
+    max_running: int | None = None,
+) -> dict[str, list[str]]:
+    """Field errors of a policy being saved (unknown models, unknown tier, counts out of range)."""
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(allowed_models) - set(known))
     if unknown:
         errors["allowed_models"] = [f"Unknown models: {', '.join(unknown)}."]
     if max_size_tier and max_size_tier not in SIZE_TIERS:
         errors["max_size_tier"] = [f"The size tier must be one of {', '.join(SIZE_TIERS)}."]
+    errors.update(
+        count_limit_errors(max_images_per_request=max_images_per_request, max_running=max_running)
+    )
     return errors

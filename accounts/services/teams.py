@@ -25,8 +25,12 @@ class TeamError(ServiceError):
 
 
 class TeamNotFound(ServiceError):
+    """A team named in a request that the caller is not a member of (or that does not exist:
+    the answer is the same, so it tells no one which teams exist). A 400: it is a field of the
+    request that is wrong, not the address asked for."""
+
     code = "team_not_found"
-    status = 404
+    status = 400
 
 
 class NotATeamManager(ServiceError):
@@ -204,14 +208,12 @@ def team_policy_set(
 
     ``known_models`` are the catalog's model ids (the catalog lives above this app)."""
     errors = policy_validate(
-        allowed_models=allowed_models, max_size_tier=max_size_tier, known=known_models
+        allowed_models=allowed_models,
+        max_size_tier=max_size_tier,
+        known=known_models,
+        max_images_per_request=max_images_per_request,
+        max_running=max_running,
     )
-    for name, value in (
-        ("max_images_per_request", max_images_per_request),
-        ("max_running", max_running),
-    ):
-        if value is not None and value < 1:
-            errors[name] = ["Leave it empty for no limit, or give a number from 1."]
     if errors:
         raise TeamPolicyInvalid(errors)
     with transaction.atomic():

@@ -13,6 +13,7 @@ from django.db import transaction
 from ..models import AuditEvent, User
 from .audit import audit_record
 from .keys import api_keys_revoke_for_user
+from .policies import count_limit_errors
 from .sessions import user_sessions_end
 
 # Flag -> audit action written when it changes.
@@ -63,8 +64,9 @@ def user_running_limit_set(
 ) -> User:
     """How many of the user's generations may be queued or running at once (None: no limit);
     audited when it changes. Generations already running keep going."""
-    if max_running is not None and max_running < 1:
-        raise ValueError("The running limit is 1 or more; leave it empty for no limit.")
+    errors = count_limit_errors(max_running=max_running)
+    if errors:
+        raise ValueError(errors["max_running"][0])
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.max_running != max_running:

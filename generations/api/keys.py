@@ -114,13 +114,14 @@ class KeyCreateApi(APIView):
             help_text="The largest size tier the key may ask for; absent or empty: every size.",
         )
         max_images_per_request = serializers.IntegerField(
-            required=False, allow_null=True, default=None, min_value=1
+            required=False, allow_null=True, default=None, min_value=1, max_value=15
         )
         max_running = serializers.IntegerField(
             required=False,
             allow_null=True,
             default=None,
             min_value=1,
+            max_value=10_000,
             help_text="Generations made with the key that may be queued or running at once.",
         )
 

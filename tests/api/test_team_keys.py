@@ -343,12 +343,12 @@ def test_naming_a_team_charges_its_wallet(member, design, local_account):
 
 
 @pytest.mark.parametrize("slug", ["ops", "nowhere"])
-def test_naming_a_team_one_is_not_in_is_404_naming_ones_teams(member, design, slug):
+def test_naming_a_team_one_is_not_in_is_400_naming_ones_teams(member, design, slug):
     TeamFactory(name="Ops", slug="ops", credits=TEAM_CREDITS)
     response = bound_client(member, None).post(
         "/api/v1/generations", {**BODY, "team": slug}, format="json"
     )
-    assert response.status_code == 404
+    assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "team_not_found"
     assert f"not a member of a team “{slug}” (your teams: design)" in error["message"]
@@ -466,3 +466,16 @@ def test_a_team_running_limit_answers_429(member, design, local_account):
         .status_code
         == 201
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("max_running", 17_542_649_941), ("max_running", 0), ("max_images_per_request", 16)],
+)
+def test_key_limits_out_of_range_are_400_not_a_server_error(member, field, value):
+    response = bound_client(member, None).post(
+        "/api/v1/keys", {"name": "ci", field: value}, format="json"
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_request"
+    assert field in error_of(response)["details"]

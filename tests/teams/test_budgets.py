@@ -234,6 +234,8 @@ def test_thresholds_are_recorded_once_per_period_with_an_audit_event(
 def test_budget_limits_are_validated():
     with pytest.raises(BudgetInvalid, match="negative"):
         budget_set(scope=Budget.Scope.TEAM, team=BudgetFactory().team, limit=-1, actor=None)
+    with pytest.raises(BudgetInvalid, match="at most 1,000,000,000,000 credits"):
+        budget_set(scope=Budget.Scope.TEAM, team=TeamFactory(), limit=10**19, actor=None)
     with pytest.raises(BudgetInvalid, match="percentages"):
         budget_set(scope=Budget.Scope.TEAM, team=TeamFactory(), limit=1, thresholds=[0], actor=None)
 
