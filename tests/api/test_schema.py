@@ -31,6 +31,8 @@ def test_schema_builds_without_warnings_and_validates(tmp_path):
         "/api/v1/generations/{generation_id}",
         "/api/v1/generations/{generation_id}/cancel",
         "/api/v1/generations/{generation_id}/events",
+        "/api/v1/comparisons",
+        "/api/v1/comparisons/{comparison_id}",
         "/api/v1/uploads",
         "/api/v1/uploads/{upload_id}",
         "/api/v1/models",
