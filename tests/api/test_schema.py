@@ -99,7 +99,7 @@ def test_native_api_answers_no_server_error(
         (operation.method.upper(), operation.path): operation
         for operation in (result.ok() for result in schema.get_all_operations())
     }
-    assert len(operations) == 15
+    assert len(operations) == 17
 
     def no_server_error(strategy: SearchStrategy[schemathesis.Case]) -> None:
         @given(case=strategy)
