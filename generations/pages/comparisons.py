@@ -19,8 +19,10 @@ from generations.pages.common import AuthenticatedHttpRequest, form_add_service_
 from generations.pages.compare_forms import COMPARE_FIELD_TO_FORM_FIELD, CompareForm
 from generations.pages.compose import wallet_catalogs
 from generations.selectors.comparisons import comparison_get_visible, comparison_list_visible
+from generations.selectors.generations import generation_is_demo
 from generations.selectors.wallets import wallet_choice_find, wallet_choices_get
 from generations.services.comparisons import comparison_run, comparison_visibility_set
+from generations.templatetags.studio import duration
 from studio_core.errors import ServiceError
 
 RECENT_COMPARISONS = 12
@@ -32,7 +34,22 @@ class Column:
 
     generation: Generation
     provider: str
-    seconds: int | None
+    seconds: float | None
+
+    @property
+    def time_taken(self) -> str:
+        """ "0.4 s" under ten seconds (demo and fast models differ by fractions), else as the
+        cards say it ("2 min 05 s"); "" while it runs."""
+        if self.seconds is None:
+            return ""
+        if self.seconds < 10:
+            return f"{self.seconds:.1f} s"
+        return duration(self.seconds)
+
+    @property
+    def is_demo(self) -> bool:
+        """Its images are the demo renderer's placeholders (read from the prefetched calls)."""
+        return generation_is_demo(self.generation)
 
     @property
     def cost(self) -> int:
@@ -50,13 +67,12 @@ def _provider_of(attempts: list[ProviderAttempt]) -> str:
     return chosen[0].provider_kind if chosen else ""
 
 
-def _seconds_taken(generation: Generation) -> int | None:
-    """From the start of its first call to its end (or now, while it runs); None before it
-    started."""
+def _seconds_taken(generation: Generation) -> float | None:
+    """From when a worker started it to its end; None until it has ended."""
     start = generation.started_at or generation.created_at
     if generation.finished_at is None:
         return None
-    return max(0, round((generation.finished_at - start).total_seconds()))
+    return max(0.0, (generation.finished_at - start).total_seconds())
 
 
 def comparison_context(comparison: Comparison) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from accounts.services.teams import team_member_set
 from generations.models import Comparison, Generation
+from generations.pages.comparisons import Column
 from tests.conftest import funded_user
 from tests.factories import (
     ComparisonEntryFactory,
@@ -160,3 +161,11 @@ def test_an_outsider_of_a_team_comparison_gets_404(client, user):
     Comparison.objects.filter(pk=comparison.pk).update(team=team)
     client.force_login(UserFactory())
     assert client.get(reverse("comparison-detail", args=[comparison.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"), [(None, ""), (0.42, "0.4 s"), (9.96, "10.0 s"), (12.7, "12 s")]
+)
+def test_time_taken_keeps_tenths_under_ten_seconds(seconds, said):
+    column = Column(generation=Generation(), provider="", seconds=seconds)
+    assert column.time_taken == said
