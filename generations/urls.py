@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generations.pages import boards, compose, detail, files, gallery, teams
+from generations.pages import boards, comparisons, compose, detail, files, gallery, prompts, teams
 
 # Registers the <row_id:…> converter the routes below use.
 from studio_core import converters  # noqa: F401
@@ -54,6 +54,23 @@ urlpatterns = [
         boards.board_item_remove_view,
         name="board-item-remove",
     ),
+    path("compare/new/", comparisons.comparison_new, name="comparison-new"),
+    path(
+        "comparisons/<uuid:comparison_id>/",
+        comparisons.comparison_detail,
+        name="comparison-detail",
+    ),
+    path(
+        "comparisons/<uuid:comparison_id>/columns/",
+        comparisons.comparison_columns_view,
+        name="comparison-columns",
+    ),
+    path(
+        "comparisons/<uuid:comparison_id>/visibility/",
+        comparisons.comparison_visibility_view,
+        name="comparison-visibility",
+    ),
+    path("prompts/", prompts.prompt_history_page, name="prompt-history"),
     path("teams/", teams.teams_index, name="teams"),
     path("teams/<slug:slug>/", teams.team_detail, name="team-detail"),
     path("teams/<slug:slug>/spending.csv", teams.team_spending_csv, name="team-spending-csv"),

@@ -51,6 +51,8 @@ from accounts.services.teams import team_create
 from generations.models import (
     Board,
     BoardItem,
+    Comparison,
+    ComparisonEntry,
     Generation,
     OutputImage,
     ProviderAccount,
@@ -507,6 +509,31 @@ class BoardItemFactory(TimestampedFactory):
         )
     )
     output = None
+
+
+class ComparisonFactory(TimestampedFactory):
+    """A comparison without generations; ``ComparisonEntryFactory(comparison=…)`` adds them."""
+
+    class Meta:
+        model = Comparison
+
+    owner = factory.SubFactory(UserFactory)
+    prompt = "a lighthouse at dusk"
+    models_requested = factory.LazyFunction(lambda: ["seedream-4.0", "seedream-5.0-lite"])
+    visibility = Comparison.Visibility.PRIVATE
+
+
+class ComparisonEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ComparisonEntry
+
+    comparison = factory.SubFactory(ComparisonFactory)
+    generation = factory.LazyAttribute(
+        lambda entry: GenerationFactory(
+            owner=entry.comparison.owner, prompt=entry.comparison.prompt
+        )
+    )
+    position = factory.Sequence(lambda number: number)
 
 
 def five_minute_bucket(at: datetime | None = None) -> datetime:

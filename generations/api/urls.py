@@ -9,6 +9,7 @@ from django.urls import path
 # Registers the API-key scheme with drf-spectacular before any schema is built.
 from generations.api import schema  # noqa: F401
 from generations.api.catalog import ModelListApi
+from generations.api.comparisons import ComparisonCreateApi, ComparisonRetrieveApi
 from generations.api.events import GenerationEventsApi
 from generations.api.generations import (
     GenerationCancelApi,
@@ -50,6 +51,12 @@ urlpatterns = [
         "generations/<uuid:generation_id>/events",
         GenerationEventsApi.as_view(),
         name="api-generation-events",
+    ),
+    path("comparisons", ComparisonCreateApi.as_view(), name="api-comparisons"),
+    path(
+        "comparisons/<uuid:comparison_id>",
+        ComparisonRetrieveApi.as_view(),
+        name="api-comparison",
     ),
     path("uploads", UploadListCreateApi.as_view(), name="api-uploads"),
     path("uploads/<uuid:upload_id>", UploadDeleteApi.as_view(), name="api-upload-delete"),

@@ -1,5 +1,6 @@
 from generations.models.attempt import ProviderAttempt
 from generations.models.board import Board, BoardItem, Star
+from generations.models.comparison import Comparison, ComparisonEntry
 from generations.models.generation import Generation
 from generations.models.health_rollup import ProviderHealthRollup, ProviderHealthRollupProgress
 from generations.models.images import OutputImage, ReferenceImage
@@ -10,6 +11,8 @@ from generations.models.webhook import WebhookDelivery
 __all__ = [
     "Board",
     "BoardItem",
+    "Comparison",
+    "ComparisonEntry",
     "Generation",
     "OutputImage",
     "ProviderAccount",

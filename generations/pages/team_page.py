@@ -25,12 +25,16 @@ from generations.pages.team_forms import (
     PolicyForm,
     WebhookForm,
 )
+from generations.selectors.prompts import team_prompts_top
 from generations.selectors.teams import TeamView, team_budgets, team_members
 from generations.usage.chart import spend_chart
 from generations.usage.team_spending import MemberSpending, team_spending
 
 # The forms of one member's row are told apart by this prefix and the member's user id.
 ROLE_PREFIX, BUDGET_PREFIX = "role", "budget"
+
+# The team page lists this many of the prompts most often run in the team's shared work.
+TEAM_PROMPTS_SHOWN = 8
 
 
 @dataclass
@@ -123,6 +127,7 @@ def team_page_render(
         ),
         "allowed_model_labels": _model_labels(team.allowed_models),
         "failed": failed_name,
+        "team_prompts": team_prompts_top(user=request.user, team=team, limit=TEAM_PROMPTS_SHOWN),
     }
     if can_manage:
         context |= {
