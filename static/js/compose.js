@@ -143,6 +143,8 @@
       return item;
     }));
     rejected.hidden = problems.length === 0;
+    // Not under the sticky price footer, where it would go unseen.
+    if (problems.length) rejected.scrollIntoView({ block: "nearest" });
   }
 
   function addFiles(files) {

@@ -3,6 +3,8 @@ scroll away (no scroll box inside the form), the price and Generate stay in view
 never cut, a refused reference file is named on screen with its reason, and a long unbroken
 prompt never widens the phone page."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -11,6 +13,9 @@ from tests.browser.conftest import PHONE, assert_fits_the_screen, log_in, new_co
 from tests.conftest import funded_user, make_png
 from tests.factories import MembershipFactory, TeamFactory
 from tests.pages.conftest import make_generation
+
+# Working screenshots of states the kept ones (var/screenshots) do not show.
+SHOTS = Path("/tmp/shots-compose")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -116,6 +121,9 @@ def test_every_control_of_every_model_is_one_page_scroll_away(
         assert page.evaluate(_CLIPPED_CHIPS) == [], model.label
 
     page.get_by_label("Model").select_option("dreamina-3.1")
+    page.get_by_label("Visible to").scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "compose-1280x800-scrolled.png"))
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "compose-1280x800", full_page=False)
     context.close()
@@ -158,6 +166,17 @@ def test_refused_reference_files_are_named_beside_the_drop_zone(
     assert box is not None
     assert zone is not None
     assert 0 <= box["y"] - (zone["y"] + zone["height"]) < 40  # right under the drop zone
+    # In the window and not under the sticky price footer.
+    uncovered = refused.evaluate(
+        """(node) => {
+          const box = node.getBoundingClientRect();
+          const hit = document.elementFromPoint(box.left + 20, box.bottom - 6);
+          return box.bottom <= window.innerHeight && node.contains(hit);
+        }"""
+    )
+    assert uncovered
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "refused-files.png"))
     context.close()
 
 
