@@ -192,6 +192,8 @@ def test_a_long_unbroken_prompt_never_widens_the_phone_page(
     assert_fits_the_screen(page)
     page.get_by_label("Prompt").fill(LONG_URL)
     expect(page.locator("#id_prompt_counter")).to_have_text("300 / 4,000")
+    page.get_by_label("Prompt").press("End")  # a key up asks for the price again
+    expect(page.locator("#quote")).to_contain_text("held now")
     assert_fits_the_screen(page)
     screenshot(page, "compose-390x844")
     context.close()
