@@ -12,6 +12,7 @@ from studio_core.errors import ServiceError
 
 from ..models import ApiKey, Team
 from ..models.team import AccessPolicy
+from .model_names import model_name
 from .pricing import SIZE_TIERS
 
 
@@ -47,8 +48,8 @@ def policy_check(
         policy = named.policy
         if policy.allowed_models and model not in policy.allowed_models:
             raise PolicyRefused(
-                f"{named.label} does not allow {model}; allowed: "
-                f"{', '.join(policy.allowed_models)}.",
+                f"{named.label} does not allow {model_name(model)}; allowed: "
+                f"{', '.join(model_name(allowed) for allowed in policy.allowed_models)}.",
                 field="model",
             )
         if policy.max_size_tier and _tier_rank(size_tier) > _tier_rank(policy.max_size_tier):

@@ -10,6 +10,7 @@ from studio_core.errors import ServiceError
 
 from ..models import ModelPrice, User
 from .audit import audit_record
+from .model_names import model_name
 
 SIZE_TIERS = ("1K", "2K", "3K", "4K")
 # An explicit WIDTHxHEIGHT is priced as the tier whose pixel budget it fits (1K ~ 1 MP,
@@ -22,7 +23,7 @@ class PriceMissing(ServiceError):
 
     def __init__(self, model_id: str) -> None:
         super().__init__(
-            f"No price is set for {model_id}, so it cannot be charged. "
+            f"No price is set for {model_name(model_id)}, so it cannot be charged. "
             "Ask staff to set one under Admin > Model prices.",
             field="model",
         )

@@ -36,6 +36,7 @@ from generations.catalog.sizes import (
     format_size,
     keyword_dimensions,
     resolve_size,
+    size_help,
     size_keyword,
     size_rule,
     whole_number,
@@ -131,6 +132,7 @@ class CatalogModel:
         data["accepts_explicit_size"] = self.accepts_explicit_size
         data["default_aspect_ratio"] = self.default_aspect_ratio if self.aspect_ratios else ""
         data["max_prompt_length"] = MAX_PROMPT_LENGTH
+        data["size_help"] = size_help(self)
         table = TIER_SIZES_BY_MODEL.get(self.id, {})
         data["tier_dimensions"] = {
             tier: {aspect: format_size(*table[tier][aspect]) for aspect in self.aspect_ratios}
@@ -318,7 +320,7 @@ def tier_dimensions(model_id: str, tier: str, aspect_ratio: str = "") -> tuple[i
     keyword = size_keyword(tier)
     dimensions = None
     if keyword is None or keyword not in model.size_tiers:
-        add_error(errors, "size", f"{model.id} has no {tier.strip()} size; {size_rule(model)}.")
+        add_error(errors, "size", f"{model.label} has no {tier.strip()} size; {size_rule(model)}.")
     else:
         dimensions = keyword_dimensions(model, keyword, aspect_ratio.strip(), errors)
     if dimensions is None:
@@ -393,8 +395,8 @@ def _check_seed(model: CatalogModel, seed: object, errors: Errors) -> int | None
     if seed is None:
         return None
     if not model.supports_seed:
-        takers = _join_words([m.id for m in _MODELS if m.supports_seed])
-        add_error(errors, "seed", f"{model.id} does not take a seed; only {takers} do.")
+        takers = _join_words([m.label for m in _MODELS if m.supports_seed])
+        add_error(errors, "seed", f"{model.label} does not take a seed; only {takers} do.")
         return None
     value = whole_number(seed)
     if value is None or not SEED_MIN <= value <= SEED_MAX:
@@ -412,11 +414,11 @@ def _check_guidance(model: CatalogModel, guidance_scale: object, errors: Errors)
     if guidance_scale is None:
         return None
     if not model.supports_guidance or model.guidance_range is None:
-        takers = _join_words([m.id for m in _MODELS if m.supports_guidance])
+        takers = _join_words([m.label for m in _MODELS if m.supports_guidance])
         add_error(
             errors,
             "guidance_scale",
-            f"{model.id} does not take a guidance scale; only {takers} do.",
+            f"{model.label} does not take a guidance scale; only {takers} do.",
         )
         return None
     low, high = model.guidance_range
@@ -441,7 +443,7 @@ def _check_output_format(model: CatalogModel, output_format: str, errors: Errors
     if normalized in model.output_formats:
         return normalized
     if normalized in KNOWN_OUTPUT_FORMATS:
-        message = f"{model.id} outputs {' or '.join(model.output_formats)} only"
+        message = f"{model.label} outputs {' or '.join(model.output_formats)} only"
     else:
         message = f"output_format must be {' or '.join(KNOWN_OUTPUT_FORMATS)} (jpg means jpeg)"
     add_error(errors, "output_format", f'{message}; got "{output_format.strip()}".')

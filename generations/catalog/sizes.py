@@ -143,6 +143,35 @@ def size_rule(model: CatalogModel) -> str:
     return f"size must be {' or '.join(forms)}"
 
 
+def size_help(model: CatalogModel) -> str:
+    """The size forms a model takes, in words for the compose form: tier keywords, the exact
+    WIDTHxHEIGHT range, or adaptive only; and what an empty size means."""
+    if model.size_tiers == (ADAPTIVE_SIZE,):
+        return "Adaptive only: the result keeps the reference image's size and shape."
+    tiers = [tier for tier in model.size_tiers if tier != ADAPTIVE_SIZE]
+    forms = []
+    if tiers:
+        forms.append(f"A tier, {_or_words(tiers)}, with an aspect ratio")
+    if model.accepts_explicit_size:
+        exact = "an exact WIDTHxHEIGHT" if tiers else "An exact WIDTHxHEIGHT only"
+        if model.min_side is not None and model.max_side is not None:
+            limits = (
+                f"each side {format_count(model.min_side)} to {format_count(model.max_side)} px"
+            )
+        else:
+            limits = (
+                f"{format_count(model.min_pixels or 0)} to {format_count(model.max_pixels or 0)} "
+                f"pixels, such as {_example_size(model)}"
+            )
+        forms.append(f"{exact} ({limits})")
+    return f"{', or '.join(forms)}. Empty means {model.default_size}."
+
+
+def _or_words(words: list[str]) -> str:
+    """["1K", "2K", "4K"] -> "1K, 2K or 4K"."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def keyword_dimensions(
     model: CatalogModel, keyword: str, aspect_ratio: str, errors: Errors
 ) -> tuple[int, int] | None:
@@ -152,7 +181,7 @@ def keyword_dimensions(
             add_error(
                 errors,
                 "aspect_ratio",
-                f"{model.id} keeps the reference image's shape; leave the aspect ratio empty.",
+                f"{model.label} keeps the reference image's shape; leave the aspect ratio empty.",
             )
             return None
         return ADAPTIVE_FALLBACK_DIMENSIONS
@@ -161,7 +190,7 @@ def keyword_dimensions(
         add_error(
             errors,
             "aspect_ratio",
-            f"{model.id} takes aspect ratios {', '.join(model.aspect_ratios)}; "
+            f"{model.label} takes aspect ratios {', '.join(model.aspect_ratios)}; "
             f'got "{aspect_ratio}".',
         )
         return None
@@ -188,7 +217,7 @@ def resolve_size(
     keyword = size_keyword(size)
     if keyword is not None:
         if keyword not in model.size_tiers:
-            add_error(errors, "size", f"{model.id} has no {keyword} size; {size_rule(model)}.")
+            add_error(errors, "size", f"{model.label} has no {keyword} size; {size_rule(model)}.")
             return None
         dimensions = keyword_dimensions(model, keyword, aspect_ratio, errors)
         if dimensions is None:
@@ -199,16 +228,16 @@ def resolve_size(
 
     parsed = parse_explicit_size(size)
     if parsed is None:
-        add_error(errors, "size", f'{model.id}: {size_rule(model)}; got "{size}".')
+        add_error(errors, "size", f'{model.label}: {size_rule(model)}; got "{size}".')
         return None
     if not model.accepts_explicit_size:
-        add_error(errors, "size", f"{model.id} takes no explicit size; {size_rule(model)}.")
+        add_error(errors, "size", f"{model.label} takes no explicit size; {size_rule(model)}.")
         return None
     width, height = parsed
     label = format_size(width, height)
     if aspect_ratio:
         reason = (
-            f"{model.id} has no size tiers"
+            f"{model.label} has no size tiers"
             if not model.size_tiers
             else f"{label} already fixes the shape"
         )
@@ -229,24 +258,24 @@ def explicit_size_problems(model: CatalogModel, width: int, height: int) -> list
         if not (low <= width <= high and low <= height <= high):
             # Side limits imply the product and aspect limits, so this is the only message.
             return [
-                f"{model.id} needs each side between {format_count(low)} and "
+                f"{model.label} needs each side between {format_count(low)} and "
                 f"{format_count(high)} pixels; {label} is outside that."
             ]
     problems = []
     pixels = width * height
     if model.min_pixels is not None and pixels < model.min_pixels:
         problems.append(
-            f"{model.id} needs at least {format_count(model.min_pixels)} pixels; "
+            f"{model.label} needs at least {format_count(model.min_pixels)} pixels; "
             f"{label} has {format_count(pixels)}."
         )
     if model.max_pixels is not None and pixels > model.max_pixels:
         problems.append(
-            f"{model.id} allows at most {format_count(model.max_pixels)} pixels; "
+            f"{model.label} allows at most {format_count(model.max_pixels)} pixels; "
             f"{label} has {format_count(pixels)}."
         )
     if not _aspect_within(width, height, model.min_aspect, model.max_aspect):
         problems.append(
-            f"{model.id} needs a width-to-height ratio between "
+            f"{model.label} needs a width-to-height ratio between "
             f"{_format_aspect_limit(model.min_aspect)} and "
             f"{_format_aspect_limit(model.max_aspect)}; {label} is {_format_ratio(width, height)}."
         )
@@ -269,7 +298,7 @@ def check_image_counts(
         add_error(errors, "num_images", f"num_images must be a whole number; got {num_images!r}.")
     elif not 1 <= outputs <= model.max_outputs:
         limit = "one image" if model.max_outputs == 1 else f"1 to {model.max_outputs} images"
-        add_error(errors, "num_images", f"{model.id} makes {limit} per request; got {outputs}.")
+        add_error(errors, "num_images", f"{model.label} makes {limit} per request; got {outputs}.")
         outputs = None
 
     references = whole_number(reference_count)
@@ -289,7 +318,7 @@ def check_image_counts(
             add_error(
                 errors,
                 "num_images",
-                f"{model.id} allows at most {model.max_total_images} images per request "
+                f"{model.label} allows at most {model.max_total_images} images per request "
                 f"counting references; {references} references + {outputs} outputs "
                 f"= {total}.",
             )
@@ -299,16 +328,17 @@ def _reference_problem(model: CatalogModel, count: int) -> str:
     if count < 0:
         return f"reference_count cannot be negative; got {count}."
     if model.max_references == 0 and count:
-        return f"{model.id} is text-to-image only and takes no reference images; got {count}."
+        return f"{model.label} is text-to-image only and takes no reference images; got {count}."
     if model.min_references == model.max_references and count != model.min_references:
         plural = "" if model.min_references == 1 else "s"
         return (
-            f"{model.id} needs exactly {model.min_references} reference image{plural}; got {count}."
+            f"{model.label} needs exactly {model.min_references} reference image{plural}; "
+            f"got {count}."
         )
     if count < model.min_references:
-        return f"{model.id} needs at least {model.min_references} reference images; got {count}."
+        return f"{model.label} needs at least {model.min_references} reference images; got {count}."
     if count > model.max_references:
-        return f"{model.id} takes at most {model.max_references} reference images; got {count}."
+        return f"{model.label} takes at most {model.max_references} reference images; got {count}."
     return ""
 
 

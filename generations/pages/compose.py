@@ -66,6 +66,10 @@ class CarriedImage:
     label: str
     preview_url: str
     storage_name: str
+    # The model and prompt of the generation the image came from ("" for a reference image):
+    # "Use as reference" carries them into the form with the image.
+    model: str = ""
+    prompt: str = ""
 
     def read(self) -> bytes:
         with default_storage.open(self.storage_name, "rb") as stored:
@@ -100,6 +104,8 @@ def carried_resolve(*, user: User, tokens: Iterable[str]) -> list[CarriedImage]:
                     label=f"Image {output.index + 1} of “{output.generation.prompt[:40]}”",
                     preview_url=reverse("output-thumbnail", args=[number]),
                     storage_name=output.file.name or "",
+                    model=output.generation.model,
+                    prompt=output.generation.prompt,
                 )
             )
         elif kind == REFERENCE_TOKEN and number in references:
@@ -160,6 +166,7 @@ def workspace(request: AuthenticatedHttpRequest) -> HttpResponse:
         charged = wallet_choice_find(wallets, initial["charge_to"])
         carried = carried_resolve(user=user, tokens=tokens)
         initial["carried_references"] = [image.token for image in carried]
+        _prefill_from_output(initial, carried, allowed=catalogs[charged.slug])
         form = ComposeForm(
             initial=initial,
             carried=carried,
@@ -254,6 +261,22 @@ def _prefill(
         if int_from_text(value) is not None
     ]
     return initial, tokens
+
+
+def _prefill_from_output(
+    initial: dict[str, Any], carried: list[CarriedImage], *, allowed: list[dict[str, Any]]
+) -> None:
+    """ "Use as reference" (``?reference_output=``, no reuse): the form keeps the model and the
+    prompt of the image's generation, so the next edit starts from where that one was. The
+    model stays only where it takes reference images and the wallet's policy allows it."""
+    if "model" in initial:
+        return
+    source = next((image for image in carried if image.model), None)
+    if source is None:
+        return
+    initial["prompt"] = source.prompt
+    if any(model["id"] == source.model and model["max_references"] for model in allowed):
+        initial["model"] = source.model
 
 
 @login_required

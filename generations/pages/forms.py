@@ -12,7 +12,13 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import Team
-from generations.catalog import ASPECT_RATIOS, GenerationSpec, list_models
+from generations.catalog import (
+    ASPECT_RATIOS,
+    MAX_PROMPT_LENGTH,
+    GenerationSpec,
+    list_models,
+    size_help,
+)
 from generations.models import Board, Generation
 from generations.selectors.generations import GALLERY_TAB_TEAM, GalleryFilters
 from generations.selectors.wallets import WalletChoice
@@ -72,20 +78,23 @@ class ComposeForm(forms.Form):
     model = forms.ChoiceField(label="Model")
     prompt = forms.CharField(
         label="Prompt",
-        max_length=4000,
+        max_length=MAX_PROMPT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5, "placeholder": "Describe the image…"}),
     )
     size = forms.CharField(
         label="Size",
         required=False,
-        help_text="A tier such as 2K, or WIDTHxHEIGHT; empty uses the model's default.",
-        widget=forms.TextInput(attrs={"list": "size-options", "autocomplete": "off"}),
+        # Its help is the chosen model's own rule (``size_help``), shown under the size row
+        # (#size-help) and swapped by the compose script when the model changes.
+        widget=forms.TextInput(
+            attrs={"list": "size-options", "autocomplete": "off", "aria-describedby": "size-help"}
+        ),
     )
     aspect_ratio = forms.ChoiceField(
         label="Aspect ratio",
         required=False,
-        help_text="Default keeps the reference image's shape when one is attached; "
-        "without references, the model's default shape.",
+        help_text="Default keeps the reference image's shape when one is attached, "
+        "else the model's.",
     )
     num_images = forms.IntegerField(label="Images", min_value=1, max_value=15, initial=1)
     seed = forms.IntegerField(label="Seed", required=False)
@@ -126,16 +135,22 @@ class ComposeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.carried = list(carried)
         self.teams = {choice.slug: choice.team for choice in wallets if choice.team is not None}
-        models = [(model.id, model.label) for model in list_models()]
+        catalog = list_models()
+        models = [(model.id, model.label) for model in catalog]
         choices_set(self.fields["model"], models)
+        shown = models
         if model_ids is not None:
             # The list shows only what the chosen wallet's policy allows; the field still
             # accepts any catalog model, so a stale page's choice is refused by the submit
             # with the policy's own words ("Team Design's policy does not allow …").
             allowed = set(model_ids)
-            self.fields["model"].widget.choices = [  # type: ignore[attr-defined]
-                choice for choice in models if choice[0] in allowed
-            ]
+            shown = [choice for choice in models if choice[0] in allowed]
+            self.fields["model"].widget.choices = shown  # type: ignore[attr-defined]
+        chosen = self["model"].value()
+        if chosen not in {model_id for model_id, _ in shown} and shown:
+            chosen = shown[0][0]  # what the browser selects when the value is not listed
+        by_id = {model.id: model for model in catalog}
+        self.size_help = size_help(by_id[chosen]) if chosen in by_id else ""
         if self.teams:
             choices_set(
                 self.fields["charge_to"], [(choice.slug, choice.label) for choice in wallets]

@@ -1,5 +1,6 @@
 """Template filters of the workspace pages: names, sizes, times and credits said plainly."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ register = template.Library()
 TIMES = "\N{MULTIPLICATION SIGN}"
 
 _LABELS = {model.id: model.label for model in list_models()}
+# The code a generation ends with when the provider gave no reason of its own (lifecycle).
+NO_IMAGES_CODE = "no_images"
 
 
 @register.filter
@@ -90,6 +93,49 @@ def pending_slots(generation: Generation) -> range:
     if generation.is_terminal:
         return range(0)
     return range(max(0, generation.num_images - images_stored(generation)))
+
+
+# A badge's word for each status where it differs from the model's own label: a partial
+# result must not read as a success at a glance ("Partly succeeded").
+_STATUS_BADGES: dict[str, str] = {Generation.Status.PARTIAL: "Partial"}
+
+
+@register.filter
+def status_badge(generation: Generation) -> str:
+    """The word on a generation's status badge ("Partial", "Succeeded", "Failed" …)."""
+    return _STATUS_BADGES.get(generation.status, generation.get_status_display())
+
+
+@dataclass(frozen=True)
+class MissingImage:
+    number: int  # 1-based, as the card and detail page count images
+    reason: str
+
+
+@register.filter
+def missing_images(generation: Generation) -> list[MissingImage]:
+    """Each image a finished generation asked for but did not deliver, with the reason the
+    provider (or our storage) gave for it; the generation's own reason where it gave none."""
+    if not generation.is_terminal:
+        return []
+    delivered = {output.index for output in generation.outputs.all()}
+    reasons = {
+        error.get("index"): reason_for_teammates(
+            code=str(error.get("code") or ""), message=str(error.get("message") or "")
+        )
+        for error in generation.image_errors or []
+        if isinstance(error, dict)
+    }
+    fallback = (
+        reason_for_teammates(code=generation.error_code, message=generation.error_message)
+        if generation.error_code and generation.error_code != NO_IMAGES_CODE
+        else "the provider returned no image for it."
+    )
+    return [
+        MissingImage(number=index + 1, reason=reasons.get(index) or fallback)
+        for index in range(generation.num_images)
+        if index not in delivered
+    ]
 
 
 @register.filter

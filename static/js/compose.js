@@ -25,6 +25,9 @@
   var list = document.getElementById("reference-list");
   var slots = document.getElementById("reference-slots");
   var announcer = document.getElementById("reference-status");
+  var rejected = document.getElementById("reference-rejected");
+  var rejectedList = document.getElementById("reference-rejected-list");
+  var sizeHelp = document.getElementById("size-help");
   var dropzone = document.getElementById("dropzone");
   var sizeChips = document.getElementById("size-chips");
   var sizeOptions = document.getElementById("size-options");
@@ -131,25 +134,42 @@
     priceChanged();
   }
 
+  // Files not taken are listed beside the drop zone, each with its reason, until the next
+  // choice of files; the live region says the same to a screen reader.
+  function showRejected(problems) {
+    rejectedList.replaceChildren.apply(rejectedList, problems.map(function (problem) {
+      var item = document.createElement("li");
+      item.textContent = problem;
+      return item;
+    }));
+    rejected.hidden = problems.length === 0;
+    // Not under the sticky price footer, where it would go unseen.
+    if (problems.length) rejected.scrollIntoView({ block: "nearest" });
+  }
+
   function addFiles(files) {
     var model = currentModel();
     var added = [];
     var problems = [];
+    var megabytes = Math.round(maxUploadBytes / 1048576);
     Array.prototype.forEach.call(files, function (file) {
       if (!file.type || file.type.indexOf("image/") !== 0) {
-        problems.push(file.name + " is not an image");
+        problems.push(file.name + ": not an image. Choose a PNG, JPEG or WebP file.");
       } else if (maxUploadBytes && file.size > maxUploadBytes) {
-        problems.push(file.name + " is larger than " + Math.round(maxUploadBytes / 1048576) + " MB");
+        problems.push(file.name + ": " + (file.size / 1048576).toFixed(1) + " MB, over the " + megabytes + " MB limit for a reference image.");
       } else if (model && referenceCount() >= model.max_references) {
-        problems.push(model.label + " takes at most " + model.max_references + " reference" + (model.max_references === 1 ? "" : "s"));
+        problems.push(file.name + ": " + (model.max_references
+          ? model.label + " takes at most " + model.max_references + " reference image" + (model.max_references === 1 ? "" : "s") + "; remove one to add another."
+          : model.label + " takes no reference images."));
       } else {
         uploads.push(file);
         added.push(file.name);
       }
     });
     refreshReferences();
+    showRejected(problems);
     var message = added.length ? "Added " + added.join(", ") + "." : "";
-    if (problems.length) message += " Skipped: " + problems.join("; ") + ".";
+    if (problems.length) message += " Not added: " + problems.join(" ");
     say(message.trim());
   }
 
@@ -191,6 +211,7 @@
     var model = currentModel();
     if (!model) return;
     note.textContent = model.description;
+    sizeHelp.textContent = model.size_help || "";
     caps.replaceChildren();
     if (model.text_to_image) caps.append(capability("Text to image"));
     if (model.max_references) caps.append(capability("Up to " + model.max_references + " reference" + (model.max_references === 1 ? "" : "s")));
@@ -300,6 +321,7 @@
     var models = walletCatalogs && walletCatalogs[chargeSelect.value];
     if (!models) return;
     var previous = modelSelect.value;
+    var previousLabel = byId[previous] ? byId[previous].label : previous;
     byId = {};
     models.forEach(function (model) { byId[model.id] = model; });
     modelSelect.replaceChildren.apply(modelSelect, models.map(function (model) {
@@ -311,7 +333,7 @@
     modelSelect.value = byId[previous] ? previous : (models.length ? models[0].id : "");
     applyModel();
     if (previous && !byId[previous]) {
-      say("This wallet's policy does not allow " + previous + "; the model is now " + modelSelect.value + ".");
+      say("This wallet's policy does not allow " + previousLabel + "; the model is now " + (currentModel() ? currentModel().label : modelSelect.value) + ".");
     }
     if (shareSelect && !shareTouched) shareSelect.value = chargeSelect.value;
   }
@@ -324,6 +346,26 @@
   if (shareSelect) shareSelect.addEventListener("change", function () { shareTouched = true; });
   visibilitySelect.addEventListener("change", applyVisibility);
   applyVisibility();
+
+  // --- Prompt length ------------------------------------------------------------------
+  var prompt = form.elements.prompt;
+  var counter = document.querySelector('[data-counter-for="' + prompt.id + '"]');
+  var promptMax = counter ? Number(counter.dataset.max) : 0;
+
+  function updateCounter() {
+    if (!counter) return;
+    var length = prompt.value.length;
+    counter.textContent = length.toLocaleString("en") + " / " + promptMax.toLocaleString("en");
+    counter.classList.toggle("near-limit", length >= promptMax * 0.9);
+  }
+
+  if (counter) {
+    var described = (prompt.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    described.push(counter.id);
+    prompt.setAttribute("aria-describedby", described.join(" "));
+    prompt.addEventListener("input", updateCounter);
+    updateCounter();
+  }
 
   // --- Everything else -----------------------------------------------------------------
   modelSelect.addEventListener("change", applyModel);

@@ -224,7 +224,7 @@ def test_a_key_policy_refuses_a_model_it_does_not_allow(member, design, local_ac
     assert response.status_code == 403
     error = error_of(response)
     assert error["code"] == "policy_refused"
-    assert "API key “ci”'s policy does not allow seedream-4.5" in error["message"]
+    assert "API key “ci”'s policy does not allow Seedream 4.5" in error["message"]
     assert not Generation.objects.exists()
 
 
@@ -297,7 +297,7 @@ def test_openai_endpoint_refuses_a_model_the_key_policy_does_not_allow(local_acc
     with pytest.raises(openai.PermissionDeniedError) as raised:
         sdk_client(issued.key).images.generate(model="seedream-4.5", prompt="p", size="2K")
     assert raised.value.body["code"] == "policy_refused"
-    assert "API key “ci”'s policy does not allow seedream-4.5" in raised.value.body["message"]
+    assert "API key “ci”'s policy does not allow Seedream 4.5" in raised.value.body["message"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -426,7 +426,7 @@ def test_a_team_policy_refusal_names_the_teams_policy(member, design, local_acco
     assert model.status_code == 403
     assert error_of(model)["code"] == "policy_refused"
     assert error_of(model)["message"] == (
-        "model: Team Design's policy does not allow seedream-4.5; allowed: seedream-4.0."
+        "model: Team Design's policy does not allow Seedream 4.5; allowed: Seedream 4.0."
     )
     size = client.post(
         "/api/v1/generations", {**BODY, "size": "4K", "team": "design"}, format="json"

@@ -36,6 +36,15 @@ SEED_MODELS = ("seedream-3.0-t2i", "seededit-3.0-i2i", "dreamina-3.1")
 GUIDANCE_MODELS = ("seedream-3.0-t2i", "seededit-3.0-i2i")
 # The smallest valid request for each model (SeedEdit must have its one reference image).
 REQUIRED_REFERENCES = {"seededit-3.0-i2i": 1}
+# What messages call each model: its name, as the pages show it, not its id.
+NAMES = {
+    "seedream-5.0-lite": "Seedream 5.0 Lite",
+    "seedream-4.5": "Seedream 4.5",
+    "seedream-4.0": "Seedream 4.0",
+    "seedream-3.0-t2i": "Seedream 3.0",
+    "seededit-3.0-i2i": "SeedEdit 3.0",
+    "dreamina-3.1": "Dreamina 3.1",
+}
 
 
 def spec(model: str, **overrides: object) -> GenerationSpec:
@@ -171,7 +180,7 @@ def test_valid_tiers_are_accepted_case_insensitively_and_normalized(model_id, si
 def test_tiers_a_model_lacks_are_refused_naming_the_accepted_forms(model_id, size):
     (message,) = errors_for(model_id, size=size)["size"]
     keyword = "adaptive" if size == "adaptive" else size.upper()
-    assert message.startswith(f"{model_id} has no {keyword} size; ")
+    assert message.startswith(f"{NAMES[model_id]} has no {keyword} size; ")
     model = get_model(model_id)
     for tier in model.size_tiers:
         assert tier in message
@@ -180,7 +189,7 @@ def test_tiers_a_model_lacks_are_refused_naming_the_accepted_forms(model_id, siz
 def test_refused_tier_message_names_the_forms():
     (message,) = errors_for("seedream-4.5", size="1K")["size"]
     assert message == (
-        "seedream-4.5 has no 1K size; size must be a tier (2K, 4K) or WIDTHxHEIGHT "
+        "Seedream 4.5 has no 1K size; size must be a tier (2K, 4K) or WIDTHxHEIGHT "
         "such as 2048x2048."
     )
 
@@ -236,7 +245,7 @@ def test_9_21_is_allowed_on_dreamina_only():
 
 def test_seededit_adaptive_takes_no_aspect_ratio():
     (message,) = errors_for("seededit-3.0-i2i", aspect_ratio="1:1")["aspect_ratio"]
-    assert "seededit-3.0-i2i" in message
+    assert "SeedEdit 3.0" in message
 
 
 def test_seededit_adaptive_resolves_to_the_stand_in_size():
@@ -297,20 +306,20 @@ def test_explicit_size_pixel_and_side_limits(model_id, size, valid):
 
 def test_pixel_floor_message_names_the_rule_and_the_numbers():
     assert errors_for("seedream-4.5", size="1024x1024") == {
-        "size": ["seedream-4.5 needs at least 3,686,400 pixels; 1024x1024 has 1,048,576."]
+        "size": ["Seedream 4.5 needs at least 3,686,400 pixels; 1024x1024 has 1,048,576."]
     }
 
 
 def test_pixel_ceiling_message_names_the_rule_and_the_numbers():
     assert errors_for("seedream-5.0-lite", size="4096x4096") == {
-        "size": ["seedream-5.0-lite allows at most 10,404,496 pixels; 4096x4096 has 16,777,216."]
+        "size": ["Seedream 5.0 Lite allows at most 10,404,496 pixels; 4096x4096 has 16,777,216."]
     }
 
 
 def test_side_limit_message_for_dreamina():
     assert errors_for("dreamina-3.1", size="511x1024") == {
         "size": [
-            "dreamina-3.1 needs each side between 512 and 3,024 pixels; 511x1024 is outside that."
+            "Dreamina 3.1 needs each side between 512 and 3,024 pixels; 511x1024 is outside that."
         ]
     }
 
@@ -341,7 +350,7 @@ def test_16_to_1_at_the_pixel_ceiling_passes_both_limits():
 def test_aspect_message_shows_the_ratio():
     assert errors_for("seedream-4.0", size="4097x256") == {
         "size": [
-            "seedream-4.0 needs a width-to-height ratio between 1:16 and 16:1; "
+            "Seedream 4.0 needs a width-to-height ratio between 1:16 and 16:1; "
             "4097x256 is 16.004:1."
         ]
     }
@@ -364,12 +373,12 @@ def test_explicit_size_separators_are_normalized(size):
 @pytest.mark.parametrize("size", ["big", "2560x", "x1440", "0x1024", "2560*1440", "-5x10", "2.5K"])
 def test_malformed_sizes_name_the_forms_the_model_accepts(model_id, expected_forms, size):
     (message,) = errors_for(model_id, size=size)["size"]
-    assert message == f'{model_id}: {expected_forms}; got "{size.strip()}".'
+    assert message == f'{NAMES[model_id]}: {expected_forms}; got "{size.strip()}".'
 
 
 def test_seededit_refuses_explicit_sizes():
     (message,) = errors_for("seededit-3.0-i2i", size="1024x1024")["size"]
-    assert message == 'seededit-3.0-i2i takes no explicit size; size must be "adaptive".'
+    assert message == 'SeedEdit 3.0 takes no explicit size; size must be "adaptive".'
 
 
 def test_explicit_size_with_aspect_ratio_is_an_error():
@@ -383,7 +392,7 @@ def test_explicit_size_with_aspect_ratio_is_an_error():
 
 def test_aspect_ratio_on_a_model_without_tiers_is_an_error():
     (message,) = errors_for("seedream-3.0-t2i", aspect_ratio="16:9")["aspect_ratio"]
-    assert "seedream-3.0-t2i has no size tiers" in message
+    assert "Seedream 3.0 has no size tiers" in message
 
 
 # --- reference images and output counts -------------------------------------------------------
@@ -392,7 +401,7 @@ def test_aspect_ratio_on_a_model_without_tiers_is_an_error():
 @pytest.mark.parametrize("count", [0, 2])
 def test_seededit_needs_exactly_one_reference(count):
     assert errors_for("seededit-3.0-i2i", reference_count=count) == {
-        "reference_count": [f"seededit-3.0-i2i needs exactly 1 reference image; got {count}."]
+        "reference_count": [f"SeedEdit 3.0 needs exactly 1 reference image; got {count}."]
     }
 
 
@@ -403,7 +412,9 @@ def test_seededit_with_one_reference_passes():
 @pytest.mark.parametrize("model_id", ["seedream-3.0-t2i", "dreamina-3.1"])
 def test_text_only_models_take_no_references(model_id):
     (message,) = errors_for(model_id, reference_count=1)["reference_count"]
-    assert message == (f"{model_id} is text-to-image only and takes no reference images; got 1.")
+    assert message == (
+        f"{NAMES[model_id]} is text-to-image only and takes no reference images; got 1."
+    )
 
 
 @pytest.mark.parametrize("model_id", GROUP_MODELS)
@@ -413,7 +424,7 @@ def test_group_models_take_up_to_14_references(model_id, count, valid):
         assert validate_spec(spec(model_id, reference_count=count)).reference_count == count
     else:
         assert errors_for(model_id, reference_count=count) == {
-            "reference_count": [f"{model_id} takes at most 14 reference images; got 15."]
+            "reference_count": [f"{NAMES[model_id]} takes at most 14 reference images; got 15."]
         }
 
 
@@ -445,7 +456,7 @@ def test_num_images_range(model_id):
     )
     for bad in (0, model.max_outputs + 1):
         (message,) = errors_for(model_id, num_images=bad)["num_images"]
-        assert message.startswith(f"{model_id} makes ")
+        assert message.startswith(f"{NAMES[model_id]} makes ")
         assert message.endswith(f"got {bad}.")
 
 
@@ -470,8 +481,8 @@ def test_num_images_must_be_a_whole_number(value):
 def test_seed_on_a_model_without_one_is_an_error_naming_the_models_that_take_one(model_id):
     assert errors_for(model_id, seed=42) == {
         "seed": [
-            f"{model_id} does not take a seed; only seedream-3.0-t2i, seededit-3.0-i2i and "
-            "dreamina-3.1 do."
+            f"{NAMES[model_id]} does not take a seed; only Seedream 3.0, SeedEdit 3.0 and "
+            "Dreamina 3.1 do."
         ]
     }
 
@@ -505,8 +516,8 @@ def test_seed_none_is_fine_everywhere():
 def test_guidance_on_a_model_without_it_is_an_error(model_id):
     assert errors_for(model_id, guidance_scale=5.0) == {
         "guidance_scale": [
-            f"{model_id} does not take a guidance scale; only seedream-3.0-t2i and "
-            "seededit-3.0-i2i do."
+            f"{NAMES[model_id]} does not take a guidance scale; only Seedream 3.0 and "
+            "SeedEdit 3.0 do."
         ]
     }
 
@@ -548,7 +559,7 @@ def test_png_on_5_0_lite_passes(requested):
 @pytest.mark.parametrize("model_id", [m for m in MODEL_IDS if m != "seedream-5.0-lite"])
 def test_png_elsewhere_fails(model_id):
     assert errors_for(model_id, output_format="png") == {
-        "output_format": [f'{model_id} outputs jpeg only; got "png".']
+        "output_format": [f'{NAMES[model_id]} outputs jpeg only; got "png".']
     }
 
 

@@ -144,7 +144,7 @@ def test_a_model_the_team_does_not_allow_is_refused_naming_its_policy(
     )
     assert response.status_code == 400
     errors = response.context["form"].errors["model"]
-    assert "Team Print's policy does not allow seedream-4.5" in errors[0]
+    assert "Team Print's policy does not allow Seedream 4.5" in errors[0]
     assert not Generation.objects.exists()
 
 
@@ -209,7 +209,7 @@ def test_the_price_says_which_policy_refuses_the_request(client, user, print_tea
         reverse("compose-quote"), compose_data(charge_to="print", model="seedream-4.5", size="2K")
     ).content.decode()
     assert "credits</strong>" not in body
-    assert "Team Print&#x27;s policy does not allow seedream-4.5" in body
+    assert "Team Print&#x27;s policy does not allow Seedream 4.5" in body
 
 
 def test_share_with_defaults_to_the_charged_team(

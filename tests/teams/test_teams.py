@@ -130,7 +130,7 @@ def test_policies_refuse_models_sizes_and_counts_naming_the_policy(default_price
         submit(user, wallet=wallet, api_key=key, num_images=3)
 
     assert model.value.message == (
-        "Team Design's policy does not allow seedream-3.0-t2i; allowed: seedream-4.0, seedream-4.5."
+        "Team Design's policy does not allow Seedream 3.0; allowed: Seedream 4.0, Seedream 4.5."
     )
     assert size.value.message.startswith("Team Design's policy allows images up to 2K")
     assert count.value.message == (
