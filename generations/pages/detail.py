@@ -126,7 +126,7 @@ def generation_visibility(request: AuthenticatedHttpRequest, generation_id: str)
             if generation.visibility == Generation.Visibility.TEAM
             else "Now only you can see it.",
         )
-    return redirect("generation-detail", generation_id=generation.id)
+    return redirect_back(request, reverse("generation-detail", args=[generation.id]))
 
 
 @login_required
