@@ -16,7 +16,6 @@ from django.db.models import (
     Exists,
     F,
     Max,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -214,8 +213,8 @@ def credit_history_list(*, user: User, filters: LedgerFilters) -> QuerySet[Any]:
     adjustment. Rows are dicts with ``LEDGER_LINE_COLUMNS``; counting and one page of them
     are one query each, however many entries a generation has.
 
-    A generation's line is dated by the generation (its hold), so a late capture or refund
-    stays on the day the work was asked for.
+    A generation's line is dated by the generation (when it was asked for, and held), so a
+    late capture or refund stays on that day.
     """
     entries = CreditEntry.objects.filter(account__user=user).order_by()
     Kind = CreditEntry.Kind
@@ -233,12 +232,12 @@ def credit_history_list(*, user: User, filters: LedgerFilters) -> QuerySet[Any]:
             line_prompt=F("generation__prompt"),
             line_model=F("generation__model"),
             line_deleted_at=F("generation__deleted_at"),
+            line_at=F("generation__created_at"),
         )
         .annotate(
             line_kind=Value("generation", output_field=CharField()),
             line_memo=Value("", output_field=CharField()),
             line_actor=Value(None, output_field=CharField()),
-            line_at=Min("created_at"),
             line_key=Max("id"),
             line_amount=Sum("amount"),
             line_held=Coalesce(Sum("held_change", filter=Q(kind=Kind.HOLD)), 0),
