@@ -1,5 +1,5 @@
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from allauth.account.forms import LoginForm, ResetPasswordForm
@@ -11,6 +11,12 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils import timezone
 
 from .models import ApiKey, Period, Team, User
+from .selectors import (
+    LEDGER_KIND_ALL,
+    LEDGER_KIND_GENERATIONS,
+    LEDGER_KIND_GRANTS,
+    LedgerFilters,
+)
 from .services.pricing import SIZE_TIERS, priceable_models
 
 # Ten years: long enough for any script, short enough that a forgotten key still runs out.
@@ -165,3 +171,54 @@ class PasswordResetForm(ResetPasswordForm):
             found: list[User] = list(getattr(self, "users", []))
             self.users = [user for user in found if user.is_staff]
         return email
+
+
+class LedgerFilterForm(forms.Form):
+    """The credits history's filters, read from the query string so every view is a link."""
+
+    kind = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=[
+            (LEDGER_KIND_ALL, "Everything"),
+            (LEDGER_KIND_GENERATIONS, "Generations"),
+            (LEDGER_KIND_GRANTS, "Grants and adjustments"),
+        ],
+    )
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    reversed_range = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start is not None and end is not None and start > end:
+            self.reversed_range = True
+            self.add_error("end", "The end date is before the start date: swap the two dates.")
+        return data
+
+    def to_filters(self) -> LedgerFilters:
+        """The valid filters; a field with an error filters nothing, except a reversed date
+        range, which matches nothing."""
+        data: dict[str, Any] = {}
+        if self.is_bound:
+            self.is_valid()  # cleans the form; each valid field stays in cleaned_data
+            data = self.cleaned_data
+        start, end = data.get("start"), data.get("end")
+        if self.reversed_range:
+            end = self.data_date("end")
+        return LedgerFilters(kind=data.get("kind") or LEDGER_KIND_ALL, start=start, end=end)
+
+    def data_date(self, name: str) -> date | None:
+        try:
+            return self.fields[name].clean(self.data.get(name))
+        except forms.ValidationError:
+            return None
+
+    def is_filtered(self) -> bool:
+        return self.to_filters() != LedgerFilters()

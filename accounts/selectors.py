@@ -2,12 +2,29 @@
 writes."""
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from allauth.socialaccount.models import SocialAccount
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
 
 from .models import (
     ApiKey,
@@ -149,13 +166,147 @@ def top_bar_get(*, user: User) -> TopBar:
     return TopBar(available=row[0] or 0, in_a_team=bool(row[1]))
 
 
-def credit_entry_list(*, user: User) -> QuerySet[CreditEntry]:
-    """The user's ledger, newest first, with what each row links to joined in."""
-    return (
-        CreditEntry.objects.filter(account__user=user)
-        .select_related("generation", "actor")
-        .order_by("-created_at", "-id")
+LEDGER_KIND_ALL = "all"
+LEDGER_KIND_GENERATIONS = "generations"
+LEDGER_KIND_GRANTS = "grants"
+
+
+@dataclass(frozen=True)
+class LedgerFilters:
+    """What the credits page's history shows: which lines, and the days (both inclusive)."""
+
+    kind: str = LEDGER_KIND_ALL
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+
+
+# The columns of a history line, in this order in both halves of the union.
+LEDGER_LINE_COLUMNS = (
+    "line_generation",
+    "line_prompt",
+    "line_model",
+    "line_deleted_at",
+    "line_kind",
+    "line_memo",
+    "line_actor",
+    "line_at",
+    "line_key",
+    "line_amount",
+    "line_held",
+    "line_charged",
+    "line_returned",
+    "line_available_after",
+)
+
+
+def _ledger_dates(queryset: QuerySet[Any], field: str, filters: LedgerFilters) -> QuerySet[Any]:
+    if filters.start is not None:
+        queryset = queryset.filter(**{f"{field}__date__gte": filters.start})
+    if filters.end is not None:
+        queryset = queryset.filter(**{f"{field}__date__lte": filters.end})
+    return queryset
+
+
+def credit_history_list(*, user: User, filters: LedgerFilters) -> QuerySet[Any]:
+    """The user's own ledger as people read it, newest first: one line per generation (what
+    was held, then charged, then returned, and the net change) and one per grant or
+    adjustment. Rows are dicts with ``LEDGER_LINE_COLUMNS``; counting and one page of them
+    are one query each, however many entries a generation has.
+
+    A generation's line is dated by the generation (when it was asked for, and held), so a
+    late capture or refund stays on that day.
+    """
+    entries = CreditEntry.objects.filter(account__user=user).order_by()
+    Kind = CreditEntry.Kind
+    last_after = (
+        CreditEntry.objects.filter(account_id=OuterRef("account_id"))
+        .filter(generation_id=OuterRef("line_generation"))
+        .order_by("-id")
+        .values("available_after")[:1]
     )
+    generation_lines = (
+        _ledger_dates(entries.filter(generation__isnull=False), "generation__created_at", filters)
+        .values("account_id")
+        .annotate(
+            line_generation=F("generation_id"),
+            line_prompt=F("generation__prompt"),
+            line_model=F("generation__model"),
+            line_deleted_at=F("generation__deleted_at"),
+            line_at=F("generation__created_at"),
+        )
+        .annotate(
+            line_kind=Value("generation", output_field=CharField()),
+            line_memo=Value("", output_field=CharField()),
+            line_actor=Value(None, output_field=CharField()),
+            line_key=Max("id"),
+            line_amount=Sum("amount"),
+            line_held=Coalesce(Sum("held_change", filter=Q(kind=Kind.HOLD)), 0),
+            line_charged=Coalesce(Sum(-F("held_change"), filter=Q(kind=Kind.CAPTURE)), 0),
+            line_returned=Coalesce(
+                Sum("amount", filter=Q(kind__in=[Kind.RELEASE, Kind.REFUND])), 0
+            ),
+            line_available_after=Subquery(last_after),
+        )
+        .values(*LEDGER_LINE_COLUMNS)
+    )
+    other_lines = (
+        _ledger_dates(entries.filter(generation__isnull=True), "created_at", filters)
+        .annotate(
+            line_generation=F("generation_id"),
+            line_prompt=Value(None, output_field=CharField()),
+            line_model=Value(None, output_field=CharField()),
+            line_deleted_at=Value(None, output_field=DateTimeField()),
+            line_kind=F("kind"),
+            line_memo=F("memo"),
+            line_actor=F("actor__username"),
+            line_at=F("created_at"),
+            line_key=F("id"),
+            line_amount=F("amount"),
+            line_held=Value(0, output_field=BigIntegerField()),
+            line_charged=Value(0, output_field=BigIntegerField()),
+            line_returned=Value(0, output_field=BigIntegerField()),
+            line_available_after=F("available_after"),
+        )
+        .values(*LEDGER_LINE_COLUMNS)
+    )
+    if filters.kind == LEDGER_KIND_GENERATIONS:
+        lines = generation_lines
+    elif filters.kind == LEDGER_KIND_GRANTS:
+        lines = other_lines
+    else:
+        lines = generation_lines.union(other_lines, all=True)
+    return lines.order_by("-line_at", "-line_key")
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    spent: int  # credits generations of that day cost in the end (held less returned)
+    added: int  # grants and adjustments (an adjustment may take credits away)
+
+
+def credit_day_totals(
+    *, user: User, filters: LedgerFilters, days: Iterable[datetime.date]
+) -> dict[datetime.date, DayTotal]:
+    """For each of ``days`` (local dates), what the history's lines of that day add up to,
+    over every line of the day and not only those on one page: one query."""
+    wanted = list(days)
+    if not wanted:
+        return {}
+    entries = CreditEntry.objects.filter(account__user=user).order_by()
+    if filters.kind == LEDGER_KIND_GENERATIONS:
+        entries = entries.filter(generation__isnull=False)
+    elif filters.kind == LEDGER_KIND_GRANTS:
+        entries = entries.filter(generation__isnull=True)
+    rows = (
+        entries.annotate(day=TruncDate(Coalesce("generation__created_at", "created_at")))
+        .filter(day__in=wanted)
+        .values("day")
+        .annotate(
+            spent=Coalesce(Sum("amount", filter=Q(generation__isnull=False)), 0),
+            added=Coalesce(Sum("amount", filter=Q(generation__isnull=True)), 0),
+        )
+    )
+    return {row["day"]: DayTotal(spent=-row["spent"], added=row["added"]) for row in rows}
 
 
 def user_has_mfa(*, user: User) -> bool:

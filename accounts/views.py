@@ -5,6 +5,8 @@ translates the request, calls one service or selector, and renders; the rules li
 import json
 from collections.abc import Callable
 from functools import wraps
+from itertools import groupby
+from operator import itemgetter
 from urllib.parse import urlencode
 
 from allauth.account import views as allauth_views
@@ -22,13 +24,20 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studio_core.client_ip import client_ip
 from studio_core.errors import ServiceError
 
-from .forms import ApiKeyBudgetForm, ApiKeyCreateForm, ApiKeyPolicyForm, InvitationAcceptForm
+from .forms import (
+    ApiKeyBudgetForm,
+    ApiKeyCreateForm,
+    ApiKeyPolicyForm,
+    InvitationAcceptForm,
+    LedgerFilterForm,
+)
 from .models import ApiKey, User
 from .oidc.form_action import form_action_allow_providers
 from .selectors import (
@@ -37,7 +46,8 @@ from .selectors import (
     api_key_get_owned,
     api_key_list,
     credit_balance_get,
-    credit_entry_list,
+    credit_day_totals,
+    credit_history_list,
     personal_budget_standing,
     team_standings_of,
 )
@@ -274,12 +284,29 @@ def key_revoke(request: AuthenticatedHttpRequest, api_key_id: int) -> HttpRespon
 @require_GET
 def credits(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    page = Paginator(credit_entry_list(user=user), LEDGER_PAGE_SIZE).get_page(
+    form = LedgerFilterForm(request.GET or None)
+    filters = form.to_filters()
+    page = Paginator(credit_history_list(user=user, filters=filters), LEDGER_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    lines = list(page.object_list)
+    for line in lines:
+        line["line_day"] = timezone.localdate(line["line_at"])
+    totals = credit_day_totals(
+        user=user, filters=filters, days={line["line_day"] for line in lines}
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "balance": credit_balance_get(user=user),
         "page": page,
+        "days": [
+            (day, totals.get(day), list(day_lines))
+            for day, day_lines in groupby(lines, key=itemgetter("line_day"))
+        ],
+        "form": form,
+        "filtered": form.is_filtered(),
+        "filter_query": query.urlencode(),
         "personal_budget": personal_budget_standing(user=user),
         "team_standings": team_standings_of(user=user),
     }

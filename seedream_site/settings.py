@@ -9,6 +9,7 @@ HSTS and JSON logs. Every variable is documented in ``.env.example``.
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -406,6 +407,13 @@ WORKSPACE_RECENT_LIMIT = 24
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
 # Credits granted to each account created on /signup/ (0: none).
 SIGNUP_INITIAL_CREDITS = env.int("SIGNUP_INITIAL_CREDITS", default=0)
+# What one credit is worth in US dollars: the usage report's money column (a Decimal, exact).
+try:
+    CREDIT_VALUE_USD = Decimal(env.str("CREDIT_VALUE_USD", default="0.001"))
+except InvalidOperation as error:
+    raise ImproperlyConfigured("CREDIT_VALUE_USD must be a number, such as 0.001.") from error
+if not CREDIT_VALUE_USD.is_finite() or CREDIT_VALUE_USD < 0:
+    raise ImproperlyConfigured("CREDIT_VALUE_USD must be zero or more, such as 0.001.")
 
 # --- Mail -----------------------------------------------------------------------------
 # The installation's name, in every mail's subject and body (and the sign-in pages' titles).

@@ -9,6 +9,11 @@ from generations.openai_compat import views as openai_views
 from seedream_site.api_docs import api_docs
 from seedream_site.observability import views as observability_views
 
+# The admin speaks of the product, not of the framework it is built with.
+admin.site.site_header = "Seedream Studio"
+admin.site.site_title = "Seedream Studio admin"
+admin.site.index_title = "Administration"
+
 urlpatterns = [
     # Probes and Prometheus: outside the app's URL space, never behind a login redirect.
     path("healthz", observability_views.healthz, name="healthz"),

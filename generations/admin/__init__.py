@@ -80,6 +80,10 @@ DETAIL_SECTIONS: list[tuple[str, list[str]]] = [
 
 @admin.register(Generation)
 class GenerationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    class Media:
+        # Long hashes, URLs and JSON wrap or scroll in their own box: the page fits 1280 px.
+        css = {"all": ["css/admin-generation.css"]}
+
     list_display = [
         "created_at",
         "short_id",

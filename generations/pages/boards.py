@@ -8,15 +8,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.services.teams import teams_of
-from generations.models import Board
+from generations.models import Board, Generation
 from generations.pages.common import (
     AuthenticatedHttpRequest,
     form_add_service_error,
     generation_or_404,
+    page_back,
     redirect_back,
 )
+from generations.pages.detail import can_change
 from generations.pages.forms import BoardAddForm, BoardForm
 from generations.selectors.boards import (
+    board_audience_sees,
     board_choices,
     board_get_owned,
     board_get_visible,
@@ -150,8 +153,30 @@ def board_item_add_view(request: AuthenticatedHttpRequest, generation_id: str) -
         messages.error(request, str(error))
         return redirect_back(request, detail_url)
     what = f"Image {output.index + 1}" if output is not None else "Generation"
+    if not board_audience_sees(board=board, generation=generation):
+        return _hidden_on_board(request, board=board, generation=generation, what=what)
     messages.success(request, f"{what} added to “{board.name}”.")
     return redirect_back(request, detail_url)
+
+
+def _hidden_on_board(
+    request: AuthenticatedHttpRequest, *, board: Board, generation: Generation, what: str
+) -> HttpResponse:
+    """The item is on the board, but the board's audience will not see it: say so rather than
+    "added", and offer the one change that would show it (when there is one the user may
+    make), through the generation's visibility form."""
+    back = page_back(request, reverse("generation-detail", args=[generation.id]))
+    context = {
+        "board": board,
+        "generation": generation,
+        "what": what,
+        "back": back,
+        "can_share": can_change(request, generation)
+        and board_audience_sees(
+            board=board, generation=generation, visibility=Generation.Visibility.TEAM
+        ),
+    }
+    return render(request, "generations/board_add_hidden.html", context)
 
 
 @login_required

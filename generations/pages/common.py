@@ -40,14 +40,19 @@ def generation_or_404(request: AuthenticatedHttpRequest, generation_id: object) 
     return generation
 
 
-def redirect_back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
-    """Back to the page the form was on (its ``next`` field), if that is one of ours."""
+def page_back(request: HttpRequest, fallback: str) -> str:
+    """The page the form was on (its ``next`` field) if that is one of ours, else ``fallback``."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
-    return redirect(fallback)
+        return target
+    return fallback
+
+
+def redirect_back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    """Back to the page the form was on (its ``next`` field), if that is one of ours."""
+    return redirect(page_back(request, fallback))
 
 
 def form_add_service_error(

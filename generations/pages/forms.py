@@ -244,17 +244,32 @@ class GalleryFilterForm(forms.Form):
         data = self.cleaned_data
         start, end = data.get("created_from"), data.get("created_to")
         if isinstance(start, date) and isinstance(end, date) and start > end:
-            self.add_error("created_to", "The end date is before the start date.")
+            self.add_error(
+                "created_to",
+                "The end date is before the start date, so nothing can match: swap the two dates.",
+            )
+            # Kept as asked: the list must come out empty, not fall back to every date.
+            self.reversed_range = (start, end)
         return data
 
+    reversed_range: tuple[date, date] | None = None
+
     def to_filters(self) -> GalleryFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        """The valid filters; a field with an error filters nothing, except a reversed date
+        range, which matches nothing (as it says)."""
+        data: dict[str, Any] = {}
+        if self.is_bound:
+            self.is_valid()  # cleans the form; each valid field stays in cleaned_data
+            data = self.cleaned_data
+        created_to = data.get("created_to")
+        if self.reversed_range is not None:
+            created_to = self.reversed_range[1]
         return GalleryFilters(
             tab=self.tab,
             model=data.get("model") or "",
             status=data.get("status") or "",
             created_from=data.get("created_from"),
-            created_to=data.get("created_to"),
+            created_to=created_to,
             author_id=data.get("author"),
             text=data.get("q") or "",
             starred=bool(data.get("starred")),

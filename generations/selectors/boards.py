@@ -95,3 +95,16 @@ def board_items_of_generation(*, user: User, generation: Generation) -> list[Boa
         .select_related("board", "output")
         .order_by("board__name", "id")
     )
+
+
+def board_audience_sees(*, board: Board, generation: Generation, visibility: str = "") -> bool:
+    """Whether everyone a shared board is shown to would see ``generation`` on it (with
+    ``visibility`` in place of its own when given). A private board has no audience to miss
+    anything. No query: the same rule as ``shared_with_q``, applied to the rows in hand."""
+    if not board.is_shared:
+        return True
+    if (visibility or generation.visibility) != Generation.Visibility.TEAM:
+        return False
+    if generation.shared_team_id is None:
+        return True  # shared with everyone here, so with any team's board too
+    return board.team_id == generation.shared_team_id

@@ -142,6 +142,43 @@ def generation_gallery_list(*, user: User, filters: GalleryFilters) -> QuerySet[
     The shared tabs show shared generations only, for staff too: they are the team's common
     view, not an audit (that is the admin's usage report).
     """
+    return _for_cards(_gallery_filtered(user=user, filters=filters), user=user).order_by(
+        "-created_at", "-id"
+    )
+
+
+@dataclass(frozen=True)
+class GalleryNeighbours:
+    """The generations just before (newer) and after (older) one in a gallery's order."""
+
+    newer_id: Any = None
+    older_id: Any = None
+
+
+def generation_gallery_neighbours(
+    *, user: User, filters: GalleryFilters, generation: Generation
+) -> GalleryNeighbours:
+    """``generation``'s neighbours in the gallery ``filters`` describe (newest first, ties by
+    id), found by keyset on ``(created_at, id)``: two indexed queries however long the list."""
+    listed = _gallery_filtered(user=user, filters=filters)
+    at, key = generation.created_at, generation.pk
+    newer = (
+        listed.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=key))
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    older = (
+        listed.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=key))
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return GalleryNeighbours(newer_id=newer, older_id=older)
+
+
+def _gallery_filtered(*, user: User, filters: GalleryFilters) -> QuerySet[Generation]:
+    """The gallery's rows before ordering and card annotations."""
     if filters.tab == GALLERY_TAB_TEAM:
         queryset = _shared_tab(user=user, team_id=filters.team_id)
         if filters.author_id is not None:
@@ -164,7 +201,7 @@ def generation_gallery_list(*, user: User, filters: GalleryFilters) -> QuerySet[
         queryset = queryset.filter(
             Exists(Star.objects.filter(user=user, generation=OuterRef("pk")))
         )
-    return _for_cards(queryset, user=user).order_by("-created_at", "-id")
+    return queryset
 
 
 def gallery_authors(*, user: User, team_id: int | None = None) -> QuerySet[User]:

@@ -200,6 +200,11 @@ class ModelDimension(Dimension):
         return {PARAM_MODEL: str(key)}
 
 
+def account_label_with_kind(label: str, kind: str) -> str:
+    """``label (kind)``, unless the label already names its kind ("Demo renderer (local)")."""
+    return label if f"({kind})" in label else f"{label} ({kind})"
+
+
 class ProviderAccountDimension(Dimension):
     name, label = "provider_account", "Provider account"
 
@@ -220,7 +225,7 @@ class ProviderAccountDimension(Dimension):
     def labels(self, keys: Iterable[Hashable]) -> dict[Hashable, str]:
         ids = [key for key in keys if isinstance(key, int)]
         found: dict[Hashable, str] = {
-            pk: f"{label} ({kind})"
+            pk: account_label_with_kind(label, kind)
             for pk, label, kind in ProviderAccount.objects.filter(pk__in=ids).values_list(
                 "pk", "label", "kind"
             )

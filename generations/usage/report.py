@@ -85,6 +85,10 @@ class UsageReport:
     total: UsageFigures
     daily_spend: list[tuple[date, int]] = field(default_factory=list)
     team_id: int | None = None  # the report is of this team's wallet only
+    # Credits captured per day and per group of ``stacked_by`` (the first grouping column
+    # other than the day), for the chart's stacked bars; empty without such a column.
+    stacked_by: str = ""
+    daily_spend_by_group: list[tuple[date, Hashable, int]] = field(default_factory=list)
 
     @property
     def truncated(self) -> bool:
@@ -189,6 +193,17 @@ def usage_report(
 
     rows = _rows(figures, dimensions)
     total = _total([row.figures for row in rows], median_ms=overall[0], p95_ms=overall[1])
+    captures = ledger.filter(kind=capture)
+    stack = next((dimension for dimension in dimensions if dimension.name != "day"), None)
+    by_group = _daily_spend_by(captures, stack) if stack is not None else []
+    if stack is not None:
+        # The day totals are the sum of the groups': the same query serves both.
+        per_day: dict[date, int] = {}
+        for day, _key, credits in by_group:
+            per_day[day] = per_day.get(day, 0) + credits
+        daily = sorted(per_day.items())
+    else:
+        daily = _daily_spend(captures)
     return UsageReport(
         start=start,
         end=end,
@@ -197,7 +212,9 @@ def usage_report(
         rows=rows[:max_rows],
         group_count=len(rows),
         total=total,
-        daily_spend=_daily_spend(ledger.filter(kind=capture)),
+        daily_spend=daily,
+        stacked_by=stack.name if stack is not None else "",
+        daily_spend_by_group=by_group,
     )
 
 
@@ -264,3 +281,32 @@ def _daily_spend(captures: QuerySet[CreditEntry]) -> list[tuple[date, int]]:
         .order_by("day")
     )
     return [(row["day"], row["credits"] or 0) for row in rows]
+
+
+def _daily_spend_by(
+    captures: QuerySet[CreditEntry], dimension: Dimension
+) -> list[tuple[date, Hashable, int]]:
+    """Credits captured per day of generation creation and per group of ``dimension``."""
+    queryset = captures.annotate(
+        **dimension.helpers(RELATED_SOURCE),
+        series=dimension.key(RELATED_SOURCE),
+        day=DayOf("generation__created_at"),
+    )
+    restriction = dimension.restriction(RELATED_SOURCE)
+    if restriction is not None:
+        queryset = queryset.filter(restriction)
+    rows = (
+        queryset.order_by()
+        .values("day", "series")
+        .annotate(credits=Sum(-F("held_change")))
+        .order_by("day")
+    )
+    return [(row["day"], row["series"], row["credits"] or 0) for row in rows if row["credits"]]
+
+
+def report_group_labels(report: UsageReport) -> dict[Hashable, str]:
+    """The names of the ``stacked_by`` groups, from the report's own rows (no query)."""
+    if not report.stacked_by:
+        return {}
+    position = list(report.group_by).index(report.stacked_by)
+    return {row.key[position]: row.labels[position] for row in report.rows}

@@ -6,8 +6,10 @@ group's own filters (``dimensions``), the report's date range, and the figure's 
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.urls import reverse
 
 from generations.models import Generation
@@ -17,6 +19,7 @@ from generations.usage.report import UsageFigures, UsageReport, UsageRow
 SUCCEEDED = {"status__exact": Generation.Status.SUCCEEDED.value}
 DELIVERED = {"status__in": ",".join(Generation.DELIVERED_STATUSES)}
 FAILED = {"status__exact": Generation.Status.FAILED.value}
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class FigureColumn:
     help: str
     drilldown: dict[str, str]  # extra changelist filters for the generations behind the figure
     seconds: bool = False  # stored in ms, shown in seconds
+    money: bool = False  # credits, shown in US dollars (settings.CREDIT_VALUE_USD each)
 
 
 FIGURE_COLUMNS = (
@@ -34,6 +38,13 @@ FIGURE_COLUMNS = (
     FigureColumn("failures", "Failures", "Generations that ended failed.", FAILED),
     FigureColumn(
         "credits_captured", "Credits captured", "Ledger captures: what users paid.", DELIVERED
+    ),
+    FigureColumn(
+        "credits_captured",
+        "Cost (US$)",
+        "Credits captured at the configured value of a credit (CREDIT_VALUE_USD).",
+        DELIVERED,
+        money=True,
     ),
     FigureColumn("credits_released", "Credits released", "Ledger releases: holds given back.", {}),
     FigureColumn(
@@ -57,7 +68,7 @@ FIGURE_COLUMNS = (
 
 @dataclass(frozen=True)
 class Cell:
-    value: int | float | None
+    value: int | float | Decimal | None
     url: str
 
     @property
@@ -66,6 +77,8 @@ class Cell:
         # fifth of a second through ``intcomma``.
         if self.value is None:
             return "—"
+        if isinstance(self.value, Decimal):
+            return f"${self.value:,.2f}"
         return f"{self.value:,.1f}" if isinstance(self.value, float) else f"{self.value:,}"
 
 
@@ -76,11 +89,18 @@ class TableRow:
     is_total: bool = False
 
 
-def figure_value(figures: UsageFigures, column: FigureColumn) -> int | float | None:
+def figure_value(figures: UsageFigures, column: FigureColumn) -> int | float | Decimal | None:
     value = getattr(figures, column.name)
     if value is not None and column.seconds:
         return round(value / 1000, 1)
+    if value is not None and column.money:
+        return credits_in_usd(value)
     return value
+
+
+def credits_in_usd(credits: int) -> Decimal:
+    """``credits`` in US dollars, to the cent."""
+    return (credits * settings.CREDIT_VALUE_USD).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def report_headings(report: UsageReport) -> list[str]:

@@ -4,7 +4,7 @@ Mounted by ``generations.admin`` under the admin site (``admin_view``: staff onl
 caching); each also checks the model permission that page is about.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import cast
 from urllib.parse import urlencode
 
@@ -19,10 +19,11 @@ from accounts.models import User
 from generations.models import ProviderAccount
 from generations.services.provider_accounts import provider_account_set_enabled
 from generations.services.routing import demo_renderer_state
-from generations.usage.chart import spend_chart
+from generations.usage.chart import SpendChart, spend_chart, stacked_spend_chart
+from generations.usage.dimensions import DIMENSIONS
 from generations.usage.forms import UsageReportForm
 from generations.usage.health import provider_health
-from generations.usage.report import usage_report
+from generations.usage.report import UsageReport, report_group_labels, usage_report
 from generations.usage.table import FIGURE_COLUMNS, report_headings, report_table
 from studio_core.client_ip import client_ip
 from studio_core.csv_export import csv_response
@@ -67,14 +68,25 @@ def usage_report_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpRes
             "report": report,
             "group_headings": report_headings(report)[: -len(FIGURE_COLUMNS)],
             "rows": rows,
-            "chart": spend_chart(
-                daily=report.daily_spend,
-                first=form.cleaned_data["start"],
-                last=form.cleaned_data["end"],
+            "chart": _chart(
+                report, first=form.cleaned_data["start"], last=form.cleaned_data["end"]
             ),
+            "stacked_by": DIMENSIONS[report.stacked_by].label if report.stacked_by else "",
             "csv_url": f"{request.path}?{query.urlencode()}",
         }
     return TemplateResponse(request, "admin/usage/report.html", context)
+
+
+def _chart(report: UsageReport, *, first: date, last: date) -> SpendChart:
+    """Stacked by the report's first grouping column when it has one, else one bar a day."""
+    if report.stacked_by:
+        return stacked_spend_chart(
+            daily=report.daily_spend_by_group,
+            labels=report_group_labels(report),
+            first=first,
+            last=last,
+        )
+    return spend_chart(daily=report.daily_spend, first=first, last=last)
 
 
 def _quick_ranges(request: HttpRequest) -> list[tuple[str, str]]:

@@ -23,7 +23,10 @@ def test_the_page_shows_every_fact_and_action(client, user):
     client.force_login(user)
     body = client.get(reverse("generation-detail", args=[generation.id])).content.decode()
     for output in generation.outputs.all():
-        assert f'src="{reverse("output-file", args=[output.pk])}"' in body
+        # The page shows the sized preview; the original is only a link away.
+        assert f'src="{reverse("output-thumbnail", args=[output.pk])}"' in body
+        assert f'src="{reverse("output-file", args=[output.pk])}"' not in body
+        assert f'href="{reverse("output-file", args=[output.pk])}"' in body
         assert f"{reverse('output-file', args=[output.pk])}?download=1" in body
         assert f"?reference_output={output.pk}" in body
     for text in [
@@ -35,6 +38,7 @@ def test_the_page_shows_every_fact_and_action(client, user):
         "in the workspace",
         "Reuse settings",
         "Download all (.zip)",
+        "Open full size",
         "Share with the team",
         "Delete this generation",
         "Your credits are not affected",

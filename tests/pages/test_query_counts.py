@@ -163,3 +163,24 @@ def test_board_page(client, user, other_user, django_assert_max_num_queries):
     add(27)
     with django_assert_max_num_queries(few):
         client.get(url)
+
+
+# The generation with its images, references and attempts, the boards to add to and those it
+# is on, and (from a gallery) its two neighbours; the board choices and the detail page's own.
+DETAIL_MAX_QUERIES = 12
+
+
+def test_detail_page_from_a_gallery(client, user, other_user, django_assert_max_num_queries):
+    client.force_login(user)
+    generation = make_generation(user, images=2, served_by="ark", created_days_ago=1)
+    make_generation(user, created_days_ago=2)
+    make_generation(user)
+    url = reverse("generation-detail", args=[generation.id]) + "?from=gallery&tab=mine&q=fox"
+    few = queries_for(client, url)
+    assert few <= DETAIL_MAX_QUERIES
+    grow(user, other_user, total=27)
+    for number in range(5):
+        BoardFactory(owner=user, name=f"board {number}")
+        BoardItemFactory(board=Board.objects.last(), generation=generation)
+    with django_assert_max_num_queries(few):
+        client.get(url)

@@ -46,7 +46,7 @@ def test_report_page_shows_a_chart_and_the_table(admin_client: Client, seeded):
     assert response.status_code == 200
     body = response.content.decode()
     assert "<svg" in body
-    assert 'class="bar"' in body
+    assert 'class="bar series-0"' in body
     # Every script, style and image comes from our own static files: no asset from another
     # host (a CDN). Read from the attributes, not the text: a CSRF token may spell "cdn".
     assert not re.search(r'(?:src|href)="(?:https?:)?//', body)
