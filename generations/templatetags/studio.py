@@ -130,8 +130,8 @@ def provider_name(kind: str) -> str:
 ASPECT_STEPS_PER_UNIT = 20
 ASPECT_STEP_MIN, ASPECT_STEP_MAX = 5, 80
 # The rows' heights in gallery.css (phone, wider), and how much a tile may grow to fill one.
-TILE_ROW_PX_PHONE, TILE_ROW_PX = 120, 220
-TILE_GROWTH = 1.5
+TILE_ROW_PX_PHONE, TILE_ROW_PX = 110, 220
+TILE_GROWTH = 1.25
 
 
 def _aspect_step(image: Any) -> int:
