@@ -6,10 +6,12 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
 from generations.pages.common import AuthenticatedHttpRequest
 from generations.pages.forms import BoardAddForm
+from generations.pages.image_tiles import image_tiles
 from generations.selectors.boards import board_choices
 from generations.selectors.gallery_images import ImageCursor, gallery_image_page
 from generations.selectors.generations import GalleryFilters
@@ -29,6 +31,9 @@ def gallery_images_render(
     context = {
         **context,
         "images": page.images,
+        "tiles": image_tiles(page.images, viewer=request.user),
+        "here": request.get_full_path(),
+        "reference_url": reverse("workspace"),
         "next_cursor": page.next_cursor.token if page.next_cursor else "",
         "continued": after is not None,
     }

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import User
-from generations.models import OutputImage, Star
+from generations.models import Generation, OutputImage, Star
 from generations.selectors.generations import GalleryFilters, demo_output_exists, gallery_q
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -56,15 +56,22 @@ def gallery_image_page(
     Each image comes with its generation and author, ``is_starred`` (by ``user``) and
     ``is_demo`` (a placeholder of the built-in renderer).
     """
-    queryset = OutputImage.objects.filter(
-        gallery_q(user=user, filters=filters, prefix="generation__")
+    # The rule as EXISTS on the image's generation rather than a filter on the join: databases
+    # then walk the images newest first along their index and stop after a page, instead of
+    # collecting and sorting every image of the user's (bench/gallery.py: 0.1 ms against
+    # 200 ms on SQLite with 100,000 images).
+    shown = Generation.objects.filter(
+        gallery_q(user=user, filters=filters), pk=OuterRef("generation_id")
     )
+    queryset = OutputImage.objects.filter(Exists(shown))
     if after is not None:
         queryset = queryset.filter(
             Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id)
         )
     rows = list(
         queryset.select_related("generation__owner")
+        # A tile shows none of these; decoding them for 60 rows is most of the query's cost.
+        .defer("generation__params", "generation__image_errors", "generation__webhook_events")
         .annotate(
             is_starred=Exists(Star.objects.filter(user=user, generation=OuterRef("generation_id"))),
             is_demo=demo_output_exists(generation="generation_id"),

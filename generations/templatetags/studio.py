@@ -122,36 +122,3 @@ def attempt_reason(attempt: ProviderAttempt) -> str:
 def provider_name(kind: str) -> str:
     """A provider kind's name ("Replicate"); which of our accounts served it stays internal."""
     return str(dict(ProviderAccount.Kind.choices).get(kind, kind))
-
-
-# Image tiles in justified rows (static/css/gallery.css): a tile's share of its row follows
-# its aspect ratio, rounded to steps of 1/20 from 1:4 (class ar-5) to 4:1 (ar-80), so that
-# the layout is set by a class before any image arrives (no style attribute under the CSP).
-ASPECT_STEPS_PER_UNIT = 20
-ASPECT_STEP_MIN, ASPECT_STEP_MAX = 5, 80
-# The rows' heights in gallery.css (phone, wider), and how much a tile may grow to fill one.
-TILE_ROW_PX_PHONE, TILE_ROW_PX = 110, 220
-TILE_GROWTH = 1.25
-
-
-def _aspect_step(image: Any) -> int:
-    width, height = getattr(image, "width", 0) or 0, getattr(image, "height", 0) or 0
-    if width <= 0 or height <= 0:
-        return ASPECT_STEPS_PER_UNIT
-    step = round(width / height * ASPECT_STEPS_PER_UNIT)
-    return min(max(step, ASPECT_STEP_MIN), ASPECT_STEP_MAX)
-
-
-@register.filter
-def aspect_class(image: Any) -> str:
-    """The tile class of an image's aspect ratio (``ar-20`` is square)."""
-    return f"ar-{_aspect_step(image)}"
-
-
-@register.filter
-def tile_sizes(image: Any) -> str:
-    """The ``sizes`` of a tile's ``srcset``: about how wide the tile shows, in CSS pixels."""
-    ratio = _aspect_step(image) / ASPECT_STEPS_PER_UNIT
-    phone = round(ratio * TILE_ROW_PX_PHONE * TILE_GROWTH)
-    wide = round(ratio * TILE_ROW_PX * TILE_GROWTH)
-    return f"(max-width: 640px) {phone}px, {wide}px"
