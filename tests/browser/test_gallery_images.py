@@ -285,3 +285,4 @@ def test_the_recent_strip_and_the_generations_view_have_even_rows(page, owner):
         "(items) => items.map((m) => Math.round(m.getBoundingClientRect().height))",
     )
     assert len(set(media)) == 1
+    screenshot(page, "workspace-recent-even-rows-1280x800")
