@@ -1,6 +1,16 @@
 from django.urls import path
 
-from generations.pages import boards, comparisons, compose, detail, files, gallery, prompts, teams
+from generations.pages import (
+    boards,
+    comparisons,
+    compose,
+    detail,
+    files,
+    gallery,
+    gallery_bulk,
+    prompts,
+    teams,
+)
 
 # Registers the <row_id:…> converter the routes below use.
 from studio_core import converters  # noqa: F401
@@ -44,6 +54,12 @@ urlpatterns = [
         {"variant": "thumbnail"},
         name="output-thumbnail",
     ),
+    path(
+        "images/<row_id:output_id>/preview-<int:width>.webp",
+        files.output_preview,
+        name="output-preview",
+    ),
+    path("gallery/bulk/", gallery_bulk.gallery_bulk, name="gallery-bulk"),
     path("references/<row_id:reference_id>/", files.reference_file, name="reference-file"),
     path("boards/", boards.boards_index, name="boards"),
     path("boards/<row_id:board_id>/", boards.board_detail, name="board-detail"),

@@ -49,6 +49,10 @@ class OutputImage(StoredImage):
             # A re-run task can never store the same image of a group twice.
             models.UniqueConstraint(fields=["generation", "index"], name="output_unique_index")
         ]
+        indexes = [
+            # The gallery's view of images: newest first, a page after a (created_at, id) cursor.
+            models.Index(fields=["-created_at", "-id"], name="output_newest_first")
+        ]
 
     def __str__(self) -> str:
         return f"image {self.index} of {self.generation_id}"

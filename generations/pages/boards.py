@@ -147,7 +147,7 @@ def board_item_add_view(request: AuthenticatedHttpRequest, generation_id: str) -
         if output is None:
             raise Http404("No such image in this generation.")
     try:
-        board = _board_for_add(request, form)
+        board = board_for_add(request, form)
         board_item_add(board=board, user=request.user, generation=generation, output=output)
     except BoardError as error:
         messages.error(request, str(error))
@@ -198,7 +198,7 @@ def _shared_message(board: Board) -> str:
     return "Shared with the team."
 
 
-def _board_for_add(request: AuthenticatedHttpRequest, form: BoardAddForm) -> Board:
+def board_for_add(request: AuthenticatedHttpRequest, form: BoardAddForm) -> Board:
     board_id = form.cleaned_data["board"]
     if board_id is None:
         return board_create(owner=request.user, name=form.cleaned_data["new_board_name"])

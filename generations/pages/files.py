@@ -8,7 +8,7 @@ generation; signed links for clients without a session live in ``media_signed`` 
 import io
 import time
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -33,6 +33,7 @@ from generations.security.signed_links import (
     reference_link_check,
 )
 from generations.selectors.generations import output_get_visible, references_get_visible
+from generations.services.images import PREVIEW_WIDTHS, preview_store
 from studio_core.streaming import ThreadedStreamingHttpResponse
 
 # Read and write the zip in pieces of this size, so memory stays flat whatever the images weigh.
@@ -76,6 +77,25 @@ def output_file(request: AuthenticatedHttpRequest, output_id: int, variant: str)
 
 @login_required
 @require_GET
+def output_preview(request: AuthenticatedHttpRequest, output_id: int, width: int) -> FileResponse:
+    """An output's WebP preview ``width`` px wide (``PREVIEW_WIDTHS`` only), for gallery tiles:
+    made on first request from the original, then served from storage."""
+    output = output_get_visible(user=request.user, output_id=output_id)
+    if output is None or width not in PREVIEW_WIDTHS or not output.file.name:
+        raise Http404("No such image.")
+    try:
+        name = preview_store(source_name=output.file.name, source_sha256=output.sha256, width=width)
+    except OSError as error:  # the original is gone or unreadable (UnidentifiedImageError too)
+        raise Http404("No such image.") from error
+    response = FileResponse(default_storage.open(name, "rb"))
+    response["Content-Type"] = "image/webp"
+    # The preview of an id never changes (its image's bytes never do).
+    response["Cache-Control"] = "private, max-age=604800"
+    return response
+
+
+@login_required
+@require_GET
 def reference_file(request: AuthenticatedHttpRequest, reference_id: int) -> FileResponse:
     """A reference image of a generation the user may see (compose previews, detail page)."""
     reference = references_get_visible(user=request.user, reference_ids=[reference_id]).get(
@@ -95,17 +115,28 @@ def reference_file(request: AuthenticatedHttpRequest, reference_id: int) -> File
 def generation_zip(request: AuthenticatedHttpRequest, generation_id: str) -> HttpResponseBase:
     """All images of a generation as one zip, streamed as it is built."""
     generation = generation_or_404(request, generation_id)
-    outputs = [
+    response = outputs_zip_response(
+        generation.outputs.all(), filename=f"seedream-{str(generation.id)[:8]}.zip"
+    )
+    if response is None:
+        raise Http404("This generation has no images to download.")
+    return response
+
+
+def outputs_zip_response(
+    outputs: Iterable[OutputImage], *, filename: str
+) -> ThreadedStreamingHttpResponse | None:
+    """``outputs`` (already checked as visible to the viewer) as one zip, streamed as it is
+    built; None when none of them has a file left in storage."""
+    stored = [
         output
-        for output in generation.outputs.all()
+        for output in outputs
         if output.file.name and default_storage.exists(output.file.name)
     ]
-    if not outputs:
-        raise Http404("This generation has no images to download.")
-    response = ThreadedStreamingHttpResponse(_zip_chunks(outputs), content_type="application/zip")
-    response["Content-Disposition"] = (
-        f'attachment; filename="seedream-{str(generation.id)[:8]}.zip"'
-    )
+    if not stored:
+        return None
+    response = ThreadedStreamingHttpResponse(_zip_chunks(stored), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -15,6 +15,7 @@ from accounts.models import Team
 from accounts.services.teams import teams_of
 from generations.pages.common import AuthenticatedHttpRequest
 from generations.pages.forms import GalleryFilterForm
+from generations.pages.gallery_images import gallery_images_render
 from generations.selectors.generations import (
     GALLERY_TAB_MINE,
     GALLERY_TAB_TEAM,
@@ -23,6 +24,9 @@ from generations.selectors.generations import (
 )
 
 GALLERY_PAGE_SIZE = 24
+# The gallery's two views: one tile per generation (the default), or one per image.
+VIEW_GENERATIONS = "generations"
+VIEW_IMAGES = "images"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,11 @@ class GalleryTab:
     def query(self) -> str:
         """The tab's query string (without "?"), also what "Clear" goes back to."""
         return urlencode({"tab": self.tab, **({"team": self.team.slug} if self.team else {})})
+
+    @property
+    def images_query(self) -> str:
+        """The same, in the view of images."""
+        return f"{self.query}&view={VIEW_IMAGES}"
 
 
 def gallery_tabs(teams: list[Team]) -> list[GalleryTab]:
@@ -69,14 +78,17 @@ def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     form = GalleryFilterForm(request.GET or None, tab=current.tab, authors=authors)
     filters = dataclasses.replace(form.to_filters(), team_id=team_id)
-    generations = generation_gallery_list(user=request.user, filters=filters)
-    page = Paginator(generations, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    view = VIEW_IMAGES if request.GET.get("view") == VIEW_IMAGES else VIEW_GENERATIONS
     context = {
         "form": form,
         "tab": current.tab,
         "current": current,
         "tabs": tabs,
-        "page": page,
+        "view": view,
         "filtered": form.is_filtered(),
     }
+    if view == VIEW_IMAGES:
+        return gallery_images_render(request, filters=filters, context=context)
+    generations = generation_gallery_list(user=request.user, filters=filters)
+    context["page"] = Paginator(generations, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "generations/gallery.html", context)

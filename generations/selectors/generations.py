@@ -129,22 +129,58 @@ class GalleryFilters:
 def _shared_tab(*, user: User, team_id: int | None) -> QuerySet[Generation]:
     """A shared tab of the gallery: what was shared with team ``team_id`` (only when ``user``
     is in it), or with everyone here."""
-    shared = Generation.objects.filter(visibility=Generation.Visibility.TEAM)
+    return Generation.objects.filter(_shared_tab_q(user=user, team_id=team_id))
+
+
+def _shared_tab_q(*, user: User, team_id: int | None, prefix: str = "") -> Q:
+    shared = Q(**{f"{prefix}visibility": Generation.Visibility.TEAM})
     if team_id is None:
-        return shared.filter(shared_team__isnull=True)
-    return shared.filter(shared_team_id=team_id).filter(shared_team_id__in=team_ids_of(user))
+        return shared & Q(**{f"{prefix}shared_team__isnull": True})
+    return (
+        shared
+        & Q(**{f"{prefix}shared_team_id": team_id})
+        & Q(**{f"{prefix}shared_team_id__in": team_ids_of(user)})
+    )
 
 
-def generation_gallery_list(*, user: User, filters: GalleryFilters) -> QuerySet[Generation]:
-    """The gallery: "mine" is everything of the user's; a shared tab is what was shared with
-    one of the user's teams, or with everyone here.
+def gallery_q(*, user: User, filters: GalleryFilters, prefix: str = "") -> Q:
+    """The gallery's rule, as one filter: "mine" is everything of the user's; a shared tab is
+    what was shared with one of the user's teams, or with everyone here; then the filters.
+    ``prefix`` reaches the generation through a relation (``"generation__"`` from an image),
+    so the view of images and the view of generations show the same things.
 
     The shared tabs show shared generations only, for staff too: they are the team's common
     view, not an audit (that is the admin's usage report).
     """
-    return _for_cards(_gallery_filtered(user=user, filters=filters), user=user).order_by(
-        "-created_at", "-id"
-    )
+    if filters.tab == GALLERY_TAB_TEAM:
+        rule = _shared_tab_q(user=user, team_id=filters.team_id, prefix=prefix)
+        if filters.author_id is not None:
+            rule &= Q(**{f"{prefix}owner_id": filters.author_id})
+    else:
+        rule = Q(**{f"{prefix}owner": user})
+    rule &= Q(**{f"{prefix}deleted_at__isnull": True})
+    if filters.model:
+        rule &= Q(**{f"{prefix}model": filters.model})
+    if filters.status:
+        rule &= Q(**{f"{prefix}status": filters.status})
+    if filters.created_from is not None:
+        rule &= Q(**{f"{prefix}created_at__date__gte": filters.created_from})
+    if filters.created_to is not None:
+        rule &= Q(**{f"{prefix}created_at__date__lte": filters.created_to})
+    # Every word must appear somewhere in the prompt, in any order: "fox snow" finds
+    # "a red fox in the snow" (``prompt_search``'s rule).
+    for word in filters.text.split():
+        rule &= Q(**{f"{prefix}prompt__icontains": word})
+    if filters.starred:
+        generation = "generation_id" if prefix else "pk"
+        rule &= Q(Exists(Star.objects.filter(user=user, generation=OuterRef(generation))))
+    return rule
+
+
+def generation_gallery_list(*, user: User, filters: GalleryFilters) -> QuerySet[Generation]:
+    """The gallery's view of generations (``gallery_q``), newest first."""
+    queryset = Generation.objects.filter(gallery_q(user=user, filters=filters))
+    return _for_cards(queryset, user=user).order_by("-created_at", "-id")
 
 
 @dataclass(frozen=True)
@@ -179,29 +215,7 @@ def generation_gallery_neighbours(
 
 def _gallery_filtered(*, user: User, filters: GalleryFilters) -> QuerySet[Generation]:
     """The gallery's rows before ordering and card annotations."""
-    if filters.tab == GALLERY_TAB_TEAM:
-        queryset = _shared_tab(user=user, team_id=filters.team_id)
-        if filters.author_id is not None:
-            queryset = queryset.filter(owner_id=filters.author_id)
-    else:
-        queryset = Generation.objects.filter(owner=user)
-    queryset = queryset.filter(deleted_at__isnull=True)
-    if filters.model:
-        queryset = queryset.filter(model=filters.model)
-    if filters.status:
-        queryset = queryset.filter(status=filters.status)
-    if filters.created_from is not None:
-        queryset = queryset.filter(created_at__date__gte=filters.created_from)
-    if filters.created_to is not None:
-        queryset = queryset.filter(created_at__date__lte=filters.created_to)
-    # Every word must appear somewhere in the prompt, in any order: "fox snow" finds
-    # "a red fox in the snow".
-    queryset = prompt_search(queryset, filters.text)
-    if filters.starred:
-        queryset = queryset.filter(
-            Exists(Star.objects.filter(user=user, generation=OuterRef("pk")))
-        )
-    return queryset
+    return Generation.objects.filter(gallery_q(user=user, filters=filters))
 
 
 def gallery_authors(*, user: User, team_id: int | None = None) -> QuerySet[User]:

@@ -146,3 +146,44 @@ def storage_file_in_use(name: str, *, ignoring_generation_id: str | None = None)
         or ReferenceImage.objects.filter(live, file=name).exists()
         or Upload.objects.filter(file=name).exists()
     )
+
+
+# The widths of an output's WebP previews (the gallery's tiles, with ``srcset``): two, so a
+# request can never make the server render an image at a size of its choosing.
+PREVIEW_WIDTHS = (320, 640)
+PREVIEW_QUALITY = 78
+
+
+def preview_name(*, source_sha256: str, width: int) -> str:
+    return f"previews/{source_sha256[:2]}/{source_sha256}-{width}.webp"
+
+
+def preview_names(source_sha256: str) -> list[str]:
+    """Every preview an image of these bytes may have (for removing them with it)."""
+    return [preview_name(source_sha256=source_sha256, width=width) for width in PREVIEW_WIDTHS]
+
+
+def preview_store(*, source_name: str, source_sha256: str, width: int) -> str:
+    """The WebP preview ``width`` px wide (never wider than the original) of a stored image,
+    made from the original the first time it is asked for and kept in storage after that;
+    returns its storage name. ``width`` must be one of ``PREVIEW_WIDTHS``.
+
+    Two requests racing to make the same preview both write it; the loser's copy (saved under
+    another name by the storage) is removed, so one file remains.
+    """
+    if width not in PREVIEW_WIDTHS:
+        raise ValueError(f"No preview {width} px wide; the widths are {PREVIEW_WIDTHS}.")
+    name = preview_name(source_sha256=source_sha256, width=width)
+    if default_storage.exists(name):
+        return name
+    with default_storage.open(source_name, "rb") as source, Image.open(source) as image:
+        height = max(1, round(image.height * min(width, image.width) / image.width))
+        # As for thumbnails: let JPEG decode at a fraction of its size first.
+        image.draft("RGB", (width, height))
+        image.thumbnail((width, height))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="WEBP", quality=PREVIEW_QUALITY, method=4)
+    saved = default_storage.save(name, ContentFile(buffer.getvalue()))
+    if saved != name:
+        default_storage.delete(saved)
+    return name

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from generations.models import Generation, OutputImage, ProviderAttempt, ReferenceImage
 from generations.runtime import dispatch
-from generations.services.images import storage_file_in_use
+from generations.services.images import preview_names, storage_file_in_use
 from generations.services.lifecycle import generation_expire
 from generations.services.polling import attempt_cancel_at_provider
 
@@ -81,6 +81,13 @@ def deleted_generation_files_remove() -> int:
         names = set()
         for output in OutputImage.objects.filter(generation_id=generation_id):
             names.update({output.file.name, output.thumbnail.name})
+            # Previews are named by the image's bytes, like the file they were made from.
+            if output.file.name and not storage_file_in_use(
+                output.file.name, ignoring_generation_id=str(generation_id)
+            ):
+                names.update(
+                    name for name in preview_names(output.sha256) if default_storage.exists(name)
+                )
         names.update(
             ReferenceImage.objects.filter(generation_id=generation_id).values_list(
                 "file", flat=True

@@ -1,24 +1,19 @@
-// A small lightbox for the detail page: links marked .lightbox-trigger open their image in a
-// modal <dialog>, with previous/next (buttons or arrow keys), Escape to close, and focus back
-// on the image the viewer was opened from. Without it (or without <dialog>) the links simply
-// open the full image.
+// A small lightbox: links marked .lightbox-trigger open their image in a modal <dialog>, with
+// previous/next (buttons or arrow keys) through every such link on the page (the gallery
+// adds more as it scrolls), Escape to close, and focus back on the image the viewer was
+// opened from. Without it (or without <dialog>) the links simply open the full image.
 (function () {
   "use strict";
 
   var dialog = document.getElementById("lightbox");
   if (!dialog || typeof dialog.showModal !== "function") return;
-  var triggers = Array.prototype.slice.call(document.querySelectorAll(".lightbox-trigger"));
-  if (!triggers.length) return;
 
   var image = document.getElementById("lightbox-image");
   var caption = document.getElementById("lightbox-caption");
   var download = document.getElementById("lightbox-download");
+  var triggers = [];
   var current = 0;
   var opener = null;
-
-  dialog.querySelectorAll(".lightbox-nav").forEach(function (button) {
-    button.hidden = triggers.length < 2;
-  });
 
   function show(index) {
     current = (index + triggers.length) % triggers.length;
@@ -29,16 +24,20 @@
     download.href = trigger.dataset.download || trigger.href;
   }
 
-  triggers.forEach(function (trigger, index) {
-    trigger.addEventListener("click", function (event) {
-      // A modified click (new tab, new window) keeps its usual meaning.
-      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-      event.preventDefault();
-      opener = trigger;
-      show(index);
-      dialog.showModal();
-      dialog.querySelector(".lightbox-close").focus();
+  document.addEventListener("click", function (event) {
+    var trigger = event.target.closest(".lightbox-trigger");
+    if (!trigger || event.defaultPrevented) return;
+    // A modified click (new tab, new window) keeps its usual meaning.
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    triggers = Array.prototype.slice.call(document.querySelectorAll(".lightbox-trigger"));
+    dialog.querySelectorAll(".lightbox-nav").forEach(function (button) {
+      button.hidden = triggers.length < 2;
     });
+    opener = trigger;
+    show(triggers.indexOf(trigger));
+    dialog.showModal();
+    dialog.querySelector(".lightbox-close").focus();
   });
 
   dialog.addEventListener("click", function (event) {

@@ -27,6 +27,7 @@ WORKSPACE_MAX_QUERIES = 7  # the wallets it may charge, recent generations, thei
 GALLERY_MAX_QUERIES = (
     7  # teams (the tabs), count, page rows, their images (+ authors on a shared tab)
 )
+GALLERY_IMAGES_MAX_QUERIES = 6  # teams (the tabs), the page of images, the boards to add to
 BOARDS_MAX_QUERIES = 7  # teams (share with), the boards, their covers, the covers' images
 BOARD_MAX_QUERIES = 7  # the board, teams (its owner's settings), its items, their images
 
@@ -124,6 +125,30 @@ def test_gallery_with_filters_and_stars(client, user, other_user, django_assert_
         StarFactory(user=user, generation=generation)
     with django_assert_max_num_queries(few):
         assert client.get(url).context["page"].paginator.count == 24
+
+
+@pytest.mark.parametrize("tab", ["mine", "team"])
+def test_gallery_images(client, user, other_user, tab, django_assert_max_num_queries):
+    """The view of images: 3 tiles, then a full page of 60, in the same queries."""
+
+    def images(total: int) -> None:
+        for number in range(total):
+            make_generation(
+                user if number % 2 else other_user,
+                prompt=f"fox {number}",
+                images=1,
+                visibility="team",
+            )
+
+    client.force_login(user)
+    url = f"{reverse('gallery')}?view=images&tab={tab}"
+    images(6)  # three of them the viewer's
+    few = queries_for(client, url)
+    assert len(client.get(url).context["images"]) in (3, 6)
+    assert few <= GALLERY_IMAGES_MAX_QUERIES + (1 if tab == "team" else 0)  # + the authors
+    images(120)
+    with django_assert_max_num_queries(few):
+        assert len(client.get(url).context["images"]) == 60
 
 
 def boards_with_items(owner, other, *, boards: int, items: int) -> None:
