@@ -169,7 +169,7 @@ def test_a_key_created_on_the_page_charges_the_chosen_team(client, member, desig
     api_key = ApiKey.objects.get(user=member)
     assert api_key.team == design
     listing = client.get(reverse("account-keys")).content.decode()
-    assert '<td data-key-team="design">Team Design</td>' in listing
+    assert '<td data-key-team="design" data-label="Charges">Team Design</td>' in listing
 
 
 def test_a_team_that_is_not_the_users_is_refused_on_the_page(client, member, design):
@@ -189,8 +189,8 @@ def test_keys_page_shows_each_keys_team_and_limits(client, member, design):
     api_key_budget_set(api_key=bound, actor=member, limit=1500, period="day")
     client.force_login(member)
     page = client.get(reverse("account-keys")).content.decode()
-    assert '<td data-key-team="">Your credits</td>' in page
-    assert '<td data-key-team="design">Team Design</td>' in page
+    assert '<td data-key-team="" data-label="Charges">Your credits</td>' in page
+    assert '<td data-key-team="design" data-label="Charges">Team Design</td>' in page
     assert "1,500 credits daily" in page
     assert "up to 2K" in page
     assert "2 running at once" in page

@@ -97,6 +97,23 @@ def test_an_email_change_is_confirmed_by_the_new_address(db, mailoutbox):
     assert user.email == "new@example.com"
 
 
+def test_a_pending_address_is_shown_with_its_buttons_and_no_inline_style(db, client):
+    """allauth's page hides its resend form with style="display: none", which the
+    Content-Security-Policy refuses; ours uses the hidden attribute."""
+    user = UserFactory(email="old@example.com")
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    EmailAddress.objects.create(user=user, email="new@example.com", verified=False)
+    client.force_login(user)
+
+    page = client.get(reverse("account_email")).content.decode()
+
+    assert "Your email address is still pending verification." in page
+    assert 'form="pending-email" name="action_send"' in page
+    assert 'form="pending-email" name="action_remove"' in page
+    assert '<form hidden id="pending-email"' in page
+    assert "style=" not in page
+
+
 # --- Login throttling ---------------------------------------------------------------------------
 
 

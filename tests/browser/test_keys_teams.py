@@ -60,6 +60,10 @@ def test_a_key_charged_to_a_team_and_its_limits(browser, live_server, csp_watch,
     row = page.get_by_role("row").filter(has_text="render farm")
     expect(row.get_by_text("3,000 credits daily")).to_be_visible()
     expect(row.get_by_text("2 running at once")).to_be_visible()
+    # On a phone each key is a card: its Revoke button is on screen, not past a sideways scroll.
+    revoke = row.get_by_role("button", name="Revoke render farm").bounding_box()
+    assert revoke is not None
+    assert revoke["x"] + revoke["width"] <= viewport["width"]
     assert_fits_the_screen(page)
     screenshot(page, f"keys-list-{name}")
 
