@@ -16,6 +16,7 @@ from accounts.services.teams import teams_of
 from generations.pages.common import AuthenticatedHttpRequest
 from generations.pages.forms import GalleryFilterForm
 from generations.pages.gallery_images import gallery_images_render
+from generations.pages.gallery_link import detail_query_for
 from generations.selectors.generations import (
     GALLERY_TAB_MINE,
     GALLERY_TAB_TEAM,
@@ -86,6 +87,8 @@ def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
         "tabs": tabs,
         "view": view,
         "filtered": form.is_filtered(),
+        # The detail page opened from here walks this same list (previous/next).
+        "detail_query": detail_query_for(request.GET),
     }
     if view == VIEW_IMAGES:
         return gallery_images_render(request, filters=filters, context=context)

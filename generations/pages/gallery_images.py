@@ -31,7 +31,9 @@ def gallery_images_render(
     context = {
         **context,
         "images": page.images,
-        "tiles": image_tiles(page.images, viewer=request.user),
+        "tiles": image_tiles(
+            page.images, viewer=request.user, detail_query=context.get("detail_query", "")
+        ),
         "here": request.get_full_path(),
         "reference_url": reverse("workspace"),
         "next_cursor": page.next_cursor.token if page.next_cursor else "",

@@ -20,8 +20,9 @@ from generations.selectors.generations import (
 
 FROM_GALLERY = "gallery"
 
-# What the detail page passes on to its neighbours: the gallery's filters, never its page.
-NOT_CARRIED = ("page",)
+# What the detail page passes on to its neighbours: the gallery's filters (and its view, for the
+# way back), never its page nor the view of images' cursor.
+NOT_CARRIED = ("page", "after")
 
 
 def gallery_filters_from_query(*, user: User, query: QueryDict) -> GalleryFilters | None:
@@ -44,6 +45,12 @@ def gallery_filters_from_query(*, user: User, query: QueryDict) -> GalleryFilter
             authors = list(gallery_authors(user=user, team_id=team_id))
     form = GalleryFilterForm(query, tab=tab, authors=authors)
     return dataclasses.replace(form.to_filters(), team_id=team_id)
+
+
+def detail_query_for(query: QueryDict) -> str:
+    """The query string a gallery's tiles give the detail page (``?`` excluded)."""
+    carried = gallery_query(query)
+    return f"from={FROM_GALLERY}" + (f"&{carried}" if carried else "")
 
 
 def gallery_query(query: QueryDict) -> str:

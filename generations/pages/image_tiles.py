@@ -76,9 +76,12 @@ class ImageTile:
     board_url: str
 
 
-def image_tiles(images: Sequence[OutputImage], *, viewer: User) -> list[ImageTile]:
+def image_tiles(
+    images: Sequence[OutputImage], *, viewer: User, detail_query: str = ""
+) -> list[ImageTile]:
     """The tiles of ``images`` (from ``gallery_image_page``: generation, author, is_starred
-    and is_demo at hand)."""
+    and is_demo at hand). ``detail_query`` is the gallery the detail page was opened from
+    (``gallery_link``), so its previous/next walk the same list."""
     file_url = _route("output-file", "output_id", _ID)
     previews = {
         width: _route("output-preview", "output_id", _ID, width=width) for width in PREVIEW_WIDTHS
@@ -117,7 +120,10 @@ def image_tiles(images: Sequence[OutputImage], *, viewer: User) -> list[ImageTil
                 srcset=", ".join(
                     f"{previews[width](image.pk)} {width}w" for width in PREVIEW_WIDTHS
                 ),
-                detail_url=f"{detail_url(generation.pk)}#image-{image.index}",
+                detail_url=(
+                    f"{detail_url(generation.pk)}{'?' + detail_query if detail_query else ''}"
+                    f"#image-{image.index}"
+                ),
                 star_url=star_url(generation.pk),
                 board_url=board_url(generation.pk),
             )

@@ -124,3 +124,19 @@ def test_the_provider_table_scrolls_in_its_own_focusable_box(client, user):
     body = client.get(detail(generation)).content.decode()
     box = '<div class="table-scroll" tabindex="0" role="region" aria-label="Provider calls">'
     assert box in body
+
+
+@pytest.mark.parametrize("view", ["", "images"])
+def test_the_galleries_tiles_open_the_detail_page_within_their_filter(client, user, view):
+    older = make_generation(user, prompt="fox one", created_days_ago=1)
+    newer = make_generation(user, prompt="fox two")
+    make_generation(user, prompt="cat", created_days_ago=2)
+    client.force_login(user)
+    gallery_query = "tab=mine&q=fox" + (f"&view={view}" if view else "")
+
+    gallery = html.unescape(client.get(f"{reverse('gallery')}?{gallery_query}").content.decode())
+
+    tile_link = detail(older, f"from=gallery&{gallery_query}")
+    assert tile_link in gallery
+    body = client.get(tile_link).content.decode()
+    assert steps(body) == {"prev": detail(newer, f"from=gallery&{gallery_query}")}

@@ -197,6 +197,8 @@ def test_tiles_have_quick_actions(client, user):
     assert reverse("generation-star", args=[output.generation_id]) in body
     assert reverse("board-item-add", args=[output.generation_id]) in body
     assert f"?reference_output={output.pk}" in body
-    assert f"{reverse('generation-detail', args=[output.generation_id])}#image-0" in body
+    # Opened within this gallery's filter (previous/next on the detail page walk it).
+    detail = reverse("generation-detail", args=[output.generation_id])
+    assert f"{detail}?from=gallery&amp;view=images#image-0" in body
     assert 'class="image-tile-open lightbox-trigger"' in body
     assert 'id="lightbox"' in body
