@@ -59,7 +59,8 @@ def test_detail_lightbox_star_board_downloads_reuse(page, worker, local_account)
 
     page.goto("/gallery/")
     page.locator(".tile-prompt").first.click()
-    page.wait_for_url(f"**/generations/{generation.id}/")
+    # Opened within the gallery it came from (its previous/next walk that list).
+    page.wait_for_url(f"**/generations/{generation.id}/?from=gallery")
     expect(page.locator(".output")).to_have_count(3)
     expect(page.locator(".facts")).to_contain_text("Seedream 4.0")
     expect(page.locator(".facts")).to_contain_text("1152\N{MULTIPLICATION SIGN}864")
