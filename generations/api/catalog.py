@@ -68,7 +68,7 @@ class ModelListApi(APIView):
                 description="Slug of one of your teams: the catalog as charging it allows.",
             )
         ],
-        responses={200: OutputSerializer(many=True), **error_responses(404)},
+        responses={200: OutputSerializer(many=True), **error_responses(400)},
     )
     def get(self, request: AuthenticatedRequest) -> Response:
         api_key = request.auth if isinstance(request.auth, ApiKey) else None
