@@ -587,6 +587,8 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # The catalog's model ids are one enum wherever a request names a model.
+    "ENUM_NAME_OVERRIDES": {"ModelEnum": "generations.catalog.MODEL_IDS"},
     "TITLE": "Seedream Studio API",
     "DESCRIPTION": (
         "Make images with ByteDance Seedream, paid from your credit balance. Authenticate with "

@@ -28,7 +28,7 @@ from generations.api.references import references_read
 from generations.api.requests import AuthenticatedRequest
 from generations.api.schema import error_responses
 from generations.api.serializers import GenerationSerializer, ReferenceField, TextField
-from generations.catalog import MAX_REFERENCE_IMAGES
+from generations.catalog import MAX_REFERENCE_IMAGES, list_models
 from generations.models import Comparison
 from generations.selectors.comparisons import comparison_get_visible
 from generations.services.comparisons import comparison_run
@@ -91,10 +91,10 @@ class ComparisonCreateApi(APIView):
     parser_classes = [BoundedJSONParser]
 
     class InputSerializer(serializers.Serializer):
-        # Text, not a choice per item: the same choices as a generation's ``model`` would be a
-        # second enum of one set in the schema. The service names an unknown model.
+        # A choice per item, so the schema says which ids exist (the same enum as a
+        # generation's ``model``: ENUM_NAME_OVERRIDES names it once).
         models = serializers.ListField(
-            child=TextField(),
+            child=serializers.ChoiceField(choices=[model.id for model in list_models()]),
             min_length=2,
             help_text="Catalog model ids, each once, in the order to show them; see "
             "GET /api/v1/models.",

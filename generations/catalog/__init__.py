@@ -448,3 +448,7 @@ def _check_output_format(model: CatalogModel, output_format: str, errors: Errors
         message = f"output_format must be {' or '.join(KNOWN_OUTPUT_FORMATS)} (jpg means jpeg)"
     add_error(errors, "output_format", f'{message}; got "{output_format.strip()}".')
     return normalized
+
+
+# Every model id, for the API schema's one enum of them (SPECTACULAR_SETTINGS).
+MODEL_IDS = [model.id for model in list_models()]

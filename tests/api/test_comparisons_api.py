@@ -105,4 +105,4 @@ def test_an_unknown_model_is_named(default_prices):
         "/api/v1/comparisons", {**BODY, "models": ["seedream-4.0", "midjourney"]}, format="json"
     )
     assert response.status_code == 400
-    assert "Unknown model “midjourney”" in response.json()["error"]["message"]
+    assert '"midjourney" is not a valid choice' in response.json()["error"]["message"]
